@@ -1,0 +1,777 @@
+//! The phrase library: per-clip metadata overrides, the versioned JSON index, building it
+//! from a folder of BVH files, and loading it (from disk or embedded in the binary).
+//!
+//! A built library folder holds `index.json` (schema `phrasewise-library/1`) and `clips/`
+//! with every source clip retargeted onto the canonical skeleton (so loading never needs
+//! rig maps). Each phrase records its clip, frame range, dance-beat times, tempo (BPM from
+//! the median inter-beat interval), style and motion features for a cold-start ranker.
+//!
+//! **Overrides** (`BVH_DIR/overrides.json`, or a file given explicitly), schema
+//! `phrasewise-overrides/1`. Every field is optional; `clips` entries (keyed by file name)
+//! override `defaults`, and their `tags` are added to the default tags:
+//!
+//! ```json
+//! { "schema": "phrasewise-overrides/1",
+//!   "defaults": { "fps": 60, "start_frame": 3, "style": "salsa", "tags": ["partner"] },
+//!   "clips": {
+//!     "60_06_scaled.bvh": { "end_frame": 1700, "tags": ["head-wrong"] },
+//!     "61_10_scaled.bvh": { "exclude": true },
+//!     "odd.bvh": { "rig": "cmu-05-ccbase", "style": "ballet" } } }
+//! ```
+//!
+//! `fps` replaces the header's frame rate (the CMU salsa headers claim 120, the truth is 60),
+//! `start_frame`/`end_frame` trim source frames (end exclusive), `style` and `tags` label the
+//! phrases, `rig` forces a rig map by name, `exclude` skips the file.
+
+use super::MotionError;
+use super::beats::{
+    BeatConfig, PhraseConfig, PhraseFeatures, cut_phrases, dance_beats, phrase_features, tempo_bpm,
+};
+use super::bvh::Bvh;
+use super::clip::{Clip, Plausibility, plausibility};
+use super::retarget::{RetargetOptions, RigMap, builtin_rigs, detect_rig, load_rig_dir, retarget};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Schema tag of library indexes.
+pub const LIBRARY_SCHEMA: &str = "phrasewise-library/1";
+/// Schema tag of override files.
+pub const OVERRIDES_SCHEMA: &str = "phrasewise-overrides/1";
+/// Name of the canonical skeleton in indexes.
+pub const SKELETON_NAME: &str = "phrasewise-canonical-22";
+
+/// Per-clip metadata corrections; every field optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipOverride {
+    /// True frame rate (replaces the header's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<f64>,
+    /// First source frame to keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_frame: Option<usize>,
+    /// One past the last source frame to keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_frame: Option<usize>,
+    /// Style tag of the clip's phrases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    /// Extra tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Rig map to use (by name) instead of detection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rig: Option<String>,
+    /// Skip this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<bool>,
+}
+
+impl ClipOverride {
+    /// `self` over `base`: set fields win, tags are concatenated (base first, no duplicates).
+    pub fn over(&self, base: &ClipOverride) -> ClipOverride {
+        let mut tags = base.tags.clone();
+        for t in &self.tags {
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        ClipOverride {
+            fps: self.fps.or(base.fps),
+            start_frame: self.start_frame.or(base.start_frame),
+            end_frame: self.end_frame.or(base.end_frame),
+            style: self.style.clone().or_else(|| base.style.clone()),
+            tags,
+            rig: self.rig.clone().or_else(|| base.rig.clone()),
+            exclude: self.exclude.or(base.exclude),
+        }
+    }
+}
+
+/// An overrides file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// Must be [`OVERRIDES_SCHEMA`].
+    pub schema: String,
+    /// Applied to every clip.
+    #[serde(default)]
+    pub defaults: ClipOverride,
+    /// Per file name.
+    #[serde(default)]
+    pub clips: BTreeMap<String, ClipOverride>,
+}
+
+impl Overrides {
+    /// Parses and validates; `file` names it in errors.
+    pub fn from_json(text: &str, file: &str) -> Result<Overrides, MotionError> {
+        let o: Overrides = serde_json::from_str(text).map_err(|e| MotionError::json(file, e))?;
+        if o.schema != OVERRIDES_SCHEMA {
+            return Err(MotionError::invalid(
+                file,
+                format!("schema is `{}`, expected `{OVERRIDES_SCHEMA}`", o.schema),
+            ));
+        }
+        for (name, c) in std::iter::once(("defaults", &o.defaults))
+            .chain(o.clips.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            if let Some(f) = c.fps
+                && !(f.is_finite() && f > 0.0 && f <= 1000.0)
+            {
+                return Err(MotionError::invalid(
+                    file,
+                    format!("{name}: fps {f} out of range"),
+                ));
+            }
+            if let (Some(a), Some(b)) = (c.start_frame, c.end_frame)
+                && a >= b
+            {
+                return Err(MotionError::invalid(
+                    file,
+                    format!("{name}: start_frame {a} is not before end_frame {b}"),
+                ));
+            }
+        }
+        Ok(o)
+    }
+
+    /// Reads an overrides file.
+    pub fn read(path: &Path) -> Result<Overrides, MotionError> {
+        let text = std::fs::read_to_string(path).map_err(|e| MotionError::io(path, e))?;
+        Overrides::from_json(&text, &path.display().to_string())
+    }
+
+    /// The effective override for a file name.
+    pub fn for_file(&self, name: &str) -> ClipOverride {
+        match self.clips.get(name) {
+            Some(c) => c.over(&self.defaults),
+            None => self.defaults.clone(),
+        }
+    }
+}
+
+/// One source clip in the index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClipEntry {
+    /// Identifier (the source file stem).
+    pub id: String,
+    /// Canonical-skeleton BVH, relative to the library folder.
+    pub file: String,
+    /// Source file name.
+    pub source: String,
+    /// Rig map used.
+    pub rig: String,
+    /// Detected file unit.
+    pub unit: String,
+    /// Metres per file unit.
+    pub unit_scale: f64,
+    /// Root-translation scale applied (leg-length ratio).
+    pub leg_scale: f64,
+    /// Frame rate the header claims.
+    pub header_fps: f64,
+    /// Frame rate used.
+    pub fps: f64,
+    /// Source frames kept, `[start, end)`.
+    pub source_frames: [usize; 2],
+    /// Frames in the canonical file.
+    pub frames: usize,
+    /// Style tag.
+    pub style: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Tempo of the clip's beat grid (BPM).
+    pub grid_bpm: f64,
+    /// Number of raw (Duan) dance beats.
+    pub dance_beats: usize,
+    /// Speed statistics and implausibility flags.
+    pub plausibility: Plausibility,
+}
+
+/// One phrase in the index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhraseEntry {
+    /// Identifier, `clip_id/NNN`.
+    pub id: String,
+    /// Clip identifier.
+    pub clip: String,
+    /// Canonical BVH (relative to the library folder).
+    pub file: String,
+    /// First frame (in the canonical file).
+    pub start_frame: usize,
+    /// Last frame, inclusive.
+    pub end_frame: usize,
+    /// Frames per second of the clip.
+    pub fps: f64,
+    /// Number of beat intervals.
+    pub beats: usize,
+    /// Beat times relative to the phrase start (s); first 0, last = duration.
+    pub beat_times: Vec<f64>,
+    /// Tempo (BPM) from the median inter-beat interval.
+    pub tempo_bpm: f64,
+    /// Style tag.
+    pub style: String,
+    /// Tags (from the clip and overrides).
+    pub tags: Vec<String>,
+    /// Motion features.
+    pub features: PhraseFeatures,
+    /// True when the clip was flagged implausible.
+    pub flagged: bool,
+}
+
+impl PhraseEntry {
+    /// Duration in seconds (first to last beat marker).
+    pub fn duration(&self) -> f64 {
+        self.beat_times.last().copied().unwrap_or(0.0)
+    }
+}
+
+/// A file the build skipped, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Source file name.
+    pub file: String,
+    /// The reason (an error message naming file and line, or "excluded").
+    pub reason: String,
+}
+
+/// The library index (`index.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LibraryIndex {
+    /// Must be [`LIBRARY_SCHEMA`].
+    pub schema: String,
+    /// Name of the library.
+    pub name: String,
+    /// Skeleton every clip is on ([`SKELETON_NAME`]).
+    pub skeleton: String,
+    /// Program that wrote it.
+    pub generator: String,
+    /// Clips.
+    pub clips: Vec<ClipEntry>,
+    /// Phrases.
+    pub phrases: Vec<PhraseEntry>,
+    /// Files skipped by the build.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+impl LibraryIndex {
+    /// Parses and checks the schema; `file` names it in errors.
+    pub fn from_json(text: &str, file: &str) -> Result<LibraryIndex, MotionError> {
+        let idx: LibraryIndex =
+            serde_json::from_str(text).map_err(|e| MotionError::json(file, e))?;
+        if idx.schema != LIBRARY_SCHEMA {
+            return Err(MotionError::invalid(
+                file,
+                format!("schema is `{}`, expected `{LIBRARY_SCHEMA}`", idx.schema),
+            ));
+        }
+        for p in &idx.phrases {
+            if !idx.clips.iter().any(|c| c.id == p.clip) {
+                return Err(MotionError::invalid(
+                    file,
+                    format!("phrase `{}` refers to unknown clip `{}`", p.id, p.clip),
+                ));
+            }
+            if p.end_frame <= p.start_frame || p.beat_times.len() != p.beats + 1 {
+                return Err(MotionError::invalid(
+                    file,
+                    format!(
+                        "phrase `{}` has an inconsistent frame range or beat list",
+                        p.id
+                    ),
+                ));
+            }
+        }
+        Ok(idx)
+    }
+
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| String::from("{}"));
+        s.push('\n');
+        s
+    }
+
+    /// Median phrase length (s); 0 when there are no phrases.
+    pub fn median_phrase_seconds(&self) -> f64 {
+        let mut d: Vec<f64> = self.phrases.iter().map(PhraseEntry::duration).collect();
+        super::clip::median(&mut d)
+    }
+}
+
+/// Rounds to 6 decimals (keeps the JSON small and stable).
+pub fn r6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn round_features(f: PhraseFeatures) -> PhraseFeatures {
+    PhraseFeatures {
+        mean_speed: r6(f.mean_speed),
+        energy: r6(f.energy),
+        beat_density: r6(f.beat_density),
+        height_range: r6(f.height_range),
+        travel: r6(f.travel),
+        turn_rate: r6(f.turn_rate),
+        hands_height: r6(f.hands_height),
+    }
+}
+
+/// Rounds the statistics of a [`Plausibility`] to 6 decimals.
+pub fn round_plaus(p: Plausibility) -> Plausibility {
+    Plausibility {
+        root_speed_median: r6(p.root_speed_median),
+        root_speed_p95: r6(p.root_speed_p95),
+        root_speed_sustained: r6(p.root_speed_sustained),
+        foot_speed_p99: r6(p.foot_speed_p99),
+        foot_speed_sustained: r6(p.foot_speed_sustained),
+        root_accel_p99: r6(p.root_accel_p99),
+        ..p
+    }
+}
+
+/// Cuts a canonical clip into phrases on the beat grid `grid` (seconds) and describes them.
+#[allow(clippy::too_many_arguments)]
+pub fn phrases_for_clip(
+    clip_id: &str,
+    file: &str,
+    clip: &Clip,
+    grid: &[f64],
+    style: &str,
+    tags: &[String],
+    flagged: bool,
+    cfg: &PhraseConfig,
+) -> Vec<PhraseEntry> {
+    let world = clip.world();
+    cut_phrases(grid, cfg)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, cut)| {
+            let start_frame = (cut.start * clip.fps).round() as usize;
+            let end_frame =
+                ((cut.end * clip.fps).round() as usize).min(clip.len().saturating_sub(1));
+            if end_frame <= start_frame {
+                return None;
+            }
+            let beat_times: Vec<f64> = grid[cut.first_beat..=cut.first_beat + cut.beats]
+                .iter()
+                .map(|t| r6(t - cut.start))
+                .collect();
+            let features = phrase_features(&world[start_frame..=end_frame], clip.fps, cut.beats);
+            Some(PhraseEntry {
+                id: format!("{clip_id}/{k:03}"),
+                clip: clip_id.to_string(),
+                file: file.to_string(),
+                start_frame,
+                end_frame,
+                fps: clip.fps,
+                beats: cut.beats,
+                tempo_bpm: r6(tempo_bpm(&beat_times)),
+                beat_times,
+                style: style.to_string(),
+                tags: tags.to_vec(),
+                features: round_features(features),
+                flagged,
+            })
+        })
+        .collect()
+}
+
+/// Options of [`build_library`].
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// Overrides file (default: `BVH_DIR/overrides.json` if present).
+    pub overrides: Option<PathBuf>,
+    /// Extra rig-map files or folders (tried before `BVH_DIR/rigs/` and the built-ins).
+    pub rigs: Vec<PathBuf>,
+    /// Library name (default: the BVH folder's name).
+    pub name: Option<String>,
+    /// Dance-beat parameters.
+    pub beats: BeatConfig,
+    /// Phrase-cutting parameters.
+    pub phrases: PhraseConfig,
+    /// Stop at the first bad file instead of recording it in `skipped`.
+    pub strict: bool,
+}
+
+/// All rig maps for a build: explicit ones, `BVH_DIR/rigs/*.json`, then the built-ins.
+pub fn gather_rigs(bvh_dir: &Path, extra: &[PathBuf]) -> Result<Vec<RigMap>, MotionError> {
+    let mut maps = Vec::new();
+    for p in extra {
+        if p.is_dir() {
+            maps.extend(load_rig_dir(p)?);
+        } else {
+            maps.push(RigMap::read(p)?);
+        }
+    }
+    let local = bvh_dir.join("rigs");
+    if local.is_dir() {
+        maps.extend(load_rig_dir(&local)?);
+    }
+    maps.extend(builtin_rigs()?);
+    Ok(maps)
+}
+
+/// One clip processed for the library.
+#[derive(Clone, Debug)]
+pub struct ProcessedClip {
+    /// Index entry.
+    pub entry: ClipEntry,
+    /// The canonical clip.
+    pub clip: Clip,
+    /// Its phrases.
+    pub phrases: Vec<PhraseEntry>,
+}
+
+/// Retargets, checks, beat-tracks and phrases one BVH file (`name` = file name for
+/// overrides and ids).
+pub fn process_bvh(
+    bvh: &Bvh,
+    name: &str,
+    over: &ClipOverride,
+    maps: &[RigMap],
+    opts: &BuildOptions,
+) -> Result<ProcessedClip, MotionError> {
+    let map = match &over.rig {
+        Some(r) => maps.iter().find(|m| &m.name == r).ok_or_else(|| {
+            MotionError::invalid(name, format!("override names unknown rig map `{r}`"))
+        })?,
+        None => detect_rig(bvh, maps).ok_or_else(|| {
+            MotionError::invalid(name, "no rig map matches this skeleton; add a rig-map JSON")
+        })?,
+    };
+    let start = over.start_frame.unwrap_or(0);
+    if start >= bvh.frames {
+        return Err(MotionError::invalid(
+            name,
+            format!("start_frame {start} but the file has {} frames", bvh.frames),
+        ));
+    }
+    let rt = retarget(
+        bvh,
+        map,
+        name,
+        &RetargetOptions {
+            fps: over.fps,
+            start,
+            end: over.end_frame,
+            no_ground: false,
+        },
+    )?;
+    let id = super::clip::file_stem(name);
+    let file = format!("clips/{id}.bvh");
+    let plaus = round_plaus(plausibility(&rt.clip));
+    let flagged = !plaus.is_plausible();
+    let ba = dance_beats(&rt.clip, &opts.beats);
+    let style = over.style.clone().unwrap_or_else(|| "unknown".to_string());
+    let mut tags = over.tags.clone();
+    if flagged && !tags.iter().any(|t| t == "implausible") {
+        tags.push("implausible".into());
+    }
+    if !plaus.warnings.is_empty() && !tags.iter().any(|t| t == "suspect") {
+        tags.push("suspect".into());
+    }
+    let phrases = phrases_for_clip(
+        &id,
+        &file,
+        &rt.clip,
+        &ba.grid,
+        &style,
+        &tags,
+        flagged,
+        &opts.phrases,
+    );
+    let end = over.end_frame.unwrap_or(bvh.frames).min(bvh.frames);
+    let entry = ClipEntry {
+        id,
+        file,
+        source: name.to_string(),
+        rig: rt.rig.clone(),
+        unit: rt.unit.clone(),
+        unit_scale: rt.unit_scale,
+        leg_scale: r6(rt.leg_scale),
+        header_fps: r6(rt.header_fps),
+        fps: rt.clip.fps,
+        source_frames: [start, end],
+        frames: rt.clip.len(),
+        style,
+        tags,
+        grid_bpm: r6(ba.grid_bpm),
+        dance_beats: ba.times.len(),
+        plausibility: plaus,
+    };
+    Ok(ProcessedClip {
+        entry,
+        clip: rt.clip,
+        phrases,
+    })
+}
+
+/// Summary of a build.
+#[derive(Clone, Debug)]
+pub struct BuildReport {
+    /// The index written.
+    pub index: LibraryIndex,
+    /// Bytes of BVH read.
+    pub bytes_read: u64,
+    /// Seconds spent parsing BVH.
+    pub parse_seconds: f64,
+}
+
+/// Builds a library from every `*.bvh` in `bvh_dir` (sorted by name) into `out_dir`:
+/// `out_dir/clips/*.bvh` (canonical skeleton, 5 decimals) and `out_dir/index.json`.
+pub fn build_library(
+    bvh_dir: &Path,
+    out_dir: &Path,
+    opts: &BuildOptions,
+) -> Result<BuildReport, MotionError> {
+    let overrides = match &opts.overrides {
+        Some(p) => Overrides::read(p)?,
+        None => {
+            let p = bvh_dir.join("overrides.json");
+            if p.is_file() {
+                Overrides::read(&p)?
+            } else {
+                Overrides {
+                    schema: OVERRIDES_SCHEMA.into(),
+                    ..Default::default()
+                }
+            }
+        }
+    };
+    let maps = gather_rigs(bvh_dir, &opts.rigs)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
+        .map_err(|e| MotionError::io(bvh_dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
+        .collect();
+    files.sort();
+    let clips_dir = out_dir.join("clips");
+    std::fs::create_dir_all(&clips_dir).map_err(|e| MotionError::io(&clips_dir, e))?;
+    let mut index = LibraryIndex {
+        schema: LIBRARY_SCHEMA.into(),
+        name: opts.name.clone().unwrap_or_else(|| {
+            bvh_dir
+                .file_name()
+                .map_or_else(|| "library".into(), |n| n.to_string_lossy().into_owned())
+        }),
+        skeleton: SKELETON_NAME.into(),
+        generator: format!("phrasewise {}", env!("CARGO_PKG_VERSION")),
+        clips: Vec::new(),
+        phrases: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let mut bytes_read = 0u64;
+    let mut parse_seconds = 0.0;
+    for path in files {
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let over = overrides.for_file(&name);
+        if over.exclude == Some(true) {
+            index.skipped.push(Skipped {
+                file: name,
+                reason: "excluded by overrides".into(),
+            });
+            continue;
+        }
+        let result = (|| {
+            let bytes = std::fs::read(&path).map_err(|e| MotionError::io(&path, e))?;
+            let t0 = std::time::Instant::now();
+            let bvh = Bvh::parse(&bytes, &path.display().to_string())?;
+            parse_seconds += t0.elapsed().as_secs_f64();
+            bytes_read += bytes.len() as u64;
+            let pc = process_bvh(&bvh, &name, &over, &maps, opts)?;
+            let out = out_dir.join(&pc.entry.file);
+            std::fs::write(&out, pc.clip.to_bvh().to_string_with(5))
+                .map_err(|e| MotionError::io(&out, e))?;
+            Ok::<_, MotionError>(pc)
+        })();
+        match result {
+            Ok(pc) => {
+                tracing::info!(file = %name, phrases = pc.phrases.len(), "clip added");
+                index.clips.push(pc.entry);
+                index.phrases.extend(pc.phrases);
+            }
+            Err(e) if !opts.strict => {
+                tracing::warn!(file = %name, error = %e, "clip skipped");
+                index.skipped.push(Skipped {
+                    file: name,
+                    reason: e.to_string(),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let idx_path = out_dir.join("index.json");
+    std::fs::write(&idx_path, index.to_json()).map_err(|e| MotionError::io(&idx_path, e))?;
+    Ok(BuildReport {
+        index,
+        bytes_read,
+        parse_seconds,
+    })
+}
+
+/// Where a library's clip files live.
+#[derive(Clone, Debug)]
+pub enum LibrarySource {
+    /// A folder on disk.
+    Dir(PathBuf),
+    /// Files compiled into the binary: (relative path, contents).
+    Embedded(&'static [(&'static str, &'static str)]),
+}
+
+/// A loaded library: the index plus access to its clips.
+#[derive(Clone, Debug)]
+pub struct Library {
+    /// The index.
+    pub index: LibraryIndex,
+    /// Where clips are read from.
+    pub source: LibrarySource,
+}
+
+impl Library {
+    /// Loads `dir/index.json`.
+    pub fn load(dir: &Path) -> Result<Library, MotionError> {
+        let p = dir.join("index.json");
+        let text = std::fs::read_to_string(&p).map_err(|e| MotionError::io(&p, e))?;
+        Ok(Library {
+            index: LibraryIndex::from_json(&text, &p.display().to_string())?,
+            source: LibrarySource::Dir(dir.to_path_buf()),
+        })
+    }
+
+    /// The starter library compiled into the binary.
+    pub fn starter() -> Result<Library, MotionError> {
+        super::starter::embedded_library()
+    }
+
+    /// The phrase with this id.
+    pub fn phrase(&self, id: &str) -> Option<&PhraseEntry> {
+        self.index.phrases.iter().find(|p| p.id == id)
+    }
+
+    /// The clip entry with this id.
+    pub fn clip_entry(&self, id: &str) -> Option<&ClipEntry> {
+        self.index.clips.iter().find(|c| c.id == id)
+    }
+
+    /// Loads a whole clip (canonical BVH) by clip id, at the index's frame rate.
+    pub fn load_clip(&self, clip_id: &str) -> Result<Clip, MotionError> {
+        let entry = self
+            .clip_entry(clip_id)
+            .ok_or_else(|| MotionError::invalid("library", format!("no clip `{clip_id}`")))?;
+        let (bytes, label): (Vec<u8>, String) = match &self.source {
+            LibrarySource::Dir(d) => {
+                let p = d.join(&entry.file);
+                (
+                    std::fs::read(&p).map_err(|e| MotionError::io(&p, e))?,
+                    p.display().to_string(),
+                )
+            }
+            LibrarySource::Embedded(files) => {
+                let Some((_, text)) = files.iter().find(|(n, _)| *n == entry.file) else {
+                    return Err(MotionError::invalid(
+                        format!("<embedded>/{}", entry.file),
+                        "file missing from the embedded library",
+                    ));
+                };
+                (
+                    text.as_bytes().to_vec(),
+                    format!("<embedded>/{}", entry.file),
+                )
+            }
+        };
+        let bvh = Bvh::parse(&bytes, &label)?;
+        let mut clip = Clip::from_canonical_bvh(&bvh, &label, Some(entry.fps))?;
+        clip.name = entry.id.clone();
+        Ok(clip)
+    }
+
+    /// Loads a phrase with up to `margin_s` seconds of its clip on either side (for
+    /// crossfades and time-warp extrapolation).
+    pub fn phrase_clip(&self, id: &str, margin_s: f64) -> Result<PhraseClip, MotionError> {
+        let p = self
+            .phrase(id)
+            .ok_or_else(|| MotionError::invalid("library", format!("no phrase `{id}`")))?;
+        let clip = self.load_clip(&p.clip)?;
+        Ok(PhraseClip::from_clip(&clip, p, margin_s))
+    }
+}
+
+/// A phrase ready for blending: its frames plus margins, and its beats.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhraseClip {
+    /// Phrase id.
+    pub id: String,
+    /// Frames from `margin` before the phrase to `margin` after it (clamped to the clip).
+    pub clip: Clip,
+    /// Time within `clip` where the phrase starts (its first beat).
+    pub offset: f64,
+    /// Beat times relative to the phrase start (first 0, last = duration).
+    pub beats: Vec<f64>,
+}
+
+impl PhraseClip {
+    /// Cuts `entry`'s frames (plus margins) out of its clip.
+    pub fn from_clip(clip: &Clip, entry: &PhraseEntry, margin_s: f64) -> PhraseClip {
+        let m = (margin_s.max(0.0) * clip.fps).ceil() as usize;
+        let a = entry.start_frame.saturating_sub(m);
+        let b = (entry.end_frame + m + 1).min(clip.len());
+        PhraseClip {
+            id: entry.id.clone(),
+            clip: clip.slice(a, b, entry.id.clone()),
+            offset: (entry.start_frame - a) as f64 / clip.fps,
+            beats: entry.beat_times.clone(),
+        }
+    }
+
+    /// Phrase duration (s).
+    pub fn duration(&self) -> f64 {
+        self.beats.last().copied().unwrap_or(0.0)
+    }
+
+    /// Pose at phrase time `u` (0 = first beat); margins are used beyond the ends, then
+    /// the clip is clamped.
+    pub fn sample(&self, u: f64) -> super::skeleton::Pose {
+        self.clip.sample(self.offset + u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_merge_and_validate() {
+        let o = Overrides::from_json(
+            r#"{"schema":"phrasewise-overrides/1",
+                "defaults":{"fps":60,"start_frame":3,"style":"salsa","tags":["partner"]},
+                "clips":{"a.bvh":{"end_frame":100,"tags":["dip"]},"b.bvh":{"exclude":true,"style":"x"}}}"#,
+            "o.json",
+        )
+        .unwrap();
+        let a = o.for_file("a.bvh");
+        assert_eq!(a.fps, Some(60.0));
+        assert_eq!(a.start_frame, Some(3));
+        assert_eq!(a.end_frame, Some(100));
+        assert_eq!(a.tags, vec!["partner".to_string(), "dip".to_string()]);
+        assert_eq!(o.for_file("b.bvh").exclude, Some(true));
+        assert_eq!(o.for_file("b.bvh").style.as_deref(), Some("x"));
+        assert_eq!(o.for_file("zzz.bvh").style.as_deref(), Some("salsa"));
+        let e = Overrides::from_json(
+            r#"{"schema":"phrasewise-overrides/1","defaults":{"fsp":60}}"#,
+            "typo.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("typo.json:") && e.contains("fsp"), "{e}");
+        let e = Overrides::from_json(
+            r#"{"schema":"phrasewise-overrides/1","clips":{"a.bvh":{"start_frame":9,"end_frame":3}}}"#,
+            "range.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("a.bvh: start_frame 9"), "{e}");
+    }
+}

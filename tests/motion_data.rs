@@ -183,7 +183,10 @@ fn broken_files_give_clear_errors() {
     let ch = line_of(&good, "CHANNELS 3");
     let bad = good.replacen("CHANNELS 3", "CHANNELS 2", 1);
     let e = parse_error(&tmp, "channels.bvh", &bad);
-    assert!(e.contains(&format!(":{ch}:")), "{e}");
+    assert!(
+        e.contains(&format!(":{ch}:")) && e.contains("more channel names than the 2"),
+        "{e}"
+    );
     // NaN in a frame
     let mut v: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
     let k = motion_line + 20;

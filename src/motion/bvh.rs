@@ -597,6 +597,14 @@ impl<'a> Parser<'a> {
                 let e = self.offset()?;
                 self.expect_word("}")?;
                 joints[me].end_sites.push(e);
+            } else if Channel::parse(t.text).is_some() {
+                return self.err(
+                    t.line,
+                    format!(
+                        "more channel names than the {n} declared by CHANNELS on line {} (`{}`)",
+                        ch_tok.line, t.text
+                    ),
+                );
             } else {
                 return self.err(
                     t.line,

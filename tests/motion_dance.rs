@@ -461,3 +461,75 @@ fn benchmark_numbers() {
         beat_align_score(&beats, &music, BAS_SIGMA_S)
     );
 }
+
+#[test]
+fn cli_functions_run_end_to_end() {
+    use phrasewise::cli_motion::{
+        ExportArgs, ExportPlan, LibraryBuildArgs, LibraryStarterArgs, run_export,
+        run_library_build, run_library_starter,
+    };
+    let tmp = tmp_dir("cli");
+    run_library_starter(&LibraryStarterArgs {
+        out: tmp.join("starter"),
+    })
+    .expect("starter");
+    assert!(tmp.join("starter/index.json").is_file());
+    run_library_build(&LibraryBuildArgs {
+        bvh_dir: tmp.join("starter/clips"),
+        out: tmp.join("lib"),
+        overrides: None,
+        rigs: Vec::new(),
+        name: Some("rebuilt".into()),
+        strict: true,
+    })
+    .expect("build");
+    let lib = Library::load(&tmp.join("lib")).expect("load");
+    assert_eq!(lib.index.name, "rebuilt");
+    assert_eq!(lib.index.clips.len(), MOVES.len());
+    // export from a plan file, with the built library and with the embedded one
+    let first = lib.index.phrases[0].id.clone();
+    let plan = ExportPlan {
+        slots: vec![
+            SlotSpec {
+                phrase: first,
+                start: 0.0,
+                end: 4.0,
+                beats: grid(0.0, 120.0, 8),
+            },
+            SlotSpec {
+                phrase: "hype_kicks/000".into(),
+                start: 4.0,
+                end: 8.0,
+                beats: grid(4.0, 120.0, 8),
+            },
+        ],
+    };
+    let plan_path = tmp.join("plan.json");
+    std::fs::write(&plan_path, serde_json::to_string(&plan).expect("json")).expect("write");
+    let args = ExportArgs {
+        plan: plan_path.clone(),
+        out: tmp.join("a.bvh"),
+        timeline: None,
+        library: Some(tmp.join("lib")),
+        fps: 30.0,
+        crossfade: 0.25,
+    };
+    run_export(&args).expect("export with the built library");
+    assert!(tmp.join("a.timeline.json").is_file());
+    let bvh = Bvh::read(&tmp.join("a.bvh")).expect("bvh");
+    assert_eq!(bvh.frames, 241);
+    let embedded = ExportArgs {
+        library: None,
+        out: tmp.join("b.bvh"),
+        ..args.clone()
+    };
+    // the built library's first phrase id also exists in the embedded starter
+    run_export(&embedded).expect("export with the embedded starter");
+    let missing = ExportArgs {
+        plan: tmp.join("nope.json"),
+        ..args
+    };
+    let e = run_export(&missing).expect_err("missing plan");
+    assert!(format!("{e:#}").contains("nope.json"), "{e:#}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -1,0 +1,15 @@
+//! Phrasewise: music phrases in, ranked dance phrases out.
+//!
+//! Layers (a module may only use the ones above it), following `DESIGN.md`:
+//! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
+//!    demo song;
+//! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
+//! 5. [`cli`], [`cli_motion`]: the command-line shells.
+
+pub mod analysis;
+pub mod audio;
+pub mod cache;
+pub mod cli;
+pub mod cli_motion;
+pub mod demo;
+pub mod motion;

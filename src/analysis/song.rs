@@ -1,0 +1,351 @@
+//! The whole analysis of one song and its versioned JSON form.
+
+use super::bars::{BarConfig, decode_bars, downbeat_evidence};
+use super::beats::{BeatConfig, track_beats};
+use super::melody::{MelodyConfig, extract_melody};
+use super::phrases::{PhraseConfig, break_evidence, cut_fragment};
+use super::structure::{StructureConfig, segment};
+use super::{AnalysisConfig, FrameMatrix, mel, rhythm};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+pub use super::melody::MelodyTrack;
+
+/// Schema tag of the analysis JSON; bump on incompatible changes.
+pub const ANALYSIS_SCHEMA: &str = "phrasewise-analysis/1";
+
+/// Analysis errors.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("sample rate {got} Hz given, the analysis runs at {want} Hz")]
+    SampleRate { got: u32, want: u32 },
+    #[error("analysis cancelled")]
+    Cancelled,
+}
+
+/// A structural section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub start: f64,
+    pub end: f64,
+    /// "A", "B", … in order of first appearance; equal letters repeat.
+    pub label: String,
+}
+
+/// A music phrase: the unit a dance phrase is chosen for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phrase {
+    pub start: f64,
+    pub end: f64,
+    /// Whole bars in the phrase (2–8 where the song allows).
+    pub bars: usize,
+    /// Beats in the phrase.
+    pub beats: usize,
+    /// Index of the phrase's first beat in `SongAnalysis::beats`.
+    pub first_beat: usize,
+    /// Label of the section the phrase belongs to.
+    pub section: String,
+}
+
+/// Wall time of one stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub wall_s: f64,
+}
+
+/// Everything Phrasewise knows about a song.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SongAnalysis {
+    pub schema: String,
+    pub duration: f64,
+    pub sample_rate: u32,
+    pub tempo_bpm: f64,
+    pub beats_per_bar: usize,
+    pub beats: Vec<f64>,
+    /// Position of each beat in its bar (1 = downbeat).
+    pub beat_in_bar: Vec<u32>,
+    pub downbeats: Vec<f64>,
+    pub onsets: Vec<f64>,
+    pub sections: Vec<Section>,
+    pub phrases: Vec<Phrase>,
+    pub melody: MelodyTrack,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub timing: std::collections::BTreeMap<String, StageTime>,
+}
+
+/// Intermediate signals kept for callers that need more than the JSON (targets, editor).
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisSignals {
+    pub mel_db: FrameMatrix,
+    pub onset: Vec<f32>,
+    pub beat_frames: Vec<usize>,
+    pub onset_frames: Vec<usize>,
+}
+
+/// The analysis stages, reported to progress callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Mel,
+    Beats,
+    Bars,
+    Melody,
+    Structure,
+    Phrases,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Runs every stage on mono samples at `cfg.sr`. `progress(stage, fraction_done)` is called
+/// between stages and may return `false` to cancel.
+pub fn analyze_samples(
+    samples: &[f32],
+    sample_rate: u32,
+    cfg: &AnalysisConfig,
+    progress: &mut dyn FnMut(Stage, f32) -> bool,
+) -> Result<(SongAnalysis, AnalysisSignals), AnalysisError> {
+    if sample_rate != cfg.sr {
+        return Err(AnalysisError::SampleRate {
+            got: sample_rate,
+            want: cfg.sr,
+        });
+    }
+    let mut timing = std::collections::BTreeMap::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, timing: &mut std::collections::BTreeMap<String, StageTime>| {
+        let now = Instant::now();
+        timing.insert(
+            name.to_string(),
+            StageTime {
+                wall_s: (now - clock).as_secs_f64(),
+            },
+        );
+        clock = now;
+    };
+    let total = Instant::now();
+    let mut step = |s: Stage, f: f32| {
+        if progress(s, f) {
+            Ok(())
+        } else {
+            Err(AnalysisError::Cancelled)
+        }
+    };
+
+    step(Stage::Mel, 0.0)?;
+    let mel_db = mel::mel_db(samples, cfg);
+    let onset = mel::onset_strength(&mel_db, cfg);
+    lap("mel_onset", &mut timing);
+
+    step(Stage::Beats, 0.2)?;
+    let bt = track_beats(&onset, cfg, &BeatConfig::default());
+    let onset_frames = rhythm::onset_peaks(&onset, cfg);
+    lap("beats", &mut timing);
+
+    step(Stage::Bars, 0.3)?;
+    let evidence = downbeat_evidence(&mel_db, &onset, &bt.beat_frames);
+    let bars = decode_bars(&evidence, &BarConfig::default());
+    lap("bars", &mut timing);
+
+    step(Stage::Melody, 0.35)?;
+    let melody = extract_melody(samples, cfg, &MelodyConfig::default());
+    lap("melody", &mut timing);
+
+    step(Stage::Structure, 0.75)?;
+    let segments = segment(&mel_db, &bt.beat_frames, &StructureConfig::default());
+    lap("structure", &mut timing);
+
+    step(Stage::Phrases, 0.9)?;
+    let duration = samples.len() as f64 / f64::from(cfg.sr);
+    let label_of = |l: usize| -> String {
+        let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        if l < 26 {
+            (letters[l] as char).to_string()
+        } else {
+            format!("S{l}")
+        }
+    };
+    let mut sections: Vec<Section> = segments
+        .iter()
+        .map(|s| Section {
+            start: round3(cfg.frame_time(s.start_frame)),
+            end: round3(cfg.frame_time(s.end_frame).min(duration)),
+            label: label_of(s.label),
+        })
+        .collect();
+    if let Some(first) = sections.first_mut() {
+        first.start = 0.0;
+    }
+    if let Some(last) = sections.last_mut() {
+        last.end = round3(duration);
+    }
+    let phrases = build_phrases(
+        &bt.beat_frames,
+        &bars.downbeat_indices,
+        &sections,
+        &melody.f0_hz,
+        &onset,
+        cfg,
+        mel_db.rows,
+    );
+    lap("phrases", &mut timing);
+    timing.insert(
+        "total".into(),
+        StageTime {
+            wall_s: total.elapsed().as_secs_f64(),
+        },
+    );
+    step(Stage::Phrases, 1.0)?;
+
+    let analysis = SongAnalysis {
+        schema: ANALYSIS_SCHEMA.to_string(),
+        duration: round3(duration),
+        sample_rate: cfg.sr,
+        tempo_bpm: (bt.tempo_bpm * 100.0).round() / 100.0,
+        beats_per_bar: bars.beats_per_bar,
+        beats: bt.beat_times.iter().map(|t| round3(*t)).collect(),
+        beat_in_bar: bars.beat_in_bar.clone(),
+        downbeats: bars
+            .downbeat_indices
+            .iter()
+            .map(|&i| round3(bt.beat_times[i]))
+            .collect(),
+        onsets: onset_frames
+            .iter()
+            .map(|&f| round3(cfg.frame_time(f)))
+            .collect(),
+        sections,
+        phrases,
+        melody: MelodyTrack {
+            hop_s: melody.hop_s,
+            f0_hz: melody
+                .f0_hz
+                .iter()
+                .map(|v| (v * 10.0).round() / 10.0)
+                .collect(),
+        },
+        warnings: Vec::new(),
+        timing,
+    };
+    let signals = AnalysisSignals {
+        mel_db,
+        onset,
+        beat_frames: bt.beat_frames,
+        onset_frames,
+    };
+    Ok((analysis, signals))
+}
+
+/// Music phrases: sections snapped to bar lines become fragments; fragments are cut at breaking
+/// points (see [`super::phrases`]).
+fn build_phrases(
+    beat_frames: &[usize],
+    downbeat_idx: &[usize],
+    sections: &[Section],
+    f0: &[f32],
+    onset: &[f32],
+    cfg: &AnalysisConfig,
+    n_frames: usize,
+) -> Vec<Phrase> {
+    if beat_frames.len() < 4 || downbeat_idx.is_empty() {
+        return Vec::new();
+    }
+    // bar lines in beat indices, closed by a virtual bar line after the last bar
+    let mut lines: Vec<usize> = downbeat_idx.to_vec();
+    let last = *lines.last().unwrap_or(&0);
+    let prev_len = if lines.len() >= 2 {
+        last - lines[lines.len() - 2]
+    } else {
+        4
+    };
+    let end_beat = last + prev_len;
+    let ibi = {
+        let mut d: Vec<usize> = beat_frames.windows(2).map(|w| w[1] - w[0]).collect();
+        d.sort_unstable();
+        d[d.len() / 2]
+    };
+    let beat_frame = |b: usize| -> usize {
+        if b < beat_frames.len() {
+            beat_frames[b]
+        } else {
+            let extra = b + 1 - beat_frames.len();
+            (beat_frames[beat_frames.len() - 1] + extra * ibi).min(n_frames.saturating_sub(1))
+        }
+    };
+    // close the final bar only if it is (nearly) complete within the song
+    if end_beat <= beat_frames.len() + 1 && beat_frame(end_beat) > beat_frame(last) {
+        lines.push(end_beat);
+    }
+    if lines.len() < 3 {
+        return Vec::new();
+    }
+    let line_frames: Vec<usize> = lines.iter().map(|&b| beat_frame(b)).collect();
+    let ev = break_evidence(&line_frames, beat_frames, f0, onset);
+    // fragments: bar-line index of each section boundary (nearest bar line)
+    let mut frag: Vec<(usize, String)> = Vec::new();
+    for s in sections {
+        let f = cfg.time_frame(s.start);
+        let k = nearest(&line_frames, f);
+        match frag.last_mut() {
+            Some((pk, _)) if *pk == k => {}
+            _ => frag.push((k, s.label.clone())),
+        }
+    }
+    if frag.first().is_none_or(|f| f.0 != 0) {
+        let label = sections.first().map_or("A".to_string(), |s| s.label.clone());
+        frag.insert(0, (0, label));
+    }
+    let n_lines = lines.len() - 1;
+    frag.retain(|(k, _)| *k < n_lines);
+    // merge fragments shorter than 2 bars into their predecessor
+    let mut merged: Vec<(usize, usize, String)> = Vec::new();
+    for (i, (k, label)) in frag.iter().enumerate() {
+        let end = frag.get(i + 1).map_or(n_lines, |f| f.0);
+        if end - k < 2 && !merged.is_empty() {
+            if let Some(m) = merged.last_mut() {
+                m.1 = end;
+            }
+        } else {
+            merged.push((*k, end, label.clone()));
+        }
+    }
+    let cfg_p = PhraseConfig::default();
+    let mut phrases = Vec::new();
+    for (lo, hi, label) in merged {
+        let mut cuts = vec![lo];
+        cuts.extend(cut_fragment(lo, hi, &ev, &cfg_p));
+        cuts.push(hi);
+        for w in cuts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if b <= a {
+                continue;
+            }
+            phrases.push(Phrase {
+                start: round3(cfg.frame_time(line_frames[a])),
+                end: round3(cfg.frame_time(line_frames[b])),
+                bars: b - a,
+                beats: lines[b] - lines[a],
+                first_beat: lines[a],
+                section: label.clone(),
+            });
+        }
+    }
+    phrases
+}
+
+fn nearest(sorted: &[usize], x: usize) -> usize {
+    let p = sorted.partition_point(|&v| v < x);
+    if p == 0 {
+        return 0;
+    }
+    if p >= sorted.len() {
+        return sorted.len() - 1;
+    }
+    if x - sorted[p - 1] <= sorted[p] - x {
+        p - 1
+    } else {
+        p
+    }
+}

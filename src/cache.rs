@@ -1,0 +1,84 @@
+//! Content-addressed cache of song analyses: a second open of the same audio (same bytes,
+//! any path) is a JSON read instead of a full analysis.
+
+use crate::analysis::SongAnalysis;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Cache errors.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write cache entry {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Bumped whenever an analysis algorithm changes, so stale entries are never served.
+pub const ANALYSIS_VERSION: u32 = 1;
+
+/// BLAKE3 of a file's bytes, hex.
+pub fn content_hash(path: &Path) -> Result<String, CacheError> {
+    let map_err = |source| CacheError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(map_err)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(map_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// The analysis cache folder: `$PHRASEWISE_CACHE` or the platform cache dir.
+pub fn cache_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("PHRASEWISE_CACHE") {
+        return PathBuf::from(p);
+    }
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("phrasewise")
+}
+
+fn entry_path(dir: &Path, hash: &str) -> PathBuf {
+    dir.join("analysis")
+        .join(format!("{hash}-v{ANALYSIS_VERSION}.json"))
+}
+
+/// A cached analysis for `hash`, if present and readable (a corrupt entry counts as a miss).
+pub fn load(dir: &Path, hash: &str) -> Option<SongAnalysis> {
+    let text = std::fs::read_to_string(entry_path(dir, hash)).ok()?;
+    let a: SongAnalysis = serde_json::from_str(&text).ok()?;
+    (a.schema == crate::analysis::ANALYSIS_SCHEMA).then_some(a)
+}
+
+/// Stores an analysis atomically (write to a temporary file, then rename).
+pub fn store(dir: &Path, hash: &str, analysis: &SongAnalysis) -> Result<(), CacheError> {
+    let path = entry_path(dir, hash);
+    let werr = |source| CacheError::Write {
+        path: path.clone(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(werr)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string(analysis).map_err(|e| werr(std::io::Error::other(e)))?;
+    std::fs::write(&tmp, text).map_err(werr)?;
+    std::fs::rename(&tmp, &path).map_err(werr)?;
+    Ok(())
+}

@@ -959,6 +959,27 @@ mod tests {
         let segs = segment(&m, &beats, &cfg);
         check_tiling(&segs, m.rows, &beats);
         check_sections(&segs, &sections, &[0, 1, 0, 1]);
+        // exactly at the first beat of the new texture: beat-synchronous column j starts at
+        // [0, *beats][j] (the gallery's beats[j] would put every boundary one beat late)
+        let starts: Vec<usize> = segs.iter().map(|s| s.start_frame).collect();
+        assert_eq!(starts, [0, 32 * FPB + 3, 56 * FPB + 3, 88 * FPB + 3]);
+    }
+
+    #[test]
+    fn lanczos_converges_on_a_long_song() {
+        // 800 beats, repeated textures: the Lanczos path (no dense fallback) must converge
+        let sections: Vec<(usize, usize)> = (0..25).map(|i| (32, [0, 1, 0, 2, 3][i % 5])).collect();
+        let (m, beats) = song(&sections, 64);
+        let starts = column_starts(m.rows, &beats);
+        let n = starts.len();
+        assert!(n >= 800);
+        let (med, mean) = beat_sync(&m, &starts);
+        let mfcc = dct_ortho(&mean, n, 64, 20);
+        let rec = timelag_median(&recurrence_affinity(&med, n, 64, 3), n, 7);
+        let a = normalized_affinity(&rec, &path_similarity(&mfcc, n, 20), n);
+        assert!(lanczos_top(&a, 9, LANCZOS_STEPS).is_some());
+        let segs = segment(&m, &beats, &StructureConfig::default());
+        check_tiling(&segs, m.rows, &beats);
     }
 
     #[test]

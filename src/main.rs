@@ -15,12 +15,25 @@ struct Cli {
 enum Command {
     /// Analyse a song: tempo, beats, bars, sections, melody and music phrases.
     Analyze(cli::AnalyzeArgs),
+    /// Motion libraries: build an index from BVH files, or write the starter library.
+    #[command(subcommand)]
+    Library(LibraryCommand),
+    /// Export a planned dance (slots of dance phrases on music spans) as BVH + JSON timeline.
+    Export(phrasewise::cli_motion::ExportArgs),
     /// Write the embedded demo song as a WAV file.
     DemoSong {
         /// Output WAV path.
         #[arg(short, long)]
         output: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum LibraryCommand {
+    /// Index a folder of BVH files into dance phrases: `library build BVH_DIR -o LIB_DIR`.
+    Build(phrasewise::cli_motion::LibraryBuildArgs),
+    /// Write the embedded starter library (BVH + index) to a folder.
+    Starter(phrasewise::cli_motion::LibraryStarterArgs),
 }
 
 fn main() {
@@ -35,6 +48,13 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Analyze(args) => cli::analyze(args),
+        Command::Library(LibraryCommand::Build(args)) => {
+            phrasewise::cli_motion::run_library_build(args)
+        }
+        Command::Library(LibraryCommand::Starter(args)) => {
+            phrasewise::cli_motion::run_library_starter(args)
+        }
+        Command::Export(args) => phrasewise::cli_motion::run_export(args),
         Command::DemoSong { output } => cli::write_demo_song(output),
     };
     if let Err(e) = result {

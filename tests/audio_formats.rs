@@ -43,7 +43,8 @@ fn every_supported_format_decodes_to_the_same_signal() {
         ("TameAnderson-MakeMe_30s.mp3", 30.0, 2, 0.95),
         ("TameAnderson-MakeMe_30s.ogg", 30.0, 1, 0.95),
         ("TameAnderson-MakeMe_30s.m4a", 30.0, 2, 0.95),
-        ("TameAnderson-MakeMe_30s_48k.wav", 10.0, 1, 0.99),
+        // made by sox from the 44.1 kHz master: its anti-alias filter differs from ours near 11 kHz
+        ("TameAnderson-MakeMe_30s_48k.wav", 10.0, 1, 0.95),
         ("TameAnderson-MakeMe_30s_5.1.wav", 10.0, 1, 0.95),
         ("TameAnderson-MakeMe_30s_8k_mono.wav", 30.0, 1, 0.80),
     ];

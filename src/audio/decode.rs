@@ -95,6 +95,19 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErro
     }
     let max_out = (opts.max_minutes * 60.0 * f64::from(opts.target_rate)) as usize;
 
+    // MP4 edit list (AAC priming), applied by hand: symphonia 0.6 does not
+    let is_mp4 = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "m4a" | "mp4" | "m4b" | "aac"));
+    let trim = if is_mp4 && source_rate > 0 {
+        mp4_edit_trim(path, source_rate)
+    } else {
+        None
+    };
+    let mut skip_left = trim.map_or(0, |t| t.skip);
+    let keep_limit = trim.and_then(|t| t.keep);
+
     let mut resampler: Option<StreamResampler> = None;
     let mut out: Vec<f32> = Vec::new();
     let mut interleaved: Vec<f32> = Vec::new();
@@ -173,6 +186,15 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErro
             resampler = Some(StreamResampler::new(source_rate, opts.target_rate)?);
         }
         buf.copy_to_vec_interleaved(&mut interleaved);
+        if skip_left > 0 {
+            let drop = (skip_left as usize).min(interleaved.len() / ch);
+            interleaved.drain(..drop * ch);
+            skip_left -= drop as u64;
+        }
+        if let Some(keep) = keep_limit {
+            let room = keep.saturating_sub(decoded_frames) as usize;
+            interleaved.truncate(room.min(interleaved.len() / ch) * ch);
+        }
         let frames = interleaved.len() / ch;
         decoded_frames += frames as u64;
         mono.clear();
@@ -240,4 +262,129 @@ fn describe(e: &SymError) -> String {
         SymError::Unsupported(what) => format!("unsupported: {what}"),
         other => other.to_string(),
     }
+}
+
+/// Edit-list trimming of an MP4/M4A audio track: (frames to skip at the start, frames to keep
+/// or `None` for all), at the track's own sample rate.
+///
+/// symphonia 0.6 parses `elst` but does not apply it, and its AAC decoder is not gapless, so
+/// without this every AAC file would start 1024–2112 samples late (the encoder priming).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditTrim {
+    pub skip: u64,
+    pub keep: Option<u64>,
+}
+
+/// Reads the first audio edit list of an MP4 file (box walk over `moov/trak/edts/elst` and
+/// `mdia/mdhd`, ISO/IEC 14496-12 §8.6.6), converted to frames at `rate`.
+pub fn mp4_edit_trim(path: &Path, rate: u32) -> Option<EditTrim> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    let file_len = f.metadata().ok()?.len();
+    // find moov at the top level
+    let mut off = 0u64;
+    let mut moov: Option<Vec<u8>> = None;
+    while off + 8 <= file_len {
+        f.seek(SeekFrom::Start(off)).ok()?;
+        let mut hdr = [0u8; 16];
+        f.read_exact(&mut hdr[..8]).ok()?;
+        let mut size = u64::from(u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]));
+        let mut hlen = 8;
+        if size == 1 {
+            f.read_exact(&mut hdr[8..16]).ok()?;
+            size = u64::from_be_bytes(hdr[8..16].try_into().ok()?);
+            hlen = 16;
+        } else if size == 0 {
+            size = file_len - off;
+        }
+        if size < hlen {
+            return None;
+        }
+        if &hdr[4..8] == b"moov" {
+            if size > 64 << 20 {
+                return None;
+            }
+            let mut buf = vec![0u8; (size - hlen) as usize];
+            f.read_exact(&mut buf).ok()?;
+            moov = Some(buf);
+            break;
+        }
+        off += size;
+    }
+    let moov = moov?;
+    let movie_ts = find_box(&moov, b"mvhd").and_then(|b| {
+        let v = *b.first()?;
+        let at = if v == 1 { 20 } else { 12 };
+        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    })?;
+    for trak in iter_boxes(&moov).filter(|(t, _)| t == b"trak") {
+        let trak = trak.1;
+        let Some(mdia) = find_box(trak, b"mdia") else { continue };
+        let is_audio = find_box(mdia, b"hdlr")
+            .and_then(|h| h.get(8..12))
+            .is_some_and(|t| t == b"soun");
+        if !is_audio {
+            continue;
+        }
+        let media_ts = find_box(mdia, b"mdhd").and_then(|b| {
+            let v = *b.first()?;
+            let at = if v == 1 { 20 } else { 12 };
+            Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+        })?;
+        let elst = find_box(trak, b"edts").and_then(|e| find_box(e, b"elst"))?;
+        let version = *elst.first()?;
+        let count = u32::from_be_bytes(elst.get(4..8)?.try_into().ok()?);
+        let mut p = 8usize;
+        for _ in 0..count {
+            let (dur, media_time, step) = if version == 1 {
+                let d = u64::from_be_bytes(elst.get(p..p + 8)?.try_into().ok()?);
+                let m = i64::from_be_bytes(elst.get(p + 8..p + 16)?.try_into().ok()?);
+                (d, m, 20)
+            } else {
+                let d = u64::from(u32::from_be_bytes(elst.get(p..p + 4)?.try_into().ok()?));
+                let m = i64::from(i32::from_be_bytes(elst.get(p + 4..p + 8)?.try_into().ok()?));
+                (d, m, 12)
+            };
+            p += step;
+            if media_time < 0 {
+                continue; // an empty edit (delay): ignored
+            }
+            let r = f64::from(rate);
+            let skip = (media_time as f64 * r / f64::from(media_ts.max(1))).round() as u64;
+            let keep = (dur > 0)
+                .then(|| (dur as f64 * r / f64::from(movie_ts.max(1))).round() as u64);
+            return Some(EditTrim { skip, keep });
+        }
+        return None;
+    }
+    None
+}
+
+fn iter_boxes(buf: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let mut off = 0usize;
+    std::iter::from_fn(move || {
+        if off + 8 > buf.len() {
+            return None;
+        }
+        let size = u32::from_be_bytes(buf[off..off + 4].try_into().ok()?) as usize;
+        let typ: [u8; 4] = buf[off + 4..off + 8].try_into().ok()?;
+        let (hlen, size) = if size == 1 {
+            let s = u64::from_be_bytes(buf.get(off + 8..off + 16)?.try_into().ok()?) as usize;
+            (16, s)
+        } else if size == 0 {
+            (8, buf.len() - off)
+        } else {
+            (8, size)
+        };
+        if size < hlen || off + size > buf.len() {
+            return None;
+        }
+        let body = &buf[off + hlen..off + size];
+        off += size;
+        Some((typ, body))
+    })
+}
+
+fn find_box<'a>(buf: &'a [u8], name: &[u8; 4]) -> Option<&'a [u8]> {
+    iter_boxes(buf).find(|(t, _)| t == name).map(|(_, b)| b)
 }

@@ -282,70 +282,54 @@ fn build_phrases(
         return Vec::new();
     }
     let line_frames: Vec<usize> = lines.iter().map(|&b| beat_frame(b)).collect();
-    let ev = break_evidence(&line_frames, beat_frames, f0, onset);
-    // fragments: bar-line index of each section boundary (nearest bar line)
-    let mut frag: Vec<(usize, String)> = Vec::new();
-    for s in sections {
-        let f = cfg.time_frame(s.start);
-        let k = nearest(&line_frames, f);
-        match frag.last_mut() {
-            Some((pk, _)) if *pk == k => {}
-            _ => frag.push((k, s.label.clone())),
-        }
-    }
-    if frag.first().is_none_or(|f| f.0 != 0) {
-        let label = sections.first().map_or("A".to_string(), |s| s.label.clone());
-        frag.insert(0, (0, label));
-    }
+    let mut ev = break_evidence(&line_frames, beat_frames, f0, onset);
+    // Section changes are the strongest breaking points (the paper's "long fragments"): the
+    // bar line nearest each section boundary gets a large bonus, so phrases never straddle a
+    // section change, while a boundary the segmentation placed a beat off still lands on the
+    // bar line. One programme over the whole song keeps phrase lengths musical (4/8 bars).
     let n_lines = lines.len() - 1;
-    frag.retain(|(k, _)| *k < n_lines);
-    // merge fragments shorter than 2 bars into their predecessor
-    let mut merged: Vec<(usize, usize, String)> = Vec::new();
-    for (i, (k, label)) in frag.iter().enumerate() {
-        let end = frag.get(i + 1).map_or(n_lines, |f| f.0);
-        if end - k < 2 && !merged.is_empty() {
-            if let Some(m) = merged.last_mut() {
-                m.1 = end;
+    // bonus falls off with the distance in beats, so a boundary one beat off pulls on both
+    // neighbouring bar lines and the phrase-length preferences break the tie
+    let mut section_bonus = vec![0.0f64; lines.len()];
+    for s in sections.iter().skip(1) {
+        let f = cfg.time_frame(s.start) as f64;
+        for (k, &lf) in line_frames.iter().enumerate().take(n_lines).skip(1) {
+            let d = (lf as f64 - f).abs() / ibi.max(1) as f64;
+            if d <= 2.5 {
+                let b = SECTION_BREAK_BONUS * (-0.5 * d * d).exp();
+                section_bonus[k] = section_bonus[k].max(b);
             }
-        } else {
-            merged.push((*k, end, label.clone()));
         }
     }
-    let cfg_p = PhraseConfig::default();
-    let mut phrases = Vec::new();
-    for (lo, hi, label) in merged {
-        let mut cuts = vec![lo];
-        cuts.extend(cut_fragment(lo, hi, &ev, &cfg_p));
-        cuts.push(hi);
-        for w in cuts.windows(2) {
+    for (v, b) in ev.melody_rest.iter_mut().zip(&section_bonus) {
+        *v += b;
+    }
+    let mut cuts = vec![0];
+    cuts.extend(cut_fragment(0, n_lines, &ev, &PhraseConfig::default()));
+    cuts.push(n_lines);
+    let section_at = |t: f64| -> String {
+        sections
+            .iter()
+            .find(|s| t >= s.start && t < s.end)
+            .or(sections.last())
+            .map_or_else(|| "A".to_string(), |s| s.label.clone())
+    };
+    cuts.windows(2)
+        .filter(|w| w[1] > w[0])
+        .map(|w| {
             let (a, b) = (w[0], w[1]);
-            if b <= a {
-                continue;
-            }
-            phrases.push(Phrase {
-                start: round3(cfg.frame_time(line_frames[a])),
-                end: round3(cfg.frame_time(line_frames[b])),
+            let (start, end) = (cfg.frame_time(line_frames[a]), cfg.frame_time(line_frames[b]));
+            Phrase {
+                start: round3(start),
+                end: round3(end),
                 bars: b - a,
                 beats: lines[b] - lines[a],
                 first_beat: lines[a],
-                section: label.clone(),
-            });
-        }
-    }
-    phrases
+                section: section_at(0.5 * (start + end)),
+            }
+        })
+        .collect()
 }
 
-fn nearest(sorted: &[usize], x: usize) -> usize {
-    let p = sorted.partition_point(|&v| v < x);
-    if p == 0 {
-        return 0;
-    }
-    if p >= sorted.len() {
-        return sorted.len() - 1;
-    }
-    if x - sorted[p - 1] <= sorted[p] - x {
-        p - 1
-    } else {
-        p
-    }
-}
+/// Break bonus at the bar line of a section change (in units of the breaking-point score).
+const SECTION_BREAK_BONUS: f64 = 6.0;

@@ -21,6 +21,8 @@ pub enum AnalysisError {
     SampleRate { got: u32, want: u32 },
     #[error("analysis cancelled")]
     Cancelled,
+    #[error("the {0} worker thread failed")]
+    Worker(&'static str),
 }
 
 /// A structural section.
@@ -134,108 +136,120 @@ pub fn analyze_samples(
         }
     };
 
-    step(Stage::Mel, 0.0)?;
-    let mel_db = mel::mel_db(samples, cfg);
-    let onset = mel::onset_strength(&mel_db, cfg);
-    lap("mel_onset", &mut timing);
+    // The melody needs only the samples and is the slowest stage: it runs on a second core
+    // while the mel → beats → bars → structure chain runs here.
+    std::thread::scope(|scope| {
+        let melody_job = scope.spawn(|| {
+            let t = Instant::now();
+            let m = extract_melody(samples, cfg, &MelodyConfig::default());
+            (m, t.elapsed().as_secs_f64())
+        });
+        step(Stage::Mel, 0.0)?;
+        let mel_db = mel::mel_db(samples, cfg);
+        let onset = mel::onset_strength(&mel_db, cfg);
+        lap("mel_onset", &mut timing);
 
-    step(Stage::Beats, 0.2)?;
-    let bt = track_beats(&onset, cfg, &BeatConfig::default());
-    let onset_frames = rhythm::onset_peaks(&onset, cfg);
-    lap("beats", &mut timing);
+        step(Stage::Beats, 0.2)?;
+        let bt = track_beats(&onset, cfg, &BeatConfig::default());
+        let onset_frames = rhythm::onset_peaks(&onset, cfg);
+        lap("beats", &mut timing);
 
-    step(Stage::Bars, 0.3)?;
-    let evidence = downbeat_evidence(&mel_db, &onset, &bt.beat_frames);
-    let bars = decode_bars(&evidence, &BarConfig::default());
-    lap("bars", &mut timing);
+        step(Stage::Bars, 0.3)?;
+        let evidence = downbeat_evidence(&mel_db, &onset, &bt.beat_frames);
+        let bars = decode_bars(&evidence, &BarConfig::default());
+        lap("bars", &mut timing);
 
-    step(Stage::Melody, 0.35)?;
-    let melody = extract_melody(samples, cfg, &MelodyConfig::default());
-    lap("melody", &mut timing);
+        step(Stage::Structure, 0.6)?;
+        let segments = segment(&mel_db, &bt.beat_frames, &StructureConfig::default());
+        lap("structure", &mut timing);
 
-    step(Stage::Structure, 0.75)?;
-    let segments = segment(&mel_db, &bt.beat_frames, &StructureConfig::default());
-    lap("structure", &mut timing);
+        step(Stage::Melody, 0.75)?;
+        let (melody, melody_s) = melody_job
+            .join()
+            .map_err(|_| AnalysisError::Worker("melody"))?;
+        lap("melody_wait", &mut timing);
+        timing.insert("melody".into(), StageTime { wall_s: melody_s });
 
-    step(Stage::Phrases, 0.9)?;
-    let duration = samples.len() as f64 / f64::from(cfg.sr);
-    let label_of = |l: usize| -> String {
-        let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-        if l < 26 {
-            (letters[l] as char).to_string()
-        } else {
-            format!("S{l}")
+        step(Stage::Phrases, 0.9)?;
+        let duration = samples.len() as f64 / f64::from(cfg.sr);
+        let label_of = |l: usize| -> String {
+            let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+            if l < 26 {
+                (letters[l] as char).to_string()
+            } else {
+                format!("S{l}")
+            }
+        };
+        let mut sections: Vec<Section> = segments
+            .iter()
+            .map(|s| Section {
+                start: round3(cfg.frame_time(s.start_frame)),
+                end: round3(cfg.frame_time(s.end_frame).min(duration)),
+                label: label_of(s.label),
+            })
+            .collect();
+        if let Some(first) = sections.first_mut() {
+            first.start = 0.0;
         }
-    };
-    let mut sections: Vec<Section> = segments
-        .iter()
-        .map(|s| Section {
-            start: round3(cfg.frame_time(s.start_frame)),
-            end: round3(cfg.frame_time(s.end_frame).min(duration)),
-            label: label_of(s.label),
-        })
-        .collect();
-    if let Some(first) = sections.first_mut() {
-        first.start = 0.0;
-    }
-    if let Some(last) = sections.last_mut() {
-        last.end = round3(duration);
-    }
-    let phrases = build_phrases(
-        &bt.beat_frames,
-        &bars.downbeat_indices,
-        &sections,
-        &melody.f0_hz,
-        &onset,
-        cfg,
-        mel_db.rows,
-    );
-    lap("phrases", &mut timing);
-    timing.insert(
-        "total".into(),
-        StageTime {
-            wall_s: total.elapsed().as_secs_f64(),
-        },
-    );
-    step(Stage::Phrases, 1.0)?;
+        if let Some(last) = sections.last_mut() {
+            last.end = round3(duration);
+        }
+        let phrases = build_phrases(
+            &bt.beat_frames,
+            &bars.downbeat_indices,
+            &sections,
+            &melody.f0_hz,
+            &onset,
+            cfg,
+            mel_db.rows,
+        );
+        lap("phrases", &mut timing);
+        timing.insert(
+            "total".into(),
+            StageTime {
+                wall_s: total.elapsed().as_secs_f64(),
+            },
+        );
+        step(Stage::Phrases, 1.0)?;
 
-    let analysis = SongAnalysis {
-        schema: ANALYSIS_SCHEMA.to_string(),
-        duration: round3(duration),
-        sample_rate: cfg.sr,
-        tempo_bpm: (bt.tempo_bpm * 100.0).round() / 100.0,
-        beats_per_bar: bars.beats_per_bar,
-        beats: bt.beat_times.iter().map(|t| round3(*t)).collect(),
-        beat_in_bar: bars.beat_in_bar.clone(),
-        downbeats: bars
-            .downbeat_indices
-            .iter()
-            .map(|&i| round3(bt.beat_times[i]))
-            .collect(),
-        onsets: onset_frames
-            .iter()
-            .map(|&f| round3(cfg.frame_time(f)))
-            .collect(),
-        sections,
-        phrases,
-        melody: MelodyTrack {
-            hop_s: melody.hop_s,
-            f0_hz: melody
-                .f0_hz
+        let analysis = SongAnalysis {
+            schema: ANALYSIS_SCHEMA.to_string(),
+            duration: round3(duration),
+            sample_rate: cfg.sr,
+            tempo_bpm: (bt.tempo_bpm * 100.0).round() / 100.0,
+            beats_per_bar: bars.beats_per_bar,
+            beats: bt.beat_times.iter().map(|t| round3(*t)).collect(),
+            beat_in_bar: bars.beat_in_bar.clone(),
+            downbeats: bars
+                .downbeat_indices
                 .iter()
-                .map(|v| (v * 10.0).round() / 10.0)
+                .map(|&i| round3(bt.beat_times[i]))
                 .collect(),
-        },
-        warnings: Vec::new(),
-        timing,
-    };
-    let signals = AnalysisSignals {
-        mel_db,
-        onset,
-        beat_frames: bt.beat_frames,
-        onset_frames,
-    };
-    Ok((analysis, signals))
+            onsets: onset_frames
+                .iter()
+                .map(|&f| round3(cfg.frame_time(f)))
+                .collect(),
+            sections,
+            phrases,
+            melody: MelodyTrack {
+                hop_s: melody.hop_s,
+                f0_hz: melody
+                    .f0_hz
+                    .iter()
+                    .map(|v| (v * 10.0).round() / 10.0)
+                    .collect(),
+            },
+            warnings: Vec::new(),
+            timing,
+        };
+        let signals = AnalysisSignals {
+            mel_db,
+            onset,
+            beat_frames: bt.beat_frames,
+            onset_frames,
+        };
+        Ok((analysis, signals))
+    })
 }
 
 /// Music phrases: sections snapped to bar lines become fragments; fragments are cut at breaking
@@ -318,7 +332,10 @@ fn build_phrases(
         .filter(|w| w[1] > w[0])
         .map(|w| {
             let (a, b) = (w[0], w[1]);
-            let (start, end) = (cfg.frame_time(line_frames[a]), cfg.frame_time(line_frames[b]));
+            let (start, end) = (
+                cfg.frame_time(line_frames[a]),
+                cfg.frame_time(line_frames[b]),
+            );
             Phrase {
                 start: round3(start),
                 end: round3(end),

@@ -56,7 +56,10 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
             return 0.0;
         }
         let (a, b) = (mel_db.row(t - 1), mel_db.row(t));
-        (0..low).map(|k| f64::from((b[k] - a[k]).max(0.0))).sum::<f64>() / low as f64
+        (0..low)
+            .map(|k| f64::from((b[k] - a[k]).max(0.0)))
+            .sum::<f64>()
+            / low as f64
     };
     // mean spectrum of a beat span
     let span_mean = |a: usize, b: usize| -> Vec<f64> {
@@ -87,8 +90,16 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
                 .fold(0.0f32, f32::max)
                 .into(),
         );
-        let prev_start = if i > 0 { beat_frames[i - 1] } else { f.saturating_sub(20) };
-        let next_end = if i + 1 < nb { beat_frames[i + 1] } else { f + 20 };
+        let prev_start = if i > 0 {
+            beat_frames[i - 1]
+        } else {
+            f.saturating_sub(20)
+        };
+        let next_end = if i + 1 < nb {
+            beat_frames[i + 1]
+        } else {
+            f + 20
+        };
         let (a, b) = (span_mean(prev_start, f), span_mean(f, next_end));
         let d: f64 = a
             .iter()
@@ -133,18 +144,12 @@ pub fn decode_bars(evidence: &[f64], cfg: &BarConfig) -> Bars {
     let ns = states.len();
     let bonus = |mi: usize| cfg.meter_bonus.get(mi).copied().unwrap_or(0.0);
     let emit = |i: usize, (mi, p): (usize, usize)| {
-        if p == 0 {
-            evidence[i] + bonus(mi)
-        } else {
-            0.0
-        }
+        if p == 0 { evidence[i] + bonus(mi) } else { 0.0 }
     };
     let mut score: Vec<f64> = states.iter().map(|&s| emit(0, s)).collect();
     let mut back = vec![vec![0u32; ns]; nb];
-    let index_of = |mi: usize, p: usize| -> usize {
-        cfg.meters[..mi].iter().sum::<usize>() + p
-    };
-    for i in 1..nb {
+    let index_of = |mi: usize, p: usize| -> usize { cfg.meters[..mi].iter().sum::<usize>() + p };
+    for (i, back_i) in back.iter_mut().enumerate().skip(1) {
         let mut next = vec![f64::NEG_INFINITY; ns];
         for (j, &(mi, p)) in states.iter().enumerate() {
             let (best, arg) = if p > 0 {
@@ -163,14 +168,17 @@ pub fn decode_bars(evidence: &[f64], cfg: &BarConfig) -> Bars {
                 best
             };
             next[j] = best + emit(i, (mi, p));
-            back[i][j] = arg as u32;
+            back_i[j] = arg as u32;
         }
         score = next;
     }
     let mut s = score
         .iter()
         .enumerate()
-        .fold((0, f64::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+        )
         .0;
     let mut path = vec![0usize; nb];
     for i in (0..nb).rev() {
@@ -205,7 +213,11 @@ mod tests {
         (0..meter * bars + phase)
             .map(|i| {
                 let pos = (i + meter - phase % meter) % meter;
-                if pos == 0 { 1.5 } else { -0.4 + 0.1 * ((i * 7) % 3) as f64 }
+                if pos == 0 {
+                    1.5
+                } else {
+                    -0.4 + 0.1 * ((i * 7) % 3) as f64
+                }
             })
             .collect()
     }

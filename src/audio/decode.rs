@@ -96,10 +96,12 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErro
     let max_out = (opts.max_minutes * 60.0 * f64::from(opts.target_rate)) as usize;
 
     // MP4 edit list (AAC priming), applied by hand: symphonia 0.6 does not
-    let is_mp4 = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "m4a" | "mp4" | "m4b" | "aac"));
+    let is_mp4 = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e.to_ascii_lowercase().as_str(),
+            "m4a" | "mp4" | "m4b" | "aac"
+        )
+    });
     let trim = if is_mp4 && source_rate > 0 {
         mp4_edit_trim(path, source_rate)
     } else {
@@ -220,14 +222,15 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErro
     if bad_total > 0 {
         warnings.push(format!("{bad_total} corrupt packet(s) skipped"));
     }
-    if let (Some(n), true) = (claimed_frames, source_rate > 0) {
-        if n > decoded_frames + u64::from(source_rate) / 10 {
-            warnings.push(format!(
-                "the header claims {:.2} s but only {:.2} s of audio is present",
-                n as f64 / f64::from(source_rate),
-                decoded_frames as f64 / f64::from(source_rate)
-            ));
-        }
+    if let (Some(n), true) = (claimed_frames, source_rate > 0)
+        && trim.is_none()
+        && n > decoded_frames + u64::from(source_rate) / 10
+    {
+        warnings.push(format!(
+            "the header claims {:.2} s but only {:.2} s of audio is present",
+            n as f64 / f64::from(source_rate),
+            decoded_frames as f64 / f64::from(source_rate)
+        ));
     }
     let seconds = out.len() as f64 / f64::from(opts.target_rate);
     if decoded_frames == 0 || seconds < opts.min_seconds {
@@ -319,7 +322,9 @@ pub fn mp4_edit_trim(path: &Path, rate: u32) -> Option<EditTrim> {
     })?;
     for trak in iter_boxes(&moov).filter(|(t, _)| t == b"trak") {
         let trak = trak.1;
-        let Some(mdia) = find_box(trak, b"mdia") else { continue };
+        let Some(mdia) = find_box(trak, b"mdia") else {
+            continue;
+        };
         let is_audio = find_box(mdia, b"hdlr")
             .and_then(|h| h.get(8..12))
             .is_some_and(|t| t == b"soun");
@@ -351,8 +356,8 @@ pub fn mp4_edit_trim(path: &Path, rate: u32) -> Option<EditTrim> {
             }
             let r = f64::from(rate);
             let skip = (media_time as f64 * r / f64::from(media_ts.max(1))).round() as u64;
-            let keep = (dur > 0)
-                .then(|| (dur as f64 * r / f64::from(movie_ts.max(1))).round() as u64);
+            let keep =
+                (dur > 0).then(|| (dur as f64 * r / f64::from(movie_ts.max(1))).round() as u64);
             return Some(EditTrim { skip, keep });
         }
         return None;

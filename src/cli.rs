@@ -64,9 +64,10 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
     }
     let mut analysis = run_analysis(&decoded.samples, decoded.sample_rate)?;
     analysis.warnings = decoded.warnings.clone();
-    analysis
-        .timing
-        .insert("decode".into(), analysis::song::StageTime { wall_s: decode_s });
+    analysis.timing.insert(
+        "decode".into(),
+        analysis::song::StageTime { wall_s: decode_s },
+    );
     if !no_cache && let Err(e) = cache::store(&dir, &hash, &analysis) {
         tracing::warn!("{e}");
     }
@@ -84,7 +85,9 @@ pub fn run_analysis(samples: &[f32], sample_rate: u32) -> Result<SongAnalysis> {
     let long = samples.len() as f64 / f64::from(sample_rate) > 60.0;
     let bar = if long && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(100);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg:12} [{bar:30}] {percent:>3}%") {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {msg:12} [{bar:30}] {percent:>3}%")
+        {
             pb.set_style(style.progress_chars("=> "));
         }
         Some(pb)
@@ -127,7 +130,9 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<()> {
             )
         }
         (Some(_), true) => anyhow::bail!("give either an audio file or --demo, not both"),
-        (None, false) => anyhow::bail!("no audio file given (or use --demo for the embedded demo song)"),
+        (None, false) => {
+            anyhow::bail!("no audio file given (or use --demo for the embedded demo song)")
+        }
     };
     let mut value = serde_json::to_value(&outcome.analysis)?;
     if let Some(obj) = value.as_object_mut() {

@@ -61,18 +61,48 @@ pub fn render_demo(sample_rate: u32) -> DemoSong {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
 
     // chord roots (MIDI) and triads per bar for A and B
-    let prog_a = [(57, [57, 60, 64]), (53, [53, 57, 60]), (48, [55, 60, 64]), (55, [55, 59, 62])];
-    let prog_b = [(53, [53, 57, 60]), (55, [55, 59, 62]), (52, [55, 59, 64]), (57, [57, 60, 64])];
+    let prog_a = [
+        (57, [57, 60, 64]),
+        (53, [53, 57, 60]),
+        (48, [55, 60, 64]),
+        (55, [55, 59, 62]),
+    ];
+    let prog_b = [
+        (53, [53, 57, 60]),
+        (55, [55, 59, 62]),
+        (52, [55, 59, 64]),
+        (57, [57, 60, 64]),
+    ];
     // lead phrases: 8 bars of (beat offset in phrase, length in beats, midi); rests at bar 4 and 8 ends
     let lead_a: [(f64, f64, f64); 14] = [
-        (0.0, 1.0, 76.0), (1.0, 1.0, 74.0), (2.0, 2.0, 72.0), (4.0, 1.5, 71.0), (5.5, 0.5, 72.0),
-        (6.0, 2.0, 74.0), (8.0, 2.0, 72.0), (10.0, 1.0, 71.0), (11.0, 3.0, 69.0),
-        (16.0, 2.0, 76.0), (18.0, 2.0, 79.0), (20.0, 4.0, 77.0), (24.0, 4.0, 76.0), (28.0, 2.0, 72.0),
+        (0.0, 1.0, 76.0),
+        (1.0, 1.0, 74.0),
+        (2.0, 2.0, 72.0),
+        (4.0, 1.5, 71.0),
+        (5.5, 0.5, 72.0),
+        (6.0, 2.0, 74.0),
+        (8.0, 2.0, 72.0),
+        (10.0, 1.0, 71.0),
+        (11.0, 3.0, 69.0),
+        (16.0, 2.0, 76.0),
+        (18.0, 2.0, 79.0),
+        (20.0, 4.0, 77.0),
+        (24.0, 4.0, 76.0),
+        (28.0, 2.0, 72.0),
     ];
     let lead_b: [(f64, f64, f64); 12] = [
-        (0.0, 1.0, 81.0), (1.0, 1.0, 79.0), (2.0, 1.0, 77.0), (3.0, 1.0, 76.0), (4.0, 4.0, 74.0),
-        (8.0, 2.0, 76.0), (10.0, 2.0, 77.0), (12.0, 2.0, 79.0), (16.0, 4.0, 81.0),
-        (20.0, 4.0, 79.0), (24.0, 3.0, 76.0), (27.0, 2.0, 72.0),
+        (0.0, 1.0, 81.0),
+        (1.0, 1.0, 79.0),
+        (2.0, 1.0, 77.0),
+        (3.0, 1.0, 76.0),
+        (4.0, 4.0, 74.0),
+        (8.0, 2.0, 76.0),
+        (10.0, 2.0, 77.0),
+        (12.0, 2.0, 79.0),
+        (16.0, 4.0, 81.0),
+        (20.0, 4.0, 79.0),
+        (24.0, 3.0, 76.0),
+        (27.0, 2.0, 72.0),
     ];
 
     let mut beats = Vec::new();
@@ -106,7 +136,16 @@ pub fn render_demo(sample_rate: u32) -> DemoSong {
                     add_hat(&mut out, sr, t + half as f64 * beat / 2.0, amp, &mut rng);
                 }
                 // bass: root on every beat, octave on the off-beat in B
-                add_tone(&mut out, sr, t, beat * 0.9, midi_hz(f64::from(root) - 12.0), 0.32, 4, 0.01);
+                add_tone(
+                    &mut out,
+                    sr,
+                    t,
+                    beat * 0.9,
+                    midi_hz(f64::from(root) - 12.0),
+                    0.32,
+                    4,
+                    0.01,
+                );
                 if energetic {
                     let hz = midi_hz(f64::from(root));
                     add_tone(&mut out, sr, t + beat / 2.0, beat * 0.4, hz, 0.18, 4, 0.01);
@@ -191,7 +230,16 @@ fn add_hat(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
 
 /// A harmonic tone with `harmonics` partials (1/h amplitudes), attack `att` s, release tail.
 #[allow(clippy::too_many_arguments)]
-fn add_tone(out: &mut [f32], sr: f64, t: f64, dur: f64, hz: f64, amp: f32, harmonics: usize, att: f64) {
+fn add_tone(
+    out: &mut [f32],
+    sr: f64,
+    t: f64,
+    dur: f64,
+    hz: f64,
+    amp: f32,
+    harmonics: usize,
+    att: f64,
+) {
     let (a, b) = span(sr, t, dur, out.len());
     for (i, o) in out[a..b].iter_mut().enumerate() {
         let x = i as f64 / sr;

@@ -5,7 +5,11 @@ use phrasewise::cli;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "phrasewise", version, about = "Music phrases in, ranked dance phrases out")]
+#[command(
+    name = "phrasewise",
+    version,
+    about = "Music phrases in, ranked dance phrases out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -28,7 +28,11 @@ fn demo_song_analysis_matches_the_score() {
         a.sections,
         a.phrases.len()
     );
-    assert!((a.tempo_bpm - DEMO_BPM).abs() < 2.0, "tempo {}", a.tempo_bpm);
+    assert!(
+        (a.tempo_bpm - DEMO_BPM).abs() < 2.0,
+        "tempo {}",
+        a.tempo_bpm
+    );
     let f = beat_f_measure(&song.beats, &a.beats);
     assert!(f > 0.95, "beat F {f}");
     assert_eq!(a.beats_per_bar, 4);
@@ -70,7 +74,10 @@ fn demo_song_analysis_matches_the_score() {
     }
     println!("melody: {voiced}/{inside} voiced, {close} within a semitone");
     assert!(inside > 1000);
-    assert!(close as f64 > 0.6 * inside as f64, "melody accuracy {close}/{inside}");
+    assert!(
+        close as f64 > 0.6 * inside as f64,
+        "melody accuracy {close}/{inside}"
+    );
 }
 
 #[test]
@@ -82,7 +89,13 @@ fn analysis_json_round_trips_and_is_versioned() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["schema"], "phrasewise-analysis/1");
     for key in [
-        "duration", "tempo_bpm", "beats", "downbeats", "sections", "phrases", "melody",
+        "duration",
+        "tempo_bpm",
+        "beats",
+        "downbeats",
+        "sections",
+        "phrases",
+        "melody",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
@@ -93,8 +106,10 @@ fn analysis_json_round_trips_and_is_versioned() {
 #[test]
 fn silence_gives_a_valid_result_without_beats() {
     let samples = vec![0.0f32; 22_050 * 10];
-    let (a, _) = analyze_samples(&samples, 22_050, &AnalysisConfig::default(), &mut |_, _| true)
-        .unwrap();
+    let (a, _) = analyze_samples(&samples, 22_050, &AnalysisConfig::default(), &mut |_, _| {
+        true
+    })
+    .unwrap();
     assert!(a.beats.is_empty());
     assert!(a.phrases.is_empty());
     assert_eq!(a.sections.len(), 1);
@@ -104,6 +119,8 @@ fn silence_gives_a_valid_result_without_beats() {
 #[test]
 fn analysis_can_be_cancelled() {
     let samples = vec![0.1f32; 22_050 * 5];
-    let r = analyze_samples(&samples, 22_050, &AnalysisConfig::default(), &mut |_, _| false);
+    let r = analyze_samples(&samples, 22_050, &AnalysisConfig::default(), &mut |_, _| {
+        false
+    });
     assert!(r.is_err());
 }

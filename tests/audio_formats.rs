@@ -31,12 +31,18 @@ fn best_lag(a: &[f32], b: &[f32], max_lag: isize) -> (isize, f32) {
 
 #[test]
 fn every_supported_format_decodes_to_the_same_signal() {
-    let Some(data) = common_data::data_dir() else { return };
+    let Some(data) = common_data::data_dir() else {
+        return;
+    };
     let dir = data.join("audio/formats");
     let opts = DecodeOptions::default();
     let master = decode_file(&dir.join("TameAnderson-MakeMe_30s.wav"), &opts).unwrap();
     assert_eq!(master.source_rate, 44_100);
-    assert!((master.duration() - 30.0).abs() < 0.01, "{}", master.duration());
+    assert!(
+        (master.duration() - 30.0).abs() < 0.01,
+        "{}",
+        master.duration()
+    );
     // (file, expected duration, max |lag| in samples at 22.05 kHz, min correlation)
     let cases = [
         ("TameAnderson-MakeMe_30s.flac", 30.0, 1, 0.999),
@@ -58,15 +64,23 @@ fn every_supported_format_decodes_to_the_same_signal() {
         );
         let len = a.samples.len().min(master.samples.len());
         let (lag, corr) = best_lag(&master.samples[..len], &a.samples[..len], 40);
-        println!("{name}: lag {lag} samples, correlation {corr:.4}, warnings {:?}", a.warnings);
-        assert!(lag.abs() <= max_lag, "{name}: offset {lag} samples (gapless handling?)");
+        println!(
+            "{name}: lag {lag} samples, correlation {corr:.4}, warnings {:?}",
+            a.warnings
+        );
+        assert!(
+            lag.abs() <= max_lag,
+            "{name}: offset {lag} samples (gapless handling?)"
+        );
         assert!(corr >= min_corr, "{name}: correlation {corr}");
     }
 }
 
 #[test]
 fn opus_is_reported_as_unsupported_with_the_file_name() {
-    let Some(data) = common_data::data_dir() else { return };
+    let Some(data) = common_data::data_dir() else {
+        return;
+    };
     let path = data.join("audio/formats/TameAnderson-MakeMe_30s.opus");
     let err = decode_file(&path, &DecodeOptions::default()).unwrap_err();
     let msg = err.to_string();
@@ -76,7 +90,9 @@ fn opus_is_reported_as_unsupported_with_the_file_name() {
 
 #[test]
 fn broken_files_give_clear_errors_or_flagged_results() {
-    let Some(data) = common_data::data_dir() else { return };
+    let Some(data) = common_data::data_dir() else {
+        return;
+    };
     let dir = data.join("audio/formats");
     let opts = DecodeOptions::default();
 

@@ -10,7 +10,9 @@ use phrasewise::audio::{DecodeOptions, decode_file};
 
 #[test]
 fn beat_f_measure_on_annotated_songs() {
-    let Some(data) = common_data::data_dir() else { return };
+    let Some(data) = common_data::data_dir() else {
+        return;
+    };
     let cfg = AnalysisConfig::default();
     let songs = common_data::annotated_songs(&data);
     assert_eq!(songs.len(), 21, "expected the 21 annotated songs");
@@ -28,7 +30,10 @@ fn beat_f_measure_on_annotated_songs() {
             60.0 / d[d.len() / 2]
         };
         let name = audio.file_stem().unwrap().to_string_lossy().to_string();
-        println!("{group:12} {name:28} gt {gt_bpm:6.1}  est {:6.1}  F {f:.3}", bt.tempo_bpm);
+        println!(
+            "{group:12} {name:28} gt {gt_bpm:6.1}  est {:6.1}  F {f:.3}",
+            bt.tempo_bpm
+        );
         rows.push((group.clone(), name, f));
     }
     let mean = |g: Option<&str>| {
@@ -45,5 +50,8 @@ fn beat_f_measure_on_annotated_songs() {
     let overall = mean(None);
     println!("mean overall      {overall:.3}");
     // librosa's contract pipeline scores 0.613 and essentia 0.761 on these songs.
-    assert!(overall >= 0.80, "mean beat F {overall:.3} below the 0.80 target");
+    assert!(
+        overall >= 0.80,
+        "mean beat F {overall:.3} below the 0.80 target"
+    );
 }

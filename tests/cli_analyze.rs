@@ -20,8 +20,16 @@ fn temp(name: &str) -> std::path::PathBuf {
 fn analyze_writes_json_and_second_open_comes_from_the_cache() {
     let dir = temp("cache");
     let wav = dir.join("demo.wav");
-    let out = phrasewise(&dir).args(["demo-song", "-o"]).arg(&wav).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = phrasewise(&dir)
+        .args(["demo-song", "-o"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json_path = dir.join("a.json");
     let run = |extra: &[&str]| {
         let out = phrasewise(&dir)
@@ -30,7 +38,11 @@ fn analyze_writes_json_and_second_open_comes_from_the_cache() {
             .args(extra)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     };
     let first = run(&["--json", "-o", json_path.to_str().unwrap()]);
@@ -43,7 +55,12 @@ fn analyze_writes_json_and_second_open_comes_from_the_cache() {
     // same bytes under another name: served from the cache, identical result
     let copy = dir.join("copy.wav");
     std::fs::copy(&wav, &copy).unwrap();
-    let out = phrasewise(&dir).arg("analyze").arg(&copy).arg("--json").output().unwrap();
+    let out = phrasewise(&dir)
+        .arg("analyze")
+        .arg(&copy)
+        .arg("--json")
+        .output()
+        .unwrap();
     let v2: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v2["source"]["from_cache"], true);
     assert_eq!(v2["phrases"], v["phrases"]);
@@ -73,7 +90,9 @@ fn bad_input_exits_with_an_error_naming_the_file() {
 
 #[test]
 fn every_broken_shared_file_is_handled_without_panic() {
-    let Some(data) = common_data::data_dir() else { return };
+    let Some(data) = common_data::data_dir() else {
+        return;
+    };
     let dir = temp("shared-bad");
     for name in [
         "bad_empty.wav",

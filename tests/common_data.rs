@@ -45,7 +45,9 @@ pub fn annotated_songs(data: &Path) -> Vec<(String, PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for group in ["lmms", "openmsx", "fretsonfire"] {
         let dir = data.join("audio").join(group);
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut names: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "beats"))

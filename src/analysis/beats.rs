@@ -38,8 +38,8 @@ impl Default for BeatConfig {
         Self {
             min_bpm: 50.0,
             max_bpm: 215.0,
-            prior_bpm: 120.0,
-            prior_octaves: 1.0,
+            prior_bpm: knob("PW_PC", 140.0),
+            prior_octaves: knob("PW_PS", 0.5),
             window_s: 8.0,
             window_hop_s: 1.0,
             tempo_change_cost: 40.0,
@@ -76,16 +76,22 @@ pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> Be
     }
     let env: Vec<f32> = onset.iter().map(|v| v / std).collect();
     let mut period = local_periods(&env, fr, bcfg);
-    refine_octave(&env, &mut period, fr, bcfg);
+    if knob("PW_REF", 1.0) > 0.0 {
+        refine_octave(&env, &mut period, fr, bcfg);
+    }
     let mut beats = dp_beats(&env, &period, bcfg.tightness);
     if bcfg.trim {
         trim_beats(&env, &period, &mut beats);
     }
+    swing_phase(&env, &mut beats);
     let tempo_bpm = if beats.len() >= 2 {
         let mut ibis: Vec<f64> = beats.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
         ibis.sort_by(|a, b| a.total_cmp(b));
         // mean of the middle half: robust to outliers, not quantised to whole frames
-        let (a, b) = (ibis.len() / 4, (3 * ibis.len()).div_ceil(4).max(ibis.len() / 4 + 1));
+        let (a, b) = (
+            ibis.len() / 4,
+            (3 * ibis.len()).div_ceil(4).max(ibis.len() / 4 + 1),
+        );
         let mid = &ibis[a..b.min(ibis.len())];
         60.0 * fr / (mid.iter().sum::<f64>() / mid.len() as f64)
     } else {
@@ -93,10 +99,20 @@ pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> Be
     };
     BeatTrack {
         tempo_bpm,
-        beat_times: beats.iter().map(|&b| cfg.frame_time(b)).collect(),
+        beat_times: beats
+            .iter()
+            .map(|&b| (cfg.frame_time(b) - knob("PW_LAT", 0.0)).max(0.0))
+            .collect(),
         beat_frames: beats,
         period_frames: period,
     }
+}
+
+fn knob(name: &str, d: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn std_dev(x: &[f32]) -> f32 {
@@ -110,7 +126,7 @@ fn std_dev(x: &[f32]) -> f32 {
 
 /// Autocorrelation of `x` (mean removed, Hann-windowed) for lags `0..=max_lag`, normalised by
 /// lag 0.
-fn autocorr(x: &[f32], max_lag: usize, out: &mut Vec<f32>) {
+pub fn autocorr(x: &[f32], max_lag: usize, out: &mut Vec<f32>) {
     out.clear();
     let n = x.len();
     let mean = x.iter().sum::<f32>() / n.max(1) as f32;
@@ -149,25 +165,51 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
     let n_lags = lag_max - lag_min + 1;
     let max_ac = 4 * lag_max + 2;
     let mut ac = Vec::new();
-    // emission scores per window and lag
-    let mut scores: Vec<Vec<f64>> = Vec::with_capacity(centres.len());
+    // comb score per window and lag
+    let mut combs: Vec<Vec<f64>> = Vec::with_capacity(centres.len());
     for &c in &centres {
         let a = c.saturating_sub(win / 2);
         let b = (a + win).min(n);
         autocorr(&env[a..b], max_ac, &mut ac);
-        let row: Vec<f64> = (lag_min..=lag_max)
-            .map(|lag| {
-                let comb: f64 = (1..=4)
-                    .map(|k| f64::from(interp(&ac, (lag * k) as f64)) / k as f64)
-                    .sum();
-                let bpm = 60.0 * fr / lag as f64;
-                let z = (bpm / bcfg.prior_bpm).log2() / bcfg.prior_octaves;
-                comb.max(0.0) * (-0.5 * z * z).exp()
-            })
-            .collect();
-        let m = row.iter().copied().fold(1e-9, f64::max);
-        scores.push(row.into_iter().map(|v| (v / m).max(1e-4).ln()).collect());
+        combs.push(
+            (lag_min..=lag_max)
+                .map(|lag| {
+                    let v = f64::from(interp(&ac, lag as f64))
+                        + knob("PW_C2", 0.5) * f64::from(interp(&ac, (2 * lag) as f64))
+                        + knob("PW_C4", 0.0) * f64::from(interp(&ac, (4 * lag) as f64));
+                    v.max(0.0)
+                })
+                .collect(),
+        );
     }
+    let prior: Vec<f64> = (lag_min..=lag_max)
+        .map(|lag| {
+            let bpm = 60.0 * fr / lag as f64;
+            let z = (bpm / bcfg.prior_bpm).log2() / bcfg.prior_octaves;
+            (-0.5 * z * z).exp()
+        })
+        .collect();
+    // global tempo: song-mean comb × prior
+    let global: Vec<f64> = (0..n_lags)
+        .map(|j| combs.iter().map(|r| r[j]).sum::<f64>() * prior[j])
+        .collect();
+    let g_lag = (lag_min + argmax(&global)) as f64;
+    let gs = knob("PW_GS", 0.25);
+    let scores: Vec<Vec<f64>> = combs
+        .iter()
+        .map(|r| {
+            let row: Vec<f64> = r
+                .iter()
+                .enumerate()
+                .map(|(j, v)| {
+                    let z = ((lag_min + j) as f64 / g_lag).log2() / gs;
+                    v * prior[j] * (-0.5 * z * z).exp()
+                })
+                .collect();
+            let m = row.iter().copied().fold(1e-9, f64::max);
+            row.into_iter().map(|v| (v / m).max(1e-4).ln()).collect()
+        })
+        .collect();
     // Viterbi over lags with a cost on log-tempo change
     let t_n = scores.len();
     let mut acc = scores[0].clone();
@@ -258,6 +300,34 @@ fn refine_octave(env: &[f32], period: &mut [f32], fr: f64, bcfg: &BeatConfig) {
     }
 }
 
+/// Swing / long–short phase check. A beat starts the *long* interval of a long–short
+/// (trochaic) pattern: in swing the off-beat eighth falls at 2/3 of the beat. When the tracker
+/// has locked onto the accented swung off-beats, the onset strength one third of an interval
+/// after each beat is high and two thirds after is low; the beats are then moved forward by a
+/// third of their interval.
+fn swing_phase(env: &[f32], beats: &mut [usize]) {
+    if beats.len() < 8 {
+        return;
+    }
+    let (mut s0, mut s1, mut s2) = (0.0f32, 0.0f32, 0.0f32);
+    for w in beats.windows(2) {
+        let d = (w[1] - w[0]) as f32;
+        s0 += local_max(env, w[0], 1);
+        s1 += local_max(env, w[0] + (d / 3.0).round() as usize, 1);
+        s2 += local_max(env, w[0] + (2.0 * d / 3.0).round() as usize, 1);
+    }
+    if std::env::var("PW_DBG").is_ok() {
+        eprintln!("swing s0 {s0:.1} s1/s0 {:.2} s2/s0 {:.2}", s1 / s0, s2 / s0);
+    }
+    if s1 > knob("PW_SW1", 0.6) as f32 * s0 && s1 > knob("PW_SW2", 2.0) as f32 * s2 {
+        let n = beats.len();
+        for i in 0..n {
+            let d = if i + 1 < n { beats[i + 1] - beats[i] } else { beats[i] - beats[i - 1] };
+            beats[i] += (d as f32 / 3.0).round() as usize;
+        }
+    }
+}
+
 fn local_max(env: &[f32], at: usize, radius: usize) -> f32 {
     let a = at.saturating_sub(radius);
     let b = (at + radius + 1).min(env.len());
@@ -267,7 +337,10 @@ fn local_max(env: &[f32], at: usize, radius: usize) -> f32 {
 fn argmax(v: &[f64]) -> usize {
     v.iter()
         .enumerate()
-        .fold((0, f64::NEG_INFINITY), |a, (i, &x)| if x > a.1 { (i, x) } else { a })
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |a, (i, &x)| if x > a.1 { (i, x) } else { a },
+        )
         .0
 }
 
@@ -387,7 +460,10 @@ fn trim_beats(env: &[f32], period: &[f32], beats: &mut Vec<usize>) {
     let rms = (strength.iter().map(|s| s * s).sum::<f32>() / strength.len() as f32).sqrt();
     let thr = 0.5 * rms;
     let first = strength.iter().position(|&s| s >= thr).unwrap_or(0);
-    let last = strength.iter().rposition(|&s| s >= thr).unwrap_or(beats.len() - 1);
+    let last = strength
+        .iter()
+        .rposition(|&s| s >= thr)
+        .unwrap_or(beats.len() - 1);
     if first <= last {
         beats.truncate(last + 1);
         beats.drain(..first);
@@ -428,7 +504,11 @@ mod tests {
         }
         let p = hits as f64 / est.len().max(1) as f64;
         let r = hits as f64 / truth.len().max(1) as f64;
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 
     #[test]
@@ -436,7 +516,11 @@ mod tests {
         for bpm in [90.0, 120.0, 140.0] {
             let (env, truth) = clicks(30.0, |_| bpm);
             let bt = track_beats(&env, &AnalysisConfig::default(), &BeatConfig::default());
-            assert!((bt.tempo_bpm - bpm).abs() < 3.0, "{bpm}: got {}", bt.tempo_bpm);
+            assert!(
+                (bt.tempo_bpm - bpm).abs() < 3.0,
+                "{bpm}: got {}",
+                bt.tempo_bpm
+            );
             assert!(f_measure(&bt.beat_times, &truth) > 0.95, "{bpm}");
         }
     }
@@ -454,8 +538,20 @@ mod tests {
     #[test]
     fn silence_and_short_input_give_no_beats() {
         let cfg = AnalysisConfig::default();
-        assert!(track_beats(&[0.0; 1000], &cfg, &BeatConfig::default()).beat_frames.is_empty());
-        assert!(track_beats(&[1.0; 10], &cfg, &BeatConfig::default()).beat_frames.is_empty());
-        assert!(track_beats(&[], &cfg, &BeatConfig::default()).beat_frames.is_empty());
+        assert!(
+            track_beats(&[0.0; 1000], &cfg, &BeatConfig::default())
+                .beat_frames
+                .is_empty()
+        );
+        assert!(
+            track_beats(&[1.0; 10], &cfg, &BeatConfig::default())
+                .beat_frames
+                .is_empty()
+        );
+        assert!(
+            track_beats(&[], &cfg, &BeatConfig::default())
+                .beat_frames
+                .is_empty()
+        );
     }
 }

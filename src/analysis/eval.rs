@@ -28,7 +28,11 @@ pub fn f_measure(reference: &[f64], estimate: &[f64], window: f64) -> f64 {
     let hits = count_matches(reference, estimate, window) as f64;
     let p = hits / estimate.len() as f64;
     let r = hits / reference.len() as f64;
-    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
 }
 
 /// mir_eval `beat.f_measure`: beats before 5 s are ignored on both sides, ±70 ms window.

@@ -275,7 +275,10 @@ mod tests {
                 .copied()
                 .fold(0.0f32, f32::max);
             let mean = env.iter().sum::<f32>() / env.len() as f32;
-            assert!(local > 5.0 * mean, "click at frame {f}: {local} vs mean {mean}");
+            assert!(
+                local > 5.0 * mean,
+                "click at frame {f}: {local} vs mean {mean}"
+            );
         }
     }
 }

@@ -13,8 +13,8 @@ pub mod mel;
 pub mod melody;
 pub mod phrases;
 pub mod rhythm;
-pub mod structure;
 pub mod song;
+pub mod structure;
 
 pub use song::{
     ANALYSIS_SCHEMA, AnalysisError, MelodyTrack, Phrase, Section, SongAnalysis, analyze_samples,

@@ -48,7 +48,9 @@ impl BreakEvidence {
     /// Combined breaking-point score at downbeat `k`.
     pub fn score(&self, k: usize) -> f64 {
         let g = |v: &Vec<f64>| v.get(k).copied().unwrap_or(0.0);
-        g(&self.melody_rest) + 0.5 * g(&self.melody_jump) + 0.5 * g(&self.onset_contrast).clamp(-2.0, 2.0)
+        g(&self.melody_rest)
+            + 0.5 * g(&self.melody_jump)
+            + 0.5 * g(&self.onset_contrast).clamp(-2.0, 2.0)
     }
 }
 

@@ -58,10 +58,19 @@ impl StreamResampler {
         while self.pending.len() - start >= r.input_frames_next() {
             let need = r.input_frames_next();
             let (_, n_out) = r
-                .process_into_buffer(&[&self.pending[start..start + need]], &mut self.out_buf, None)
+                .process_into_buffer(
+                    &[&self.pending[start..start + need]],
+                    &mut self.out_buf,
+                    None,
+                )
                 .map_err(|e| AudioError::Resample(e.to_string()))?;
             start += need;
-            Self::emit(&self.out_buf[0][..n_out], &mut self.delay_left, out, &mut self.produced_out);
+            Self::emit(
+                &self.out_buf[0][..n_out],
+                &mut self.delay_left,
+                out,
+                &mut self.produced_out,
+            );
         }
         self.pending.drain(..start);
         Ok(())
@@ -83,7 +92,12 @@ impl StreamResampler {
             let (_, n_out) = r
                 .process_into_buffer(&[&chunk[..]], &mut self.out_buf, None)
                 .map_err(|e| AudioError::Resample(e.to_string()))?;
-            Self::emit(&self.out_buf[0][..n_out], &mut self.delay_left, out, &mut self.produced_out);
+            Self::emit(
+                &self.out_buf[0][..n_out],
+                &mut self.delay_left,
+                out,
+                &mut self.produced_out,
+            );
         }
         let excess = self.produced_out.saturating_sub(target) as usize;
         out.truncate(out.len().saturating_sub(excess));

@@ -4,9 +4,16 @@
 //! `librosa.beat.beat_track`) extended with a *time-varying* tempo so ramps and ritardandos are
 //! followed: a windowed-autocorrelation tempogram (`librosa.feature.tempogram`) is decoded by a
 //! Viterbi pass into one beat period per frame, and the dynamic programme scores every
-//! inter-beat interval against the local period instead of one global period. The tempo octave
-//! is chosen with a log-normal prior plus a metrical check (is there a real pulse at double
-//! speed?), which fixes the half-tempo errors librosa makes on fast dance tracks.
+//! inter-beat interval against the local period instead of one global period.
+//!
+//! Metrical level: each lag L is scored by `ac(L) + ac(2L)/2` (beat plus half-note
+//! periodicity, a two-tooth comb in the spirit of Percival & Tzanetakis 2014's pulse trains)
+//! times a dance-oriented log-normal prior centred on 140 BPM with σ = ½ octave (±1σ ≈ 99–198
+//! BPM, the range in which dancers count quarter notes; cf. Moelants 2002 on preferred tempo).
+//! The song-mean score fixes a global tempo first; a second, narrower prior around it keeps
+//! every window on the same metrical level (no octave or 2:3 jumps) while still allowing
+//! ramps. Finally a swing check moves beats that locked onto accented swung off-beats (see
+//! [`swing_phase`]).
 
 use super::AnalysisConfig;
 
@@ -19,8 +26,11 @@ pub struct BeatConfig {
     pub max_bpm: f64,
     /// Centre of the log-normal tempo prior (BPM).
     pub prior_bpm: f64,
-    /// Width of the prior (octaves).
+    /// Width (standard deviation, octaves) of the prior.
     pub prior_octaves: f64,
+    /// Width (octaves) of the second prior that keeps each tempogram window near the global
+    /// tempo (wide enough for ramps such as 120 → 150 BPM, 0.32 octave).
+    pub global_octaves: f64,
     /// Autocorrelation window of the tempogram (s), librosa's `ac_size` 8 s.
     pub window_s: f64,
     /// Hop of the tempogram (s).
@@ -38,8 +48,9 @@ impl Default for BeatConfig {
         Self {
             min_bpm: 50.0,
             max_bpm: 215.0,
-            prior_bpm: knob("PW_PC", 140.0),
-            prior_octaves: knob("PW_PS", 0.5),
+            prior_bpm: 140.0,
+            prior_octaves: 0.5,
+            global_octaves: 0.25,
             window_s: 8.0,
             window_hop_s: 1.0,
             tempo_change_cost: 40.0,
@@ -75,10 +86,7 @@ pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> Be
         return empty; // silence or a constant signal: no beats
     }
     let env: Vec<f32> = onset.iter().map(|v| v / std).collect();
-    let mut period = local_periods(&env, fr, bcfg);
-    if knob("PW_REF", 1.0) > 0.0 {
-        refine_octave(&env, &mut period, fr, bcfg);
-    }
+    let period = local_periods(&env, fr, bcfg);
     let mut beats = dp_beats(&env, &period, bcfg.tightness);
     if bcfg.trim {
         trim_beats(&env, &period, &mut beats);
@@ -99,20 +107,10 @@ pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> Be
     };
     BeatTrack {
         tempo_bpm,
-        beat_times: beats
-            .iter()
-            .map(|&b| (cfg.frame_time(b) - knob("PW_LAT", 0.0)).max(0.0))
-            .collect(),
+        beat_times: beats.iter().map(|&b| cfg.frame_time(b)).collect(),
         beat_frames: beats,
         period_frames: period,
     }
-}
-
-fn knob(name: &str, d: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
 }
 
 fn std_dev(x: &[f32]) -> f32 {
@@ -150,7 +148,8 @@ pub fn autocorr(x: &[f32], max_lag: usize, out: &mut Vec<f32>) {
 }
 
 /// Beat period (frames, fractional) per frame: tempogram windows scored by a comb over the
-/// autocorrelation (lags L, 2L, 3L, 4L) and a log-normal prior, decoded by Viterbi.
+/// autocorrelation (lags L, 2L), the tempo prior and a prior around the song's global tempo,
+/// decoded by Viterbi.
 fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
     let n = env.len();
     let lag_min = (60.0 * fr / bcfg.max_bpm).floor().max(2.0) as usize;
@@ -175,8 +174,7 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
             (lag_min..=lag_max)
                 .map(|lag| {
                     let v = f64::from(interp(&ac, lag as f64))
-                        + knob("PW_C2", 0.5) * f64::from(interp(&ac, (2 * lag) as f64))
-                        + knob("PW_C4", 0.0) * f64::from(interp(&ac, (4 * lag) as f64));
+                        + 0.5 * f64::from(interp(&ac, (2 * lag) as f64));
                     v.max(0.0)
                 })
                 .collect(),
@@ -194,7 +192,7 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
         .map(|j| combs.iter().map(|r| r[j]).sum::<f64>() * prior[j])
         .collect();
     let g_lag = (lag_min + argmax(&global)) as f64;
-    let gs = knob("PW_GS", 0.25);
+    let gs = bcfg.global_octaves;
     let scores: Vec<Vec<f64>> = combs
         .iter()
         .map(|r| {
@@ -273,33 +271,6 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
         .collect()
 }
 
-/// Chooses between the decoded period and half of it: when the onset envelope pulses as
-/// strongly half-way between the beats as on them, and the faster tempo is still in range,
-/// the faster level is the beat (fast dance tracks whose kick pattern suggests half time).
-fn refine_octave(env: &[f32], period: &mut [f32], fr: f64, bcfg: &BeatConfig) {
-    let min_period = (60.0 * fr / bcfg.max_bpm) as f32;
-    let med = {
-        let mut p = period.to_vec();
-        p.sort_by(|a, b| a.total_cmp(b));
-        p[p.len() / 2]
-    };
-    if med / 2.0 < min_period {
-        return;
-    }
-    let beats = dp_beats(env, period, 100.0);
-    if beats.len() < 8 {
-        return;
-    }
-    let (mut on, mut off) = (0.0f32, 0.0f32);
-    for w in beats.windows(2) {
-        on += local_max(env, w[0], 2);
-        off += local_max(env, (w[0] + w[1]) / 2, 2);
-    }
-    if off > 0.75 * on {
-        period.iter_mut().for_each(|p| *p /= 2.0);
-    }
-}
-
 /// Swing / long–short phase check. A beat starts the *long* interval of a long–short
 /// (trochaic) pattern: in swing the off-beat eighth falls at 2/3 of the beat. When the tracker
 /// has locked onto the accented swung off-beats, the onset strength one third of an interval
@@ -316,15 +287,19 @@ fn swing_phase(env: &[f32], beats: &mut [usize]) {
         s1 += local_max(env, w[0] + (d / 3.0).round() as usize, 1);
         s2 += local_max(env, w[0] + (2.0 * d / 3.0).round() as usize, 1);
     }
-    if std::env::var("PW_DBG").is_ok() {
-        eprintln!("swing s0 {s0:.1} s1/s0 {:.2} s2/s0 {:.2}", s1 / s0, s2 / s0);
-    }
-    if s1 > knob("PW_SW1", 0.6) as f32 * s0 && s1 > knob("PW_SW2", 2.0) as f32 * s2 {
-        let n = beats.len();
-        for i in 0..n {
-            let d = if i + 1 < n { beats[i + 1] - beats[i] } else { beats[i] - beats[i - 1] };
-            beats[i] += (d as f32 / 3.0).round() as usize;
-        }
+    if s1 > 0.4 * s0 && s1 > 2.0 * s2 {
+        let last = env.len().saturating_sub(1);
+        let shifted: Vec<usize> = (0..beats.len())
+            .map(|i| {
+                let d = if i + 1 < beats.len() {
+                    beats[i + 1] - beats[i]
+                } else {
+                    beats[i] - beats[i - 1]
+                };
+                (beats[i] + (d as f32 / 3.0).round() as usize).min(last)
+            })
+            .collect();
+        beats.copy_from_slice(&shifted);
     }
 }
 

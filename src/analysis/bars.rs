@@ -41,8 +41,18 @@ pub struct Bars {
     pub beats_per_bar: usize,
 }
 
-/// Evidence that a bar starts at each beat, z-scored: low-band onset + harmonic change +
-/// broadband onset.
+/// Beats of context on each side for the harmonic-change evidence.
+const EVIDENCE_CONTEXT_BEATS: usize = 2;
+/// Weights of (low-band onset, broadband onset, harmonic change above 250 Hz, bass change
+/// below 250 Hz). Measured on the 20 annotated songs with bar labels (downbeat F, ±70 ms):
+/// onsets-and-change (1, 0.5, 1, 0) with one beat of context 0.354; the two change terms alone
+/// with two beats of context 0.57–0.59 — kick and snare patterns repeat every beat or two and
+/// mislead, while chords and bass notes change at bar lines.
+const EVIDENCE_WEIGHTS: (f64, f64, f64, f64) = (0.0, 0.0, 1.0, 1.0);
+
+/// Evidence that a bar starts at each beat (weighted sum of z-scores, see
+/// [`EVIDENCE_WEIGHTS`]): spectral change between the beats before and after, split into the
+/// bass region and the rest, plus (weight 0 by default) low-band and broadband onsets.
 pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usize]) -> Vec<f64> {
     let nb = beat_frames.len();
     if nb == 0 || mel_db.rows == 0 {
@@ -50,6 +60,8 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
     }
     let cols = mel_db.cols;
     let low = (cols / 8).max(1); // ≈ below 250 Hz at 128 mels
+    let ctx = EVIDENCE_CONTEXT_BEATS;
+    let (wb, wo, wc, wl) = EVIDENCE_WEIGHTS;
     // low-band positive flux at each frame
     let low_flux = |t: usize| -> f64 {
         if t == 0 || t >= mel_db.rows {
@@ -61,7 +73,7 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
             .sum::<f64>()
             / low as f64
     };
-    // mean spectrum of a beat span
+    // mean spectrum of a frame span
     let span_mean = |a: usize, b: usize| -> Vec<f64> {
         let (a, b) = (a.min(mel_db.rows), b.min(mel_db.rows));
         let mut m = vec![0.0; cols];
@@ -76,9 +88,24 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
         m.iter_mut().for_each(|v| *v /= (b - a) as f64);
         m
     };
+    let beat_len = {
+        let mut d: Vec<usize> = beat_frames.windows(2).map(|w| w[1] - w[0]).collect();
+        d.sort_unstable();
+        d.get(d.len() / 2).copied().unwrap_or(20).max(1)
+    };
+    let at = |i: isize| -> usize {
+        if i < 0 {
+            beat_frames[0].saturating_sub((-i) as usize * beat_len)
+        } else if (i as usize) < nb {
+            beat_frames[i as usize]
+        } else {
+            beat_frames[nb - 1] + (i as usize + 1 - nb) * beat_len
+        }
+    };
     let mut bass = Vec::with_capacity(nb);
     let mut onset_at = Vec::with_capacity(nb);
     let mut change = Vec::with_capacity(nb);
+    let mut low_change = Vec::with_capacity(nb);
     for i in 0..nb {
         let f = beat_frames[i];
         let lo = f.saturating_sub(2);
@@ -90,28 +117,28 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
                 .fold(0.0f32, f32::max)
                 .into(),
         );
-        let prev_start = if i > 0 {
-            beat_frames[i - 1]
-        } else {
-            f.saturating_sub(20)
+        // spectra of the `ctx` beats before and after this beat: chords and bass notes change
+        // at bar lines, and spans of whole beats average the drum pattern out
+        let ii = i as isize;
+        let (a, b) = (
+            span_mean(at(ii - ctx as isize), f),
+            span_mean(f, at(ii + ctx as isize)),
+        );
+        let dist = |r: std::ops::Range<usize>| -> f64 {
+            r.map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt()
         };
-        let next_end = if i + 1 < nb {
-            beat_frames[i + 1]
-        } else {
-            f + 20
-        };
-        let (a, b) = (span_mean(prev_start, f), span_mean(f, next_end));
-        let d: f64 = a
-            .iter()
-            .zip(&b)
-            .skip(low)
-            .map(|(x, y)| (x - y).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        change.push(d);
+        change.push(dist(low..cols));
+        low_change.push(dist(0..low));
     }
-    let (zb, zo, zc) = (zscore(&bass), zscore(&onset_at), zscore(&change));
-    (0..nb).map(|i| zb[i] + 0.5 * zo[i] + zc[i]).collect()
+    let (zb, zo, zc, zl) = (
+        zscore(&bass),
+        zscore(&onset_at),
+        zscore(&change),
+        zscore(&low_change),
+    );
+    (0..nb)
+        .map(|i| wb * zb[i] + wo * zo[i] + wc * zc[i] + wl * zl[i])
+        .collect()
 }
 
 fn zscore(x: &[f64]) -> Vec<f64> {

@@ -9,7 +9,9 @@
 pub mod analysis;
 pub mod audio;
 pub mod cache;
+pub mod choreo;
 pub mod cli;
+pub mod cli_choreo;
 pub mod cli_motion;
 pub mod demo;
 pub mod motion;

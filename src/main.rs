@@ -24,6 +24,16 @@ enum Command {
     Library(LibraryCommand),
     /// Export a planned dance (slots of dance phrases on music spans) as BVH + JSON timeline.
     Export(phrasewise::cli_motion::ExportArgs),
+    /// Rank dance phrases for every music phrase of a song and write a project file.
+    Suggest(phrasewise::cli_choreo::SuggestArgs),
+    /// Render a project's chosen phrases as BVH + JSON timeline.
+    #[command(alias = "render")]
+    ExportProject(phrasewise::cli_choreo::ExportProjectArgs),
+    /// Suggest and render in one go (cold-start scorer, starter library by default).
+    Choreograph(phrasewise::cli_choreo::ChoreographArgs),
+    /// Labeled examples from reviewed projects.
+    #[command(subcommand)]
+    Labels(phrasewise::cli_choreo::LabelsCommand),
     /// Write the embedded demo song as a WAV file.
     DemoSong {
         /// Output WAV path.
@@ -60,6 +70,10 @@ fn main() {
         }
         Command::Export(args) => phrasewise::cli_motion::run_export(args),
         Command::DemoSong { output } => cli::write_demo_song(output),
+        Command::Suggest(args) => phrasewise::cli_choreo::run_suggest(args),
+        Command::ExportProject(args) => phrasewise::cli_choreo::run_export_project(args),
+        Command::Choreograph(args) => phrasewise::cli_choreo::run_choreograph(args).map(|_| ()),
+        Command::Labels(cmd) => phrasewise::cli_choreo::run_labels(cmd),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

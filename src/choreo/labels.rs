@@ -1,0 +1,189 @@
+//! Labeled examples out of reviewed projects, in the `phrasewise-labels/1` format:
+//!
+//! ```json
+//! {"schema": "phrasewise-labels/1", "classes": ["phrase ids", "..."],
+//!  "songs": [{"audio": "path relative to the labels file",
+//!             "phrases": [{"start": 0.0, "end": 4.1, "label": "groove_bounce/000"}],
+//!             "split": "train"}]}
+//! ```
+//!
+//! Accepted, swapped and relabeled slots become examples; suggested and rejected slots do not.
+//! `classes` is the sorted union of all labels, so merging projects in any order gives the
+//! same file.
+
+use super::ChoreoError;
+use super::paths::{dir_of, relative_to, resolve};
+use super::project::{Project, atomic_write, check_schema};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Schema tag of label files.
+pub const LABELS_SCHEMA: &str = "phrasewise-labels/1";
+
+/// One labeled music phrase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabeledPhrase {
+    /// Start (s).
+    pub start: f64,
+    /// End (s).
+    pub end: f64,
+    /// Dance phrase id.
+    pub label: String,
+}
+
+/// One song's labels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabeledSong {
+    /// Audio path relative to the labels file (absolute when that is impossible).
+    pub audio: String,
+    /// BLAKE3 of the audio (lets a reader check it has the right file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// Labeled phrases in time order.
+    pub phrases: Vec<LabeledPhrase>,
+    /// `train` / `valid` / `test`, when assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+}
+
+/// A labeled dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelSet {
+    /// [`LABELS_SCHEMA`].
+    pub schema: String,
+    /// Sorted, distinct labels.
+    pub classes: Vec<String>,
+    /// Songs.
+    pub songs: Vec<LabeledSong>,
+}
+
+impl Default for LabelSet {
+    fn default() -> Self {
+        LabelSet {
+            schema: LABELS_SCHEMA.to_string(),
+            classes: Vec::new(),
+            songs: Vec::new(),
+        }
+    }
+}
+
+impl LabelSet {
+    /// Empty set.
+    pub fn new() -> LabelSet {
+        LabelSet::default()
+    }
+
+    /// Adds the labeled slots of `project` (stored at `project_path`), with the audio path
+    /// written relative to `labels_path`. A song already present (same audio path and hash)
+    /// is replaced. Returns the number of phrases added.
+    pub fn add_project(
+        &mut self,
+        project: &Project,
+        project_path: &Path,
+        labels_path: &Path,
+    ) -> usize {
+        let song = project.song_path(project_path);
+        let audio = relative_to(&dir_of(labels_path), &song);
+        let phrases: Vec<LabeledPhrase> = project
+            .slots
+            .iter()
+            .filter(|s| s.decision.status.is_label())
+            .filter_map(|s| {
+                s.decision.chosen.as_ref().map(|c| LabeledPhrase {
+                    start: s.start,
+                    end: s.end,
+                    label: c.clone(),
+                })
+            })
+            .collect();
+        let n = phrases.len();
+        let entry = LabeledSong {
+            audio,
+            content_hash: Some(project.song.content_hash.clone()),
+            phrases,
+            split: None,
+        };
+        self.add_song(entry);
+        n
+    }
+
+    fn add_song(&mut self, song: LabeledSong) {
+        if let Some(old) = self
+            .songs
+            .iter_mut()
+            .find(|s| s.audio == song.audio && s.content_hash == song.content_hash)
+        {
+            let split = old.split.take();
+            *old = song;
+            if old.split.is_none() {
+                old.split = split;
+            }
+        } else {
+            self.songs.push(song);
+        }
+        self.refresh_classes();
+    }
+
+    /// Merges another set (whose audio paths are relative to `other_path`) into this one
+    /// (relative to `self_path`).
+    pub fn merge(&mut self, other: &LabelSet, other_path: &Path, self_path: &Path) {
+        for s in &other.songs {
+            let abs = resolve(&dir_of(other_path), &s.audio);
+            let mut s = s.clone();
+            s.audio = relative_to(&dir_of(self_path), &abs);
+            self.add_song(s);
+        }
+    }
+
+    fn refresh_classes(&mut self) {
+        let mut c: Vec<String> = self
+            .songs
+            .iter()
+            .flat_map(|s| s.phrases.iter().map(|p| p.label.clone()))
+            .collect();
+        c.append(&mut self.classes);
+        c.sort();
+        c.dedup();
+        self.classes = c;
+    }
+
+    /// Number of labeled phrases.
+    pub fn examples(&self) -> usize {
+        self.songs.iter().map(|s| s.phrases.len()).sum()
+    }
+
+    /// Reads and checks a labels file.
+    pub fn load(path: &Path) -> Result<LabelSet, ChoreoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ChoreoError::io(path, e))?;
+        let json_err = |source| ChoreoError::Json {
+            path: path.to_path_buf(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(json_err)?;
+        check_schema(&value, "phrasewise-labels/", 1, path)?;
+        let set: LabelSet = serde_json::from_value(value).map_err(json_err)?;
+        if let Some(bad) = set
+            .songs
+            .iter()
+            .flat_map(|s| &s.phrases)
+            .find(|p| !set.classes.contains(&p.label))
+        {
+            return Err(ChoreoError::Invalid(format!(
+                "{}: label `{}` is not among the classes",
+                path.display(),
+                bad.label
+            )));
+        }
+        Ok(set)
+    }
+
+    /// Saves atomically (keeps a `.bak` of the previous file).
+    pub fn save(&self, path: &Path) -> Result<(), ChoreoError> {
+        let mut json = serde_json::to_string_pretty(self).map_err(|source| ChoreoError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        json.push('\n');
+        atomic_write(path, json.as_bytes())
+    }
+}

@@ -1,0 +1,650 @@
+//! The project document (`phrasewise-project/1`, files `*.phrasewise.json`): the song (path
+//! relative to the project file, content hash, cached analysis), the library reference and
+//! fingerprint, the model id, and one slot per music phrase with its ranked candidates and
+//! the decision taken on it (status, who, when, notes).
+//!
+//! Every change is an [`Edit`]; [`Project::apply`] returns the inverse edit, and [`History`]
+//! keeps undo/redo stacks of inverses. Candidates and suggestions of unlocked slots are derived
+//! data: after edits the caller runs [`Project::rerank`], which decodes around the locked
+//! slots (accepted, swapped, relabeled or explicitly locked).
+//!
+//! Saving is atomic: the JSON goes to `.NAME.tmp` in the same folder, is fsynced, the previous
+//! file is copied to `NAME.bak`, and the temporary file is renamed over `NAME` (then the
+//! folder is fsynced where the platform allows). A crash leaves either the old or the new file,
+//! plus possibly a stale temporary file that the next save overwrites.
+
+use super::decode::{DecodeSettings, Decoding, decode};
+use super::paths::{dir_of, relative_to, resolve};
+use super::score::Scorer;
+use super::transition::TransitionMatrix;
+use super::{ChoreoError, time};
+use crate::analysis::SongAnalysis;
+use crate::motion::library::LibraryIndex;
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Schema tag of project files.
+pub const PROJECT_SCHEMA: &str = "phrasewise-project/1";
+const SCHEMA_PREFIX: &str = "phrasewise-project/";
+const SCHEMA_VERSION: u32 = 1;
+/// Library path stored for the starter library compiled into the program.
+pub const STARTER_LIBRARY: &str = "<starter>";
+
+/// Where the song is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SongRef {
+    /// Path relative to the project file's folder (absolute when that is impossible).
+    pub path: String,
+    /// BLAKE3 of the audio file's bytes (hex).
+    pub content_hash: String,
+}
+
+/// Which library the candidates refer to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LibraryRef {
+    /// Library folder relative to the project file, or [`STARTER_LIBRARY`].
+    pub path: String,
+    /// The library's name.
+    pub name: String,
+    /// BLAKE3 of the library index JSON ([`library_fingerprint`]).
+    pub fingerprint: String,
+    /// Number of phrases K.
+    pub phrases: usize,
+}
+
+/// BLAKE3 (hex) of a library index's canonical JSON.
+pub fn library_fingerprint(index: &LibraryIndex) -> String {
+    blake3::hash(index.to_json().as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+/// One ranked candidate of a slot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Library phrase id.
+    pub phrase: String,
+    /// Total: `ln P(d_t = phrase | song, neighbours, locks)` (posterior marginal).
+    pub score: f64,
+    /// Network part: `ln softmax(F_t)` of the scorer; `null` where the scorer rules the
+    /// phrase out (a locked override).
+    pub network: Option<f64>,
+    /// Transition part: `score − network`, what the neighbours add.
+    pub transition: Option<f64>,
+}
+
+/// Review state of a slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlotStatus {
+    /// Chosen by the program, not reviewed.
+    #[default]
+    Suggested,
+    /// The suggestion was accepted.
+    Accepted,
+    /// Another candidate was chosen.
+    Swapped,
+    /// The label was corrected to a phrase of the reviewer's choosing.
+    Relabeled,
+    /// The suggestion was rejected; a new one is suggested.
+    Rejected,
+}
+
+impl SlotStatus {
+    /// Whether the slot's choice is a label for training.
+    pub fn is_label(self) -> bool {
+        matches!(
+            self,
+            SlotStatus::Accepted | SlotStatus::Swapped | SlotStatus::Relabeled
+        )
+    }
+}
+
+/// The decision part of a slot: everything an [`Edit`] changes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlotDecision {
+    /// The phrase playing in this slot.
+    pub chosen: Option<String>,
+    /// Review state.
+    pub status: SlotStatus,
+    /// Clamped during decoding.
+    #[serde(default)]
+    pub locked: bool,
+    /// Who made the last decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When (RFC 3339 UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Reviewer notes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// Phrases rejected for this slot (never suggested again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
+}
+
+/// One slot: a music phrase and its dance phrase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    /// Music span start (s).
+    pub start: f64,
+    /// Music span end (s).
+    pub end: f64,
+    /// Bars.
+    pub bars: usize,
+    /// Beats.
+    pub beats: usize,
+    /// Section label.
+    pub section: String,
+    /// Ranked candidates, best first.
+    pub candidates: Vec<Candidate>,
+    /// The decision.
+    #[serde(flatten)]
+    pub decision: SlotDecision,
+}
+
+/// Ranking settings stored with the project.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankSettings {
+    /// Candidates kept per slot.
+    pub top_k: usize,
+    /// Decoder settings.
+    pub decode: DecodeSettings,
+}
+
+impl Default for RankSettings {
+    fn default() -> Self {
+        RankSettings {
+            top_k: 5,
+            decode: DecodeSettings::default(),
+        }
+    }
+}
+
+/// The project document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    /// [`PROJECT_SCHEMA`].
+    pub schema: String,
+    /// The song.
+    pub song: SongRef,
+    /// The song's analysis (cached, so opening a project needs no audio decoding).
+    pub analysis: SongAnalysis,
+    /// The library.
+    pub library: LibraryRef,
+    /// Scorer id (`"cold-start"` until a trained model is used).
+    pub model: String,
+    /// Ranking settings.
+    pub settings: RankSettings,
+    /// One slot per music phrase.
+    pub slots: Vec<Slot>,
+    /// Creation time (RFC 3339 UTC).
+    pub created_at: String,
+    /// Last save (RFC 3339 UTC).
+    pub modified_at: String,
+}
+
+/// Who makes an edit, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// User name.
+    pub user: String,
+    /// RFC 3339 UTC time.
+    pub at: String,
+}
+
+impl Actor {
+    /// `user`, now.
+    pub fn now(user: impl Into<String>) -> Actor {
+        Actor {
+            user: user.into(),
+            at: time::now_rfc3339(),
+        }
+    }
+}
+
+/// A change to the document. [`Project::apply`] returns its inverse.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Edit {
+    /// Accept the slot's current phrase (locks it).
+    Accept { slot: usize },
+    /// Choose another phrase, usually from the candidates (locks it).
+    Swap { slot: usize, phrase: String },
+    /// Correct the label to any library phrase (locks it).
+    Relabel { slot: usize, phrase: String },
+    /// Reject the current phrase: unlocks, bans it for this slot; the next re-rank suggests
+    /// another.
+    Reject { slot: usize },
+    /// Clamp the slot's current phrase during decoding.
+    Lock { slot: usize },
+    /// Release the clamp.
+    Unlock { slot: usize },
+    /// Set the reviewer note.
+    SetNote { slot: usize, note: String },
+    /// Put back a whole decision (the inverse of every other edit).
+    Restore {
+        slot: usize,
+        decision: Box<SlotDecision>,
+    },
+}
+
+impl Edit {
+    /// The slot the edit touches.
+    pub fn slot(&self) -> usize {
+        match self {
+            Edit::Accept { slot }
+            | Edit::Swap { slot, .. }
+            | Edit::Relabel { slot, .. }
+            | Edit::Reject { slot }
+            | Edit::Lock { slot }
+            | Edit::Unlock { slot }
+            | Edit::SetNote { slot, .. }
+            | Edit::Restore { slot, .. } => *slot,
+        }
+    }
+}
+
+fn json_err(path: &Path, source: serde_json::Error) -> ChoreoError {
+    ChoreoError::Json {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks a document's `schema` string against `expected` (`prefix` + version).
+pub(crate) fn check_schema(
+    value: &serde_json::Value,
+    prefix: &str,
+    version: u32,
+    path: &Path,
+) -> Result<(), ChoreoError> {
+    let expected = format!("{prefix}{version}");
+    let found = value
+        .get("schema")
+        .and_then(|s| s.as_str())
+        .unwrap_or("")
+        .to_string();
+    if found == expected {
+        return Ok(());
+    }
+    if let Some(v) = found
+        .strip_prefix(prefix)
+        .and_then(|v| v.parse::<u32>().ok())
+        && v > version
+    {
+        return Err(ChoreoError::NewerSchema {
+            found,
+            supported: expected,
+            path: path.to_path_buf(),
+        });
+    }
+    Err(ChoreoError::Schema {
+        found,
+        expected,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Writes `bytes` to `path` atomically, keeping the previous file as `PATH.bak`.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ChoreoError> {
+    let dir = dir_of(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| ChoreoError::Invalid(format!("{}: not a file path", path.display())))?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let write_tmp = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    if let Err(e) = write_tmp() {
+        if tmp.is_file() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        return Err(ChoreoError::io(&tmp, e));
+    }
+    if path.is_file() {
+        let bak = dir.join(format!("{name}.bak"));
+        std::fs::copy(path, &bak).map_err(|e| ChoreoError::io(&bak, e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| ChoreoError::io(path, e))?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all(); // not supported everywhere (Windows); the rename is what matters
+    }
+    Ok(())
+}
+
+impl Project {
+    /// A new project for `analysis` of the song at `song_path` (hash `content_hash`), saved
+    /// later at `project_path`; `library_dir` is `None` for the starter library. Slots are
+    /// ranked at once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        project_path: &Path,
+        song_path: &Path,
+        content_hash: &str,
+        analysis: SongAnalysis,
+        index: &LibraryIndex,
+        library_dir: Option<&Path>,
+        scorer: &dyn Scorer,
+        settings: RankSettings,
+    ) -> Result<Project, ChoreoError> {
+        let base = dir_of(project_path);
+        let now = time::now_rfc3339();
+        let slots = analysis
+            .phrases
+            .iter()
+            .map(|p| Slot {
+                start: p.start,
+                end: p.end,
+                bars: p.bars,
+                beats: p.beats,
+                section: p.section.clone(),
+                candidates: Vec::new(),
+                decision: SlotDecision::default(),
+            })
+            .collect();
+        let mut project = Project {
+            schema: PROJECT_SCHEMA.to_string(),
+            song: SongRef {
+                path: relative_to(&base, song_path),
+                content_hash: content_hash.to_string(),
+            },
+            analysis,
+            library: LibraryRef {
+                path: library_dir
+                    .map_or_else(|| STARTER_LIBRARY.to_string(), |d| relative_to(&base, d)),
+                name: index.name.clone(),
+                fingerprint: library_fingerprint(index),
+                phrases: index.phrases.len(),
+            },
+            model: scorer.id(),
+            settings,
+            slots,
+            created_at: now.clone(),
+            modified_at: now,
+        };
+        let scores = scorer.score_all(&project.analysis, index);
+        let matrix = TransitionMatrix::for_library(index)?;
+        project.rerank(&scores, index, &matrix)?;
+        Ok(project)
+    }
+
+    /// Absolute path of the song, given where the project file is.
+    pub fn song_path(&self, project_path: &Path) -> PathBuf {
+        resolve(&dir_of(project_path), &self.song.path)
+    }
+
+    /// Library folder, or `None` for the starter library.
+    pub fn library_dir(&self, project_path: &Path) -> Option<PathBuf> {
+        (self.library.path != STARTER_LIBRARY)
+            .then(|| resolve(&dir_of(project_path), &self.library.path))
+    }
+
+    /// Points the project at a moved song (same bytes required).
+    pub fn relocate_song(&mut self, project_path: &Path, song: &Path) -> Result<(), ChoreoError> {
+        let hash = crate::cache::content_hash(song)
+            .map_err(|e| ChoreoError::Invalid(format!("hashing {}: {e}", song.display())))?;
+        if hash != self.song.content_hash {
+            return Err(ChoreoError::Invalid(format!(
+                "{} is different audio from the project's song",
+                song.display()
+            )));
+        }
+        self.song.path = relative_to(&dir_of(project_path), song);
+        Ok(())
+    }
+
+    /// Parses a project file without looking for its song.
+    pub fn read(path: &Path) -> Result<Project, ChoreoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ChoreoError::io(path, e))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| json_err(path, e))?;
+        check_schema(&value, SCHEMA_PREFIX, SCHEMA_VERSION, path)?;
+        let p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
+        if p.slots.len() != p.analysis.phrases.len() {
+            return Err(ChoreoError::Invalid(format!(
+                "{}: {} slots for {} music phrases",
+                path.display(),
+                p.slots.len(),
+                p.analysis.phrases.len()
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Reads a project and checks its song is where it says ([`ChoreoError::SongMissing`]
+    /// otherwise, so the editor can ask for the new place and call
+    /// [`relocate_song`](Self::relocate_song)).
+    pub fn load(path: &Path) -> Result<Project, ChoreoError> {
+        let p = Project::read(path)?;
+        let song = p.song_path(path);
+        if !song.is_file() {
+            return Err(ChoreoError::SongMissing { path: song });
+        }
+        Ok(p)
+    }
+
+    /// Saves atomically (see the module docs), stamping `modified_at`.
+    pub fn save(&mut self, path: &Path) -> Result<(), ChoreoError> {
+        self.modified_at = time::now_rfc3339();
+        let mut json = serde_json::to_string_pretty(self).map_err(|e| json_err(path, e))?;
+        json.push('\n');
+        atomic_write(path, json.as_bytes())
+    }
+
+    /// Phrase index per slot for the locked slots.
+    pub fn locks(&self, index: &LibraryIndex) -> Result<Vec<Option<usize>>, ChoreoError> {
+        self.slots
+            .iter()
+            .enumerate()
+            .map(|(t, s)| match (&s.decision.chosen, s.decision.locked) {
+                (Some(id), true) => phrase_index(index, id)
+                    .map(Some)
+                    .ok_or_else(|| unknown_phrase(t, id)),
+                _ => Ok(None),
+            })
+            .collect()
+    }
+
+    /// Re-ranks every slot from network `scores` (T×K, see
+    /// [`Scorer::score_all`](super::Scorer::score_all)) and `matrix`: locked slots keep their
+    /// phrase, rejected phrases are banned per slot, unlocked slots get the Viterbi phrase and
+    /// every slot its top-k by posterior marginal (plus its chosen phrase if that fell out).
+    pub fn rerank(
+        &mut self,
+        scores: &[f32],
+        index: &LibraryIndex,
+        matrix: &TransitionMatrix,
+    ) -> Result<Decoding, ChoreoError> {
+        let k = index.phrases.len();
+        let t_n = self.slots.len();
+        if scores.len() != t_n * k || matrix.len() != k {
+            return Err(ChoreoError::Invalid(format!(
+                "{} scores and a {}-phrase matrix for {t_n} slots × {k} phrases",
+                scores.len(),
+                matrix.len()
+            )));
+        }
+        let locks = self.locks(index)?;
+        let mut scores = scores.to_vec();
+        for (t, s) in self.slots.iter().enumerate() {
+            for id in &s.decision.rejected {
+                if let Some(j) = phrase_index(index, id) {
+                    scores[t * k + j] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let dec = decode(&scores, &locks, matrix, &self.settings.decode)?;
+        let top_k = self.settings.top_k.max(1);
+        for (t, slot) in self.slots.iter_mut().enumerate() {
+            if locks[t].is_none() {
+                slot.decision.chosen = Some(index.phrases[dec.path[t]].id.clone());
+            }
+            let chosen = locks[t].unwrap_or(dec.path[t]);
+            let mut top: Vec<(usize, f32)> = dec
+                .top_k(t, top_k)
+                .into_iter()
+                .filter(|&(_, p)| p > 0.0)
+                .collect();
+            if !top.iter().any(|&(j, _)| j == chosen) {
+                top.push((chosen, dec.marginals[t * k + chosen]));
+            }
+            slot.candidates = top
+                .into_iter()
+                .map(|(j, p)| {
+                    let total = f64::from(p.max(f32::MIN_POSITIVE)).ln();
+                    let net = f64::from(dec.network[t * k + j]);
+                    let net = net.is_finite().then_some(net);
+                    Candidate {
+                        phrase: index.phrases[j].id.clone(),
+                        score: total,
+                        network: net,
+                        transition: net.map(|n| total - n),
+                    }
+                })
+                .collect();
+        }
+        Ok(dec)
+    }
+
+    /// Applies an edit; returns its inverse. Fails (changing nothing) on a bad slot index or
+    /// an edit that needs a chosen phrase where there is none.
+    pub fn apply(&mut self, edit: &Edit, actor: &Actor) -> Result<Edit, ChoreoError> {
+        let t = edit.slot();
+        let n = self.slots.len();
+        let slot = self
+            .slots
+            .get_mut(t)
+            .ok_or_else(|| ChoreoError::Invalid(format!("slot {t} out of range (0..{n})")))?;
+        let before = slot.decision.clone();
+        let mut d = before.clone();
+        let stamp = |d: &mut SlotDecision| {
+            d.by = Some(actor.user.clone());
+            d.at = Some(actor.at.clone());
+        };
+        let need_chosen = |d: &SlotDecision| {
+            if d.chosen.is_none() {
+                Err(ChoreoError::Invalid(format!("slot {t} has no phrase")))
+            } else {
+                Ok(())
+            }
+        };
+        match edit {
+            Edit::Accept { .. } => {
+                need_chosen(&d)?;
+                d.status = SlotStatus::Accepted;
+                d.locked = true;
+                stamp(&mut d);
+            }
+            Edit::Swap { phrase, .. } | Edit::Relabel { phrase, .. } => {
+                d.chosen = Some(phrase.clone());
+                d.status = if matches!(edit, Edit::Swap { .. }) {
+                    SlotStatus::Swapped
+                } else {
+                    SlotStatus::Relabeled
+                };
+                d.locked = true;
+                d.rejected.retain(|r| r != phrase);
+                stamp(&mut d);
+            }
+            Edit::Reject { .. } => {
+                need_chosen(&d)?;
+                if let Some(c) = d.chosen.take()
+                    && !d.rejected.contains(&c)
+                {
+                    d.rejected.push(c);
+                }
+                d.status = SlotStatus::Rejected;
+                d.locked = false;
+                stamp(&mut d);
+            }
+            Edit::Lock { .. } => {
+                need_chosen(&d)?;
+                d.locked = true;
+            }
+            Edit::Unlock { .. } => d.locked = false,
+            Edit::SetNote { note, .. } => {
+                d.note = note.clone();
+                stamp(&mut d);
+            }
+            Edit::Restore { decision, .. } => d = (**decision).clone(),
+        }
+        slot.decision = d;
+        Ok(Edit::Restore {
+            slot: t,
+            decision: Box::new(before),
+        })
+    }
+}
+
+fn phrase_index(index: &LibraryIndex, id: &str) -> Option<usize> {
+    index.phrases.iter().position(|p| p.id == id)
+}
+
+fn unknown_phrase(t: usize, id: &str) -> ChoreoError {
+    ChoreoError::Invalid(format!(
+        "slot {t} is locked to `{id}`, which is not in the library"
+    ))
+}
+
+/// Undo/redo stacks of inverse edits.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    undo: Vec<(Edit, Actor)>,
+    redo: Vec<(Edit, Actor)>,
+}
+
+impl History {
+    /// Empty history.
+    pub fn new() -> History {
+        History::default()
+    }
+
+    /// Applies `edit` and records its inverse; clears the redo stack.
+    pub fn apply(
+        &mut self,
+        project: &mut Project,
+        edit: &Edit,
+        actor: &Actor,
+    ) -> Result<(), ChoreoError> {
+        let inv = project.apply(edit, actor)?;
+        self.undo.push((inv, actor.clone()));
+        self.redo.clear();
+        Ok(())
+    }
+
+    /// Undoes the last edit; `false` when there is none.
+    pub fn undo(&mut self, project: &mut Project) -> Result<bool, ChoreoError> {
+        let Some((inv, actor)) = self.undo.pop() else {
+            return Ok(false);
+        };
+        let redo = project.apply(&inv, &actor)?;
+        self.redo.push((redo, actor));
+        Ok(true)
+    }
+
+    /// Redoes the last undone edit; `false` when there is none.
+    pub fn redo(&mut self, project: &mut Project) -> Result<bool, ChoreoError> {
+        let Some((e, actor)) = self.redo.pop() else {
+            return Ok(false);
+        };
+        let inv = project.apply(&e, &actor)?;
+        self.undo.push((inv, actor));
+        Ok(true)
+    }
+
+    /// Edits that can be undone.
+    pub fn can_undo(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Edits that can be redone.
+    pub fn can_redo(&self) -> usize {
+        self.redo.len()
+    }
+}

@@ -1,0 +1,313 @@
+//! The network part `F(u_t)` of the ranking: a [`Scorer`] gives, for one music phrase (slot),
+//! an unnormalised log-score per library phrase (`−∞` = impossible).
+//!
+//! Only the cold-start scorer exists for now. The trained burn network (music encoder →
+//! dance-phrase classifier, Duan et al. 2020) plugs in later as another `Scorer`
+//! implementation; its log-softmax output is exactly what [`decode`](super::decode) expects.
+//!
+//! **Cold start** ([`ColdStartScorer`]) matches hand-picked music features of each slot to
+//! the motion features of each library phrase:
+//!
+//! | term | music side | motion side | log-score |
+//! |---|---|---|---|
+//! | tempo (hard) | slot tempo (60 / median beat interval) | phrase `tempo_bpm` | `−∞` unless music/phrase ∈ [0.8, 1.25] counting the phrase at 1, ½ or 2 beats per music beat |
+//! | tempo (soft) | same | same | `−w_tempo·(ln r / ln 1.25)²` |
+//! | intensity | ½·(rank of onsets/s in the song) + ½·clamp((onsets/beat − 0.5)/2.5), then averaged half-and-half with the section's mean | ½·rank(energy) + ¼·rank(mean_speed) + ¼·rank(travel + height_range + turn_rate/4) within the library | `−w_intensity·((m − d)/0.3)²` |
+//! | length | slot beats | phrase beats × counting | `−w_tiling` when the phrase does not tile the slot a whole number of times |
+//! | quality | — | clip flagged implausible | `−w_flagged` |
+//!
+//! Style is not scored per slot; it enters through the transition matrix (same-style
+//! neighbours are preferred).
+
+use crate::analysis::SongAnalysis;
+use crate::motion::library::{LibraryIndex, PhraseEntry};
+
+/// Identifier of the cold-start model in project files.
+pub const COLD_START_ID: &str = "cold-start";
+
+/// Lowest accepted music/phrase tempo ratio.
+pub const MIN_TEMPO_RATIO: f64 = 0.8;
+/// Highest accepted music/phrase tempo ratio.
+pub const MAX_TEMPO_RATIO: f64 = 1.25;
+
+/// Scores library phrases for one music phrase.
+pub trait Scorer {
+    /// Model identifier stored in the project (`"cold-start"`, or a trained model's id).
+    fn id(&self) -> String;
+
+    /// Log-scores (unnormalised; `−∞` = impossible) of the K library phrases for slot `slot`
+    /// (index into `song.phrases`).
+    fn score(&self, song: &SongAnalysis, slot: usize, library: &LibraryIndex) -> Vec<f32>;
+
+    /// Scores of every slot, row-major T×K. Override when slots share work.
+    fn score_all(&self, song: &SongAnalysis, library: &LibraryIndex) -> Vec<f32> {
+        (0..song.phrases.len())
+            .flat_map(|t| self.score(song, t, library))
+            .collect()
+    }
+}
+
+/// How a dance phrase is counted against the music.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TempoFit {
+    /// Music beats per dance beat: 1, 2 (dance at half time) or 0.5 (double time).
+    pub counting: f64,
+    /// Playback-rate ratio `(music bpm / counting) / phrase bpm`.
+    pub ratio: f64,
+}
+
+/// The counting (½, 1, 2 music beats per dance beat) that brings `phrase_bpm` closest to
+/// `music_bpm`, if its ratio lies within [[`MIN_TEMPO_RATIO`], [`MAX_TEMPO_RATIO`]].
+pub fn tempo_fit(music_bpm: f64, phrase_bpm: f64) -> Option<TempoFit> {
+    if !(music_bpm > 0.0 && phrase_bpm > 0.0 && music_bpm.is_finite() && phrase_bpm.is_finite()) {
+        return None;
+    }
+    [1.0, 2.0, 0.5]
+        .into_iter()
+        .map(|c| TempoFit {
+            counting: c,
+            ratio: music_bpm / c / phrase_bpm,
+        })
+        .filter(|f| f.ratio >= MIN_TEMPO_RATIO - 1e-9 && f.ratio <= MAX_TEMPO_RATIO + 1e-9)
+        .min_by(|a, b| a.ratio.ln().abs().total_cmp(&b.ratio.ln().abs()))
+}
+
+/// Music features of one slot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MusicFeatures {
+    /// Span (s).
+    pub start: f64,
+    /// Span end (s).
+    pub end: f64,
+    /// Local tempo (BPM).
+    pub tempo_bpm: f64,
+    /// Beats in the phrase.
+    pub beats: usize,
+    /// Bars in the phrase.
+    pub bars: usize,
+    /// Onsets per beat.
+    pub onsets_per_beat: f64,
+    /// Onsets per second.
+    pub onsets_per_second: f64,
+    /// Intensity in [0, 1] (see the module table).
+    pub intensity: f64,
+    /// Section label.
+    pub section: String,
+}
+
+/// Music beat times inside `[start, end]` (both ends within 1 ms).
+pub fn beats_in(song: &SongAnalysis, start: f64, end: f64) -> Vec<f64> {
+    song.beats
+        .iter()
+        .copied()
+        .filter(|&b| b >= start - 1e-3 && b <= end + 1e-3)
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+/// Percentile ranks in [0, 1] (ties share their mean rank; a single value gets ½).
+fn ranks(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    if n <= 1 {
+        return vec![0.5; n];
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut r = vec![0.0; n];
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && x[idx[j + 1]] == x[idx[i]] {
+            j += 1;
+        }
+        let mean = (i + j) as f64 / 2.0 / (n - 1) as f64;
+        for &p in &idx[i..=j] {
+            r[p] = mean;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Music features of every slot of `song`.
+pub fn music_features(song: &SongAnalysis) -> Vec<MusicFeatures> {
+    let mut out: Vec<MusicFeatures> = song
+        .phrases
+        .iter()
+        .map(|p| {
+            let b = beats_in(song, p.start, p.end);
+            let ibi = median(b.windows(2).map(|w| w[1] - w[0]).collect());
+            let tempo_bpm = match ibi {
+                Some(d) if d > 0.0 => 60.0 / d,
+                _ => song.tempo_bpm,
+            };
+            let n_on = song
+                .onsets
+                .iter()
+                .filter(|&&o| o >= p.start && o < p.end)
+                .count() as f64;
+            let dur = (p.end - p.start).max(1e-6);
+            MusicFeatures {
+                start: p.start,
+                end: p.end,
+                tempo_bpm,
+                beats: p.beats,
+                bars: p.bars,
+                onsets_per_beat: n_on / p.beats.max(1) as f64,
+                onsets_per_second: n_on / dur,
+                intensity: 0.0,
+                section: p.section.clone(),
+            }
+        })
+        .collect();
+    let rate: Vec<f64> = out.iter().map(|m| m.onsets_per_second).collect();
+    let r = ranks(&rate);
+    let own: Vec<f64> = out
+        .iter()
+        .zip(&r)
+        .map(|(m, r)| 0.5 * r + 0.5 * ((m.onsets_per_beat - 0.5) / 2.5).clamp(0.0, 1.0))
+        .collect();
+    for (t, m) in out.iter_mut().enumerate() {
+        let same: Vec<f64> = song
+            .phrases
+            .iter()
+            .zip(&own)
+            .filter(|(p, _)| p.section == m.section)
+            .map(|(_, v)| *v)
+            .collect();
+        let sec = same.iter().sum::<f64>() / same.len().max(1) as f64;
+        m.intensity = 0.5 * own[t] + 0.5 * sec;
+    }
+    out
+}
+
+/// Motion intensity in [0, 1] of every library phrase (see the module table).
+pub fn motion_intensity(library: &LibraryIndex) -> Vec<f64> {
+    let f = |g: fn(&PhraseEntry) -> f64| -> Vec<f64> {
+        ranks(&library.phrases.iter().map(g).collect::<Vec<_>>())
+    };
+    let e = f(|p| p.features.energy);
+    let s = f(|p| p.features.mean_speed);
+    let m = f(|p| p.features.travel + p.features.height_range + 0.25 * p.features.turn_rate);
+    (0..library.phrases.len())
+        .map(|i| 0.5 * e[i] + 0.25 * s[i] + 0.25 * m[i])
+        .collect()
+}
+
+/// Weights of the cold-start terms.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ColdStartWeights {
+    /// Soft tempo term.
+    pub tempo: f32,
+    /// Intensity match.
+    pub intensity: f32,
+    /// Phrase does not tile the slot.
+    pub tiling: f32,
+    /// Flagged implausible.
+    pub flagged: f32,
+}
+
+impl Default for ColdStartWeights {
+    fn default() -> Self {
+        ColdStartWeights {
+            tempo: 1.0,
+            intensity: 1.0,
+            tiling: 0.5,
+            flagged: 2.0,
+        }
+    }
+}
+
+/// The hand-weighted cold-start scorer (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ColdStartScorer {
+    /// Term weights.
+    pub weights: ColdStartWeights,
+}
+
+impl ColdStartScorer {
+    fn row(&self, m: &MusicFeatures, library: &LibraryIndex, motion: &[f64]) -> Vec<f32> {
+        let w = &self.weights;
+        library
+            .phrases
+            .iter()
+            .zip(motion)
+            .map(|(p, &d)| {
+                let Some(fit) = tempo_fit(m.tempo_bpm, p.tempo_bpm) else {
+                    return f32::NEG_INFINITY;
+                };
+                let tempo = (fit.ratio.ln() / MAX_TEMPO_RATIO.ln()).powi(2) as f32;
+                let di = ((m.intensity - d) / 0.3).powi(2) as f32;
+                let unit = p.beats as f64 * fit.counting;
+                let reps = m.beats as f64 / unit.max(1e-9);
+                let tiles = unit > 0.0 && (reps - reps.round()).abs() < 1e-6 && reps >= 1.0;
+                let mut s = -w.tempo * tempo - w.intensity * di;
+                if !tiles {
+                    s -= w.tiling;
+                }
+                if p.flagged {
+                    s -= w.flagged;
+                }
+                s
+            })
+            .collect()
+    }
+}
+
+impl Scorer for ColdStartScorer {
+    fn id(&self) -> String {
+        COLD_START_ID.to_string()
+    }
+
+    fn score(&self, song: &SongAnalysis, slot: usize, library: &LibraryIndex) -> Vec<f32> {
+        let feats = music_features(song);
+        let motion = motion_intensity(library);
+        match feats.get(slot) {
+            Some(m) => self.row(m, library, &motion),
+            None => vec![f32::NEG_INFINITY; library.phrases.len()],
+        }
+    }
+
+    fn score_all(&self, song: &SongAnalysis, library: &LibraryIndex) -> Vec<f32> {
+        let feats = music_features(song);
+        let motion = motion_intensity(library);
+        feats
+            .iter()
+            .flat_map(|m| self.row(m, library, &motion))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tempo_fit_counts_half_and_double_time() {
+        assert_eq!(tempo_fit(120.0, 120.0).map(|f| f.counting), Some(1.0));
+        assert_eq!(tempo_fit(240.0, 118.0).map(|f| f.counting), Some(2.0));
+        assert_eq!(tempo_fit(60.0, 125.0).map(|f| f.counting), Some(0.5));
+        assert!(tempo_fit(118.0, 90.0).is_none());
+        assert!(tempo_fit(100.0, 80.0).is_some());
+        assert!(tempo_fit(100.0, 79.0).is_none());
+        assert!(tempo_fit(0.0, 100.0).is_none());
+    }
+
+    #[test]
+    fn ranks_share_ties() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0]), vec![0.75, 0.0, 0.75]);
+        assert_eq!(ranks(&[2.0]), vec![0.5]);
+    }
+}

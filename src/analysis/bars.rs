@@ -106,8 +106,7 @@ pub fn downbeat_evidence(mel_db: &FrameMatrix, onset: &[f32], beat_frames: &[usi
     let mut onset_at = Vec::with_capacity(nb);
     let mut change = Vec::with_capacity(nb);
     let mut low_change = Vec::with_capacity(nb);
-    for i in 0..nb {
-        let f = beat_frames[i];
+    for (i, &f) in beat_frames.iter().enumerate() {
         let lo = f.saturating_sub(2);
         bass.push((lo..=f + 2).map(low_flux).fold(0.0, f64::max));
         onset_at.push(

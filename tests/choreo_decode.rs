@@ -1,6 +1,6 @@
 //! Viterbi and forward–backward against brute-force enumeration; locks; the re-rank benchmark.
 
-use phrasewise::choreo::decode::path_log_prob;
+use phrasewise::choreo::decode::{Chain, path_log_prob};
 use phrasewise::choreo::{DecodeSettings, TransitionMatrix, decode};
 
 struct Lcg(u64);
@@ -27,6 +27,7 @@ fn brute(
     dense: &[f32],
     k: usize,
     locks: &[Option<usize>],
+    chain: Chain,
 ) -> Vec<(Vec<usize>, f64)> {
     let t_n = locks.len();
     let f: Vec<Vec<f64>> = (0..t_n)
@@ -37,7 +38,10 @@ fn brute(
         })
         .collect();
     let m = |i: usize, j: usize| f64::from(dense[i * k + j]);
-    let z = |t: usize, i: usize| (0..k).map(|j| f[t][j] * m(i, j)).sum::<f64>();
+    let z = |t: usize, i: usize| match chain {
+        Chain::Local => (0..k).map(|j| f[t][j] * m(i, j)).sum::<f64>(),
+        Chain::Global => 1.0,
+    };
     let num = |t: usize, j: usize| match locks[t] {
         Some(l) if l == j => f[t][j].max(1e-6),
         Some(_) => 0.0,
@@ -56,6 +60,12 @@ fn brute(
 }
 
 fn check_case(seed: u64, with_locks: bool) {
+    for chain in [Chain::Global, Chain::Local] {
+        check_case_chain(seed, with_locks, chain);
+    }
+}
+
+fn check_case_chain(seed: u64, with_locks: bool, chain: Chain) {
     let (k, t_n) = (4usize, 5usize);
     let mut r = Lcg(seed);
     let dense: Vec<f32> = (0..k * k).map(|_| 0.01 + 0.99 * r.f()).collect();
@@ -67,8 +77,12 @@ fn check_case(seed: u64, with_locks: bool) {
         locks[4] = Some((seed as usize + 1) % k);
     }
     let m = TransitionMatrix::from_dense(k, &dense).unwrap();
-    let dec = decode(&scores, &locks, &m, &no_diversity()).unwrap();
-    let all = brute(&scores, &dense, k, &locks);
+    let settings = DecodeSettings {
+        chain,
+        ..no_diversity()
+    };
+    let dec = decode(&scores, &locks, &m, &settings).unwrap();
+    let all = brute(&scores, &dense, k, &locks, chain);
     let total: f64 = all.iter().map(|(_, w)| w).sum();
     for t in 0..t_n {
         for j in 0..k {
@@ -93,7 +107,7 @@ fn check_case(seed: u64, with_locks: bool) {
     assert_eq!(dec.path, best, "seed {seed}");
     if !with_locks {
         let w = all.iter().find(|(p, _)| *p == best).unwrap().1;
-        assert!((path_log_prob(&scores, &best, &m) - w.ln()).abs() < 1e-3);
+        assert!((path_log_prob(&scores, &best, &m, chain) - w.ln()).abs() < 1e-3);
     }
     for (t, l) in locks.iter().enumerate() {
         if let Some(l) = l {
@@ -145,13 +159,14 @@ fn locks_are_respected_and_neighbours_follow() {
     let style_at = |p: usize| p / 3;
     let mut locks = vec![None; t_n];
     locks[2] = Some(1);
-    let a = decode(&scores, &locks, &m, &DecodeSettings::default()).unwrap();
+    // diversity off: with three phrases per style its penalty would push later slots across
+    let a = decode(&scores, &locks, &m, &no_diversity()).unwrap();
     assert_eq!(a.path[2], 1);
     assert_eq!(style_at(a.path[1]), 0);
     assert_eq!(style_at(a.path[3]), 0);
     assert_ne!(a.path[1], 1, "no immediate repeat");
     locks[2] = Some(4);
-    let b = decode(&scores, &locks, &m, &DecodeSettings::default()).unwrap();
+    let b = decode(&scores, &locks, &m, &no_diversity()).unwrap();
     assert_eq!(b.path[2], 4);
     assert_eq!(style_at(b.path[1]), 1);
     assert_eq!(style_at(b.path[3]), 1);
@@ -188,7 +203,15 @@ fn diversity_avoids_reuse_within_the_window() {
     let t_n: usize = 6;
     let scores: Vec<f32> = (0..t_n).flat_map(|_| [0.0f32, -0.1, -1.0, -1.1]).collect();
     let plain = decode(&scores, &[None; 6], &m, &no_diversity()).unwrap();
-    assert_eq!(plain.path, vec![0, 1, 0, 1, 0, 1]);
+    // [0,1,0,1,0,1] and [1,0,1,0,1,0] tie under the global chain: either alternation
+    assert!(
+        plain
+            .path
+            .windows(2)
+            .all(|w| w[0] != w[1] && w[0] < 2 && w[1] < 2),
+        "{:?}",
+        plain.path
+    );
     let div = decode(
         &scores,
         &[None; 6],
@@ -197,6 +220,7 @@ fn diversity_avoids_reuse_within_the_window() {
             diversity_window: 3,
             diversity_penalty: 0.01,
             diversity_rounds: 5,
+            ..DecodeSettings::default()
         },
     )
     .unwrap();
@@ -273,4 +297,30 @@ fn bench_pieces() {
         std::hint::black_box(&best);
     }
     println!("100 max_left {:.3} ms", t0.elapsed().as_secs_f64() * 1e3);
+}
+
+#[test]
+fn global_chain_lets_a_later_unlocked_slot_rerank_an_earlier_one() {
+    // K = 2; M strongly prefers staying on the same phrase. Slot 1's evidence for phrase 1
+    // must pull slot 0 towards phrase 1 in the global chain, and not at all in the local one.
+    let k = 2;
+    let dense = [1.0, 0.05, 0.05, 1.0];
+    let m = TransitionMatrix::from_dense(k, &dense).unwrap();
+    let flat = [0.0f32, 0.0, 0.0, 0.0];
+    let pulled = [0.0f32, 0.0, -3.0, 0.0];
+    let locks = [None, None];
+    for (chain, should_move) in [(Chain::Global, true), (Chain::Local, false)] {
+        let s = DecodeSettings {
+            chain,
+            ..no_diversity()
+        };
+        let a = decode(&flat, &locks, &m, &s).unwrap();
+        let b = decode(&pulled, &locks, &m, &s).unwrap();
+        let moved = b.marginals[1] - a.marginals[1];
+        if should_move {
+            assert!(moved > 0.2, "{chain:?}: slot 0 moved by {moved}");
+        } else {
+            assert!(moved.abs() < 1e-6, "{chain:?}: slot 0 moved by {moved}");
+        }
+    }
 }

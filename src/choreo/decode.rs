@@ -1,8 +1,11 @@
 //! Sequence decoding over music-phrase slots (Duan et al. 2020, Eq. 5).
 //!
-//! The dance phrase of slot `t` follows the locally normalised chain
-//! `P(d_t | u_t, d_{t−1}) = F_t(d_t)·M(d_{t−1}→d_t) / z_t(d_{t−1})`, with
-//! `z_t = M·F_t`, and `P(d_0 | u_0) = F_0(d_0) / ΣF_0`. `F_t = exp(score_t − max score_t)` comes
+//! A sequence `d_0 … d_{T−1}` is scored by the product of Eq. 5's factors,
+//! `P(d) ∝ F_0(d_0) · Π_t F_t(d_t)·M(d_{t−1}→d_t)` ([`Chain::Global`], the default: every
+//! slot's marginal depends on both neighbours, as an editor's per-slot list should), or by the
+//! locally normalised chain `P(d_t | u_t, d_{t−1}) = F_t(d_t)·M(d_{t−1}→d_t) / z_t(d_{t−1})`
+//! with `z_t = M·F_t` ([`Chain::Local`], the literal reading of Eq. 5 as a conditional; there an
+//! unlocked later slot carries no information back). `F_t = exp(score_t − max score_t)` comes
 //! from a [`Scorer`](super::Scorer) (`−∞` = impossible); `M` is a
 //! [`TransitionMatrix`].
 //!
@@ -24,9 +27,22 @@
 use super::ChoreoError;
 use super::transition::TransitionMatrix;
 
+/// How the chain is normalised (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Chain {
+    /// One normaliser for the whole sequence (HMM/CRF-style): both neighbours count.
+    #[default]
+    Global,
+    /// Per-step normalisation `z_t(d_{t−1})` (MEMM-style).
+    Local,
+}
+
 /// Decoding options.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecodeSettings {
+    /// Chain normalisation.
+    #[serde(default)]
+    pub chain: Chain,
     /// Slots looked back for reuse of a phrase (0 = off; the matrix diagonal already covers
     /// immediate repeats).
     pub diversity_window: usize,
@@ -39,6 +55,7 @@ pub struct DecodeSettings {
 impl Default for DecodeSettings {
     fn default() -> Self {
         DecodeSettings {
+            chain: Chain::Global,
             diversity_window: 4,
             diversity_penalty: 0.3,
             diversity_rounds: 3,
@@ -153,11 +170,19 @@ fn normalise(v: &mut [f32]) {
     }
 }
 
-/// `z_t = M·F_t` for t ≥ 1 (row 0 unused), T×K.
-fn normalisers(p: &Potentials, m: &TransitionMatrix, t_n: usize, k: usize) -> Vec<f32> {
+/// `z_t = M·F_t` for t ≥ 1 (row 0 unused), T×K; all ones for [`Chain::Global`].
+fn normalisers(
+    p: &Potentials,
+    m: &TransitionMatrix,
+    t_n: usize,
+    k: usize,
+    chain: Chain,
+) -> Vec<f32> {
     let mut z = vec![1.0f32; t_n * k];
-    for t in 1..t_n {
-        normaliser_row(p, m, k, t, &mut z);
+    if chain == Chain::Local {
+        for t in 1..t_n {
+            normaliser_row(p, m, k, t, &mut z);
+        }
     }
     z
 }
@@ -301,7 +326,7 @@ pub fn decode(
     }
     let mut scores = scores.to_vec();
     let mut pot = potentials(&scores, k, locks);
-    let mut z = normalisers(&pot, m, t_n, k);
+    let mut z = normalisers(&pot, m, t_n, k, settings.chain);
     let mut path = viterbi(&pot, &z, m, t_n, k);
     let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
     if settings.diversity_window > 0 && pen < 0.0 {
@@ -328,7 +353,7 @@ pub fn decode(
             }
             for &t in &changed {
                 fill_row(&mut pot, &scores, k, locks, t);
-                if t > 0 {
+                if t > 0 && settings.chain == Chain::Local {
                     normaliser_row(&pot, m, k, t, &mut z);
                 }
             }
@@ -346,12 +371,14 @@ pub fn decode(
     })
 }
 
-/// `ln P(path)` under the chain (no locks), for tests and diagnostics.
-pub fn path_log_prob(scores: &[f32], path: &[usize], m: &TransitionMatrix) -> f64 {
+/// `ln` of a path's weight (no locks), for tests and diagnostics: a normalised log
+/// probability for [`Chain::Local`], the log of the unnormalised product for
+/// [`Chain::Global`] (with `F_0` normalised).
+pub fn path_log_prob(scores: &[f32], path: &[usize], m: &TransitionMatrix, chain: Chain) -> f64 {
     let k = m.len();
     let none = vec![None; path.len()];
     let pot = potentials(scores, k, &none);
-    let z = normalisers(&pot, m, path.len(), k);
+    let z = normalisers(&pot, m, path.len(), k, chain);
     let mut lp = 0.0f64;
     for (t, &j) in path.iter().enumerate() {
         let f = f64::from(pot.f[t * k + j]);

@@ -12,10 +12,17 @@
 //! BPM, the range in which dancers count quarter notes; cf. Moelants 2002 on preferred tempo).
 //! The song-mean score fixes a global tempo first; a second, narrower prior around it keeps
 //! every window on the same metrical level (no octave or 2:3 jumps) while still allowing
-//! ramps. Finally a swing check moves beats that locked onto accented swung off-beats (see
-//! [`swing_phase`]).
+//! ramps. Before that, a metrical check ([`metrical_check`]) replaces the global tempo by a
+//! 2:3 / 3:4 relative when the relative fits a duple grid (half beat, beat, half bar, bar) much
+//! better (3+3+2 patterns, off-beat hi-hats). After the dynamic programme, when a low-band
+//! (kick/bass) onset envelope is given, a half-beat phase check puts the beats where the kick
+//! is ([`kick_phase`]); finally a swing check moves beats that locked onto accented swung
+//! off-beats (see [`swing_phase`]).
 
-use super::AnalysisConfig;
+use super::{AnalysisConfig, FrameMatrix, mel};
+
+/// Upper edge (Hz) of the low band (kick drum and bass) used by [`low_band_onset`].
+pub const LOW_BAND_HZ: f64 = 150.0;
 
 /// Beat-tracker settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,8 +80,56 @@ pub struct BeatTrack {
     pub period_frames: Vec<f32>,
 }
 
+/// Onset strength of the low band (mel bands centred below [`LOW_BAND_HZ`]: kick drum and
+/// bass): the half-wave rectified first difference of the dB mel spectrogram averaged over those
+/// bands, with the centring shift and frame convention of [`mel::onset_strength`].
+pub fn low_band_onset(mel_db: &FrameMatrix, cfg: &AnalysisConfig) -> Vec<f32> {
+    let rows = mel_db.rows;
+    let mut env = vec![0.0f32; rows];
+    if rows < 2 || mel_db.cols == 0 {
+        return env;
+    }
+    let (mmin, mmax) = (mel::hz_to_mel(0.0), mel::hz_to_mel(f64::from(cfg.sr) / 2.0));
+    let n_mels = mel_db.cols;
+    let bands = (0..n_mels)
+        .take_while(|&m| {
+            let centre = mmin + (mmax - mmin) * (m + 1) as f64 / (n_mels + 1) as f64;
+            mel::mel_to_hz(centre) <= LOW_BAND_HZ
+        })
+        .count()
+        .max(1);
+    let pad = 1 + cfg.n_fft / (2 * cfg.hop);
+    let inv = 1.0 / bands as f32;
+    for t in 1..rows {
+        let (prev, cur) = (&mel_db.row(t - 1)[..bands], &mel_db.row(t)[..bands]);
+        let flux: f32 = cur
+            .iter()
+            .zip(prev)
+            .map(|(c, p)| (c - p).max(0.0))
+            .sum::<f32>()
+            * inv;
+        let dst = t - 1 + pad;
+        if dst < rows {
+            env[dst] = flux;
+        }
+    }
+    env
+}
+
 /// Tracks beats in an onset-strength envelope (one value per analysis frame).
 pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> BeatTrack {
+    track_beats_with_bass(onset, None, cfg, bcfg)
+}
+
+/// [`track_beats`] with an optional low-band onset envelope ([`low_band_onset`], same frames as
+/// `onset`), which decides the beat phase when the broadband onsets favour the off-beats (see
+/// [`kick_phase`]).
+pub fn track_beats_with_bass(
+    onset: &[f32],
+    bass_onset: Option<&[f32]>,
+    cfg: &AnalysisConfig,
+    bcfg: &BeatConfig,
+) -> BeatTrack {
     let fr = f64::from(cfg.sr) / cfg.hop as f64;
     let n = onset.len();
     let empty = BeatTrack::default();
@@ -90,6 +145,13 @@ pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> Be
     let mut beats = dp_beats(&env, &period, bcfg.tightness);
     if bcfg.trim {
         trim_beats(&env, &period, &mut beats);
+    }
+    if let Some(bass) = bass_onset.filter(|b| b.len() == n) {
+        let bstd = std_dev(bass);
+        if bstd > 1e-6 {
+            let benv: Vec<f32> = bass.iter().map(|v| v / bstd).collect();
+            kick_phase(&env, &benv, &mut beats);
+        }
     }
     swing_phase(&env, &mut beats);
     let tempo_bpm = if beats.len() >= 2 {
@@ -191,7 +253,13 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
     let global: Vec<f64> = (0..n_lags)
         .map(|j| combs.iter().map(|r| r[j]).sum::<f64>() * prior[j])
         .collect();
-    let g_lag = (lag_min + argmax(&global)) as f64;
+    let g_lag = metrical_check(
+        env,
+        fr,
+        (lag_min + argmax(&global)) as f64,
+        lag_min,
+        lag_max,
+    );
     let gs = bcfg.global_octaves;
     let scores: Vec<Vec<f64>> = combs
         .iter()
@@ -269,6 +337,123 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
             v as f32
         })
         .collect()
+}
+
+/// Autocorrelation window (s) of the metrical check: long enough for bar lags (4 beats at
+/// 60 BPM = 4 s) to keep most of their Hann-window weight.
+const METRICAL_WINDOW_S: f64 = 16.0;
+/// Hop (s) between those windows.
+const METRICAL_HOP_S: f64 = 2.0;
+
+/// Ratio by which a 2:3 / 3:4 relative of the global beat period must out-score it in
+/// [`metrical_score`] to replace it.
+const METRICAL_SWITCH: f64 = 1.2;
+
+/// Duple-hierarchy score of beat period `lag`: the song-mean autocorrelation at the half beat,
+/// beat, half bar and bar (L/2, L, 2L, 4L), i.e. how well `lag` fits a metrical grid with binary
+/// subdivision and 4/4 grouping.
+fn metrical_score(acs: &[Vec<f32>], lag: f64) -> f64 {
+    // best fit within ±3 % (the integer global lag and the ratios are not exact)
+    (-12..=12)
+        .map(|k| metrical_score_at(acs, lag * (1.0 + 0.0025 * f64::from(k))))
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+fn metrical_score_at(acs: &[Vec<f32>], lag: f64) -> f64 {
+    let s: f64 = acs
+        .iter()
+        .map(|ac| {
+            [0.5, 1.0, 2.0, 4.0]
+                .iter()
+                .map(|k| f64::from(interp(ac, k * lag)))
+                .sum::<f64>()
+        })
+        .sum();
+    s / acs.len().max(1) as f64
+}
+
+/// Non-octave metrical check of the global beat period: the comb × prior can lock onto a
+/// period 3/2, 2/3, 4/3 or 3/4 of the true beat (dotted or 3+3+2 patterns, off-beat hi-hats
+/// that make a 200 BPM song look like 134 BPM). Such a relative replaces the global period when
+/// its [`metrical_score`] is clearly higher: at the true beat the half-beat, bar and half-bar
+/// lags line up with the music, at a 2:3 relative they fall between its events.
+fn metrical_check(env: &[f32], fr: f64, g_lag: f64, lag_min: usize, lag_max: usize) -> f64 {
+    let n = env.len();
+    let max_ac = 4 * lag_max + 2;
+    let win = ((METRICAL_WINDOW_S * fr) as usize).clamp(max_ac + 1, n.max(max_ac + 1));
+    let hop = ((METRICAL_HOP_S * fr) as usize).max(1);
+    let mut acs = Vec::new();
+    let mut a = 0;
+    loop {
+        let b = (a + win).min(n);
+        let mut ac = Vec::new();
+        autocorr(&env[a..b], max_ac, &mut ac);
+        acs.push(ac);
+        if b >= n {
+            break;
+        }
+        a += hop;
+    }
+    let acs = &acs;
+    let base = metrical_score(acs, g_lag);
+    let mut best = (g_lag, base * METRICAL_SWITCH);
+    for r in [2.0 / 3.0, 3.0 / 2.0, 3.0 / 4.0, 4.0 / 3.0] {
+        let lag = g_lag * r;
+        if lag < lag_min as f64 || lag > lag_max as f64 {
+            continue;
+        }
+        let s = metrical_score(acs, lag);
+        eprintln!(
+            "DBG g {g_lag:.1} base {base:.3} r {r:.2} s {s:.3} ratio {:.2}",
+            s / base
+        );
+        if s > best.1 {
+            best = (lag, s);
+        }
+    }
+    best.0
+}
+
+/// Factor by which the off-beat midpoints must out-weigh the beats (geometric mean of the
+/// broadband and low-band ratios) for [`kick_phase`] to move the beats by half a period.
+const KICK_PHASE_SWITCH: f32 = 1.12;
+
+/// Half-beat phase check ("beats are where the kick is"). Off-beat hi-hats or claps can pull
+/// the tracker onto the off-beats at the right tempo. The onset mass at the beats and at the
+/// midpoints between them is compared in the broadband envelope and in the low band (kick
+/// drum, bass); each band votes by its midpoint/beat ratio and the votes are combined as a
+/// geometric mean, so a band that is ambiguous lets the other decide. When the midpoints win
+/// by [`KICK_PHASE_SWITCH`] the beats are moved forward by half their interval.
+fn kick_phase(env: &[f32], bass: &[f32], beats: &mut [usize]) {
+    if beats.len() < 8 {
+        return;
+    }
+    let (mut ob, mut om, mut bb, mut bm) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for w in beats.windows(2) {
+        let mid = w[0] + (w[1] - w[0]) / 2;
+        ob += local_max(env, w[0], 1);
+        om += local_max(env, mid, 1);
+        bb += local_max(bass, w[0], 1);
+        bm += local_max(bass, mid, 1);
+    }
+    if ob <= 0.0 || bb <= 0.0 {
+        return;
+    }
+    let vote = ((om / ob) * (bm / bb)).sqrt();
+    if vote > KICK_PHASE_SWITCH {
+        let last = env.len().saturating_sub(1);
+        let shifted: Vec<usize> = (0..beats.len())
+            .map(|i| {
+                let d = if i + 1 < beats.len() {
+                    beats[i + 1] - beats[i]
+                } else {
+                    beats[i] - beats[i - 1]
+                };
+                (beats[i] + d / 2).min(last)
+            })
+            .collect();
+        beats.copy_from_slice(&shifted);
+    }
 }
 
 /// Swing / long–short phase check. A beat starts the *long* interval of a long–short
@@ -506,6 +691,28 @@ mod tests {
         let bpm = |t: f64| 120.0 + 30.0 * ((t - 15.0) / 10.0).clamp(0.0, 1.0);
         let (env, truth) = clicks(45.0, bpm);
         let bt = track_beats(&env, &AnalysisConfig::default(), &BeatConfig::default());
+        let f = f_measure(&bt.beat_times, &truth);
+        assert!(f > 0.9, "F = {f}");
+    }
+
+    #[test]
+    fn the_kick_fixes_the_phase_against_louder_off_beat_hi_hats() {
+        let cfg = AnalysisConfig::default();
+        let fr = 22_050.0 / 512.0;
+        let (secs, bpm) = (30.0, 128.0);
+        let n = (secs * fr) as usize;
+        let (mut env, mut bass) = (vec![0.05f32; n], vec![0.05f32; n]);
+        let mut truth = Vec::new();
+        let mut t = 0.5;
+        while t < secs - 0.5 {
+            let (on, off) = (cfg.time_frame(t), cfg.time_frame(t + 30.0 / bpm));
+            env[on] = 0.6; // kick: quieter in the broadband envelope
+            env[off] = 1.0; // off-beat hi-hat
+            bass[on] = 1.0;
+            truth.push(t);
+            t += 60.0 / bpm;
+        }
+        let bt = track_beats_with_bass(&env, Some(&bass), &cfg, &BeatConfig::default());
         let f = f_measure(&bt.beat_times, &truth);
         assert!(f > 0.9, "F = {f}");
     }

@@ -12,12 +12,12 @@
 //! BPM, the range in which dancers count quarter notes; cf. Moelants 2002 on preferred tempo).
 //! The song-mean score fixes a global tempo first; a second, narrower prior around it keeps
 //! every window on the same metrical level (no octave or 2:3 jumps) while still allowing
-//! ramps. Before that, a metrical check ([`metrical_check`]) replaces the global tempo by a
+//! ramps. Before that, a metrical check (`metrical_check`) replaces the global tempo by a
 //! 2:3 / 3:4 relative when the relative fits a duple grid (half beat, beat, half bar, bar) much
 //! better (3+3+2 patterns, off-beat hi-hats). After the dynamic programme, when a low-band
 //! (kick/bass) onset envelope is given, a half-beat phase check puts the beats where the kick
-//! is ([`kick_phase`]); finally a swing check moves beats that locked onto accented swung
-//! off-beats (see [`swing_phase`]).
+//! is (`kick_phase`); finally a swing check moves beats that locked onto accented swung
+//! off-beats (see `swing_phase`).
 
 use super::{AnalysisConfig, FrameMatrix, mel};
 
@@ -123,7 +123,7 @@ pub fn track_beats(onset: &[f32], cfg: &AnalysisConfig, bcfg: &BeatConfig) -> Be
 
 /// [`track_beats`] with an optional low-band onset envelope ([`low_band_onset`], same frames as
 /// `onset`), which decides the beat phase when the broadband onsets favour the off-beats (see
-/// [`kick_phase`]).
+/// `kick_phase`).
 pub fn track_beats_with_bass(
     onset: &[f32],
     bass_onset: Option<&[f32]>,
@@ -415,7 +415,7 @@ fn metrical_check(env: &[f32], fr: f64, g_lag: f64, lag_min: usize, lag_max: usi
 }
 
 /// Factor by which the off-beat midpoints must out-weigh the beats (geometric mean of the
-/// broadband and low-band ratios) for [`kick_phase`] to move the beats by half a period.
+/// broadband and low-band ratios) for `kick_phase` to move the beats by half a period.
 const KICK_PHASE_SWITCH: f32 = 1.12;
 
 /// Half-beat phase check ("beats are where the kick is"). Off-beat hi-hats or claps can pull

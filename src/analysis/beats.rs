@@ -403,9 +403,8 @@ fn metrical_check(env: &[f32], fr: f64, g_lag: f64, lag_min: usize, lag_max: usi
             continue;
         }
         let s = metrical_score(acs, lag);
-        eprintln!(
-            "DBG g {g_lag:.1} base {base:.3} r {r:.2} s {s:.3} ratio {:.2}",
-            s / base
+        tracing::debug!(
+            "metrical check: global lag {g_lag:.1}, ratio {r:.2}: score {s:.3} vs {base:.3}"
         );
         if s > best.1 {
             best = (lag, s);

@@ -1,7 +1,7 @@
 //! The whole analysis of one song and its versioned JSON form.
 
 use super::bars::{BarConfig, decode_bars, downbeat_evidence};
-use super::beats::{BeatConfig, track_beats};
+use super::beats::{BeatConfig, low_band_onset, track_beats_with_bass};
 use super::melody::{MelodyConfig, extract_melody};
 use super::phrases::{PhraseConfig, break_evidence, cut_fragment};
 use super::structure::{StructureConfig, segment};
@@ -150,7 +150,8 @@ pub fn analyze_samples(
         lap("mel_onset", &mut timing);
 
         step(Stage::Beats, 0.2)?;
-        let bt = track_beats(&onset, cfg, &BeatConfig::default());
+        let bass = low_band_onset(&mel_db, cfg);
+        let bt = track_beats_with_bass(&onset, Some(&bass), cfg, &BeatConfig::default());
         let onset_frames = rhythm::onset_peaks(&onset, cfg);
         lap("beats", &mut timing);
 

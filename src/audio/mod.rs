@@ -8,7 +8,7 @@
 mod decode;
 mod resample;
 
-pub use decode::{DecodeOptions, decode_file};
+pub use decode::{DecodeOptions, decode_file, decode_file_with};
 pub use resample::{StreamResampler, resample_mono};
 
 use std::path::PathBuf;

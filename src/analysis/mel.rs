@@ -27,6 +27,17 @@ pub fn for_each_power_frame(
     samples: &[f32],
     n_fft: usize,
     hop: usize,
+    f: impl FnMut(usize, &[f32]),
+) {
+    for_each_power_frame_in(samples, n_fft, hop, 0..n_frames(samples.len(), hop), f);
+}
+
+/// [`for_each_power_frame`] over the frames in `frames` only.
+pub fn for_each_power_frame_in(
+    samples: &[f32],
+    n_fft: usize,
+    hop: usize,
+    frames: std::ops::Range<usize>,
     mut f: impl FnMut(usize, &[f32]),
 ) {
     let window = hann(n_fft);
@@ -38,7 +49,7 @@ pub fn for_each_power_frame(
     let mut power = vec![0.0f32; n_fft / 2 + 1];
     let pad = (n_fft / 2) as isize;
     let len = samples.len() as isize;
-    for t in 0..n_frames(samples.len(), hop) {
+    for t in frames {
         let start = t as isize * hop as isize - pad;
         for (k, slot) in input.iter_mut().enumerate() {
             let idx = start + k as isize;
@@ -134,18 +145,34 @@ pub fn mel_filterbank(sr: u32, n_fft: usize, n_mels: usize) -> Vec<MelBand> {
         .collect()
 }
 
-/// Mel power spectrogram (`librosa.feature.melspectrogram`, power 2): frames × n_mels.
+/// Mel power spectrogram (`librosa.feature.melspectrogram`, power 2): frames × n_mels. The
+/// frames are split between two threads (each frame is independent).
 pub fn mel_power(samples: &[f32], cfg: &AnalysisConfig) -> FrameMatrix {
     let bank = mel_filterbank(cfg.sr, cfg.n_fft, cfg.n_mels);
     let rows = n_frames(samples.len(), cfg.hop);
-    let mut out = FrameMatrix::zeros(rows, cfg.n_mels);
-    for_each_power_frame(samples, cfg.n_fft, cfg.hop, |t, power| {
-        let row = out.row_mut(t);
-        for (m, band) in bank.iter().enumerate() {
-            let bins = &power[band.start..band.start + band.weights.len()];
-            row[m] = bins.iter().zip(&band.weights).map(|(p, w)| p * w).sum();
-        }
-    });
+    let n_mels = cfg.n_mels;
+    let mut out = FrameMatrix::zeros(rows, n_mels);
+    let fill = |frames: std::ops::Range<usize>, dst: &mut [f32]| {
+        let first = frames.start;
+        for_each_power_frame_in(samples, cfg.n_fft, cfg.hop, frames, |t, power| {
+            let row = &mut dst[(t - first) * n_mels..(t - first + 1) * n_mels];
+            for (m, band) in bank.iter().enumerate() {
+                let bins = &power[band.start..band.start + band.weights.len()];
+                row[m] = bins.iter().zip(&band.weights).map(|(p, w)| p * w).sum();
+            }
+        });
+    };
+    let half = rows / 2;
+    let (a, b) = out.data.split_at_mut(half * n_mels);
+    if rows < 64 {
+        fill(0..half, a);
+        fill(half..rows, b);
+    } else {
+        std::thread::scope(|scope| {
+            scope.spawn(|| fill(half..rows, b));
+            fill(0..half, a);
+        });
+    }
     out
 }
 

@@ -46,8 +46,9 @@ const EVIDENCE_CONTEXT_BEATS: usize = 2;
 /// Weights of (low-band onset, broadband onset, harmonic change above 250 Hz, bass change
 /// below 250 Hz). Measured on the 20 annotated songs with bar labels (downbeat F, ±70 ms):
 /// onsets-and-change (1, 0.5, 1, 0) with one beat of context 0.354; the two change terms alone
-/// with two beats of context 0.59 (0.647 with the kick-phase beat tracker) — kick and snare patterns repeat every beat or two and
-/// mislead, while chords and bass notes change at bar lines.
+/// with two beats of context 0.59 (0.647 with the kick-phase beat tracker) — kick and snare
+/// patterns repeat every beat or two and mislead, while chords and bass notes change at bar
+/// lines.
 const EVIDENCE_WEIGHTS: (f64, f64, f64, f64) = (0.0, 0.0, 1.0, 1.0);
 
 /// Evidence that a bar starts at each beat (weighted sum of z-scores, see

@@ -84,11 +84,6 @@ pub struct BeatTrack {
 /// bass): the half-wave rectified first difference of the dB mel spectrogram averaged over those
 /// bands, with the centring shift and frame convention of [`mel::onset_strength`].
 pub fn low_band_onset(mel_db: &FrameMatrix, cfg: &AnalysisConfig) -> Vec<f32> {
-    let rows = mel_db.rows;
-    let mut env = vec![0.0f32; rows];
-    if rows < 2 || mel_db.cols == 0 {
-        return env;
-    }
     let (mmin, mmax) = (mel::hz_to_mel(0.0), mel::hz_to_mel(f64::from(cfg.sr) / 2.0));
     let n_mels = mel_db.cols;
     let bands = (0..n_mels)
@@ -98,22 +93,7 @@ pub fn low_band_onset(mel_db: &FrameMatrix, cfg: &AnalysisConfig) -> Vec<f32> {
         })
         .count()
         .max(1);
-    let pad = 1 + cfg.n_fft / (2 * cfg.hop);
-    let inv = 1.0 / bands as f32;
-    for t in 1..rows {
-        let (prev, cur) = (&mel_db.row(t - 1)[..bands], &mel_db.row(t)[..bands]);
-        let flux: f32 = cur
-            .iter()
-            .zip(prev)
-            .map(|(c, p)| (c - p).max(0.0))
-            .sum::<f32>()
-            * inv;
-        let dst = t - 1 + pad;
-        if dst < rows {
-            env[dst] = flux;
-        }
-    }
-    env
+    mel::onset_strength_bands(mel_db, cfg, 0..bands)
 }
 
 /// Tracks beats in an onset-strength envelope (one value per analysis frame).

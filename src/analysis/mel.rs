@@ -201,15 +201,29 @@ pub fn mel_db(samples: &[f32], cfg: &AnalysisConfig) -> FrameMatrix {
 /// half-wave rectified first difference of the dB mel spectrogram, shifted by
 /// `1 + n_fft / (2 hop)` frames to compensate for centring, one value per frame.
 pub fn onset_strength(mel_db: &FrameMatrix, cfg: &AnalysisConfig) -> Vec<f32> {
+    onset_strength_bands(mel_db, cfg, 0..mel_db.cols)
+}
+
+/// [`onset_strength`] averaged over the mel bands in `bands` only (e.g. the low band for kick
+/// and bass).
+pub fn onset_strength_bands(
+    mel_db: &FrameMatrix,
+    cfg: &AnalysisConfig,
+    bands: std::ops::Range<usize>,
+) -> Vec<f32> {
     let rows = mel_db.rows;
     let mut env = vec![0.0f32; rows];
-    if rows < 2 || mel_db.cols == 0 {
+    let bands = bands.start.min(mel_db.cols)..bands.end.min(mel_db.cols);
+    if rows < 2 || bands.is_empty() {
         return env;
     }
     let pad = 1 + cfg.n_fft / (2 * cfg.hop);
-    let inv = 1.0 / mel_db.cols as f32;
+    let inv = 1.0 / bands.len() as f32;
     for t in 1..rows {
-        let (prev, cur) = (mel_db.row(t - 1), mel_db.row(t));
+        let (prev, cur) = (
+            &mel_db.row(t - 1)[bands.clone()],
+            &mel_db.row(t)[bands.clone()],
+        );
         let flux: f32 = cur
             .iter()
             .zip(prev)

@@ -445,8 +445,11 @@ fn smallest_laplacian_eigs(m: &DMatrix<f64>, count: usize) -> Option<(Vec<f64>, 
 const DENSE_MAX: usize = 256;
 /// Iteration cap of the dense QR eigensolver (it needs a few per eigenvalue).
 const EIG_MAX_ITER: usize = 100_000;
-/// Lanczos steps for larger graphs.
-const LANCZOS_STEPS: usize = 200;
+/// Lanczos steps for larger graphs. 120 gives the same segmentations as 200 on the 9 LMMS
+/// songs (tracked and true beats) at 0.65× the time (full reorthogonalisation is quadratic in
+/// the steps); at 80 the Ritz residual check fails on a 600-beat song and the dense solver
+/// takes over (5× slower).
+const LANCZOS_STEPS: usize = 120;
 
 fn dense_top(m: &DMatrix<f64>, count: usize) -> Option<(Vec<f64>, DMatrix<f64>)> {
     let eig = SymmetricEigen::try_new(m.clone(), f64::EPSILON, EIG_MAX_ITER)?;

@@ -420,19 +420,26 @@ fn kick_phase(env: &[f32], bass: &[f32], beats: &mut [usize]) {
     }
     let vote = ((om / ob) * (bm / bb)).sqrt();
     if vote > KICK_PHASE_SWITCH {
-        let last = env.len().saturating_sub(1);
-        let shifted: Vec<usize> = (0..beats.len())
-            .map(|i| {
-                let d = if i + 1 < beats.len() {
-                    beats[i + 1] - beats[i]
-                } else {
-                    beats[i] - beats[i - 1]
-                };
-                (beats[i] + d / 2).min(last)
-            })
-            .collect();
-        beats.copy_from_slice(&shifted);
+        shift_beats(beats, env.len(), |d| d / 2);
     }
+}
+
+/// Moves every beat forward by `by(interval)` frames, the interval being the one to the next
+/// beat (the previous one for the last beat); positions are clamped to the envelope of `len`
+/// frames. Needs at least two beats.
+fn shift_beats(beats: &mut [usize], len: usize, by: impl Fn(usize) -> usize) {
+    let last = len.saturating_sub(1);
+    let shifted: Vec<usize> = (0..beats.len())
+        .map(|i| {
+            let d = if i + 1 < beats.len() {
+                beats[i + 1] - beats[i]
+            } else {
+                beats[i] - beats[i - 1]
+            };
+            (beats[i] + by(d)).min(last)
+        })
+        .collect();
+    beats.copy_from_slice(&shifted);
 }
 
 /// Swing / long–short phase check. A beat starts the *long* interval of a long–short
@@ -452,18 +459,7 @@ fn swing_phase(env: &[f32], beats: &mut [usize]) {
         s2 += local_max(env, w[0] + (2.0 * d / 3.0).round() as usize, 1);
     }
     if s1 > 0.4 * s0 && s1 > 2.0 * s2 {
-        let last = env.len().saturating_sub(1);
-        let shifted: Vec<usize> = (0..beats.len())
-            .map(|i| {
-                let d = if i + 1 < beats.len() {
-                    beats[i + 1] - beats[i]
-                } else {
-                    beats[i] - beats[i - 1]
-                };
-                (beats[i] + (d as f32 / 3.0).round() as usize).min(last)
-            })
-            .collect();
-        beats.copy_from_slice(&shifted);
+        shift_beats(beats, env.len(), |d| (d as f32 / 3.0).round() as usize);
     }
 }
 

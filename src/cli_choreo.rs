@@ -20,7 +20,7 @@
 use crate::choreo::LabelSet;
 use crate::choreo::project::{Project, RankSettings};
 use crate::choreo::score::{ColdStartScorer, beats_in, tempo_fit};
-use crate::cli_motion::{ExportOptions, SlotSpec, export_bvh_timeline};
+use crate::cli_motion::{ExportOptions, RenderArgs, SlotSpec, export_bvh_timeline};
 use crate::motion::export::Timeline;
 use crate::motion::library::Library;
 use anyhow::{Context as _, bail};
@@ -62,12 +62,9 @@ pub struct ExportProjectArgs {
     /// Library folder (default: the one the project names).
     #[arg(long)]
     pub library: Option<PathBuf>,
-    /// Frame rate of the BVH.
-    #[arg(long, default_value_t = 30.0)]
-    pub fps: f64,
-    /// Crossfade length at switches (s).
-    #[arg(long, default_value_t = 0.25)]
-    pub crossfade: f64,
+    /// Frame rate and crossfade.
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 /// Arguments of `choreograph`.
@@ -87,12 +84,9 @@ pub struct ChoreographArgs {
     /// Library folder (default: the starter library built into the program).
     #[arg(long)]
     pub library: Option<PathBuf>,
-    /// Frame rate of the BVH.
-    #[arg(long, default_value_t = 30.0)]
-    pub fps: f64,
-    /// Crossfade length at switches (s).
-    #[arg(long, default_value_t = 0.25)]
-    pub crossfade: f64,
+    /// Frame rate and crossfade.
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Ignore and do not update the analysis cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -332,11 +326,7 @@ pub fn run_export_project(args: &ExportProjectArgs) -> anyhow::Result<()> {
         .json
         .clone()
         .unwrap_or_else(|| args.bvh.with_extension("timeline.json"));
-    let opts = ExportOptions {
-        fps: args.fps,
-        crossfade_s: args.crossfade,
-        align_root: true,
-    };
+    let opts = args.render.options();
     let tl = export_project(&project, &library, &opts, &args.bvh, &timeline)?;
     print_timeline(&args.bvh, &timeline, &tl);
     Ok(())
@@ -365,11 +355,7 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         .json
         .clone()
         .unwrap_or_else(|| args.out.with_extension("timeline.json"));
-    let opts = ExportOptions {
-        fps: args.fps,
-        crossfade_s: args.crossfade,
-        align_root: true,
-    };
+    let opts = args.render.options();
     let tl = export_project(&project, &library, &opts, &args.out, &timeline)?;
     print_timeline(&args.out, &timeline, &tl);
     Ok(tl)

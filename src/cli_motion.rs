@@ -210,12 +210,32 @@ pub struct ExportArgs {
     /// Library folder (default: the starter library built into the program).
     #[arg(long)]
     pub library: Option<PathBuf>,
+    /// Frame rate and crossfade.
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// Rendering options shared by the commands that write a dance (`export`, `export-project`,
+/// `choreograph`).
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct RenderArgs {
     /// Frame rate of the BVH.
     #[arg(long, default_value_t = 30.0)]
     pub fps: f64,
     /// Crossfade length at switches (s).
     #[arg(long, default_value_t = 0.25)]
     pub crossfade: f64,
+}
+
+impl RenderArgs {
+    /// The export options these arguments ask for (root alignment on).
+    pub fn options(&self) -> ExportOptions {
+        ExportOptions {
+            fps: self.fps,
+            crossfade_s: self.crossfade,
+            align_root: true,
+        }
+    }
 }
 
 /// Runs `export`: reads the plan, blends, writes BVH + timeline, prints a summary.
@@ -232,11 +252,7 @@ pub fn run_export(args: &ExportArgs) -> anyhow::Result<()> {
         .timeline
         .clone()
         .unwrap_or_else(|| args.out.with_extension("timeline.json"));
-    let opts = ExportOptions {
-        fps: args.fps,
-        crossfade_s: args.crossfade,
-        align_root: true,
-    };
+    let opts = args.render.options();
     let tl = export_bvh_timeline(&library, &plan.slots, &opts, &args.out, &timeline)?;
     println!(
         "{}: {} frames at {} fps ({:.2} s), {} slots; timeline {}",

@@ -5,6 +5,7 @@ use phrasewise::choreo::Project;
 use phrasewise::cli_choreo::{
     ChoreographArgs, ExportProjectArgs, run_choreograph, run_export_project,
 };
+use phrasewise::cli_motion::RenderArgs;
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -30,8 +31,10 @@ fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
         json: None,
         project: Some(dir.join("song.phrasewise.json")),
         library: None,
-        fps: 30.0,
-        crossfade: 0.25,
+        render: RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25,
+        },
         no_cache: true,
         max_minutes: 20.0,
     };
@@ -59,8 +62,10 @@ fn choreograph_demo_song_covers_the_song() {
         bvh: again.clone(),
         json: Some(dir.join("again.json")),
         library: None,
-        fps: 30.0,
-        crossfade: 0.25,
+        render: RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25,
+        },
     })
     .unwrap();
     assert_eq!(bvh_frames(&again), frames);

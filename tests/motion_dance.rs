@@ -2,7 +2,9 @@
 //! embedded copy), beat detection on it, blending and time-warping, export, metrics, and
 //! user rig maps. Needs no external data.
 
-use phrasewise::cli_motion::{ExportOptions, SlotSpec, choreograph, export_bvh_timeline};
+use phrasewise::cli_motion::{
+    ExportOptions, RenderArgs, SlotSpec, choreograph, export_bvh_timeline,
+};
 use phrasewise::motion::beats::{BeatConfig, dance_beats};
 use phrasewise::motion::bvh::Bvh;
 use phrasewise::motion::clip::{Clip, is_canonical};
@@ -511,8 +513,10 @@ fn cli_functions_run_end_to_end() {
         out: tmp.join("a.bvh"),
         timeline: None,
         library: Some(tmp.join("lib")),
-        fps: 30.0,
-        crossfade: 0.25,
+        render: RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25,
+        },
     };
     run_export(&args).expect("export with the built library");
     assert!(tmp.join("a.timeline.json").is_file());

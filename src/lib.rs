@@ -4,9 +4,11 @@
 //! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
 //!    demo song;
 //! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
-//! 5. [`cli`], [`cli_motion`]: the command-line shells.
+//! 5. [`cli`], [`cli_motion`], [`cli_choreo`]: the command-line shells; [`app`]: the desktop
+//!    editor.
 
 pub mod analysis;
+pub mod app;
 pub mod audio;
 pub mod cache;
 pub mod choreo;

@@ -11,12 +11,15 @@ use std::path::PathBuf;
     about = "Music phrases in, ranked dance phrases out"
 )]
 struct Cli {
+    /// Without a command: open the editor on the embedded demo song.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the editor (on a song or project; the embedded demo when none is given).
+    Edit(EditArgs),
     /// Analyse a song: tempo, beats, bars, sections, melody and music phrases.
     Analyze(cli::AnalyzeArgs),
     /// Motion libraries: build an index from BVH files, or write the starter library.
@@ -42,6 +45,26 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct EditArgs {
+    /// Song (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A) or `*.phrasewise.json` project.
+    path: Option<PathBuf>,
+    /// Do not open an audio output (the playhead then runs on the wall clock).
+    #[arg(long)]
+    no_audio: bool,
+}
+
+fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
+    phrasewise::app::run_editor(phrasewise::app::StartOptions {
+        open: args
+            .path
+            .clone()
+            .map_or(phrasewise::app::Start::Demo, phrasewise::app::Start::Path),
+        audio: !args.no_audio,
+        ..Default::default()
+    })
+}
+
 #[derive(Subcommand)]
 enum LibraryCommand {
     /// Index a folder of BVH files into dance phrases: `library build BVH_DIR -o LIB_DIR`.
@@ -60,7 +83,12 @@ fn main() {
         .without_time()
         .init();
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let default = Command::Edit(EditArgs {
+        path: None,
+        no_audio: false,
+    });
+    let result = match cli.command.as_ref().unwrap_or(&default) {
+        Command::Edit(args) => run_edit(args),
         Command::Analyze(args) => cli::analyze(args),
         Command::Library(LibraryCommand::Build(args)) => {
             phrasewise::cli_motion::run_library_build(args)

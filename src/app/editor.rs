@@ -1,0 +1,472 @@
+//! Editor state and commands, free of egui: panels read [`Editor`] and emit [`Command`]s; the
+//! shell applies them once per frame through [`Editor::apply`] (the rerun-viewer split of UI
+//! state from document data). Every command that changes the document goes through the
+//! session's undo history; selection, zoom and the candidate cursor are UI state only.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::choreo::project::Edit;
+
+use super::playback::Player;
+use super::session::Session;
+
+/// Something a panel or a key asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Select slot `i`.
+    Select(usize),
+    /// Select the next slot (clamped).
+    SelectNext,
+    /// Select the previous slot (clamped).
+    SelectPrev,
+    /// Select the first slot not yet reviewed (status `suggested` or `rejected`).
+    SelectNextUnreviewed,
+    /// Move the candidate cursor down the selected slot's list.
+    CursorNext,
+    /// Move the candidate cursor up.
+    CursorPrev,
+    /// Accept the candidate under the cursor: `Accept` when it is the chosen phrase, `Swap`
+    /// to it otherwise.
+    AcceptCursor,
+    /// Choose the selected slot's candidate `n` (0-based) at once (number keys).
+    Pick(usize),
+    /// Swap the selected slot to any library phrase.
+    Swap(String),
+    /// Relabel the selected slot (annotation: the right phrase for this music).
+    Relabel(String),
+    /// Reject the selected slot's phrase.
+    Reject,
+    /// Lock or unlock the selected slot.
+    ToggleLock,
+    /// Set the selected slot's reviewer note.
+    SetNote(String),
+    /// Undo the last decision.
+    Undo,
+    /// Redo.
+    Redo,
+    /// Play or pause.
+    PlayPause,
+    /// Seek to a time (s).
+    Seek(f64),
+    /// Set playback speed (0.5–1.0).
+    SetSpeed(f32),
+    /// Loop the selected slot (toggle).
+    ToggleLoop,
+    /// Zoom the lanes around a time by a factor (>1 zooms in).
+    Zoom { at: f64, factor: f64 },
+    /// Scroll the lanes by seconds.
+    Scroll(f64),
+    /// Show the whole song.
+    ZoomAll,
+    /// Show/hide the shortcut overlay.
+    ToggleHelp,
+    /// Save to the current path.
+    Save,
+    /// Save to a new path.
+    SaveAs(PathBuf),
+}
+
+/// Severity of a status message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Informational.
+    Info,
+    /// Something failed.
+    Error,
+}
+
+/// UI-only state (persisted apart from the project, never in it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewState {
+    /// Selected slot.
+    pub selected: Option<usize>,
+    /// Candidate cursor within the selected slot's list.
+    pub cursor: usize,
+    /// Visible time range of the lanes (s).
+    pub view: (f64, f64),
+    /// Shortcut overlay shown.
+    pub help: bool,
+    /// Keep the playhead in view while playing.
+    pub follow: bool,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState {
+            selected: None,
+            cursor: 0,
+            view: (0.0, 30.0),
+            help: false,
+            follow: true,
+        }
+    }
+}
+
+/// The editor: the open session (if any), playback and UI state.
+pub struct Editor {
+    /// Open document.
+    pub session: Option<Session>,
+    /// Playback of the open song.
+    pub player: Player,
+    /// UI state.
+    pub view: ViewState,
+    /// Latest status message.
+    pub status: Option<(Level, String)>,
+    /// Whether audio output may be opened (off in tests).
+    pub audio_enabled: bool,
+}
+
+impl std::fmt::Debug for Editor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Editor")
+            .field("session", &self.session)
+            .field("view", &self.view)
+            .finish()
+    }
+}
+
+/// Shortcut list for the help overlay: (keys, action).
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "play / pause"),
+    ("← / →", "previous / next slot"),
+    ("↑ / ↓", "previous / next candidate"),
+    ("Enter", "accept the candidate under the cursor"),
+    ("1 – 9", "choose candidate n"),
+    ("N", "next unreviewed slot"),
+    ("X", "reject the slot's phrase"),
+    ("L", "lock / unlock the slot"),
+    ("O", "loop the selected slot"),
+    ("[ / ]", "slower / faster (50–100 %)"),
+    ("+ / − / 0", "zoom in / out / whole song"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("Ctrl+S / Ctrl+Shift+S", "save / save as"),
+    ("Ctrl+O", "open a song or project"),
+    ("F1 or ?", "this help"),
+];
+
+impl Editor {
+    /// An editor with no document.
+    pub fn empty(audio_enabled: bool) -> Editor {
+        Editor {
+            session: None,
+            player: Player::silent(0.0),
+            view: ViewState::default(),
+            status: None,
+            audio_enabled,
+        }
+    }
+
+    /// Replaces the open document (the caller has dealt with unsaved changes).
+    pub fn set_session(&mut self, session: Session) {
+        self.player = match (&session.audio, self.audio_enabled) {
+            (Some(a), true) => Player::open(a.samples.clone(), a.sample_rate),
+            (Some(a), false) => Player::silent(a.duration()),
+            (None, _) => Player::silent(session.project.analysis.duration),
+        };
+        let dur = session.project.analysis.duration.max(1.0);
+        self.view = ViewState {
+            selected: (!session.project.slots.is_empty()).then_some(0),
+            view: (0.0, dur.min(40.0)),
+            ..ViewState::default()
+        };
+        self.session = Some(session);
+    }
+
+    /// Reports a message in the status bar.
+    pub fn say(&mut self, level: Level, msg: impl Into<String>) {
+        let msg = msg.into();
+        match level {
+            Level::Info => tracing::info!("{msg}"),
+            Level::Error => tracing::warn!("{msg}"),
+        }
+        self.status = Some((level, msg));
+    }
+
+    /// Applies a command; failures become an error message (never a panic, never a lost
+    /// document).
+    pub fn run(&mut self, cmd: Command) {
+        if let Err(e) = self.apply(cmd) {
+            self.say(Level::Error, format!("{e:#}"));
+        }
+    }
+
+    fn selected(&self) -> Result<(usize, &Session)> {
+        let Some(s) = &self.session else {
+            bail!("no project open");
+        };
+        let Some(t) = self.view.selected else {
+            bail!("no slot selected");
+        };
+        if t >= s.project.slots.len() {
+            bail!("slot {t} does not exist");
+        }
+        Ok((t, s))
+    }
+
+    fn session_mut(&mut self) -> Result<&mut Session> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("no project open"))
+    }
+
+    fn edit(&mut self, edit: Edit) -> Result<()> {
+        self.session_mut()?.edit(&edit)?;
+        self.sync_loop();
+        Ok(())
+    }
+
+    /// Song duration (s), 0 without a document.
+    pub fn duration(&self) -> f64 {
+        self.session
+            .as_ref()
+            .map_or(0.0, |s| s.project.analysis.duration)
+    }
+
+    fn clamp_view(&mut self) {
+        let dur = self.duration().max(1.0);
+        let (mut a, mut b) = self.view.view;
+        let w = (b - a).clamp(1.0, dur.max(1.0) + 2.0);
+        if a < -1.0 {
+            a = -1.0;
+        }
+        if a + w > dur + 1.0 {
+            a = (dur + 1.0 - w).max(-1.0);
+        }
+        b = a + w;
+        self.view.view = (a, b);
+    }
+
+    fn reveal(&mut self, t0: f64, t1: f64) {
+        let (a, b) = self.view.view;
+        let w = b - a;
+        if t0 < a || t1 > b {
+            let mid = 0.5 * (t0 + t1);
+            self.view.view = (mid - 0.5 * w, mid + 0.5 * w);
+            self.clamp_view();
+        }
+    }
+
+    fn select(&mut self, t: usize) -> Result<()> {
+        let n = self.session.as_ref().map_or(0, |s| s.project.slots.len());
+        if t >= n {
+            bail!("slot {t} does not exist ({n} slots)");
+        }
+        self.view.selected = Some(t);
+        self.view.cursor = 0;
+        if let Some(s) = &self.session {
+            let slot = &s.project.slots[t];
+            let (a, b) = (slot.start, slot.end);
+            // The cursor starts on the chosen phrase.
+            self.view.cursor = slot
+                .candidates
+                .iter()
+                .position(|c| Some(&c.phrase) == slot.decision.chosen.as_ref())
+                .unwrap_or(0);
+            self.reveal(a, b);
+        }
+        self.sync_loop();
+        Ok(())
+    }
+
+    /// Keeps the loop region on the selected slot while looping.
+    fn sync_loop(&mut self) {
+        let tr = self.player.transport();
+        if tr.loop_region().is_some()
+            && let Ok((t, s)) = self.selected()
+        {
+            let slot = &s.project.slots[t];
+            tr.set_loop(Some((slot.start, slot.end)));
+        }
+    }
+
+    /// Applies one command.
+    pub fn apply(&mut self, cmd: Command) -> Result<()> {
+        let swap = matches!(cmd, Command::Swap(_));
+        match cmd {
+            Command::Select(t) => self.select(t)?,
+            Command::SelectNext | Command::SelectPrev => {
+                let n = self.session.as_ref().map_or(0, |s| s.project.slots.len());
+                if n == 0 {
+                    bail!("no slots");
+                }
+                let t = match (self.view.selected, &cmd) {
+                    (None, _) => 0,
+                    (Some(t), Command::SelectNext) => (t + 1).min(n - 1),
+                    (Some(t), _) => t.saturating_sub(1),
+                };
+                self.select(t)?;
+            }
+            Command::SelectNextUnreviewed => {
+                let Some(s) = &self.session else {
+                    bail!("no project open");
+                };
+                let n = s.project.slots.len();
+                let from = self.view.selected.map_or(0, |t| t + 1);
+                let next = (0..n).map(|i| (from + i) % n).find(|&i| {
+                    !s.project.slots[i].decision.status.is_label()
+                });
+                match next {
+                    Some(t) => self.select(t)?,
+                    None => self.say(Level::Info, "every slot is reviewed"),
+                }
+            }
+            Command::CursorNext | Command::CursorPrev => {
+                let (t, s) = self.selected()?;
+                let n = s.project.slots[t].candidates.len();
+                if n > 0 {
+                    self.view.cursor = if cmd == Command::CursorNext {
+                        (self.view.cursor + 1).min(n - 1)
+                    } else {
+                        self.view.cursor.saturating_sub(1)
+                    };
+                }
+            }
+            Command::AcceptCursor => {
+                let c = self.view.cursor;
+                self.apply(Command::Pick(c))?;
+            }
+            Command::Pick(c) => {
+                let (t, s) = self.selected()?;
+                let slot = &s.project.slots[t];
+                let Some(cand) = slot.candidates.get(c) else {
+                    bail!("slot {t} has {} candidates", slot.candidates.len());
+                };
+                let phrase = cand.phrase.clone();
+                let edit = if slot.decision.chosen.as_ref() == Some(&phrase) {
+                    Edit::Accept { slot: t }
+                } else {
+                    Edit::Swap { slot: t, phrase }
+                };
+                self.edit(edit)?;
+                self.select(t)?;
+            }
+            Command::Swap(phrase) | Command::Relabel(phrase) => {
+                let (t, s) = self.selected()?;
+                if s.library.phrase(&phrase).is_none() {
+                    bail!("`{phrase}` is not in library `{}`", s.library.index.name);
+                }
+                let edit = if swap {
+                    Edit::Swap { slot: t, phrase }
+                } else {
+                    Edit::Relabel { slot: t, phrase }
+                };
+                self.edit(edit)?;
+                self.select(t)?;
+            }
+            Command::Reject => {
+                let (t, _) = self.selected()?;
+                self.edit(Edit::Reject { slot: t })?;
+                self.select(t)?;
+            }
+            Command::ToggleLock => {
+                let (t, s) = self.selected()?;
+                let e = if s.project.slots[t].decision.locked {
+                    Edit::Unlock { slot: t }
+                } else {
+                    Edit::Lock { slot: t }
+                };
+                self.edit(e)?;
+            }
+            Command::SetNote(note) => {
+                let (t, s) = self.selected()?;
+                if s.project.slots[t].decision.note != note {
+                    self.edit(Edit::SetNote { slot: t, note })?;
+                }
+            }
+            Command::Undo => {
+                if !self.session_mut()?.undo()? {
+                    self.say(Level::Info, "nothing to undo");
+                }
+                self.sync_loop();
+            }
+            Command::Redo => {
+                if !self.session_mut()?.redo()? {
+                    self.say(Level::Info, "nothing to redo");
+                }
+                self.sync_loop();
+            }
+            Command::PlayPause => {
+                let tr = self.player.transport();
+                if tr.position() >= tr.duration() - 1e-3 {
+                    tr.seek(0.0);
+                }
+                tr.set_playing(!tr.is_playing());
+            }
+            Command::Seek(t) => {
+                self.player.transport().seek(t);
+                if let Some(i) = self.session.as_ref().and_then(|s| s.slot_at(t))
+                    && self.view.selected != Some(i)
+                {
+                    self.view.selected = Some(i);
+                    self.view.cursor = 0;
+                }
+            }
+            Command::SetSpeed(v) => self.player.transport().set_speed(v),
+            Command::ToggleLoop => {
+                let tr = self.player.transport();
+                if tr.loop_region().is_some() {
+                    tr.set_loop(None);
+                } else {
+                    let (t, s) = self.selected()?;
+                    let slot = &s.project.slots[t];
+                    let (a, b) = (slot.start, slot.end);
+                    let tr = self.player.transport();
+                    tr.set_loop(Some((a, b)));
+                    tr.seek(a);
+                }
+            }
+            Command::Zoom { at, factor } => {
+                let (a, b) = self.view.view;
+                let f = factor.clamp(0.05, 20.0);
+                let w = ((b - a) / f).max(1.0);
+                let rel = if b > a { (at - a) / (b - a) } else { 0.5 };
+                self.view.view = (at - rel * w, at - rel * w + w);
+                self.clamp_view();
+            }
+            Command::Scroll(dt) => {
+                let (a, b) = self.view.view;
+                self.view.view = (a + dt, b + dt);
+                self.clamp_view();
+            }
+            Command::ZoomAll => {
+                self.view.view = (0.0, self.duration().max(1.0));
+            }
+            Command::ToggleHelp => self.view.help = !self.view.help,
+            Command::Save => {
+                let s = self.session_mut()?;
+                let Some(path) = s.path.clone() else {
+                    bail!("choose where to save (Ctrl+Shift+S)");
+                };
+                s.save_as(&path)?;
+                self.say(Level::Info, format!("saved {}", path.display()));
+            }
+            Command::SaveAs(path) => {
+                self.session_mut()?.save_as(&path)?;
+                self.say(Level::Info, format!("saved {}", path.display()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the playhead: selects the slot under it and scrolls the view (while playing).
+    pub fn follow_playhead(&mut self) {
+        let tr = self.player.transport();
+        if !tr.is_playing() || !self.view.follow {
+            return;
+        }
+        let t = tr.position();
+        let (a, b) = self.view.view;
+        if t > b || t < a {
+            let w = b - a;
+            self.view.view = (t - 0.1 * w, t + 0.9 * w);
+            self.clamp_view();
+        }
+    }
+
+    /// Path of the open project, if saved.
+    pub fn project_path(&self) -> Option<&Path> {
+        self.session.as_ref().and_then(|s| s.path.as_deref())
+    }
+}

@@ -1,0 +1,371 @@
+//! The open document and everything derived from it, with no GUI types: the editor shell,
+//! the tests and the CLI reach the same code.
+//!
+//! A [`Session`] holds the project, its undo [`History`], the library, the network scores and
+//! the transition matrix (so an edit re-ranks every unlocked slot with the engine's
+//! constrained decoding, `Project::rerank`), and the decoded audio for playback and the
+//! waveform. Loading runs on a worker thread (see [`super::jobs`]) with progress and
+//! cancellation; the functions here are plain blocking calls.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+
+use crate::analysis::{AnalysisConfig, SongAnalysis, analyze_samples};
+use crate::audio::{ANALYSIS_SR, DecodeOptions, decode_file};
+use crate::choreo::project::{Actor, Edit, RankSettings};
+use crate::choreo::{ColdStartScorer, History, Project, Scorer, TransitionMatrix};
+use crate::cli_choreo::slot_specs;
+use crate::cli_motion::{ExportOptions, choreograph};
+use crate::motion::blend::Choreography;
+use crate::motion::library::Library;
+
+use super::waveform::Envelope;
+
+/// Progress callback of a loading job: `(what, fraction 0..1) -> keep going`.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, f32) -> bool;
+
+/// Decoded audio of the open song.
+#[derive(Debug, Clone)]
+pub struct SongAudio {
+    /// Mono samples at `sample_rate`.
+    pub samples: Arc<[f32]>,
+    /// Sample rate (Hz).
+    pub sample_rate: u32,
+    /// Min/max pyramid for the waveform lane.
+    pub envelope: Arc<Envelope>,
+}
+
+impl SongAudio {
+    /// Wraps decoded samples, building the waveform pyramid.
+    pub fn new(samples: Vec<f32>, sample_rate: u32) -> SongAudio {
+        let envelope = Arc::new(Envelope::new(&samples, sample_rate));
+        SongAudio {
+            samples: samples.into(),
+            sample_rate,
+            envelope,
+        }
+    }
+
+    /// Length (s).
+    pub fn duration(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate.max(1))
+    }
+}
+
+/// The open project with its undo history and ranking inputs.
+pub struct Session {
+    /// The document.
+    pub project: Project,
+    /// Where it is saved; `None` for an untitled project (e.g. the demo).
+    pub path: Option<PathBuf>,
+    /// Where the project's relative paths are resolved while untitled.
+    pub base_path: PathBuf,
+    /// Undo/redo of decisions.
+    pub history: History,
+    /// The library the candidates refer to.
+    pub library: Library,
+    /// Library folder, `None` for the embedded starter library.
+    pub library_dir: Option<PathBuf>,
+    /// Network scores, T×K row-major.
+    pub scores: Vec<f32>,
+    /// Transition matrix between library phrases.
+    pub matrix: TransitionMatrix,
+    /// Audio (absent when the song file could not be read, e.g. a project opened headless).
+    pub audio: Option<SongAudio>,
+    /// Unsaved changes.
+    pub dirty: bool,
+    /// Name recorded with each decision.
+    pub user: String,
+    /// The blended dance for preview, rebuilt after edits (`None` if it could not be built).
+    pub dance: Option<Arc<Choreography>>,
+    /// Why the dance could not be built.
+    pub dance_error: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("path", &self.path)
+            .field("slots", &self.project.slots.len())
+            .field("dirty", &self.dirty)
+            .finish()
+    }
+}
+
+/// Default user name for decisions: `$PHRASEWISE_USER`, else `$USER`, else "editor".
+pub fn default_user() -> String {
+    std::env::var("PHRASEWISE_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "editor".to_string())
+}
+
+impl Session {
+    /// A session around a ranked project.
+    pub fn new(
+        project: Project,
+        path: Option<PathBuf>,
+        base_path: PathBuf,
+        library: Library,
+        library_dir: Option<PathBuf>,
+        audio: Option<SongAudio>,
+    ) -> Result<Session> {
+        let scores = ColdStartScorer::default().score_all(&project.analysis, &library.index);
+        let matrix = TransitionMatrix::for_library(&library.index)?;
+        let mut s = Session {
+            project,
+            path,
+            base_path,
+            history: History::new(),
+            library,
+            library_dir,
+            scores,
+            matrix,
+            audio,
+            dirty: false,
+            user: default_user(),
+            dance: None,
+            dance_error: None,
+        };
+        s.rebuild_dance();
+        Ok(s)
+    }
+
+    /// The path relative paths are resolved against.
+    pub fn project_path(&self) -> &Path {
+        self.path.as_deref().unwrap_or(&self.base_path)
+    }
+
+    /// Applies a decision through the undo history, then re-ranks around the locks.
+    pub fn edit(&mut self, edit: &Edit) -> Result<()> {
+        let actor = Actor::now(self.user.clone());
+        self.history.apply(&mut self.project, edit, &actor)?;
+        self.after_change()
+    }
+
+    /// Undo; `false` when there was nothing to undo.
+    pub fn undo(&mut self) -> Result<bool> {
+        let did = self.history.undo(&mut self.project)?;
+        if did {
+            self.after_change()?;
+        }
+        Ok(did)
+    }
+
+    /// Redo; `false` when there was nothing to redo.
+    pub fn redo(&mut self) -> Result<bool> {
+        let did = self.history.redo(&mut self.project)?;
+        if did {
+            self.after_change()?;
+        }
+        Ok(did)
+    }
+
+    fn after_change(&mut self) -> Result<()> {
+        self.project
+            .rerank(&self.scores, &self.library.index, &self.matrix)?;
+        self.dirty = true;
+        self.rebuild_dance();
+        Ok(())
+    }
+
+    /// Rebuilds the blended dance from the chosen phrases (for the preview).
+    pub fn rebuild_dance(&mut self) {
+        let built = slot_specs(&self.project, &self.library)
+            .and_then(|specs| choreograph(&self.library, &specs, &ExportOptions::default()));
+        match built {
+            Ok(c) => {
+                self.dance = Some(Arc::new(c));
+                self.dance_error = None;
+            }
+            Err(e) => {
+                self.dance = None;
+                self.dance_error = Some(format!("{e:#}"));
+            }
+        }
+    }
+
+    /// Saves to `path` (atomic, with backup) and makes it the project's path.
+    pub fn save_as(&mut self, path: &Path) -> Result<()> {
+        if self.path.as_deref() != Some(path) {
+            // Relative paths are stored relative to the project file: re-anchor the song.
+            let song = self.project.song_path(self.project_path());
+            self.project.song.path = crate::choreo::paths::relative_to(
+                &crate::choreo::paths::dir_of(path),
+                &song,
+            );
+            if let Some(dir) = &self.library_dir {
+                self.project.library.path =
+                    crate::choreo::paths::relative_to(&crate::choreo::paths::dir_of(path), dir);
+            }
+        }
+        self.project.save(path)?;
+        self.path = Some(path.to_path_buf());
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Writes the current document to a recovery file (not changing `path` or `dirty`).
+    pub fn write_recovery(&self, path: &Path) -> Result<()> {
+        let mut p = self.project.clone();
+        // Recovery files live elsewhere: store the song path absolute so they stay usable.
+        p.song.path = self
+            .project
+            .song_path(self.project_path())
+            .to_string_lossy()
+            .into_owned();
+        if let Some(dir) = &self.library_dir {
+            p.library.path = dir.to_string_lossy().into_owned();
+        }
+        p.save(path)?;
+        Ok(())
+    }
+
+    /// Slot index playing at song time `t`.
+    pub fn slot_at(&self, t: f64) -> Option<usize> {
+        self.project
+            .slots
+            .iter()
+            .position(|s| t >= s.start && t < s.end)
+    }
+}
+
+/// Decodes `song` (mono, analysis rate) with the usual limits.
+pub fn decode_song(song: &Path, max_minutes: f64) -> Result<SongAudio> {
+    let opts = DecodeOptions {
+        max_minutes,
+        ..DecodeOptions::default()
+    };
+    let audio = decode_file(song, &opts)?;
+    for w in &audio.warnings {
+        tracing::warn!("{}: {w}", song.display());
+    }
+    Ok(SongAudio::new(audio.samples, audio.sample_rate))
+}
+
+/// Analyses decoded audio, reading/writing the content-hash cache.
+pub fn analyze_audio(
+    audio: &SongAudio,
+    hash: &str,
+    source: &Path,
+    progress: Progress<'_>,
+) -> Result<SongAnalysis> {
+    let dir = crate::cache::cache_dir();
+    if let Some(a) = crate::cache::load(&dir, hash) {
+        return Ok(a);
+    }
+    let cfg = AnalysisConfig::default();
+    let mut cancelled = false;
+    let (analysis, _) = analyze_samples(&audio.samples, audio.sample_rate, &cfg, &mut |st, f| {
+        let go = progress(&format!("analysing: {st:?}"), 0.1 + 0.8 * f);
+        cancelled |= !go;
+        go
+    })
+    .with_context(|| format!("analysing {}", source.display()))?;
+    if cancelled {
+        bail!("cancelled");
+    }
+    if let Err(e) = crate::cache::store(&dir, hash, &analysis) {
+        tracing::warn!("analysis cache: {e}");
+    }
+    Ok(analysis)
+}
+
+/// Opens a song: decode, analyse, rank with `library`; an untitled project next to the song.
+pub fn open_song(
+    song: &Path,
+    library: Library,
+    library_dir: Option<PathBuf>,
+    progress: Progress<'_>,
+) -> Result<Session> {
+    if !progress("decoding", 0.0) {
+        bail!("cancelled");
+    }
+    let audio = decode_song(song, 20.0)?;
+    let hash = crate::cache::content_hash(song)?;
+    let analysis = analyze_audio(&audio, &hash, song, progress)?;
+    if analysis.phrases.is_empty() {
+        bail!(
+            "no music phrases found (too short or no steady beat): {}",
+            song.display()
+        );
+    }
+    if !progress("ranking", 0.92) {
+        bail!("cancelled");
+    }
+    let base = song.with_extension("phrasewise.json");
+    let project = Project::new(
+        &base,
+        song,
+        &hash,
+        analysis,
+        &library.index,
+        library_dir.as_deref(),
+        &ColdStartScorer::default(),
+        RankSettings::default(),
+    )?;
+    Session::new(project, None, base, library, library_dir, Some(audio))
+}
+
+/// Opens a saved project and its song's audio. A missing song is
+/// [`crate::choreo::ChoreoError::SongMissing`] (the editor then asks for the new place).
+pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
+    let project = Project::load(path)?;
+    let library_dir = project.library_dir(path);
+    let library = crate::cli_choreo::project_library(&project, path, None)?;
+    if !progress("decoding", 0.1) {
+        bail!("cancelled");
+    }
+    let song = project.song_path(path);
+    let audio = match decode_song(&song, 20.0) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::warn!("{e:#}");
+            None
+        }
+    };
+    Session::new(
+        project,
+        Some(path.to_path_buf()),
+        path.to_path_buf(),
+        library,
+        library_dir,
+        audio,
+    )
+}
+
+/// Where the embedded demo song is written so the demo project can refer to a real file.
+pub fn demo_song_path() -> PathBuf {
+    crate::cache::cache_dir().join("demo").join("phrasewise-demo.wav")
+}
+
+/// The embedded demo: synthesised song (written once to the cache folder), analysed and
+/// ranked against the embedded starter library. Needs no files from outside the binary.
+pub fn open_demo(progress: Progress<'_>) -> Result<Session> {
+    let song = crate::demo::render_demo(ANALYSIS_SR);
+    let path = demo_song_path();
+    // Written every time (2.6 MB): a stale file from an older build would not match the
+    // samples analysed below.
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::demo::write_wav(&path, &song.samples, song.sample_rate)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let library = Library::starter()?;
+    let audio = SongAudio::new(song.samples, song.sample_rate);
+    let hash = crate::cache::content_hash(&path)?;
+    let analysis = analyze_audio(&audio, &hash, &path, progress)?;
+    let base = path.with_extension("phrasewise.json");
+    let project = Project::new(
+        &base,
+        &path,
+        &hash,
+        analysis,
+        &library.index,
+        None,
+        &ColdStartScorer::default(),
+        RankSettings::default(),
+    )?;
+    Session::new(project, None, base, library, None, Some(audio))
+}

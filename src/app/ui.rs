@@ -1,0 +1,741 @@
+//! The panels. They read the [`Editor`] and return [`Command`]s; nothing here changes the
+//! document directly.
+
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Key, Modifiers, Pos2, Rect, Sense, Stroke, StrokeKind,
+    Vec2,
+};
+
+use crate::choreo::SlotStatus;
+
+use super::editor::{Command, Editor, Level, SHORTCUTS};
+use super::playback::{MAX_SPEED, MIN_SPEED};
+
+/// Colours of the editor (dark, low-glare; status colours readable on it).
+pub mod palette {
+    use egui::Color32;
+    /// Lane background.
+    pub const LANE_BG: Color32 = Color32::from_rgb(24, 26, 31);
+    /// Waveform fill.
+    pub const WAVE: Color32 = Color32::from_rgb(92, 156, 214);
+    /// Beat ticks.
+    pub const BEAT: Color32 = Color32::from_rgb(52, 56, 66);
+    /// Bar lines.
+    pub const BAR: Color32 = Color32::from_rgb(96, 102, 118);
+    /// Phrase boundaries.
+    pub const PHRASE: Color32 = Color32::from_rgb(236, 186, 84);
+    /// Playhead.
+    pub const PLAYHEAD: Color32 = Color32::from_rgb(255, 92, 92);
+    /// Selection outline.
+    pub const SELECT: Color32 = Color32::from_rgb(250, 250, 250);
+    /// Slot: suggested.
+    pub const SUGGESTED: Color32 = Color32::from_rgb(70, 78, 98);
+    /// Slot: accepted.
+    pub const ACCEPTED: Color32 = Color32::from_rgb(46, 125, 80);
+    /// Slot: swapped.
+    pub const SWAPPED: Color32 = Color32::from_rgb(40, 110, 150);
+    /// Slot: relabeled.
+    pub const RELABELED: Color32 = Color32::from_rgb(120, 84, 170);
+    /// Slot: rejected.
+    pub const REJECTED: Color32 = Color32::from_rgb(150, 58, 58);
+    /// Section band colours, cycled.
+    pub const SECTIONS: [Color32; 6] = [
+        Color32::from_rgb(58, 64, 92),
+        Color32::from_rgb(44, 78, 74),
+        Color32::from_rgb(86, 62, 48),
+        Color32::from_rgb(70, 52, 86),
+        Color32::from_rgb(54, 74, 50),
+        Color32::from_rgb(84, 50, 64),
+    ];
+}
+
+/// Fill colour of a slot with `status`.
+pub fn status_color(status: SlotStatus) -> Color32 {
+    match status {
+        SlotStatus::Suggested => palette::SUGGESTED,
+        SlotStatus::Accepted => palette::ACCEPTED,
+        SlotStatus::Swapped => palette::SWAPPED,
+        SlotStatus::Relabeled => palette::RELABELED,
+        SlotStatus::Rejected => palette::REJECTED,
+    }
+}
+
+/// `m:ss.s`.
+pub fn clock(t: f64) -> String {
+    let t = t.max(0.0);
+    let m = (t / 60.0).floor();
+    format!("{}:{:04.1}", m as u64, t - 60.0 * m)
+}
+
+/// Keyboard shortcuts → commands (only when no text field has focus).
+pub fn keyboard(ctx: &egui::Context, ed: &Editor, out: &mut Vec<Command>) {
+    if ctx.text_edit_focused() {
+        return;
+    }
+    ctx.input_mut(|i| {
+        let cmd = Modifiers::COMMAND;
+        let cmd_shift = Modifiers::COMMAND | Modifiers::SHIFT;
+        if i.consume_key(cmd_shift, Key::Z) {
+            out.push(Command::Redo);
+        }
+        if i.consume_key(cmd, Key::Z) {
+            out.push(Command::Undo);
+        }
+        if i.consume_key(cmd, Key::Y) {
+            out.push(Command::Redo);
+        }
+        let plain = |i: &mut egui::InputState, k: Key| i.consume_key(Modifiers::NONE, k);
+        if plain(i, Key::Space) {
+            out.push(Command::PlayPause);
+        }
+        if plain(i, Key::ArrowRight) {
+            out.push(Command::SelectNext);
+        }
+        if plain(i, Key::ArrowLeft) {
+            out.push(Command::SelectPrev);
+        }
+        if plain(i, Key::ArrowDown) {
+            out.push(Command::CursorNext);
+        }
+        if plain(i, Key::ArrowUp) {
+            out.push(Command::CursorPrev);
+        }
+        if plain(i, Key::Enter) {
+            out.push(Command::AcceptCursor);
+        }
+        if plain(i, Key::N) {
+            out.push(Command::SelectNextUnreviewed);
+        }
+        if plain(i, Key::X) || plain(i, Key::Delete) {
+            out.push(Command::Reject);
+        }
+        if plain(i, Key::L) {
+            out.push(Command::ToggleLock);
+        }
+        if plain(i, Key::O) {
+            out.push(Command::ToggleLoop);
+        }
+        if plain(i, Key::F1) || i.consume_key(Modifiers::SHIFT, Key::Questionmark) {
+            out.push(Command::ToggleHelp);
+        }
+        if plain(i, Key::Questionmark) {
+            out.push(Command::ToggleHelp);
+        }
+        if plain(i, Key::Escape) && ed.view.help {
+            out.push(Command::ToggleHelp);
+        }
+        let speed = ed.player.transport().speed();
+        if plain(i, Key::OpenBracket) {
+            out.push(Command::SetSpeed(speed - 0.1));
+        }
+        if plain(i, Key::CloseBracket) {
+            out.push(Command::SetSpeed(speed + 0.1));
+        }
+        let (a, b) = ed.view.view;
+        let mid = 0.5 * (a + b);
+        if plain(i, Key::Plus) || plain(i, Key::Equals) {
+            out.push(Command::Zoom {
+                at: mid,
+                factor: 1.5,
+            });
+        }
+        if plain(i, Key::Minus) {
+            out.push(Command::Zoom {
+                at: mid,
+                factor: 1.0 / 1.5,
+            });
+        }
+        if plain(i, Key::Num0) {
+            out.push(Command::ZoomAll);
+        }
+        let digits = [
+            Key::Num1,
+            Key::Num2,
+            Key::Num3,
+            Key::Num4,
+            Key::Num5,
+            Key::Num6,
+            Key::Num7,
+            Key::Num8,
+            Key::Num9,
+        ];
+        for (n, k) in digits.iter().enumerate() {
+            if plain(i, *k) {
+                out.push(Command::Pick(n));
+            }
+        }
+        if plain(i, Key::Home) {
+            out.push(Command::Seek(0.0));
+        }
+    });
+}
+
+/// Transport bar: play, time, speed, loop, follow.
+pub fn transport_bar(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
+    let tr = ed.player.transport();
+    ui.horizontal(|ui| {
+        let playing = tr.is_playing();
+        if ui
+            .button(if playing { "Pause" } else { "Play" })
+            .on_hover_text("Space")
+            .clicked()
+        {
+            out.push(Command::PlayPause);
+        }
+        if ui.button("|<").on_hover_text("to start (Home)").clicked() {
+            out.push(Command::Seek(0.0));
+        }
+        ui.monospace(format!(
+            "{} / {}",
+            clock(tr.position()),
+            clock(ed.duration())
+        ));
+        ui.separator();
+        let mut speed = tr.speed();
+        let r = ui.add(
+            egui::Slider::new(&mut speed, MIN_SPEED..=MAX_SPEED)
+                .text("speed")
+                .custom_formatter(|v, _| format!("{:.0} %", v * 100.0)),
+        );
+        if r.changed() {
+            out.push(Command::SetSpeed(speed));
+        }
+        let looping = tr.loop_region().is_some();
+        if ui
+            .selectable_label(looping, "Loop slot")
+            .on_hover_text("O")
+            .clicked()
+        {
+            out.push(Command::ToggleLoop);
+        }
+        ui.separator();
+        if let Some(s) = &ed.session {
+            let n = s.project.slots.len();
+            let done = s
+                .project
+                .slots
+                .iter()
+                .filter(|x| x.decision.status.is_label())
+                .count();
+            ui.label(format!("{done}/{n} slots reviewed"));
+            ui.separator();
+            ui.label(format!(
+                "{:.0} BPM · {}/4",
+                s.project.analysis.tempo_bpm, s.project.analysis.beats_per_bar
+            ));
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            match (&ed.player.device, &ed.player.unavailable) {
+                (Some(d), _) => ui.weak(format!("audio: {d}")),
+                (None, Some(why)) => ui
+                    .colored_label(Color32::from_rgb(230, 170, 80), "no audio output")
+                    .on_hover_text(why.as_str()),
+                _ => ui.weak(""),
+            };
+        });
+    });
+}
+
+/// Maps song time to x within a lane rect.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeAxis {
+    /// Lane rect.
+    pub rect: Rect,
+    /// Visible range (s).
+    pub t0: f64,
+    /// Visible range end (s).
+    pub t1: f64,
+}
+
+impl TimeAxis {
+    /// x of time `t`.
+    pub fn x(&self, t: f64) -> f32 {
+        self.rect.left() + ((t - self.t0) / (self.t1 - self.t0)) as f32 * self.rect.width()
+    }
+
+    /// Time at x.
+    pub fn t(&self, x: f32) -> f64 {
+        self.t0 + f64::from((x - self.rect.left()) / self.rect.width().max(1.0)) * (self.t1 - self.t0)
+    }
+}
+
+/// Waveform lane: envelope, beat grid, bar numbers, section bands, phrase boundaries and the
+/// playhead; click/drag seeks, wheel zooms (Ctrl) or scrolls.
+pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
+    let h = 150.0;
+    let (rect, resp) =
+        ui.allocate_exact_size(Vec2::new(ui.available_width(), h), Sense::click_and_drag());
+    let p = ui.painter_at(rect);
+    p.rect_filled(rect, CornerRadius::same(4), palette::LANE_BG);
+    let Some(s) = &ed.session else {
+        p.text(
+            rect.center(),
+            Align2::CENTER_CENTER,
+            "Open a song (Ctrl+O) or drop an audio file here",
+            FontId::proportional(16.0),
+            Color32::GRAY,
+        );
+        return;
+    };
+    let (t0, t1) = ed.view.view;
+    let ax = TimeAxis { rect, t0, t1 };
+    let a = &s.project.analysis;
+    // Section bands along the top.
+    let band = Rect::from_min_max(rect.min, Pos2::new(rect.right(), rect.top() + 16.0));
+    for (k, sec) in a.sections.iter().enumerate() {
+        let x0 = ax.x(sec.start).max(rect.left());
+        let x1 = ax.x(sec.end).min(rect.right());
+        if x1 <= x0 {
+            continue;
+        }
+        let r = Rect::from_x_y_ranges(x0..=x1, band.y_range());
+        let c = palette::SECTIONS[sec_color_index(&sec.label, k)];
+        p.rect_filled(r, 0.0, c);
+        p.text(
+            Pos2::new(x0 + 4.0, band.center().y),
+            Align2::LEFT_CENTER,
+            &sec.label,
+            FontId::proportional(11.0),
+            Color32::from_gray(220),
+        );
+    }
+    // Beat grid and bar numbers.
+    let px_per_s = rect.width() as f64 / (t1 - t0).max(1e-6);
+    let beat_px = px_per_s * 60.0 / a.tempo_bpm.max(1.0);
+    let mut bar_no = 0usize;
+    for (i, &b) in a.beats.iter().enumerate() {
+        let downbeat = a.beat_in_bar.get(i).is_some_and(|&k| k == 0);
+        if downbeat {
+            bar_no += 1;
+        }
+        if b < t0 || b > t1 {
+            continue;
+        }
+        let x = ax.x(b);
+        if downbeat {
+            p.line_segment(
+                [Pos2::new(x, band.bottom()), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.0, palette::BAR),
+            );
+            if beat_px * a.beats_per_bar as f64 > 22.0 {
+                p.text(
+                    Pos2::new(x + 2.0, band.bottom() + 1.0),
+                    Align2::LEFT_TOP,
+                    bar_no.to_string(),
+                    FontId::monospace(9.0),
+                    Color32::from_gray(150),
+                );
+            }
+        } else if beat_px > 5.0 {
+            p.line_segment(
+                [Pos2::new(x, band.bottom()), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.0, palette::BEAT),
+            );
+        }
+    }
+    // Envelope, one column per pixel.
+    if let Some(audio) = &s.audio {
+        let wave = Rect::from_min_max(Pos2::new(rect.left(), band.bottom() + 12.0), rect.max);
+        let cols = rect.width().max(1.0) as usize;
+        let mid = wave.center().y;
+        let half = wave.height() * 0.48;
+        for (c, v) in audio.envelope.columns(t0, t1, cols).iter().enumerate() {
+            if let Some((lo, hi)) = v {
+                let x = rect.left() + c as f32 + 0.5;
+                p.line_segment(
+                    [
+                        Pos2::new(x, mid - hi.clamp(-1.0, 1.0) * half),
+                        Pos2::new(x, mid - lo.clamp(-1.0, 1.0) * half + 0.5),
+                    ],
+                    Stroke::new(1.0, palette::WAVE),
+                );
+            }
+        }
+    }
+    // Phrase boundaries.
+    for (i, slot) in s.project.slots.iter().enumerate() {
+        for t in [slot.start, slot.end] {
+            if t >= t0 && t <= t1 {
+                let x = ax.x(t);
+                p.line_segment(
+                    [Pos2::new(x, band.bottom()), Pos2::new(x, rect.bottom())],
+                    Stroke::new(1.5, palette::PHRASE),
+                );
+            }
+        }
+        if ed.view.selected == Some(i) {
+            let r = Rect::from_x_y_ranges(ax.x(slot.start)..=ax.x(slot.end), rect.y_range());
+            p.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 255, 255, 14));
+        }
+    }
+    if let Some((la, lb)) = ed.player.transport().loop_region() {
+        let r = Rect::from_x_y_ranges(ax.x(la)..=ax.x(lb), band.y_range());
+        p.rect_stroke(
+            r,
+            0.0,
+            Stroke::new(2.0, palette::PHRASE),
+            StrokeKind::Inside,
+        );
+    }
+    playhead(&p, &ax, ed.player.transport().position());
+    lane_input(ui, &resp, &ax, out);
+}
+
+fn sec_color_index(label: &str, k: usize) -> usize {
+    // Same label, same colour (sections repeat: A B A C ...).
+    label
+        .bytes()
+        .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
+        .wrapping_add(if label.is_empty() { k } else { 0 })
+        % palette::SECTIONS.len()
+}
+
+fn playhead(p: &egui::Painter, ax: &TimeAxis, t: f64) {
+    if t >= ax.t0 && t <= ax.t1 {
+        let x = ax.x(t);
+        p.line_segment(
+            [Pos2::new(x, ax.rect.top()), Pos2::new(x, ax.rect.bottom())],
+            Stroke::new(2.0, palette::PLAYHEAD),
+        );
+    }
+}
+
+fn lane_input(ui: &egui::Ui, resp: &egui::Response, ax: &TimeAxis, out: &mut Vec<Command>) {
+    if (resp.clicked() || resp.dragged())
+        && let Some(pos) = resp.interact_pointer_pos()
+    {
+        out.push(Command::Seek(ax.t(pos.x)));
+    }
+    if resp.hovered() {
+        let (scroll, zoom, hover) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+        if let Some(h) = hover {
+            if (zoom - 1.0).abs() > 1e-3 {
+                out.push(Command::Zoom {
+                    at: ax.t(h.x),
+                    factor: f64::from(zoom),
+                });
+            } else if scroll.x.abs() + scroll.y.abs() > 0.5 {
+                let d = -(scroll.x + scroll.y) / ax.rect.width().max(1.0);
+                out.push(Command::Scroll(f64::from(d) * (ax.t1 - ax.t0)));
+            }
+        }
+    }
+}
+
+/// Timeline lane: one block per slot with its chosen phrase and status; click selects.
+pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
+    let h = 64.0;
+    let (rect, resp) = ui.allocate_exact_size(Vec2::new(ui.available_width(), h), Sense::click());
+    let p = ui.painter_at(rect);
+    p.rect_filled(rect, CornerRadius::same(4), palette::LANE_BG);
+    let Some(s) = &ed.session else {
+        return;
+    };
+    let (t0, t1) = ed.view.view;
+    let ax = TimeAxis { rect, t0, t1 };
+    for (i, slot) in s.project.slots.iter().enumerate() {
+        if slot.end < t0 || slot.start > t1 {
+            continue;
+        }
+        let r = Rect::from_x_y_ranges(
+            ax.x(slot.start) + 1.0..=ax.x(slot.end) - 1.0,
+            rect.top() + 6.0..=rect.bottom() - 6.0,
+        );
+        p.rect_filled(r, CornerRadius::same(4), status_color(slot.decision.status));
+        if ed.view.selected == Some(i) {
+            p.rect_stroke(
+                r,
+                CornerRadius::same(4),
+                Stroke::new(2.0, palette::SELECT),
+                StrokeKind::Outside,
+            );
+        }
+        let name = slot.decision.chosen.as_deref().unwrap_or("—");
+        let lock = if slot.decision.locked { "[L] " } else { "" };
+        let painter = p.with_clip_rect(r.shrink(3.0));
+        painter.text(
+            r.left_top() + Vec2::new(6.0, 5.0),
+            Align2::LEFT_TOP,
+            format!("{lock}{name}"),
+            FontId::proportional(12.0),
+            Color32::WHITE,
+        );
+        let top = slot.candidates.first().map_or(0.0, |c| c.score.exp());
+        painter.text(
+            r.left_bottom() + Vec2::new(6.0, -5.0),
+            Align2::LEFT_BOTTOM,
+            format!(
+                "{} · {} bars · {:.0}%",
+                status_name(slot.decision.status),
+                slot.bars,
+                100.0 * top
+            ),
+            FontId::proportional(10.0),
+            Color32::from_gray(200),
+        );
+    }
+    playhead(&p, &ax, ed.player.transport().position());
+    if resp.clicked()
+        && let Some(pos) = resp.interact_pointer_pos()
+    {
+        let t = ax.t(pos.x);
+        if let Some(i) = s.slot_at(t) {
+            out.push(Command::Select(i));
+        }
+    }
+    // Drop a library phrase on a slot: swap.
+    if let Some(payload) = resp.dnd_release_payload::<LibraryDrag>()
+        && let Some(pos) = ui.input(|i| i.pointer.interact_pos())
+        && let Some(i) = s.slot_at(ax.t(pos.x))
+    {
+        out.push(Command::Select(i));
+        out.push(Command::Swap(payload.0.clone()));
+    }
+}
+
+/// Drag payload: a library phrase id.
+#[derive(Debug, Clone)]
+pub struct LibraryDrag(pub String);
+
+/// Lower-case status name.
+pub fn status_name(s: SlotStatus) -> &'static str {
+    match s {
+        SlotStatus::Suggested => "suggested",
+        SlotStatus::Accepted => "accepted",
+        SlotStatus::Swapped => "swapped",
+        SlotStatus::Relabeled => "relabeled",
+        SlotStatus::Rejected => "rejected",
+    }
+}
+
+/// Inspector: the selected slot, its ranked candidates with network and transition parts,
+/// decision buttons and the reviewer note.
+pub fn inspector(ui: &mut egui::Ui, ed: &Editor, note: &mut String, out: &mut Vec<Command>) {
+    ui.heading("Slot");
+    let Some(s) = &ed.session else {
+        ui.weak("no project");
+        return;
+    };
+    let Some(t) = ed.view.selected.filter(|&t| t < s.project.slots.len()) else {
+        ui.weak("select a slot (← →)");
+        return;
+    };
+    let slot = &s.project.slots[t];
+    ui.label(format!(
+        "#{} · {}–{} · {} bars · section {}",
+        t + 1,
+        clock(slot.start),
+        clock(slot.end),
+        slot.bars,
+        slot.section
+    ));
+    ui.horizontal(|ui| {
+        ui.label("status");
+        ui.colored_label(
+            status_color(slot.decision.status).gamma_multiply(1.6),
+            status_name(slot.decision.status),
+        );
+        if slot.decision.locked {
+            ui.label("locked");
+        }
+        if let Some(by) = &slot.decision.by {
+            ui.weak(format!("by {by}"));
+        }
+    });
+    ui.add_space(4.0);
+    ui.label(egui::RichText::new("Candidates").strong());
+    egui::Grid::new("candidates")
+        .num_columns(4)
+        .striped(true)
+        .spacing([8.0, 3.0])
+        .show(ui, |ui| {
+            ui.weak("#");
+            ui.weak("phrase");
+            ui.weak("p");
+            ui.weak("net / trans");
+            ui.end_row();
+            for (k, c) in slot.candidates.iter().enumerate() {
+                let chosen = slot.decision.chosen.as_ref() == Some(&c.phrase);
+                let cursor = ed.view.cursor == k;
+                ui.label(format!("{}", k + 1));
+                let text = if chosen {
+                    egui::RichText::new(format!("> {}", c.phrase)).strong()
+                } else {
+                    egui::RichText::new(c.phrase.as_str())
+                };
+                if ui
+                    .selectable_label(cursor, text)
+                    .on_hover_text("click: choose this phrase")
+                    .clicked()
+                {
+                    out.push(Command::Pick(k));
+                }
+                let prob = c.score.exp() as f32;
+                ui.add(
+                    egui::ProgressBar::new(prob)
+                        .desired_width(60.0)
+                        .text(format!("{:.0}%", 100.0 * prob)),
+                );
+                ui.monospace(format!(
+                    "{:>6} {:>6}",
+                    c.network.map_or("—".into(), |v| format!("{v:.2}")),
+                    c.transition.map_or("—".into(), |v| format!("{v:+.2}"))
+                ));
+                ui.end_row();
+            }
+        });
+    ui.add_space(6.0);
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("Accept").on_hover_text("Enter").clicked() {
+            out.push(Command::AcceptCursor);
+        }
+        if ui.button("Reject").on_hover_text("X").clicked() {
+            out.push(Command::Reject);
+        }
+        let lock = if slot.decision.locked {
+            "Unlock"
+        } else {
+            "Lock"
+        };
+        if ui.button(lock).on_hover_text("L").clicked() {
+            out.push(Command::ToggleLock);
+        }
+        if ui.button("Undo").on_hover_text("Undo (Ctrl+Z)").clicked() {
+            out.push(Command::Undo);
+        }
+        if ui.button("Redo").on_hover_text("Redo (Ctrl+Shift+Z)").clicked() {
+            out.push(Command::Redo);
+        }
+    });
+    ui.add_space(4.0);
+    let label = ui.label("Reviewer note");
+    let r = ui
+        .add(
+            egui::TextEdit::multiline(note)
+                .desired_rows(2)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    if r.lost_focus() && *note != slot.decision.note {
+        out.push(Command::SetNote(note.clone()));
+    }
+    if !r.has_focus() && *note != slot.decision.note && !r.changed() {
+        note.clone_from(&slot.decision.note);
+    }
+}
+
+/// State of the library browser.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserState {
+    /// Search text (id, clip, tags).
+    pub query: String,
+    /// Style filter.
+    pub style: Option<String>,
+    /// Clicking relabels instead of swapping.
+    pub relabel: bool,
+}
+
+/// Library browser: search, style filter, list; click swaps (or relabels), drag onto the
+/// timeline swaps.
+pub fn library_browser(
+    ui: &mut egui::Ui,
+    ed: &Editor,
+    st: &mut BrowserState,
+    out: &mut Vec<Command>,
+) {
+    ui.heading("Library");
+    let Some(s) = &ed.session else {
+        return;
+    };
+    let index = &s.library.index;
+    ui.weak(format!("{} · {} phrases", index.name, index.phrases.len()));
+    ui.horizontal(|ui| {
+        let label = ui.label("Search");
+        ui.add(
+            egui::TextEdit::singleline(&mut st.query)
+                .hint_text("id, clip, tag")
+                .desired_width(130.0),
+        )
+        .labelled_by(label.id);
+        let mut styles: Vec<&str> = index.phrases.iter().map(|p| p.style.as_str()).collect();
+        styles.sort_unstable();
+        styles.dedup();
+        egui::ComboBox::from_label("style")
+            .selected_text(st.style.as_deref().unwrap_or("all styles"))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut st.style, None, "all styles");
+                for sty in styles {
+                    ui.selectable_value(&mut st.style, Some(sty.to_string()), sty);
+                }
+            });
+    });
+    ui.checkbox(&mut st.relabel, "click relabels (annotation)");
+    let q = st.query.to_lowercase();
+    let matches: Vec<_> = index
+        .phrases
+        .iter()
+        .filter(|p| st.style.as_ref().is_none_or(|s| &p.style == s))
+        .filter(|p| {
+            q.is_empty()
+                || p.id.to_lowercase().contains(&q)
+                || p.clip.to_lowercase().contains(&q)
+                || p.tags.iter().any(|t| t.to_lowercase().contains(&q))
+        })
+        .collect();
+    egui::ScrollArea::vertical()
+        .id_salt("library")
+        .auto_shrink([false, false])
+        .show_rows(ui, 18.0, matches.len(), |ui, range| {
+            for p in &matches[range] {
+                let text = format!(
+                    "{}  ·  {} · {:.0} BPM · {} beats",
+                    p.id, p.style, p.tempo_bpm, p.beats
+                );
+                let r = ui
+                    .dnd_drag_source(ui.scope_id().with(("lib", &p.id)), LibraryDrag(p.id.clone()), |ui| {
+                        ui.add(egui::Label::new(text).truncate().sense(Sense::click()))
+                    })
+                    .inner;
+                if r.clicked() {
+                    out.push(if st.relabel {
+                        Command::Relabel(p.id.clone())
+                    } else {
+                        Command::Swap(p.id.clone())
+                    });
+                }
+            }
+        });
+}
+
+/// The shortcut overlay.
+pub fn help_window(ctx: &egui::Context, ed: &Editor, out: &mut Vec<Command>) {
+    if !ed.view.help {
+        return;
+    }
+    let mut open = true;
+    egui::Window::new("Keyboard shortcuts")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
+        .show(ctx, |ui| {
+            egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                for (k, what) in SHORTCUTS {
+                    ui.monospace(*k);
+                    ui.label(*what);
+                    ui.end_row();
+                }
+            });
+        });
+    if !open {
+        out.push(Command::ToggleHelp);
+    }
+}
+
+/// Status bar text colour.
+pub fn level_color(l: Level) -> Color32 {
+    match l {
+        Level::Info => Color32::from_gray(190),
+        Level::Error => Color32::from_rgb(255, 120, 110),
+    }
+}

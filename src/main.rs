@@ -52,6 +52,21 @@ struct EditArgs {
     /// Do not open an audio output (the playhead then runs on the wall clock).
     #[arg(long)]
     no_audio: bool,
+    /// Unattended run: write a PNG screenshot after the document is loaded, then close.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Unattended run: frames to draw after loading (with --screenshot or --bench-play).
+    #[arg(long, default_value_t = 30)]
+    frames: usize,
+    /// Unattended run: select this slot (0-based) first.
+    #[arg(long)]
+    select: Option<usize>,
+    /// Unattended run: seek here (s) first.
+    #[arg(long)]
+    seek: Option<f64>,
+    /// Unattended run: play while drawing the frames and print frame times, then close.
+    #[arg(long)]
+    bench_play: bool,
 }
 
 fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
@@ -61,6 +76,13 @@ fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
             .clone()
             .map_or(phrasewise::app::Start::Demo, phrasewise::app::Start::Path),
         audio: !args.no_audio,
+        script: (args.screenshot.is_some() || args.bench_play).then(|| phrasewise::app::Script {
+            select: args.select,
+            seek: args.seek,
+            play: args.bench_play,
+            frames: args.frames,
+            screenshot: args.screenshot.clone(),
+        }),
         ..Default::default()
     })
 }
@@ -86,6 +108,11 @@ fn main() {
     let default = Command::Edit(EditArgs {
         path: None,
         no_audio: false,
+        screenshot: None,
+        frames: 30,
+        select: None,
+        seek: None,
+        bench_play: false,
     });
     let result = match cli.command.as_ref().unwrap_or(&default) {
         Command::Edit(args) => run_edit(args),

@@ -25,6 +25,7 @@ fn options(dir: &std::path::Path) -> StartOptions {
         recovery_dir: dir.join("recovery"),
         blocking_load: true,
         autosave: Duration::from_secs(3600),
+        script: None,
     }
 }
 

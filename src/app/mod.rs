@@ -50,6 +50,34 @@ pub struct StartOptions {
     pub blocking_load: bool,
     /// Autosave period.
     pub autosave: Duration,
+    /// Unattended run (screenshots for the docs, frame-time benchmark).
+    pub script: Option<Script>,
+}
+
+/// An unattended run: once the document is loaded, optionally select a slot and play, run
+/// `frames` frames, optionally save a screenshot, print timings and close.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Script {
+    /// Slot to select.
+    pub select: Option<usize>,
+    /// Seek here (s) before playing.
+    pub seek: Option<f64>,
+    /// Play during the run.
+    pub play: bool,
+    /// Frames to run after loading.
+    pub frames: usize,
+    /// PNG to write from the last frame.
+    pub screenshot: Option<PathBuf>,
+}
+
+/// Progress of a [`Script`].
+#[derive(Debug, Default)]
+struct ScriptRun {
+    started: Option<Instant>,
+    frames: usize,
+    frame_ms: Vec<f32>,
+    shot: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    printed_ready: bool,
 }
 
 impl Default for StartOptions {
@@ -60,6 +88,7 @@ impl Default for StartOptions {
             recovery_dir: Recovery::default_dir(),
             blocking_load: false,
             autosave: Duration::from_secs(30),
+            script: None,
         }
     }
 }
@@ -93,6 +122,9 @@ pub struct EditorApp {
     /// Frame times (ms) of the last frames, for the status bar and benchmarks.
     pub frame_ms: std::collections::VecDeque<f32>,
     last_frame: Option<Instant>,
+    script: Option<Script>,
+    script_run: ScriptRun,
+    created: Instant,
 }
 
 impl EditorApp {
@@ -119,6 +151,9 @@ impl EditorApp {
             preview: preview::Preview::new(cc),
             frame_ms: std::collections::VecDeque::new(),
             last_frame: None,
+            script: opts.script.clone(),
+            script_run: ScriptRun::default(),
+            created: Instant::now(),
         };
         app.recovery_offer = app.recovery.pending();
         let ctx = cc.egui_ctx.clone();
@@ -406,6 +441,7 @@ impl eframe::App for EditorApp {
         if self.editor.player.transport().is_playing() || self.job.is_some() {
             ctx.request_repaint();
         }
+        self.run_script(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -597,6 +633,83 @@ fn song_name(s: &Session) -> String {
 }
 
 impl EditorApp {
+    /// Advances an unattended [`Script`] by one frame.
+    fn run_script(&mut self, ctx: &egui::Context) {
+        let Some(script) = self.script.clone() else {
+            return;
+        };
+        if self.editor.session.is_none() {
+            if self.job.is_none() && self.script_run.started.is_none() {
+                // Loading failed: nothing to run.
+                eprintln!("script: no document loaded");
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                self.script = None;
+            }
+            ctx.request_repaint();
+            return;
+        }
+        let run = &mut self.script_run;
+        if run.started.is_none() {
+            run.started = Some(Instant::now());
+            if !run.printed_ready {
+                run.printed_ready = true;
+                println!(
+                    "ready: document loaded and first frame drawn {:.2} s after the window was created",
+                    self.created.elapsed().as_secs_f64()
+                );
+            }
+            if let Some(t) = script.select {
+                self.editor.run(Command::Select(t));
+            }
+            if let Some(t) = script.seek {
+                self.editor.run(Command::Seek(t));
+            }
+            if script.play {
+                self.editor.run(Command::PlayPause);
+            }
+        } else if let Some(ms) = self.frame_ms.back() {
+            run.frame_ms.push(*ms);
+        }
+        run.frames += 1;
+        ctx.request_repaint();
+        if run.frames == script.frames {
+            if let Some(path) = script.screenshot.clone() {
+                let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                run.shot = Some(done.clone());
+                let ctx2 = ctx.clone();
+                ctx.request_screenshot(move |img| {
+                    if let Err(e) = save_png(&path, &img) {
+                        eprintln!("screenshot: {e:#}");
+                    } else {
+                        println!("screenshot: {}", path.display());
+                    }
+                    done.store(true, std::sync::atomic::Ordering::Release);
+                    ctx2.request_repaint();
+                });
+            }
+        }
+        let shot_done = run
+            .shot
+            .as_ref()
+            .is_none_or(|d| d.load(std::sync::atomic::Ordering::Acquire));
+        if run.frames > script.frames && shot_done {
+            let mut v = run.frame_ms.clone();
+            v.sort_by(f32::total_cmp);
+            if !v.is_empty() {
+                let pct = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+                println!(
+                    "frames: {} · frame time median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+                    v.len(),
+                    pct(0.5),
+                    pct(0.9),
+                    pct(1.0)
+                );
+            }
+            self.script = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
     fn recovery_window(&mut self, ctx: &egui::Context) {
         let Some(info) = self.recovery_offer.clone() else {
             return;
@@ -692,6 +805,19 @@ impl EditorApp {
             self.path_prompt = Some((kind, text));
         }
     }
+}
+
+/// Writes an egui screenshot as PNG.
+fn save_png(path: &Path, img: &egui::ColorImage) -> Result<()> {
+    let [w, h] = img.size;
+    let mut bytes = Vec::with_capacity(w * h * 4);
+    for c in &img.pixels {
+        bytes.extend_from_slice(&c.to_array());
+    }
+    let buf = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
+        .ok_or_else(|| anyhow::anyhow!("screenshot has the wrong size"))?;
+    buf.save(path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))
 }
 
 /// Opens the editor window (blocks until it is closed).

@@ -52,11 +52,32 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
             decode_s: 0.0,
         });
     }
-    let t0 = Instant::now();
     let opts = DecodeOptions {
         max_minutes,
         ..DecodeOptions::default()
     };
+    let (decoded, analysis, decode_s) = decode_and_analyze(path, &opts, &mut |_, _| true)?;
+    drop(decoded);
+    if !no_cache && let Err(e) = cache::store(&dir, &hash, &analysis) {
+        tracing::warn!("{e}");
+    }
+    Ok(AnalyzeOutcome {
+        analysis,
+        from_cache: false,
+        content_hash: Some(hash),
+        decode_s,
+    })
+}
+
+/// Decodes `path` and analyses it, the melody running on a second thread while the file is
+/// still being decoded. Returns the decoded audio too (the editor plays it), the analysis and
+/// the decode time. `progress(stage, fraction)` may return `false` to cancel.
+pub fn decode_and_analyze(
+    path: &Path,
+    opts: &DecodeOptions,
+    progress: &mut dyn FnMut(analysis::song::Stage, f32) -> bool,
+) -> Result<(audio::Audio, SongAnalysis, f64)> {
+    let t0 = Instant::now();
     // The melody is computed while the file is still being decoded: decoded blocks go to a
     // worker that runs the salience frames they complete (the slowest analysis stage).
     let (tx, rx) = std::sync::mpsc::channel::<Vec<f32>>();
@@ -72,7 +93,7 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
         })
     };
     let mut pending: Vec<f32> = Vec::with_capacity(1 << 15);
-    let decoded = audio::decode_file_with(path, &opts, &mut |block| {
+    let decoded = audio::decode_file_with(path, opts, &mut |block| {
         pending.extend_from_slice(block);
         if pending.len() >= 1 << 15 {
             // a closed channel only means the worker is gone; decoding goes on
@@ -100,21 +121,13 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
             analysis::MelodyTrack::default()
         })
     };
-    let mut analysis = run_analysis_with(&decoded.samples, decoded.sample_rate, melody)?;
+    let mut analysis = run_analysis_progress(&decoded.samples, decoded.sample_rate, melody, progress)?;
     analysis.warnings = decoded.warnings.clone();
     analysis.timing.insert(
         "decode".into(),
         analysis::song::StageTime { wall_s: decode_s },
     );
-    if !no_cache && let Err(e) = cache::store(&dir, &hash, &analysis) {
-        tracing::warn!("{e}");
-    }
-    Ok(AnalyzeOutcome {
-        analysis,
-        from_cache: false,
-        content_hash: Some(hash),
-        decode_s,
-    })
+    Ok((decoded, analysis, decode_s))
 }
 
 /// Runs the analysis with a terminal progress bar for songs over a minute.
@@ -130,6 +143,16 @@ pub fn run_analysis_with(
     samples: &[f32],
     sample_rate: u32,
     melody: impl FnOnce() -> analysis::MelodyTrack + Send,
+) -> Result<SongAnalysis> {
+    run_analysis_progress(samples, sample_rate, melody, &mut |_, _| true)
+}
+
+/// [`run_analysis_with`], also reporting to `outer` (which may cancel by returning `false`).
+pub fn run_analysis_progress(
+    samples: &[f32],
+    sample_rate: u32,
+    melody: impl FnOnce() -> analysis::MelodyTrack + Send,
+    outer: &mut dyn FnMut(analysis::song::Stage, f32) -> bool,
 ) -> Result<SongAnalysis> {
     let cfg = AnalysisConfig::default();
     let long = samples.len() as f64 / f64::from(sample_rate) > 60.0;
@@ -149,7 +172,7 @@ pub fn run_analysis_with(
             pb.set_message(format!("{stage:?}").to_lowercase());
             pb.set_position((f * 100.0) as u64);
         }
-        true
+        outer(stage, f)
     };
     let (a, _signals) =
         analysis::analyze_samples_with_melody(samples, sample_rate, &cfg, &mut progress, melody)?;

@@ -52,6 +52,8 @@ pub struct StartOptions {
     pub autosave: Duration,
     /// Unattended run (screenshots for the docs, frame-time benchmark).
     pub script: Option<Script>,
+    /// Initial window size (points).
+    pub window: [f32; 2],
 }
 
 /// An unattended run: once the document is loaded, optionally select a slot and play, run
@@ -89,6 +91,7 @@ impl Default for StartOptions {
             blocking_load: false,
             autosave: Duration::from_secs(30),
             script: None,
+            window: [1440.0, 900.0],
         }
     }
 }
@@ -438,8 +441,12 @@ impl eframe::App for EditorApp {
         if let Some(p) = dropped.into_iter().next() {
             self.open(p, ctx);
         }
-        if self.editor.player.transport().is_playing() || self.job.is_some() {
+        if self.editor.player.transport().is_playing() {
             ctx.request_repaint();
+        } else if self.job.is_some() || self.export_job.is_some() {
+            // Progress needs a few updates a second, not a full-speed redraw competing with
+            // the worker for the CPU (on a software rasteriser a frame costs ~100 ms).
+            ctx.request_repaint_after(Duration::from_millis(500));
         }
         self.run_script(ctx);
     }
@@ -545,7 +552,6 @@ impl eframe::App for EditorApp {
                 .flatten()
                 {
                     let (title, p) = job_title;
-                    ui.spinner();
                     ui.label(format!("{title}: {}", p.step()));
                     ui.add(
                         egui::ProgressBar::new(p.fraction())
@@ -645,7 +651,7 @@ impl EditorApp {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 self.script = None;
             }
-            ctx.request_repaint();
+            ctx.request_repaint_after(Duration::from_millis(500));
             return;
         }
         let run = &mut self.script_run;
@@ -825,7 +831,7 @@ pub fn run_editor(opts: StartOptions) -> Result<()> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Phrasewise")
-            .with_inner_size([1440.0, 900.0])
+            .with_inner_size(opts.window)
             .with_min_inner_size([960.0, 600.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Wgpu,

@@ -282,9 +282,26 @@ pub fn open_song(
     if !progress("decoding", 0.0) {
         bail!("cancelled");
     }
-    let audio = decode_song(song, 20.0)?;
     let hash = crate::cache::content_hash(song)?;
-    let analysis = analyze_audio(&audio, &hash, song, progress)?;
+    let dir = crate::cache::cache_dir();
+    let (audio, analysis) = match crate::cache::load(&dir, &hash) {
+        Some(a) => (decode_song(song, 20.0)?, a),
+        None => {
+            // Decode and analyse together (the melody runs while the file decodes).
+            let opts = DecodeOptions {
+                max_minutes: 20.0,
+                ..DecodeOptions::default()
+            };
+            let (decoded, analysis, _) =
+                crate::cli::decode_and_analyze(song, &opts, &mut |st, f| {
+                    progress(&format!("analysing: {st:?}"), 0.1 + 0.8 * f)
+                })?;
+            if let Err(e) = crate::cache::store(&dir, &hash, &analysis) {
+                tracing::warn!("analysis cache: {e}");
+            }
+            (SongAudio::new(decoded.samples, decoded.sample_rate), analysis)
+        }
+    };
     if analysis.phrases.is_empty() {
         bail!(
             "no music phrases found (too short or no steady beat): {}",

@@ -11,8 +11,9 @@
 
 use phrasewise::motion::skeleton::{J, Pose, WorldPose};
 use phrasewise::motion::{Axis, Quat, Vec3};
+use phrasewise::render::renderer::COLOR_FORMAT;
 use phrasewise::render::scene::figure_points;
-use phrasewise::render::{OffscreenRenderer, OrbitCamera, RgbaImage, Scene};
+use phrasewise::render::{OffscreenRenderer, OrbitCamera, RgbaImage, Scene, SkeletonRenderer};
 use std::time::Instant;
 
 /// Per-channel difference that marks a pixel as covered by the figure.
@@ -378,11 +379,7 @@ fn bench_1280x720() {
     }
     let with_readback = t.elapsed().as_secs_f64() * 1e3 / frames as f64;
 
-    let mut sk = phrasewise::render::SkeletonRenderer::new(
-        r.device(),
-        phrasewise::render::renderer::COLOR_FORMAT,
-    );
-    let frame = |sk: &mut phrasewise::render::SkeletonRenderer, scene: &Scene| {
+    let frame = |sk: &mut SkeletonRenderer, scene: &Scene| {
         let mut enc = r.device().create_command_encoder(&Default::default());
         sk.prepare(r.device(), r.queue(), &mut enc, scene, [w, h]);
         r.queue().submit([enc.finish()]);
@@ -390,17 +387,21 @@ fn bench_1280x720() {
             .poll(wgpu::PollType::wait_indefinitely())
             .unwrap_or_else(|e| panic!("{e}"));
     };
-    for _ in 0..3 {
-        frame(&mut sk, &scene);
+    for samples in [4, 1] {
+        let mut sk = SkeletonRenderer::with_options(r.device(), COLOR_FORMAT, 1, samples);
+        for _ in 0..3 {
+            frame(&mut sk, &scene);
+        }
+        let t = Instant::now();
+        for i in 0..frames {
+            scene.camera.yaw = i as f32 * 0.05;
+            frame(&mut sk, &scene);
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3 / frames as f64;
+        eprintln!(
+            "1280x720 on {}, {samples}x MSAA: {ms:.1} ms/frame rendered",
+            r.adapter_info().name
+        );
     }
-    let t = Instant::now();
-    for i in 0..frames {
-        scene.camera.yaw = i as f32 * 0.05;
-        frame(&mut sk, &scene);
-    }
-    let gpu_only = t.elapsed().as_secs_f64() * 1e3 / frames as f64;
-    eprintln!(
-        "1280x720 on {}: {gpu_only:.1} ms/frame rendered, {with_readback:.1} ms/frame with read-back",
-        r.adapter_info().name
-    );
+    eprintln!("1280x720, 4x MSAA: {with_readback:.1} ms/frame with read-back");
 }

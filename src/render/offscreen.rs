@@ -42,31 +42,47 @@ pub struct OffscreenRenderer {
 }
 
 impl OffscreenRenderer {
-    /// Opens a device on the first adapter wgpu finds (backends from `WGPU_BACKEND`, else
-    /// all), accepting a software ("fallback") adapter such as Mesa's lavapipe when there is
-    /// no GPU.
+    /// Opens a device on the first adapter wgpu finds, accepting a software ("fallback")
+    /// adapter such as Mesa's lavapipe when there is no GPU. Backends come from
+    /// `WGPU_BACKEND` if set; otherwise the native ones (Vulkan, Metal, DX12) are tried
+    /// before OpenGL, which on a headless Linux box only adds noise and a slower adapter.
     pub fn new() -> Result<OffscreenRenderer, RenderError> {
-        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        let backends = desc.backends;
-        let instance = wgpu::Instance::new(desc);
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            force_fallback_adapter: false,
-            compatible_surface: None,
-            apply_limit_buckets: false,
-        }))
-        .or_else(|_| {
-            pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::None,
-                force_fallback_adapter: true,
-                compatible_surface: None,
-                apply_limit_buckets: false,
-            }))
-        })
-        .map_err(|e| RenderError::NoAdapter {
-            backends: format!("{backends:?}"),
-            reason: e.to_string(),
-        })?;
+        let from_env = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let choices = if std::env::var_os("WGPU_BACKEND").is_some() {
+            vec![from_env.backends]
+        } else {
+            vec![wgpu::Backends::PRIMARY, wgpu::Backends::all()]
+        };
+        let mut last_error = String::new();
+        let mut found = None;
+        for backends in &choices {
+            let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+            desc.backends = *backends;
+            let instance = wgpu::Instance::new(desc);
+            for fallback in [false, true] {
+                match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                    power_preference: wgpu::PowerPreference::HighPerformance,
+                    force_fallback_adapter: fallback,
+                    compatible_surface: None,
+                    apply_limit_buckets: false,
+                })) {
+                    Ok(a) => {
+                        found = Some(a);
+                        break;
+                    }
+                    Err(e) => last_error = e.to_string(),
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some(adapter) = found else {
+            return Err(RenderError::NoAdapter {
+                backends: format!("{choices:?}"),
+                reason: last_error,
+            });
+        };
         let adapter_info = adapter.get_info();
         let (device, queue) =
             pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {

@@ -17,8 +17,9 @@ use wgpu::util::DeviceExt;
 pub const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
 /// Format of the offscreen depth buffer.
 pub const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
-/// Multisampling of the 3-D pass: 4 is supported by every wgpu adapter for these formats and
-/// smooths the thin limbs and grid lines.
+/// Default multisampling of the 3-D pass: 4 is supported by every wgpu adapter for these
+/// formats and smooths the thin limbs and grid lines; 1 is cheaper on software adapters
+/// (see BENCHMARKS.md).
 pub const SAMPLE_COUNT: u32 = 4;
 /// Top of the background gradient (sRGB), a dark neutral that suits an editor's panels.
 pub const BACKGROUND_TOP: [u8; 3] = [44, 47, 54];
@@ -92,7 +93,9 @@ fn capsule_mesh() -> (Vec<CapsuleVertex>, Vec<u16>) {
 /// The offscreen target at one size.
 struct Target {
     size: [u32; 2],
-    msaa_view: wgpu::TextureView,
+    /// The multisampled colour target, `None` without multisampling (draw straight into
+    /// `resolved`).
+    msaa_view: Option<wgpu::TextureView>,
     depth_view: wgpu::TextureView,
     resolved: wgpu::Texture,
     resolved_view: wgpu::TextureView,
@@ -119,6 +122,7 @@ pub struct SkeletonRenderer {
     sampler: wgpu::Sampler,
     target: Option<Target>,
     capsules: Vec<Capsule>,
+    samples: u32,
 }
 
 impl SkeletonRenderer {
@@ -135,6 +139,18 @@ impl SkeletonRenderer {
         output_format: wgpu::TextureFormat,
         output_samples: u32,
     ) -> SkeletonRenderer {
+        Self::with_options(device, output_format, output_samples, SAMPLE_COUNT)
+    }
+
+    /// Full control: `scene_samples` is the 3-D pass's multisampling, 1 or 4 (other values
+    /// mean 4, the only other count every adapter supports).
+    pub fn with_options(
+        device: &wgpu::Device,
+        output_format: wgpu::TextureFormat,
+        output_samples: u32,
+        scene_samples: u32,
+    ) -> SkeletonRenderer {
+        let samples = if scene_samples == 1 { 1 } else { 4 };
         let scene_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("phrasewise skeleton"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/skeleton.wgsl").into()),
@@ -196,7 +212,7 @@ impl SkeletonRenderer {
             immediate_size: 0,
         });
         let msaa = wgpu::MultisampleState {
-            count: SAMPLE_COUNT,
+            count: samples,
             mask: !0,
             alpha_to_coverage_enabled: false,
         };
@@ -380,6 +396,7 @@ impl SkeletonRenderer {
             sampler,
             target: None,
             capsules: Vec::with_capacity(MAX_CAPSULES),
+            samples,
         }
     }
 
@@ -418,12 +435,17 @@ impl SkeletonRenderer {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("phrasewise 3-D preview"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &target.msaa_view,
+                view: target.msaa_view.as_ref().unwrap_or(&target.resolved_view),
                 depth_slice: None,
-                resolve_target: Some(&target.resolved_view),
+                resolve_target: target.msaa_view.as_ref().map(|_| &target.resolved_view),
                 ops: wgpu::Operations {
                     load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Discard,
+                    // the multisampled image is only needed until it is resolved
+                    store: if target.msaa_view.is_some() {
+                        wgpu::StoreOp::Discard
+                    } else {
+                        wgpu::StoreOp::Store
+                    },
                 },
             })],
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
@@ -488,16 +510,18 @@ impl SkeletonRenderer {
                 view_formats: &[],
             })
         };
-        let msaa = texture(
-            "phrasewise preview msaa",
-            COLOR_FORMAT,
-            SAMPLE_COUNT,
-            wgpu::TextureUsages::RENDER_ATTACHMENT,
-        );
+        let msaa = (self.samples > 1).then(|| {
+            texture(
+                "phrasewise preview msaa",
+                COLOR_FORMAT,
+                self.samples,
+                wgpu::TextureUsages::RENDER_ATTACHMENT,
+            )
+        });
         let depth = texture(
             "phrasewise preview depth",
             DEPTH_FORMAT,
-            SAMPLE_COUNT,
+            self.samples,
             wgpu::TextureUsages::RENDER_ATTACHMENT,
         );
         let resolved = texture(
@@ -525,7 +549,7 @@ impl SkeletonRenderer {
         });
         Target {
             size,
-            msaa_view: msaa.create_view(&Default::default()),
+            msaa_view: msaa.map(|t| t.create_view(&Default::default())),
             depth_view: depth.create_view(&Default::default()),
             resolved,
             resolved_view,

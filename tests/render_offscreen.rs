@@ -405,3 +405,104 @@ fn bench_1280x720() {
     }
     eprintln!("1280x720, 4x MSAA: {with_readback:.1} ms/frame with read-back");
 }
+
+/// Reads a single-sample RGBA8 texture back, rows unpadded.
+fn read_texture(r: &OffscreenRenderer, texture: &wgpu::Texture) -> Vec<u8> {
+    let (w, h) = (texture.width(), texture.height());
+    let padded = (w * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
+    let buffer = r.device().create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (padded * h) as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut enc = r.device().create_command_encoder(&Default::default());
+    enc.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(h),
+            },
+        },
+        texture.size(),
+    );
+    r.queue().submit([enc.finish()]);
+    buffer.map_async(wgpu::MapMode::Read, .., |res| {
+        res.unwrap_or_else(|e| panic!("map: {e}"))
+    });
+    r.device()
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let data = buffer
+        .get_mapped_range(..)
+        .unwrap_or_else(|e| panic!("{e}"));
+    data.chunks(padded as usize)
+        .flat_map(|row| row[..(w * 4) as usize].to_vec())
+        .collect()
+}
+
+/// The editor's path: `prepare` into an encoder, then `paint` in a host render pass (egui's
+/// framebuffer is usually linear `Rgba8Unorm`/`Bgra8Unorm`, sometimes sRGB). The blit must
+/// reproduce the offscreen image in either.
+#[test]
+fn paint_blits_the_prepared_image_into_a_host_pass() {
+    let mut r = renderer();
+    let (w, h) = (160u32, 120u32);
+    let scene = Scene::default();
+    let reference = render(&mut r, &scene, w, h);
+    for format in [
+        wgpu::TextureFormat::Rgba8Unorm,
+        wgpu::TextureFormat::Rgba8UnormSrgb,
+    ] {
+        let mut sk = SkeletonRenderer::new(r.device(), format);
+        let host = r.device().create_texture(&wgpu::TextureDescriptor {
+            label: Some("host framebuffer"),
+            size: wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = host.create_view(&Default::default());
+        let mut enc = r.device().create_command_encoder(&Default::default());
+        sk.prepare(r.device(), r.queue(), &mut enc, &scene, [w, h]);
+        {
+            let mut pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("host pass"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::RED),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            sk.paint(&mut pass);
+        }
+        r.queue().submit([enc.finish()]);
+        let got = read_texture(&r, &host);
+        let worst = got
+            .iter()
+            .zip(&reference.pixels)
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .max()
+            .unwrap_or(255);
+        eprintln!("{format:?}: largest byte difference to the offscreen image {worst}");
+        assert!(worst <= 2, "{format:?}: {worst}");
+    }
+}

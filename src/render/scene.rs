@@ -42,8 +42,8 @@ impl Scene {
     }
 }
 
-/// One capsule on the GPU: from `a` to `b` with `radius`, `color` linear RGB, `shade` scales
-/// the lighting (joints slightly darker than bones).
+/// One capsule on the GPU (an instance of the capsule mesh): from `a` to `b` with `radius`.
+/// Joints are spheres (`a == b`) drawn darker than the bones.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct Capsule {
@@ -55,7 +55,7 @@ pub struct Capsule {
     pub b: [f32; 3],
     /// Which part of the body: 0 centre, 1 left, 2 right (picks the colour in the shader).
     pub side: f32,
-    /// Linear RGB albedo and a specular weight.
+    /// Linear RGB albedo; alpha unused (1).
     pub color: [f32; 4],
 }
 

@@ -506,3 +506,36 @@ fn paint_blits_the_prepared_image_into_a_host_pass() {
         assert!(worst <= 2, "{format:?}: {worst}");
     }
 }
+
+/// Frames of real starter-library moves (the figure off-centre, limbs crossing, turned): the
+/// figure stays inside the box its projected joints span, with the camera following the hips.
+#[test]
+fn dance_frames_stay_in_their_projected_box() {
+    use phrasewise::motion::starter::{MOVES, generate_move};
+    let mut r = renderer();
+    let size = [256u32, 256u32];
+    for (k, spec) in MOVES.iter().enumerate().step_by(5) {
+        let (clip, _) = generate_move(spec);
+        let pose = clip.sample(clip.duration() * 0.37).world();
+        let mut cam = OrbitCamera::default();
+        cam.frame(&pose);
+        let scene = Scene::new(pose, cam);
+        if k == 0 {
+            save_png(
+                &format!("render_{}.png", spec.name),
+                &render(&mut r, &scene, 512, 384),
+            );
+        }
+        let scene = Scene {
+            floor: false,
+            ..scene
+        };
+        let img = render(&mut r, &scene, size[0], size[1]);
+        let bg = render(&mut r, &empty_like(&scene), size[0], size[1]);
+        let bbox = projected_box(&pose, &cam, size);
+        let (inside, outside) = count_in_out(&mask(&img, &bg), size[0], grow(bbox, MARGIN));
+        eprintln!("{}: {inside} inside {bbox:?}, {outside} outside", spec.name);
+        assert!(inside > 1500, "{}: {inside}", spec.name);
+        assert!(outside < 10, "{}: {outside}", spec.name);
+    }
+}

@@ -53,7 +53,8 @@ pub struct Capsule {
     pub radius: f32,
     /// End point; equal to `a` for a sphere.
     pub b: [f32; 3],
-    /// Which part of the body: 0 centre, 1 left, 2 right (picks the colour in the shader).
+    /// Which part of the body: 0 centre, 1 left, 2 right (the colour is already in `color`;
+    /// kept for tests and picking).
     pub side: f32,
     /// Linear RGB albedo; alpha unused (1).
     pub color: [f32; 4],

@@ -97,7 +97,7 @@ fn fs_floor(in: FloorOut) -> @location(0) vec4<f32> {
 
     // a soft pool of light around the dancer so the contact shadows read
     let pool = 1.0 - smoothstep(0.0, 3.5, length(p - g.floor_centre.xz));
-    var c = g.bg_bottom.rgb * 1.3 + vec3<f32>(0.022, 0.023, 0.027) * pool * pool;
+    var c = g.bg_bottom.rgb * 1.3 + vec3<f32>(0.03, 0.031, 0.036) * pool * pool;
     c = mix(c, vec3<f32>(0.03, 0.032, 0.038), minor * 0.5);
     c = mix(c, vec3<f32>(0.05, 0.054, 0.064), major * 0.8);
     c = mix(c, vec3<f32>(0.09, 0.097, 0.115), axis);

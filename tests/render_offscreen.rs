@@ -539,3 +539,11 @@ fn dance_frames_stay_in_their_projected_box() {
         assert!(outside < 10, "{}: {outside}", spec.name);
     }
 }
+
+/// egui_wgpu keeps callback resources in a `Send + Sync` type map.
+#[test]
+fn renderer_can_live_in_egui_callback_resources() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<SkeletonRenderer>();
+    send_sync::<OffscreenRenderer>();
+}

@@ -4,6 +4,7 @@
 //! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
 //!    demo song;
 //! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
+//! 4. [`render`] the wgpu skeleton preview (no egui types; also renders offscreen);
 //! 5. [`cli`], [`cli_motion`], [`cli_choreo`]: the command-line shells; [`app`]: the desktop
 //!    editor.
 
@@ -17,3 +18,4 @@ pub mod cli_choreo;
 pub mod cli_motion;
 pub mod demo;
 pub mod motion;
+pub mod render;

@@ -67,6 +67,23 @@ struct EditArgs {
     /// Unattended run: play while drawing the frames and print frame times, then close.
     #[arg(long)]
     bench_play: bool,
+    /// Window size in points, e.g. `1280x720`.
+    #[arg(long, value_parser = parse_size, default_value = "1440x900")]
+    window: [f32; 2],
+}
+
+fn parse_size(s: &str) -> Result<[f32; 2], String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1280x720"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|x| *x >= 200.0 && *x <= 10_000.0)
+            .ok_or_else(|| format!("`{s}`: sizes are 200–10000"))
+    };
+    Ok([p(w)?, p(h)?])
 }
 
 fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
@@ -83,6 +100,7 @@ fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
             frames: args.frames,
             screenshot: args.screenshot.clone(),
         }),
+        window: args.window,
         ..Default::default()
     })
 }
@@ -113,6 +131,7 @@ fn main() {
         select: None,
         seek: None,
         bench_play: false,
+        window: [1440.0, 900.0],
     });
     let result = match cli.command.as_ref().unwrap_or(&default) {
         Command::Edit(args) => run_edit(args),

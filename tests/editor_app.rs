@@ -26,6 +26,7 @@ fn options(dir: &std::path::Path) -> StartOptions {
         blocking_load: true,
         autosave: Duration::from_secs(3600),
         script: None,
+        window: [1280.0, 800.0],
     }
 }
 

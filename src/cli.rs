@@ -121,7 +121,8 @@ pub fn decode_and_analyze(
             analysis::MelodyTrack::default()
         })
     };
-    let mut analysis = run_analysis_progress(&decoded.samples, decoded.sample_rate, melody, progress)?;
+    let mut analysis =
+        run_analysis_progress(&decoded.samples, decoded.sample_rate, melody, progress)?;
     analysis.warnings = decoded.warnings.clone();
     analysis.timing.insert(
         "decode".into(),

@@ -153,7 +153,10 @@ fn keyboard_review_undo_save_and_reload() {
     for t in 0..n {
         assert_eq!(saved.slots[t].decision, live.slots[t].decision, "slot {t}");
     }
-    assert_eq!(saved.slots[1].decision.chosen.as_deref(), Some(target.as_str()));
+    assert_eq!(
+        saved.slots[1].decision.chosen.as_deref(),
+        Some(target.as_str())
+    );
     assert_eq!(saved.slots[3].decision.status, SlotStatus::Accepted);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -208,7 +211,10 @@ fn autosave_writes_a_recovery_file_that_a_new_editor_offers() {
     use egui_kittest::kittest::Queryable;
     h2.get_by_label("Discard").click();
     h2.run_steps(2);
-    assert!(rec.pending().is_none(), "discard removes the recovery files");
+    assert!(
+        rec.pending().is_none(),
+        "discard removes the recovery files"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -304,9 +304,9 @@ impl Editor {
                 };
                 let n = s.project.slots.len();
                 let from = self.view.selected.map_or(0, |t| t + 1);
-                let next = (0..n).map(|i| (from + i) % n).find(|&i| {
-                    !s.project.slots[i].decision.status.is_label()
-                });
+                let next = (0..n)
+                    .map(|i| (from + i) % n)
+                    .find(|&i| !s.project.slots[i].decision.status.is_label());
                 match next {
                     Some(t) => self.select(t)?,
                     None => self.say(Level::Info, "every slot is reviewed"),

@@ -19,10 +19,8 @@ pub struct JobProgress {
 impl JobProgress {
     /// Records `fraction` and `step`; returns `false` once cancellation was asked for.
     pub fn update(&self, step: &str, fraction: f32) -> bool {
-        self.done.store(
-            (fraction.clamp(0.0, 1.0) * 1e6) as u32,
-            Ordering::Relaxed,
-        );
+        self.done
+            .store((fraction.clamp(0.0, 1.0) * 1e6) as u32, Ordering::Relaxed);
         if let Ok(mut s) = self.step.try_lock()
             && *s != step
         {
@@ -107,9 +105,9 @@ impl<T: Send + 'static> Job<T> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(mpsc::TryRecvError::Empty) => None,
-            Err(mpsc::TryRecvError::Disconnected) => {
-                Some(Err(anyhow::anyhow!("the worker thread stopped unexpectedly")))
-            }
+            Err(mpsc::TryRecvError::Disconnected) => Some(Err(anyhow::anyhow!(
+                "the worker thread stopped unexpectedly"
+            ))),
         }
     }
 

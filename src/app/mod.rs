@@ -278,10 +278,9 @@ impl EditorApp {
         self.last_autosave = Instant::now();
         if let Some(s) = &self.editor.session
             && s.dirty
+            && let Err(e) = self.write_recovery(s)
         {
-            if let Err(e) = self.write_recovery(s) {
-                self.editor.say(Level::Error, format!("autosave: {e:#}"));
-            }
+            self.editor.say(Level::Error, format!("autosave: {e:#}"));
         }
     }
 
@@ -410,15 +409,15 @@ impl EditorApp {
 
 /// `*.json` files are projects; anything else is audio.
 fn is_project(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 impl eframe::App for EditorApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         let now = Instant::now();
         if let Some(prev) = self.last_frame.replace(now) {
-            self.frame_ms
-                .push_back((now - prev).as_secs_f32() * 1000.0);
+            self.frame_ms.push_back((now - prev).as_secs_f32() * 1000.0);
             if self.frame_ms.len() > 120 {
                 self.frame_ms.pop_front();
             }
@@ -458,7 +457,10 @@ impl eframe::App for EditorApp {
         let mut open_dialog = None;
         let mut menu_open: Option<Start> = None;
         ctx.input_mut(|i| {
-            if i.consume_key(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::S) {
+            if i.consume_key(
+                egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                egui::Key::S,
+            ) {
                 open_dialog = Some(DialogKind::SaveAs);
             }
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::S) {
@@ -543,7 +545,9 @@ impl eframe::App for EditorApp {
             ui.horizontal(|ui| {
                 let mut cancel = false;
                 for job_title in [
-                    self.job.as_ref().map(|j| (j.title.clone(), j.progress.clone())),
+                    self.job
+                        .as_ref()
+                        .map(|j| (j.title.clone(), j.progress.clone())),
                     self.export_job
                         .as_ref()
                         .map(|j| (j.title.clone(), j.progress.clone())),
@@ -633,9 +637,10 @@ impl eframe::App for EditorApp {
 }
 
 fn song_name(s: &Session) -> String {
-    Path::new(&s.project.song.path)
-        .file_name()
-        .map_or_else(|| s.project.song.path.clone(), |n| n.to_string_lossy().into_owned())
+    Path::new(&s.project.song.path).file_name().map_or_else(
+        || s.project.song.path.clone(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 impl EditorApp {
@@ -678,21 +683,21 @@ impl EditorApp {
         }
         run.frames += 1;
         ctx.request_repaint();
-        if run.frames == script.frames {
-            if let Some(path) = script.screenshot.clone() {
-                let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                run.shot = Some(done.clone());
-                let ctx2 = ctx.clone();
-                ctx.request_screenshot(move |img| {
-                    if let Err(e) = save_png(&path, &img) {
-                        eprintln!("screenshot: {e:#}");
-                    } else {
-                        println!("screenshot: {}", path.display());
-                    }
-                    done.store(true, std::sync::atomic::Ordering::Release);
-                    ctx2.request_repaint();
-                });
-            }
+        if run.frames == script.frames
+            && let Some(path) = script.screenshot.clone()
+        {
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            run.shot = Some(done.clone());
+            let ctx2 = ctx.clone();
+            ctx.request_screenshot(move |img| {
+                if let Err(e) = save_png(&path, &img) {
+                    eprintln!("screenshot: {e:#}");
+                } else {
+                    println!("screenshot: {}", path.display());
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+                ctx2.request_repaint();
+            });
         }
         let shot_done = run
             .shot
@@ -729,11 +734,10 @@ impl EditorApp {
                 ui.label(format!(
                     "Phrasewise did not close cleanly. Unsaved changes from {} to {} were kept.",
                     info.written_at,
-                    info.original
-                        .as_ref()
-                        .map_or_else(|| "an untitled project".to_string(), |p| p
-                            .display()
-                            .to_string())
+                    info.original.as_ref().map_or_else(
+                        || "an untitled project".to_string(),
+                        |p| p.display().to_string()
+                    )
                 ));
                 ui.horizontal(|ui| {
                     if ui.button("Recover").clicked() {

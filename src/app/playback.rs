@@ -308,7 +308,9 @@ fn open_stream(
     transport: Arc<Transport>,
 ) -> Result<(cpal::Stream, String), PlaybackError> {
     let host = cpal::default_host();
-    let device = host.default_output_device().ok_or(PlaybackError::NoDevice)?;
+    let device = host
+        .default_output_device()
+        .ok_or(PlaybackError::NoDevice)?;
     let supported = device
         .default_output_config()
         .map_err(|e| PlaybackError::Stream(e.to_string()))?;
@@ -365,15 +367,7 @@ where
                 let mut first_time = None;
                 for block in data.chunks_mut(chunk.max(1)) {
                     let buf = &mut scratch[..block.len()];
-                    let t = fill(
-                        &transport,
-                        &mut cursor,
-                        &samples,
-                        sr,
-                        sr_out,
-                        channels,
-                        buf,
-                    );
+                    let t = fill(&transport, &mut cursor, &samples, sr, sr_out, channels, buf);
                     first_time.get_or_insert(t);
                     for (o, v) in block.iter_mut().zip(buf.iter()) {
                         *o = T::from_sample(*v);

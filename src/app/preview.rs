@@ -69,8 +69,12 @@ impl Preview {
         let mut gpu = false;
         if let Some(rs) = cc.wgpu_render_state.as_ref() {
             let cpu = rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
-            let renderer =
-                SkeletonRenderer::with_options(&rs.device, rs.target_format, 1, if cpu { 1 } else { 4 });
+            let renderer = SkeletonRenderer::with_options(
+                &rs.device,
+                rs.target_format,
+                1,
+                if cpu { 1 } else { 4 },
+            );
             rs.renderer
                 .write()
                 .callback_resources
@@ -158,7 +162,11 @@ impl Preview {
             format!(
                 "{}{}",
                 label,
-                if transition > 0.0 { "  · transition" } else { "" }
+                if transition > 0.0 {
+                    "  · transition"
+                } else {
+                    ""
+                }
             ),
             FontId::proportional(13.0),
             Color32::from_gray(220),
@@ -191,7 +199,8 @@ impl egui_wgpu::CallbackTrait for SizedCallback {
         if let Some((_, size)) = resources.get_mut::<(SkeletonRenderer, [u32; 2])>() {
             *size = self.size_px;
         }
-        self.inner.prepare(device, queue, screen, encoder, resources)
+        self.inner
+            .prepare(device, queue, screen, encoder, resources)
     }
 
     fn paint(
@@ -239,8 +248,8 @@ fn draw_skeleton(
             c
         }
     };
-    for j in 0..JOINT_COUNT {
-        let name = CANONICAL[j].name;
+    for (j, joint) in CANONICAL.iter().enumerate().take(JOINT_COUNT) {
+        let name = joint.name;
         let col = if name.starts_with("l_") {
             left
         } else if name.starts_with("r_") {
@@ -249,7 +258,7 @@ fn draw_skeleton(
             center
         };
         let mut segs = Vec::new();
-        if let Some(parent) = CANONICAL[j].parent {
+        if let Some(parent) = joint.parent {
             segs.push((world.pos[parent], world.pos[j]));
         }
         if let Some(end) = world.end_site(j) {

@@ -191,10 +191,8 @@ impl Session {
         if self.path.as_deref() != Some(path) {
             // Relative paths are stored relative to the project file: re-anchor the song.
             let song = self.project.song_path(self.project_path());
-            self.project.song.path = crate::choreo::paths::relative_to(
-                &crate::choreo::paths::dir_of(path),
-                &song,
-            );
+            self.project.song.path =
+                crate::choreo::paths::relative_to(&crate::choreo::paths::dir_of(path), &song);
             if let Some(dir) = &self.library_dir {
                 self.project.library.path =
                     crate::choreo::paths::relative_to(&crate::choreo::paths::dir_of(path), dir);
@@ -299,7 +297,10 @@ pub fn open_song(
             if let Err(e) = crate::cache::store(&dir, &hash, &analysis) {
                 tracing::warn!("analysis cache: {e}");
             }
-            (SongAudio::new(decoded.samples, decoded.sample_rate), analysis)
+            (
+                SongAudio::new(decoded.samples, decoded.sample_rate),
+                analysis,
+            )
         }
     };
     if analysis.phrases.is_empty() {
@@ -354,7 +355,9 @@ pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
 
 /// Where the embedded demo song is written so the demo project can refer to a real file.
 pub fn demo_song_path() -> PathBuf {
-    crate::cache::cache_dir().join("demo").join("phrasewise-demo.wav")
+    crate::cache::cache_dir()
+        .join("demo")
+        .join("phrasewise-demo.wav")
 }
 
 /// The embedded demo: synthesised song (written once to the cache folder), analysed and

@@ -255,7 +255,8 @@ impl TimeAxis {
 
     /// Time at x.
     pub fn t(&self, x: f32) -> f64 {
-        self.t0 + f64::from((x - self.rect.left()) / self.rect.width().max(1.0)) * (self.t1 - self.t0)
+        self.t0
+            + f64::from((x - self.rect.left()) / self.rect.width().max(1.0)) * (self.t1 - self.t0)
     }
 }
 
@@ -407,7 +408,8 @@ fn lane_input(ui: &egui::Ui, resp: &egui::Response, ax: &TimeAxis, out: &mut Vec
         out.push(Command::Seek(ax.t(pos.x)));
     }
     if resp.hovered() {
-        let (scroll, zoom, hover) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+        let (scroll, zoom, hover) =
+            ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
         if let Some(h) = hover {
             if (zoom - 1.0).abs() > 1e-3 {
                 out.push(Command::Zoom {
@@ -603,7 +605,11 @@ pub fn inspector(ui: &mut egui::Ui, ed: &Editor, note: &mut String, out: &mut Ve
         if ui.button("Undo").on_hover_text("Undo (Ctrl+Z)").clicked() {
             out.push(Command::Undo);
         }
-        if ui.button("Redo").on_hover_text("Redo (Ctrl+Shift+Z)").clicked() {
+        if ui
+            .button("Redo")
+            .on_hover_text("Redo (Ctrl+Shift+Z)")
+            .clicked()
+        {
             out.push(Command::Redo);
         }
     });
@@ -692,9 +698,11 @@ pub fn library_browser(
                     p.id, p.style, p.tempo_bpm, p.beats
                 );
                 let r = ui
-                    .dnd_drag_source(ui.scope_id().with(("lib", &p.id)), LibraryDrag(p.id.clone()), |ui| {
-                        ui.add(egui::Label::new(text).truncate().sense(Sense::click()))
-                    })
+                    .dnd_drag_source(
+                        ui.scope_id().with(("lib", &p.id)),
+                        LibraryDrag(p.id.clone()),
+                        |ui| ui.add(egui::Label::new(text).truncate().sense(Sense::click())),
+                    )
                     .inner;
                 if r.clicked() {
                     out.push(if st.relabel {

@@ -234,3 +234,75 @@ fn snapshot_main_view() {
     h.snapshot_options("editor_main", &opts);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn split_merge_and_boundary_edits_undo_through_the_history() {
+    let dir = temp_dir("spans");
+    let mut h = harness(&dir, false);
+    let spans = |app: &EditorApp| -> Vec<(f64, f64)> {
+        app.editor
+            .session
+            .as_ref()
+            .expect("s")
+            .project
+            .slots
+            .iter()
+            .map(|s| (s.start, s.end))
+            .collect()
+    };
+    let before = spans(h.state());
+    let n = before.len();
+    // S splits the selected (first) slot at a bar line: one more slot, same total span.
+    h.key_press(Key::S);
+    h.run_steps(1);
+    let after = spans(h.state());
+    assert_eq!(after.len(), n + 1, "{:?}", h.state().editor.status);
+    assert_eq!(after[0].0, before[0].0);
+    assert_eq!(after[1].1, before[0].1);
+    assert!(after[0].1 > before[0].0 && after[0].1 < before[0].1);
+    for w in after.windows(2) {
+        assert!((w[0].1 - w[1].0).abs() < 1e-9, "contiguous");
+    }
+    {
+        let s = h.state().editor.session.as_ref().expect("s");
+        assert_eq!(s.project.analysis.phrases.len(), n + 1);
+        assert!(
+            s.project.slots.iter().all(|x| x.decision.chosen.is_some()),
+            "re-ranked"
+        );
+        assert_eq!(s.scores.len(), (n + 1) * s.library.index.phrases.len());
+    }
+    // M merges it back; Ctrl+Z twice restores the split, then the original.
+    h.key_press(Key::M);
+    h.run_steps(1);
+    assert_eq!(spans(h.state()), before);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(spans(h.state()), after);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(spans(h.state()), before);
+    // Moving the first boundary one bar later (a command, as the timeline drag emits).
+    let bar = 60.0
+        / h.state()
+            .editor
+            .session
+            .as_ref()
+            .expect("s")
+            .project
+            .analysis
+            .tempo_bpm
+        * 4.0;
+    h.state_mut().editor.run(Command::MoveBoundary {
+        slot: 0,
+        to: before[0].1 + bar,
+    });
+    let moved = spans(h.state());
+    assert_eq!(moved.len(), n);
+    assert!(
+        (moved[0].1 - (before[0].1 + bar)).abs() < 0.1 * bar,
+        "{moved:?}"
+    );
+    assert_eq!(moved[1].1, before[1].1);
+    let _ = std::fs::remove_dir_all(dir);
+}

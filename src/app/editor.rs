@@ -42,6 +42,13 @@ pub enum Command {
     ToggleLock,
     /// Set the selected slot's reviewer note.
     SetNote(String),
+    /// Split the selected slot at the bar line nearest the playhead (or its middle when the
+    /// playhead is elsewhere).
+    Split,
+    /// Merge the selected slot with the next one.
+    MergeNext,
+    /// Move the boundary after slot `slot` to the bar line nearest `to` seconds.
+    MoveBoundary { slot: usize, to: f64 },
     /// Undo the last decision.
     Undo,
     /// Redo.
@@ -137,6 +144,11 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("N", "next unreviewed slot"),
     ("X", "reject the slot's phrase"),
     ("L", "lock / unlock the slot"),
+    (
+        "S / M",
+        "split the slot at the playhead / merge it with the next",
+    ),
+    ("drag a boundary", "move it to another bar line"),
     ("O", "loop the selected slot"),
     ("[ / ]", "slower / faster (50–100 %)"),
     ("+ / − / 0", "zoom in / out / whole song"),
@@ -374,6 +386,33 @@ impl Editor {
                 if s.project.slots[t].decision.note != note {
                     self.edit(Edit::SetNote { slot: t, note })?;
                 }
+            }
+            Command::Split => {
+                let (t, s) = self.selected()?;
+                let slot = &s.project.slots[t];
+                let pos = self.player.transport().position();
+                let at = if pos > slot.start && pos < slot.end {
+                    pos
+                } else {
+                    0.5 * (slot.start + slot.end)
+                };
+                let e = crate::choreo::spans::split(&s.project, t, at)?;
+                self.edit(e)?;
+                self.select(t)?;
+            }
+            Command::MergeNext => {
+                let (t, s) = self.selected()?;
+                let e = crate::choreo::spans::merge(&s.project, t)?;
+                self.edit(e)?;
+                self.select(t)?;
+            }
+            Command::MoveBoundary { slot, to } => {
+                let s = self
+                    .session
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("no project open"))?;
+                let e = crate::choreo::spans::move_boundary(&s.project, slot, to)?;
+                self.edit(e)?;
             }
             Command::Undo => {
                 if !self.session_mut()?.undo()? {

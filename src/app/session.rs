@@ -70,6 +70,8 @@ pub struct Session {
     pub library_dir: Option<PathBuf>,
     /// Network scores, T×K row-major.
     pub scores: Vec<f32>,
+    /// The slot spans `scores` were computed for.
+    scored_spans: Vec<(f64, f64)>,
     /// Transition matrix between library phrases.
     pub matrix: TransitionMatrix,
     /// Audio (absent when the song file could not be read, e.g. a project opened headless).
@@ -113,7 +115,9 @@ impl Session {
     ) -> Result<Session> {
         let scores = ColdStartScorer::default().score_all(&project.analysis, &library.index);
         let matrix = TransitionMatrix::for_library(&library.index)?;
+        let scored_spans = project.slots.iter().map(|s| (s.start, s.end)).collect();
         let mut s = Session {
+            scored_spans,
             project,
             path,
             base_path,
@@ -163,6 +167,19 @@ impl Session {
     }
 
     fn after_change(&mut self) -> Result<()> {
+        let k = self.library.index.phrases.len();
+        let spans: Vec<(f64, f64)> = self
+            .project
+            .slots
+            .iter()
+            .map(|s| (s.start, s.end))
+            .collect();
+        if spans != self.scored_spans || self.scores.len() != spans.len() * k {
+            // A split, merge or moved boundary: the music phrases changed, score them again.
+            self.scores =
+                ColdStartScorer::default().score_all(&self.project.analysis, &self.library.index);
+            self.scored_spans = spans;
+        }
         self.project
             .rerank(&self.scores, &self.library.index, &self.matrix)?;
         self.dirty = true;

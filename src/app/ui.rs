@@ -112,6 +112,12 @@ pub fn keyboard(ctx: &egui::Context, ed: &Editor, out: &mut Vec<Command>) {
         if plain(i, Key::L) {
             out.push(Command::ToggleLock);
         }
+        if plain(i, Key::S) {
+            out.push(Command::Split);
+        }
+        if plain(i, Key::M) {
+            out.push(Command::MergeNext);
+        }
         if plain(i, Key::O) {
             out.push(Command::ToggleLoop);
         }
@@ -305,7 +311,7 @@ pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
     let beat_px = px_per_s * 60.0 / a.tempo_bpm.max(1.0);
     let mut bar_no = 0usize;
     for (i, &b) in a.beats.iter().enumerate() {
-        let downbeat = a.beat_in_bar.get(i).is_some_and(|&k| k == 0);
+        let downbeat = a.beat_in_bar.get(i).is_some_and(|&k| k == 1);
         if downbeat {
             bar_no += 1;
         }
@@ -427,7 +433,8 @@ fn lane_input(ui: &egui::Ui, resp: &egui::Response, ax: &TimeAxis, out: &mut Vec
 /// Timeline lane: one block per slot with its chosen phrase and status; click selects.
 pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
     let h = 64.0;
-    let (rect, resp) = ui.allocate_exact_size(Vec2::new(ui.available_width(), h), Sense::click());
+    let (rect, resp) =
+        ui.allocate_exact_size(Vec2::new(ui.available_width(), h), Sense::click_and_drag());
     let p = ui.painter_at(rect);
     p.rect_filled(rect, CornerRadius::same(4), palette::LANE_BG);
     let Some(s) = &ed.session else {
@@ -477,6 +484,47 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
         );
     }
     playhead(&p, &ax, ed.player.transport().position());
+    // Boundary dragging: a press within 5 px of a boundary between two slots grabs it.
+    let grab_id = ui.scope_id().with("boundary");
+    let near_boundary = |x: f32| {
+        s.project
+            .slots
+            .iter()
+            .take(s.project.slots.len().saturating_sub(1))
+            .position(|sl| (ax.x(sl.end) - x).abs() < 5.0)
+    };
+    if let Some(h) = resp.hover_pos()
+        && near_boundary(h.x).is_some()
+    {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
+    }
+    if resp.drag_started()
+        && let Some(pos) = resp.interact_pointer_pos()
+        && let Some(b) = near_boundary(pos.x)
+    {
+        ui.ctx().data_mut(|d| d.insert_temp(grab_id, b));
+    }
+    let grabbed: Option<usize> = ui.ctx().data(|d| d.get_temp(grab_id));
+    if let Some(b) = grabbed {
+        if let Some(pos) = ui.input(|i| i.pointer.interact_pos()) {
+            p.line_segment(
+                [
+                    Pos2::new(pos.x, rect.top()),
+                    Pos2::new(pos.x, rect.bottom()),
+                ],
+                Stroke::new(2.0, palette::PHRASE),
+            );
+            if resp.drag_stopped() {
+                out.push(Command::MoveBoundary {
+                    slot: b,
+                    to: ax.t(pos.x),
+                });
+            }
+        }
+        if resp.drag_stopped() || !ui.input(|i| i.pointer.any_down()) {
+            ui.ctx().data_mut(|d| d.remove::<usize>(grab_id));
+        }
+    }
     if resp.clicked()
         && let Some(pos) = resp.interact_pointer_pos()
     {

@@ -17,6 +17,7 @@ pub mod labels;
 pub mod paths;
 pub mod project;
 pub mod score;
+pub mod spans;
 pub mod time;
 pub mod transition;
 

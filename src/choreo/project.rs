@@ -224,11 +224,23 @@ pub enum Edit {
     Unlock { slot: usize },
     /// Set the reviewer note.
     SetNote { slot: usize, note: String },
-    /// Put back a whole decision (the inverse of every other edit).
+    /// Put back a whole decision (the inverse of every decision edit).
     Restore {
         slot: usize,
         decision: Box<SlotDecision>,
     },
+    /// Replace the music phrases and their slots (split, merge, moved boundary; built by
+    /// [`super::spans`]); its own inverse holds the previous ones.
+    Spans { slot: usize, spans: Box<SpanSet> },
+}
+
+/// Music phrases with their slots, as replaced by [`Edit::Spans`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpanSet {
+    /// The song's music phrases.
+    pub phrases: Vec<crate::analysis::Phrase>,
+    /// One slot per phrase.
+    pub slots: Vec<Slot>,
 }
 
 impl Edit {
@@ -242,7 +254,8 @@ impl Edit {
             | Edit::Lock { slot }
             | Edit::Unlock { slot }
             | Edit::SetNote { slot, .. }
-            | Edit::Restore { slot, .. } => *slot,
+            | Edit::Restore { slot, .. }
+            | Edit::Spans { slot, .. } => *slot,
         }
     }
 }
@@ -515,6 +528,23 @@ impl Project {
     /// Applies an edit; returns its inverse. Fails (changing nothing) on a bad slot index or
     /// an edit that needs a chosen phrase where there is none.
     pub fn apply(&mut self, edit: &Edit, actor: &Actor) -> Result<Edit, ChoreoError> {
+        if let Edit::Spans { slot, spans } = edit {
+            if spans.phrases.len() != spans.slots.len() || spans.slots.is_empty() {
+                return Err(ChoreoError::Invalid(format!(
+                    "{} phrases for {} slots",
+                    spans.phrases.len(),
+                    spans.slots.len()
+                )));
+            }
+            let before = SpanSet {
+                phrases: std::mem::replace(&mut self.analysis.phrases, spans.phrases.clone()),
+                slots: std::mem::replace(&mut self.slots, spans.slots.clone()),
+            };
+            return Ok(Edit::Spans {
+                slot: *slot,
+                spans: Box::new(before),
+            });
+        }
         let t = edit.slot();
         let n = self.slots.len();
         let slot = self
@@ -573,6 +603,7 @@ impl Project {
                 stamp(&mut d);
             }
             Edit::Restore { decision, .. } => d = (**decision).clone(),
+            Edit::Spans { .. } => {}
         }
         slot.decision = d;
         Ok(Edit::Restore {

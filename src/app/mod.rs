@@ -716,6 +716,17 @@ impl EditorApp {
                     pct(1.0)
                 );
             }
+            let tr = self.editor.player.transport();
+            println!(
+                "playhead {:.2} s · audio: {}",
+                tr.position(),
+                self.editor
+                    .player
+                    .device
+                    .clone()
+                    .or_else(|| self.editor.player.unavailable.clone())
+                    .unwrap_or_default()
+            );
             self.script = None;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }

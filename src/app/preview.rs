@@ -67,7 +67,10 @@ impl Preview {
     /// wgpu.
     pub fn new(cc: &eframe::CreationContext<'_>) -> Preview {
         let mut gpu = false;
-        if let Some(rs) = cc.wgpu_render_state.as_ref() {
+        // `PHRASEWISE_PREVIEW=lines` draws the light line figure even with wgpu (slow
+        // software adapters, remote desktops).
+        let lines = std::env::var("PHRASEWISE_PREVIEW").is_ok_and(|v| v == "lines");
+        if let Some(rs) = cc.wgpu_render_state.as_ref().filter(|_| !lines) {
             let cpu = rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
             let renderer = SkeletonRenderer::with_options(
                 &rs.device,

@@ -232,6 +232,10 @@ fn snapshot_main_view() {
         .threshold(1.0)
         .max_failed_pixels(200);
     h.snapshot_options("editor_main", &opts);
+    // The shortcut overlay over the same view.
+    h.key_press(Key::F1);
+    h.run_steps(4);
+    h.snapshot_options("editor_help", &opts);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -304,5 +308,67 @@ fn split_merge_and_boundary_edits_undo_through_the_history() {
         "{moved:?}"
     );
     assert_eq!(moved[1].1, before[1].1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_project_whose_song_moved_asks_for_it_and_opens() {
+    use egui_kittest::kittest::Queryable;
+    let dir = temp_dir("moved");
+    // A saved demo project next to its own copy of the song.
+    let project_path = dir.join("demo.phrasewise.json");
+    {
+        let mut h = harness(&dir, false);
+        let song = phrasewise::app::session::demo_song_path();
+        std::fs::copy(&song, dir.join("song.wav")).expect("copy song");
+        let s = h.state_mut().editor.session.as_mut().expect("demo");
+        s.project.song.path = "song.wav".into();
+        s.path = Some(project_path.clone());
+        s.base_path = project_path.clone();
+        h.state_mut().editor.run(Command::Save);
+        assert!(project_path.is_file(), "{:?}", h.state().editor.status);
+    }
+    std::fs::create_dir_all(dir.join("elsewhere")).expect("dir");
+    let moved = dir.join("elsewhere").join("moved.wav");
+    std::fs::rename(dir.join("song.wav"), &moved).expect("move song");
+
+    let mut opts = options(&dir);
+    opts.open = Start::Path(project_path.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h.run_steps(2);
+    assert!(h.state().editor.session.is_none());
+    let status = format!("{:?}", h.state().editor.status);
+    assert!(status.contains("the song moved"), "{status}");
+    // No portal here: the editor asks for a typed path.
+    let field = h.get_by_label("No file dialog is available here; type a path:");
+    field.click();
+    h.run_steps(1);
+    h.get_by_label("No file dialog is available here; type a path:")
+        .type_text(&moved.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.state().editor.session.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = format!("{:?}", h.state().editor.status);
+    let s = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .unwrap_or_else(|| panic!("project not opened after relocating: {status}"));
+    assert!(s.audio.is_some(), "song decoded from its new place");
+    let saved = Project::load(&project_path).expect("project now loads without asking");
+    assert!(
+        saved.song.path.ends_with("moved.wav"),
+        "{}",
+        saved.song.path
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

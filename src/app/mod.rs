@@ -103,6 +103,8 @@ enum DialogKind {
     SaveAs,
     ExportBvh,
     Library,
+    /// Find the song of a project whose song moved.
+    LocateSong,
 }
 
 /// The eframe application.
@@ -119,6 +121,10 @@ pub struct EditorApp {
     dialog: Option<(DialogKind, mpsc::Receiver<Option<PathBuf>>)>,
     path_prompt: Option<(DialogKind, String)>,
     pending_path: Option<(DialogKind, PathBuf)>,
+    /// The project file being opened (to ask for its song if that moved).
+    loading_project: Option<PathBuf>,
+    /// Project waiting for the new location of its song.
+    relocating: Option<PathBuf>,
     browser: ui::BrowserState,
     note: String,
     preview: preview::Preview,
@@ -149,6 +155,8 @@ impl EditorApp {
             dialog: None,
             path_prompt: None,
             pending_path: None,
+            loading_project: None,
+            relocating: None,
             browser: ui::BrowserState::default(),
             note: String::new(),
             preview: preview::Preview::new(cc),
@@ -191,6 +199,7 @@ impl EditorApp {
             )),
             Start::Path(path) => {
                 self.settings.remember(&path);
+                self.loading_project = is_project(&path).then(|| path.clone());
                 let title = format!("opening {}", path.display());
                 Some(Job::spawn(
                     title,
@@ -227,7 +236,24 @@ impl EditorApp {
                 self.editor
                     .say(Level::Info, format!("{name}: {n} slots ranked"));
             }
-            Err(e) => self.editor.say(Level::Error, format!("{e:#}")),
+            Err(e) => {
+                if let Some(crate::choreo::ChoreoError::SongMissing { path }) =
+                    e.downcast_ref::<crate::choreo::ChoreoError>()
+                    && let Some(project) = self.loading_project.clone()
+                {
+                    self.editor.say(
+                        Level::Error,
+                        format!(
+                            "the song moved ({} is gone): where is it now?",
+                            path.display()
+                        ),
+                    );
+                    self.relocating = Some(project);
+                    self.ask_path(DialogKind::LocateSong);
+                } else {
+                    self.editor.say(Level::Error, format!("{e:#}"));
+                }
+            }
         }
     }
 
@@ -315,6 +341,12 @@ impl EditorApp {
     }
 
     fn ask_path(&mut self, kind: DialogKind) {
+        // rfd talks to the XDG desktop portal over the session bus; without one (headless,
+        // CI, bare X servers) it can only fail, so ask for a typed path straight away.
+        if cfg!(target_os = "linux") && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            self.path_prompt = Some((kind, String::new()));
+            return;
+        }
         let (tx, rx) = mpsc::channel();
         let start_dir = self
             .editor
@@ -344,6 +376,9 @@ impl EditorApp {
                         .set_file_name("dance.bvh")
                         .save_file(),
                     DialogKind::Library => d.pick_folder(),
+                    DialogKind::LocateSong => d
+                        .add_filter("songs", &["wav", "flac", "mp3", "ogg", "m4a", "aac"])
+                        .pick_file(),
                 };
                 let _ = tx.send(picked);
             });
@@ -358,6 +393,23 @@ impl EditorApp {
             DialogKind::Open => self.open(path, ctx),
             DialogKind::SaveAs => self.apply(vec![Command::SaveAs(path)]),
             DialogKind::ExportBvh => self.export_bvh(path),
+            DialogKind::LocateSong => {
+                let Some(project) = self.relocating.take() else {
+                    return;
+                };
+                let ctx2 = ctx.clone();
+                self.job = Some(Job::spawn(
+                    "relocating the song",
+                    move |p| {
+                        let mut doc = crate::choreo::Project::read(&project)?;
+                        doc.relocate_song(&project, &path)?;
+                        // Saved at once so the project opens normally from now on.
+                        doc.save(&project)?;
+                        session::open_project(&project, &mut |a, f| p.update(a, f))
+                    },
+                    move || ctx2.request_repaint(),
+                ));
+            }
             DialogKind::Library => {
                 self.settings.last_library = Some(path.clone());
                 match self
@@ -799,6 +851,7 @@ impl EditorApp {
             DialogKind::SaveAs => "Save project as",
             DialogKind::ExportBvh => "Export BVH to",
             DialogKind::Library => "Library folder",
+            DialogKind::LocateSong => "Where is the project's song now?",
         };
         egui::Window::new(title)
             .collapsible(false)

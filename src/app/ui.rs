@@ -773,6 +773,7 @@ pub fn help_window(ctx: &egui::Context, ed: &Editor, out: &mut Vec<Command>) {
         .open(&mut open)
         .collapsible(false)
         .resizable(false)
+        .min_width(600.0)
         .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
         .show(ctx, |ui| {
             egui::Grid::new("keys").striped(true).show(ui, |ui| {

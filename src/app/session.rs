@@ -383,12 +383,19 @@ pub fn open_demo(progress: Progress<'_>) -> Result<Session> {
     let song = crate::demo::render_demo(ANALYSIS_SR);
     let path = demo_song_path();
     // Written every time (2.6 MB): a stale file from an older build would not match the
-    // samples analysed below.
+    // samples analysed below. Written to a private name and renamed, so another editor (or a
+    // parallel test) reading the file never sees it half-written.
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    crate::demo::write_wav(&path, &song.samples, song.sample_rate)
-        .with_context(|| format!("writing {}", path.display()))?;
+    let tmp = path.with_extension(format!(
+        "wav.{}-{:?}.tmp",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    crate::demo::write_wav(&tmp, &song.samples, song.sample_rate)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     let library = Library::starter()?;
     let audio = SongAudio::new(song.samples, song.sample_rate);
     let hash = crate::cache::content_hash(&path)?;

@@ -238,6 +238,28 @@ fn forward_backward(
     t_n: usize,
     k: usize,
 ) -> Vec<f32> {
+    // The forward (alpha) and backward (beta) recursions only read the potentials, so they
+    // run on two threads; the marginals are their normalised product gamma_t ∝ alpha_t ⊙ beta_t.
+    // Small problems stay on one thread (a spawn costs more than they do).
+    if t_n * k < 20_000 {
+        let mut gamma = forward(p, z, m, t_n, k);
+        let beta = backward(p, z, m, t_n, k);
+        combine(&mut gamma, &beta, k);
+        return gamma;
+    }
+    let (mut gamma, beta) = std::thread::scope(|s| {
+        let back = s.spawn(|| backward(p, z, m, t_n, k));
+        let alpha = forward(p, z, m, t_n, k);
+        // A panicking worker is a bug; fall back to computing beta here.
+        let beta = back.join().unwrap_or_else(|_| backward(p, z, m, t_n, k));
+        (alpha, beta)
+    });
+    combine(&mut gamma, &beta, k);
+    gamma
+}
+
+/// Normalised forward messages alpha_t (T×K).
+fn forward(p: &Potentials, z: &[f32], m: &TransitionMatrix, t_n: usize, k: usize) -> Vec<f32> {
     let mut alpha = vec![0.0f32; t_n * k];
     let mut tmp = vec![0.0f32; k];
     alpha[..k].copy_from_slice(&p.masked[..k]);
@@ -255,28 +277,38 @@ fn forward_backward(
         }
         normalise(cur);
     }
-    // backward, fused with the marginals: gamma_t ∝ alpha_t ⊙ beta_t
-    let mut gamma = alpha;
-    let mut beta = vec![1.0f32; k];
+    alpha
+}
+
+/// Normalised backward messages beta_t (T×K), beta_{T−1} = 1.
+fn backward(p: &Potentials, z: &[f32], m: &TransitionMatrix, t_n: usize, k: usize) -> Vec<f32> {
+    let mut beta = vec![1.0f32; t_n * k];
+    let mut tmp = vec![0.0f32; k];
     let mut next = vec![0.0f32; k];
-    for t in (0..t_n).rev() {
-        let row = &mut gamma[t * k..(t + 1) * k];
-        for (g, b) in row.iter_mut().zip(&beta) {
-            *g *= b;
+    for t in (1..t_n).rev() {
+        let (before, after) = beta.split_at_mut(t * k);
+        let b_t = &after[..k];
+        for ((x, f), b) in tmp.iter_mut().zip(&p.masked[t * k..(t + 1) * k]).zip(b_t) {
+            *x = f * b;
+        }
+        m.mul_right(&tmp, &mut next);
+        let b_prev = &mut before[(t - 1) * k..];
+        for ((b, n), zz) in b_prev.iter_mut().zip(&next).zip(&z[t * k..(t + 1) * k]) {
+            *b = n / zz;
+        }
+        normalise(b_prev);
+    }
+    beta
+}
+
+/// gamma_t ← normalise(alpha_t ⊙ beta_t), in place in `alpha`.
+fn combine(alpha: &mut [f32], beta: &[f32], k: usize) {
+    for (row, b) in alpha.chunks_mut(k).zip(beta.chunks(k)) {
+        for (g, x) in row.iter_mut().zip(b) {
+            *g *= x;
         }
         normalise(row);
-        if t > 0 {
-            for ((x, f), b) in tmp.iter_mut().zip(&p.masked[t * k..(t + 1) * k]).zip(&beta) {
-                *x = f * b;
-            }
-            m.mul_right(&tmp, &mut next);
-            for ((b, n), zz) in beta.iter_mut().zip(&next).zip(&z[t * k..(t + 1) * k]) {
-                *b = n / zz;
-            }
-            normalise(&mut beta);
-        }
     }
-    gamma
 }
 
 fn log_softmax(scores: &[f32], p: &Potentials, k: usize) -> Vec<f32> {
@@ -391,4 +423,39 @@ pub fn path_log_prob(scores: &[f32], path: &[usize], m: &TransitionMatrix, chain
         }
     }
     lp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two-thread forward–backward (used above 20 000 cells) gives the same marginals as
+    /// running the passes one after the other, and every row is a distribution.
+    #[test]
+    fn threaded_forward_backward_matches_sequential() {
+        let (t_n, k) = (25usize, 1000usize);
+        let styles: Vec<String> = (0..k).map(|i| format!("s{}", i % 7)).collect();
+        let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
+        let mut x = 12345u64;
+        let scores: Vec<f32> = (0..t_n * k)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                -((x >> 40) as f32 / (1u64 << 24) as f32) * 5.0
+            })
+            .collect();
+        let locks = vec![None; t_n];
+        let pot = potentials(&scores, k, &locks);
+        let z = normalisers(&pot, &m, t_n, k, Chain::Global);
+        assert!(t_n * k >= 20_000, "exercise the threaded path");
+        let threaded = forward_backward(&pot, &z, &m, t_n, k);
+        let mut seq = forward(&pot, &z, &m, t_n, k);
+        combine(&mut seq, &backward(&pot, &z, &m, t_n, k), k);
+        assert_eq!(threaded, seq);
+        for row in threaded.chunks(k) {
+            let s: f32 = row.iter().sum();
+            assert!((s - 1.0).abs() < 1e-4, "{s}");
+        }
+    }
 }

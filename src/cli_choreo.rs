@@ -389,3 +389,47 @@ pub fn export_labels(projects: &[PathBuf], out: &Path) -> anyhow::Result<LabelSe
     set.save(out)?;
     Ok(set)
 }
+
+/// Arguments of `review-report`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct ReviewReportArgs {
+    /// Workspace folder: every `*.phrasewise.json` below it is included.
+    pub workspace: PathBuf,
+    /// Output file (`.html` for HTML, anything else Markdown); default: Markdown on stdout.
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+/// `review-report`: QA report over a workspace's projects.
+pub fn run_review_report(args: &ReviewReportArgs) -> anyhow::Result<()> {
+    let projects = crate::choreo::review::find_projects(&args.workspace)?;
+    if projects.is_empty() {
+        bail!(
+            "no *.phrasewise.json projects under {}",
+            args.workspace.display()
+        );
+    }
+    let report = crate::choreo::review::ReviewReport::new(projects);
+    match &args.out {
+        None => print!("{}", report.to_markdown()),
+        Some(path) => {
+            let html = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+            let text = if html {
+                report.to_html()
+            } else {
+                report.to_markdown()
+            };
+            crate::choreo::project::atomic_write(path, text.as_bytes())?;
+            eprintln!(
+                "{}: {} projects, {} slots, {} rejected in review",
+                path.display(),
+                report.projects.len(),
+                report.totals.slots,
+                report.totals.rejected_in_review
+            );
+        }
+    }
+    Ok(())
+}

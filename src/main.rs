@@ -37,6 +37,8 @@ enum Command {
     /// Labeled examples from reviewed projects.
     #[command(subcommand)]
     Labels(phrasewise::cli_choreo::LabelsCommand),
+    /// QA review report (Markdown or HTML) over every project in a workspace folder.
+    ReviewReport(phrasewise::cli_choreo::ReviewReportArgs),
     /// Write the embedded demo song as a WAV file.
     DemoSong {
         /// Output WAV path.
@@ -148,6 +150,7 @@ fn main() {
         Command::ExportProject(args) => phrasewise::cli_choreo::run_export_project(args),
         Command::Choreograph(args) => phrasewise::cli_choreo::run_choreograph(args).map(|_| ()),
         Command::Labels(cmd) => phrasewise::cli_choreo::run_labels(cmd),
+        Command::ReviewReport(args) => phrasewise::cli_choreo::run_review_report(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

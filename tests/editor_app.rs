@@ -372,3 +372,93 @@ fn a_project_whose_song_moved_asks_for_it_and_opens() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The annotator flow by keys only (two annotators on the same song), then a reviewer
+/// rejects one slot; the review report shows both annotators, their agreement and the
+/// rejection with its comment.
+#[test]
+fn labelling_by_keys_two_annotators_and_a_review_report() {
+    use phrasewise::choreo::review::{ReviewReport, Verdict, find_projects};
+    let dir = temp_dir("annotate");
+    let save = |h: &mut Harness<'static, EditorApp>, name: &str| {
+        let path = dir.join(name);
+        h.state_mut().editor.run(Command::SaveAs(path.clone()));
+        assert!(path.is_file(), "{:?}", h.state().editor.status);
+    };
+    // Annotator 1: N (first slot to do), Enter accepts, N, 2 picks the 2nd candidate, N, G.
+    let mut h = harness(&dir, false);
+    h.state_mut().editor.session.as_mut().expect("s").user = "ann1".into();
+    for k in [Key::N, Key::Enter, Key::N, Key::Num2, Key::N, Key::G] {
+        h.key_press(k);
+        h.run_steps(1);
+    }
+    {
+        let s = h.state().editor.session.as_ref().expect("s");
+        let labeled = s
+            .project
+            .slots
+            .iter()
+            .filter(|x| x.decision.status.is_label())
+            .count();
+        assert_eq!(labeled, 2, "two labels from the keys");
+        assert_eq!(
+            s.project
+                .slots
+                .iter()
+                .filter(|x| x.decision.no_match)
+                .count(),
+            1
+        );
+        assert!(
+            s.project
+                .slots
+                .iter()
+                .filter(|x| x.decision.status.is_label())
+                .all(|x| x.decision.by.as_deref() == Some("ann1"))
+        );
+    }
+    save(&mut h, "a.phrasewise.json");
+    drop(h);
+    // Annotator 2 accepts the first three suggestions; a reviewer then rejects slot 2.
+    let mut h = harness(&dir, false);
+    h.state_mut().editor.session.as_mut().expect("s").user = "ann2".into();
+    for k in [
+        Key::Enter,
+        Key::ArrowRight,
+        Key::Enter,
+        Key::ArrowRight,
+        Key::Enter,
+    ] {
+        h.key_press(k);
+        h.run_steps(1);
+    }
+    h.state_mut().editor.session.as_mut().expect("s").user = "rev".into();
+    h.state_mut()
+        .editor
+        .run(Command::Review(Verdict::Rejected, "feet slide".into()));
+    h.key_press(Key::ArrowLeft);
+    h.run_steps(1);
+    h.key_press(Key::A);
+    h.run_steps(1);
+    save(&mut h, "b.phrasewise.json");
+
+    let report = ReviewReport::new(find_projects(&dir).expect("projects"));
+    assert_eq!(report.projects.len(), 2);
+    assert_eq!(report.totals.rejected_in_review, 1);
+    assert_eq!(report.totals.approved, 1);
+    assert_eq!(report.annotators["ann1"].labels, 2);
+    assert_eq!(report.annotators["ann2"].labels, 3);
+    assert_eq!(report.annotators["ann2"].rejected_in_review, 1);
+    assert_eq!(report.agreements.len(), 1);
+    let ag = &report.agreements[0].1;
+    assert!(ag.n >= 1 && ag.kappa.is_some(), "{ag:?}");
+    let md = report.to_markdown();
+    assert!(
+        md.contains("feet slide") && md.contains("**rejected**"),
+        "{md}"
+    );
+    assert!(md.contains("no good phrase"));
+    let html = report.to_html();
+    assert!(html.contains("class=\"rej\"") && html.contains("feet slide"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -42,6 +42,12 @@ pub enum Command {
     ToggleLock,
     /// Set the selected slot's reviewer note.
     SetNote(String),
+    /// QA verdict on the selected slot, with a comment.
+    Review(crate::choreo::review::Verdict, String),
+    /// Toggle "no good phrase in the library" on the selected slot.
+    ToggleNoMatch,
+    /// Show only some slots (others are dimmed; N jumps among the shown ones).
+    SetFilter(Filter),
     /// Split the selected slot at the bar line nearest the playhead (or its middle when the
     /// playhead is elsewhere).
     Split,
@@ -75,6 +81,57 @@ pub enum Command {
     SaveAs(PathBuf),
 }
 
+/// Which slots the timeline highlights and N visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    /// Every slot (N visits the ones without a label).
+    #[default]
+    All,
+    /// Only slots still "suggested".
+    Suggested,
+    /// Only slots an annotator changed (swapped or relabeled).
+    Changed,
+    /// Only slots whose best candidate has probability below 30 %.
+    LowConfidence,
+    /// Only slots without a QA review.
+    Unreviewed,
+}
+
+impl Filter {
+    /// Every filter, for menus.
+    pub const ALL: [Filter; 5] = [
+        Filter::All,
+        Filter::Suggested,
+        Filter::Changed,
+        Filter::LowConfidence,
+        Filter::Unreviewed,
+    ];
+
+    /// Menu label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Filter::All => "all slots",
+            Filter::Suggested => "only suggested",
+            Filter::Changed => "only changed",
+            Filter::LowConfidence => "low confidence",
+            Filter::Unreviewed => "not reviewed",
+        }
+    }
+
+    /// Whether `slot` passes.
+    pub fn matches(self, slot: &crate::choreo::project::Slot) -> bool {
+        use crate::choreo::SlotStatus as S;
+        let d = &slot.decision;
+        match self {
+            Filter::All => !d.status.is_label() && !d.no_match,
+            Filter::Suggested => d.status == S::Suggested,
+            Filter::Changed => matches!(d.status, S::Swapped | S::Relabeled),
+            Filter::LowConfidence => slot.candidates.first().map_or(0.0, |c| c.score.exp()) < 0.3,
+            Filter::Unreviewed => d.review.is_none(),
+        }
+    }
+}
+
 /// Severity of a status message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -97,6 +154,8 @@ pub struct ViewState {
     pub help: bool,
     /// Keep the playhead in view while playing.
     pub follow: bool,
+    /// Slot filter.
+    pub filter: Filter,
 }
 
 impl Default for ViewState {
@@ -107,6 +166,7 @@ impl Default for ViewState {
             view: (0.0, 30.0),
             help: false,
             follow: true,
+            filter: Filter::All,
         }
     }
 }
@@ -141,7 +201,9 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("↑ / ↓", "previous / next candidate"),
     ("Enter", "accept the candidate under the cursor"),
     ("1 – 9", "choose candidate n"),
-    ("N", "next unreviewed slot"),
+    ("N", "next slot to do (unlabeled, or the filter's)"),
+    ("G", "no good phrase in the library for this music"),
+    ("A / Shift+X", "review: approve / reject (with the comment)"),
     ("X", "reject the slot's phrase"),
     ("L", "lock / unlock the slot"),
     (
@@ -387,6 +449,20 @@ impl Editor {
                     self.edit(Edit::SetNote { slot: t, note })?;
                 }
             }
+            Command::Review(verdict, comment) => {
+                let (t, _) = self.selected()?;
+                self.edit(Edit::Review {
+                    slot: t,
+                    verdict,
+                    comment,
+                })?;
+            }
+            Command::ToggleNoMatch => {
+                let (t, s) = self.selected()?;
+                let on = !s.project.slots[t].decision.no_match;
+                self.edit(Edit::NoMatch { slot: t, on })?;
+            }
+            Command::SetFilter(f) => self.view.filter = f,
             Command::Split => {
                 let (t, s) = self.selected()?;
                 let slot = &s.project.slots[t];

@@ -127,6 +127,7 @@ pub struct EditorApp {
     relocating: Option<PathBuf>,
     browser: ui::BrowserState,
     note: String,
+    comment: String,
     preview: preview::Preview,
     /// Frame times (ms) of the last frames, for the status bar and benchmarks.
     pub frame_ms: std::collections::VecDeque<f32>,
@@ -159,6 +160,7 @@ impl EditorApp {
             relocating: None,
             browser: ui::BrowserState::default(),
             note: String::new(),
+            comment: String::new(),
             preview: preview::Preview::new(cc),
             frame_ms: std::collections::VecDeque::new(),
             last_frame: None,
@@ -328,7 +330,14 @@ impl EditorApp {
     }
 
     fn apply(&mut self, cmds: Vec<Command>) {
-        for c in cmds {
+        for mut c in cmds {
+            // A review from the keyboard takes the comment typed in the inspector.
+            if let Command::Review(_, comment) = &mut c {
+                if comment.is_empty() {
+                    comment.clone_from(&self.comment);
+                }
+                self.comment.clear();
+            }
             let saving = matches!(c, Command::Save | Command::SaveAs(_));
             self.editor.run(c);
             if saving && self.editor.session.as_ref().is_some_and(|s| !s.dirty) {
@@ -641,7 +650,13 @@ impl eframe::App for EditorApp {
             .min_size(280.0)
             .resizable(true)
             .show(ui, |ui| {
-                ui::inspector(ui, &self.editor, &mut self.note, &mut cmds);
+                ui::inspector(
+                    ui,
+                    &self.editor,
+                    &mut self.note,
+                    &mut self.comment,
+                    &mut cmds,
+                );
                 ui.separator();
                 ui::library_browser(ui, &self.editor, &mut self.browser, &mut cmds);
             });

@@ -106,11 +106,26 @@ pub fn keyboard(ctx: &egui::Context, ed: &Editor, out: &mut Vec<Command>) {
         if plain(i, Key::N) {
             out.push(Command::SelectNextUnreviewed);
         }
+        if i.consume_key(Modifiers::SHIFT, Key::X) {
+            out.push(Command::Review(
+                crate::choreo::review::Verdict::Rejected,
+                String::new(),
+            ));
+        }
         if plain(i, Key::X) || plain(i, Key::Delete) {
             out.push(Command::Reject);
         }
         if plain(i, Key::L) {
             out.push(Command::ToggleLock);
+        }
+        if plain(i, Key::G) {
+            out.push(Command::ToggleNoMatch);
+        }
+        if plain(i, Key::A) {
+            out.push(Command::Review(
+                crate::choreo::review::Verdict::Approved,
+                String::new(),
+            ));
         }
         if plain(i, Key::S) {
             out.push(Command::Split);
@@ -213,6 +228,17 @@ pub fn transport_bar(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             .clicked()
         {
             out.push(Command::ToggleLoop);
+        }
+        let mut f = ed.view.filter;
+        egui::ComboBox::from_label("show")
+            .selected_text(f.label())
+            .show_ui(ui, |ui| {
+                for x in super::editor::Filter::ALL {
+                    ui.selectable_value(&mut f, x, x.label());
+                }
+            });
+        if f != ed.view.filter {
+            out.push(Command::SetFilter(f));
         }
         ui.separator();
         if let Some(s) = &ed.session {
@@ -450,7 +476,28 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             ax.x(slot.start) + 1.0..=ax.x(slot.end) - 1.0,
             rect.top() + 6.0..=rect.bottom() - 6.0,
         );
-        p.rect_filled(r, CornerRadius::same(4), status_color(slot.decision.status));
+        let shown = ed.view.filter == super::editor::Filter::All || ed.view.filter.matches(slot);
+        let fill = status_color(slot.decision.status);
+        p.rect_filled(
+            r,
+            CornerRadius::same(4),
+            if shown {
+                fill
+            } else {
+                fill.gamma_multiply(0.35)
+            },
+        );
+        if let Some(rv) = &slot.decision.review {
+            let c = match rv.verdict {
+                crate::choreo::review::Verdict::Approved => Color32::from_rgb(120, 220, 140),
+                crate::choreo::review::Verdict::Rejected => Color32::from_rgb(255, 110, 100),
+            };
+            p.rect_filled(
+                Rect::from_min_size(r.right_top() + Vec2::new(-12.0, 4.0), Vec2::splat(8.0)),
+                CornerRadius::same(4),
+                c,
+            );
+        }
         if ed.view.selected == Some(i) {
             p.rect_stroke(
                 r,
@@ -474,8 +521,13 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             r.left_bottom() + Vec2::new(6.0, -5.0),
             Align2::LEFT_BOTTOM,
             format!(
-                "{} · {} bars · {:.0}%",
+                "{}{} · {} bars · {:.0}%",
                 status_name(slot.decision.status),
+                if slot.decision.no_match {
+                    " · no good phrase"
+                } else {
+                    ""
+                },
                 slot.bars,
                 100.0 * top
             ),
@@ -560,7 +612,13 @@ pub fn status_name(s: SlotStatus) -> &'static str {
 
 /// Inspector: the selected slot, its ranked candidates with network and transition parts,
 /// decision buttons and the reviewer note.
-pub fn inspector(ui: &mut egui::Ui, ed: &Editor, note: &mut String, out: &mut Vec<Command>) {
+pub fn inspector(
+    ui: &mut egui::Ui,
+    ed: &Editor,
+    note: &mut String,
+    comment: &mut String,
+    out: &mut Vec<Command>,
+) {
     ui.heading("Slot");
     let Some(s) = &ed.session else {
         ui.weak("no project");
@@ -676,6 +734,67 @@ pub fn inspector(ui: &mut egui::Ui, ed: &Editor, note: &mut String, out: &mut Ve
     if !r.has_focus() && *note != slot.decision.note && !r.changed() {
         note.clone_from(&slot.decision.note);
     }
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new("Review").strong());
+        match &slot.decision.review {
+            Some(rv) => {
+                let (txt, c) = match rv.verdict {
+                    crate::choreo::review::Verdict::Approved => {
+                        ("approved", Color32::from_rgb(120, 220, 140))
+                    }
+                    crate::choreo::review::Verdict::Rejected => {
+                        ("rejected", Color32::from_rgb(255, 110, 100))
+                    }
+                };
+                ui.colored_label(c, format!("{txt} by {}", rv.by));
+            }
+            None => {
+                ui.weak("not reviewed");
+            }
+        }
+    });
+    if let Some(rv) = slot
+        .decision
+        .review
+        .as_ref()
+        .filter(|r| !r.comment.is_empty())
+    {
+        ui.weak(format!("“{}”", rv.comment));
+    }
+    let label = ui.label("Review comment");
+    ui.add(
+        egui::TextEdit::singleline(comment)
+            .hint_text("why (for a rejection)")
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(label.id);
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("Approve").on_hover_text("A").clicked() {
+            out.push(Command::Review(
+                crate::choreo::review::Verdict::Approved,
+                comment.clone(),
+            ));
+        }
+        if ui
+            .button("Reject in review")
+            .on_hover_text("Shift+X")
+            .clicked()
+        {
+            out.push(Command::Review(
+                crate::choreo::review::Verdict::Rejected,
+                comment.clone(),
+            ));
+        }
+        let nm = slot.decision.no_match;
+        if ui
+            .selectable_label(nm, "No good phrase")
+            .on_hover_text("G: the library has nothing right for this music")
+            .clicked()
+        {
+            out.push(Command::ToggleNoMatch);
+        }
+    });
 }
 
 /// State of the library browser.

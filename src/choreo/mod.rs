@@ -16,6 +16,7 @@ pub mod decode;
 pub mod labels;
 pub mod paths;
 pub mod project;
+pub mod review;
 pub mod score;
 pub mod spans;
 pub mod time;

@@ -123,6 +123,12 @@ pub struct SlotDecision {
     /// Phrases rejected for this slot (never suggested again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,
+    /// The library has no good phrase for this music (annotator's mark; not a label).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_match: bool,
+    /// QA review of the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<super::review::Review>,
 }
 
 /// One slot: a music phrase and its dance phrase.
@@ -229,6 +235,14 @@ pub enum Edit {
         slot: usize,
         decision: Box<SlotDecision>,
     },
+    /// QA verdict on the slot's decision, with a comment.
+    Review {
+        slot: usize,
+        verdict: super::review::Verdict,
+        comment: String,
+    },
+    /// Mark (or clear) "no good phrase in the library" for this music.
+    NoMatch { slot: usize, on: bool },
     /// Replace the music phrases and their slots (split, merge, moved boundary; built by
     /// [`super::spans`]); its own inverse holds the previous ones.
     Spans { slot: usize, spans: Box<SpanSet> },
@@ -255,6 +269,8 @@ impl Edit {
             | Edit::Unlock { slot }
             | Edit::SetNote { slot, .. }
             | Edit::Restore { slot, .. }
+            | Edit::Review { slot, .. }
+            | Edit::NoMatch { slot, .. }
             | Edit::Spans { slot, .. } => *slot,
         }
     }
@@ -603,6 +619,20 @@ impl Project {
                 stamp(&mut d);
             }
             Edit::Restore { decision, .. } => d = (**decision).clone(),
+            Edit::Review {
+                verdict, comment, ..
+            } => {
+                d.review = Some(super::review::Review {
+                    verdict: *verdict,
+                    comment: comment.clone(),
+                    by: actor.user.clone(),
+                    at: actor.at.clone(),
+                });
+            }
+            Edit::NoMatch { on, .. } => {
+                d.no_match = *on;
+                stamp(&mut d);
+            }
             Edit::Spans { .. } => {}
         }
         slot.decision = d;

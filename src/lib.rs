@@ -4,7 +4,11 @@
 //! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
 //!    demo song;
 //! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
-//! 5. [`cli`], [`cli_motion`]: the command-line shells.
+//!    [`labels`] the `phrasewise-labels/1` labeled-example types;
+//! 2. [`model`] the network (encoder, decoders, predictor, transition matrix), its training
+//!    loops, model folder and evaluation (burn);
+//! 3. [`choreo`] the choreography document, scoring, transition matrix and decoding;
+//! 5. [`cli`], [`cli_motion`], [`cli_choreo`], [`cli_model`]: the command-line shells.
 
 pub mod analysis;
 pub mod audio;
@@ -12,6 +16,9 @@ pub mod cache;
 pub mod choreo;
 pub mod cli;
 pub mod cli_choreo;
+pub mod cli_model;
 pub mod cli_motion;
 pub mod demo;
+pub mod labels;
+pub mod model;
 pub mod motion;

@@ -1,0 +1,251 @@
+//! Shape, training-step and record tests of the network (Tables 3–6).
+
+use super::data::PhraseSample;
+use super::decoders::{MelDecoderConfig, SeqDecoderConfig};
+use super::encoder::EncoderConfig;
+use super::folder::{MODEL_SCHEMA, ModelInfo, PhraseModel};
+use super::net::{NetConfig, PretextWeights};
+use super::predictor::PredictorConfig;
+use super::train::{Reporter, TrainConfig, predictor_step, pretrain_step, sgd, train_predictor};
+use super::transition::Transitions;
+use super::{ModelError, default_device};
+use burn::optim::AdamConfig;
+use burn::prelude::*;
+
+fn device() -> Device {
+    default_device()
+}
+
+fn sample(seed: u64) -> PhraseSample {
+    let mut rng = super::train::Rng::new(seed, 0);
+    let mut u = || (rng.next_u64() % 1000) as f32 / 1000.0;
+    PhraseSample {
+        mel: (0..128 * 128).map(|_| u()).collect(),
+        melody: (0..128).map(|_| u()).collect(),
+        rhythm: (0..128)
+            .map(|i| if i % 8 == 0 { 1.0 } else { 0.0 })
+            .collect(),
+    }
+}
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pw-model-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn compact_encoder_shapes() {
+    let d = device();
+    d.seed(1);
+    let enc = EncoderConfig::compact().init(&d);
+    let x = Tensor::<4>::zeros([2, 1, 128, 128], &d);
+    let dims: Vec<[usize; 4]> = enc
+        .stage_outputs(x.clone())
+        .iter()
+        .map(|t| t.dims())
+        .collect();
+    assert_eq!(
+        dims,
+        vec![
+            [2, 16, 32, 32],
+            [2, 64, 32, 32],
+            [2, 128, 16, 16],
+            [2, 256, 8, 8],
+            [2, 512, 4, 4]
+        ]
+    );
+    let out = enc.forward(x);
+    assert_eq!(out.feature.dims(), [2, 512, 4]);
+    assert_eq!(out.embedding.dims(), [2, 512]);
+}
+
+#[test]
+fn paper_encoder_shapes_table3() {
+    let d = device();
+    d.seed(1);
+    let enc = EncoderConfig::paper().init(&d).valid();
+    let x = Tensor::<4>::zeros([1, 1, 128, 128], &d);
+    let dims: Vec<[usize; 4]> = enc
+        .stage_outputs(x.clone())
+        .iter()
+        .map(|t| t.dims())
+        .collect();
+    // MaxPool 64×32×32, Conv_2 … Conv_5 (bottleneck output = 4 × planes)
+    assert_eq!(
+        dims,
+        vec![
+            [1, 64, 32, 32],
+            [1, 256, 32, 32],
+            [1, 512, 16, 16],
+            [1, 1024, 8, 8],
+            [1, 2048, 4, 4]
+        ]
+    );
+    let out = enc.forward(x);
+    assert_eq!(out.feature.dims(), [1, 512, 4]); // f_t 512×4×1
+    assert_eq!(out.embedding.dims(), [1, 512]); // u 512×1×1
+    // ResNet-50 parameter count (torchvision's 23.5 M conv/BN trunk on one input channel)
+    let n = enc.num_params();
+    assert!((23_000_000..29_000_000).contains(&n), "{n}");
+}
+
+#[test]
+fn decoder_shapes_tables_4_and_5() {
+    let d = device();
+    d.seed(2);
+    for cfg in [MelDecoderConfig::paper(), MelDecoderConfig::compact()] {
+        let d1 = cfg.init(&d).valid();
+        assert_eq!(
+            d1.forward(Tensor::zeros([1, 512], &d)).dims(),
+            [1, 1, 128, 128]
+        );
+    }
+    let d2 = SeqDecoderConfig::paper().init(&d);
+    assert_eq!(d2.forward(Tensor::zeros([2, 512, 4], &d)).dims(), [2, 128]);
+    let r = d2.rhythm(Tensor::zeros([2, 512, 4], &d));
+    let v: Vec<f32> = r
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap();
+    assert!(v.iter().all(|x| (0.0..=1.0).contains(x)));
+}
+
+#[test]
+fn predictor_shapes_table6() {
+    let d = device();
+    d.seed(3);
+    for attention in [true, false] {
+        let t = PredictorConfig::new(512, 40)
+            .with_attention(attention)
+            .init(&d);
+        assert_eq!(t.forward(Tensor::zeros([3, 512], &d)).dims(), [3, 40]);
+    }
+    // Linear(512,512) + 3 × [512·1024 + 1024·512 + 512·16 + 16·512 (+ biases)] + Linear(512,K)
+    let t = PredictorConfig::new(512, 40).init(&d);
+    let per_block = 512 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 16 + 16 + 16 * 512 + 512;
+    assert_eq!(
+        t.num_params(),
+        512 * 512 + 512 + 3 * per_block + 512 * 40 + 40
+    );
+}
+
+#[test]
+fn a_pretrain_step_lowers_the_loss() {
+    let d = device().autodiff();
+    d.seed(4);
+    let mut net = NetConfig::compact().init(&d);
+    let mut optim = AdamConfig::new().init();
+    let samples: Vec<PhraseSample> = (0..4).map(sample).collect();
+    let batch: Vec<&PhraseSample> = samples.iter().collect();
+    let w = PretextWeights::new();
+    let mut losses = Vec::new();
+    for _ in 0..4 {
+        let (n, l) = pretrain_step(net, &mut optim, &batch, &w, 1e-3, &d);
+        net = n;
+        losses.push(l);
+    }
+    assert!(losses.iter().all(|l| l.is_finite()));
+    assert!(losses[3] < losses[0], "{losses:?}");
+}
+
+#[test]
+fn a_predictor_step_lowers_the_loss() {
+    let d = device().autodiff();
+    d.seed(5);
+    let cfg = TrainConfig::new(PredictorConfig::new(512, 10));
+    let mut t = cfg.predictor.init(&d);
+    let mut optim = sgd(&cfg);
+    let x: Vec<Vec<f32>> = (0..8)
+        .map(|i| (0..512).map(|j| ((i * 7 + j) % 13) as f32 / 13.0).collect())
+        .collect();
+    let xr: Vec<&[f32]> = x.iter().map(|r| r.as_slice()).collect();
+    let y: Vec<usize> = (0..8).map(|i| i % 10).collect();
+    let (t1, l0) = predictor_step(t, &mut optim, &xr, &y, 1e-2, &d);
+    t = t1;
+    let (_, l1) = predictor_step(t, &mut optim, &xr, &y, 1e-2, &d);
+    assert!(l1 < l0, "{l0} -> {l1}");
+}
+
+#[test]
+fn records_save_and_load_bit_exact() {
+    let d = device();
+    let ad = d.clone().autodiff();
+    ad.seed(6);
+    let mut net = NetConfig::compact().init(&ad);
+    let mut optim = AdamConfig::new().init();
+    let samples: Vec<PhraseSample> = (0..2).map(sample).collect();
+    let batch: Vec<&PhraseSample> = samples.iter().collect();
+    // one step moves weights and the BN running statistics away from their initial values
+    (net, _) = pretrain_step(net, &mut optim, &batch, &PretextWeights::new(), 1e-3, &ad);
+    let dir = tmpdir("record");
+    let path = dir.join("pretext.bpk");
+    super::train::save_module(&net, &path).unwrap();
+    d.seed(99);
+    let fresh = NetConfig::compact().init(&d);
+    let loaded = super::train::load_module(fresh, &path).unwrap();
+    let x = super::train::mel_batch(&batch, &d);
+    let a = net.valid().encoder.forward(x.clone()).embedding.into_data();
+    let b = loaded.valid().encoder.forward(x).embedding.into_data();
+    assert!(
+        a.as_bytes() == b.as_bytes(),
+        "embeddings differ after save/load"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn model_folder_refuses_another_library() {
+    let d = device();
+    d.seed(7);
+    let net = NetConfig::compact();
+    let pcfg = PredictorConfig::new(512, 3);
+    let cfg = TrainConfig::new(pcfg.clone()).with_epochs(1);
+    let x = vec![vec![0.5f32; 512]; 3];
+    let t = train_predictor(
+        &cfg,
+        &x,
+        &[0, 1, 2],
+        None,
+        None,
+        &d,
+        false,
+        &mut Reporter::quiet(),
+    )
+    .unwrap();
+    let info = ModelInfo {
+        schema: MODEL_SCHEMA.into(),
+        net: net.clone(),
+        predictor: pcfg,
+        classes: vec!["a/000".into(), "a/001".into(), "b/000".into()],
+        library_name: "test".into(),
+        library_fingerprint: "abc".into(),
+        trained_on: "unit test".into(),
+        metrics: None,
+    };
+    let styles = vec!["a".to_string(), "a".into(), "b".into()];
+    let model = PhraseModel::new(
+        info,
+        net.encoder.init(&d),
+        t,
+        Transitions::style_prior(&styles),
+        d.clone(),
+    );
+    let dir = tmpdir("folder");
+    model.save(&dir).unwrap();
+    let err = PhraseModel::load(&dir, "other").unwrap_err();
+    assert!(matches!(err, ModelError::WrongLibrary { .. }), "{err}");
+    assert!(
+        err.to_string().contains("trained for library `test`"),
+        "{err}"
+    );
+    let back = PhraseModel::load(&dir, "abc").unwrap();
+    let s = vec![sample(1), sample(2)];
+    let p = back.score_phrases(&s);
+    let q = model.score_phrases(&s);
+    assert_eq!(p, q);
+    assert_eq!(p.len(), 2);
+    assert!((p[0].iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    std::fs::remove_dir_all(&dir).ok();
+}

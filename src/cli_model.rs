@@ -19,12 +19,14 @@ use crate::choreo::score::{ColdStartScorer, Scorer};
 use crate::choreo::transition::TransitionMatrix;
 use crate::labels::{LabelSet, LabeledPhrase, LabeledSong};
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
-use crate::model::folder::{EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, evaluate_embeddings};
+use crate::model::folder::{
+    EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, evaluate_embeddings, prior_topk,
+};
 use crate::model::train::{
     self, CoascentConfig, EpochReport, PretrainConfig, Reporter, TrainConfig, cached_embeddings,
     weights_key,
 };
-use crate::model::{Encoder, NetConfig, PredictorConfig, Transitions, default_device};
+use crate::model::{EmbedNorm, Encoder, NetConfig, PredictorConfig, Transitions, default_device};
 use crate::motion::library::Library;
 use anyhow::{Context as _, bail};
 use burn::prelude::*;
@@ -76,6 +78,9 @@ pub struct TrainArgs {
     /// Network size when no `--encoder` is given.
     #[arg(long, default_value = "compact")]
     pub config: String,
+    /// Predictor size: `compact` (inner width 256, default) or `paper` (Table 6, 1024).
+    #[arg(long, default_value = "compact")]
+    pub predictor: String,
     /// Model folder to write.
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
@@ -471,7 +476,11 @@ pub fn train_model(
             )
         }
     };
-    let set = embed_labeled(&job.labels, &classes, &encoder, &key, &device)?;
+    let mut set = embed_labeled(&job.labels, &classes, &encoder, &key, &device)?;
+    let norm = EmbedNorm::fit(&set.flat(Split::Train).0);
+    for e in &mut set.embeddings {
+        norm.apply(e);
+    }
     let (x, y) = set.flat(Split::Train);
     if x.is_empty() {
         bail!(
@@ -498,7 +507,9 @@ pub fn train_model(
         .map(|s| s.labels.clone())
         .collect();
     let m = Transitions::from_labels(&styles, &sequences);
-    let report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);
+    let mut report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);
+    let test_labels: Vec<usize> = set.flat(Split::Test).1;
+    report.prior = Some(prior_topk(&y, &test_labels, classes.len()));
     let info = ModelInfo {
         schema: MODEL_SCHEMA.into(),
         net,
@@ -512,6 +523,7 @@ pub fn train_model(
             job.labels.display(),
             if cfg.balanced { ", class-balanced" } else { "" }
         ),
+        embed_norm: Some(norm),
         metrics: Some(report.clone()),
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
@@ -561,13 +573,16 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
     let device = default_device();
     let model = PhraseModel::load_on(&args.model, &fp, &device)?;
     let key = weights_key(&args.model.join("encoder.bpk"))?;
-    let set = embed_labeled(
+    let mut set = embed_labeled(
         &args.labels,
         &model.info.classes,
         &model.encoder,
         &key,
         &device,
     )?;
+    for e in &mut set.embeddings {
+        model.normalize(e);
+    }
     let (x, y) = set.flat(Split::Train);
     let cache = crate::cache::cache_dir();
     let files = song_files(&args.unlabeled)?;
@@ -577,7 +592,11 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
     pb.finish_and_clear();
     let unlabeled: Vec<Vec<Vec<f32>>> = songs
         .iter()
-        .map(|s| cached_embeddings(&model.encoder, &key, s, &cache, &device))
+        .map(|s| {
+            let mut u = cached_embeddings(&model.encoder, &key, s, &cache, &device);
+            model.normalize(&mut u);
+            u
+        })
         .collect();
     let train = TrainConfig::new(model.info.predictor.clone())
         .with_balanced(args.balanced)
@@ -631,13 +650,16 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<EvalReport> {
         s => bail!("unknown --split `{s}` (test, valid or train)"),
     };
     let key = weights_key(&args.model.join("encoder.bpk"))?;
-    let set = embed_labeled(
+    let mut set = embed_labeled(
         &args.labels,
         &model.info.classes,
         &model.encoder,
         &key,
         &device,
     )?;
+    for e in &mut set.embeddings {
+        model.normalize(e);
+    }
     let report = evaluate_embeddings(
         &model.predictor,
         &model.transitions,

@@ -6,10 +6,12 @@
 //! keeps the height, keeps time and the "temporal feature" `f_t` really is temporal (4 steps of
 //! 32 phrase steps each).
 //!
-//! The 2048 → 512 step that Table 3 leaves implicit (`Conv_6` has 2048 filters, `f_t` has 512
-//! channels) is a 1×1 convolution `head_channels → embed_dim` with bias and no activation
-//! (`Conv_7` here), applied to the 4×4 map before both poolings; `u` is then the time average
-//! of `f_t`, exactly Table 3's `embedding` pooling `(1, None)` applied to `feature`.
+//! The 2048 → 512 step that Table 3 leaves implicit: the table prints `Conv_6` as "2048×1×1"
+//! but gives `f_t` 512 channels. `Conv_6` is read as a 1×1 convolution (with bias, no
+//! activation) from `Conv_5`'s 2048 channels to `embed_dim` = 512, applied to the 4×4 map
+//! before both poolings — the same reading as the PyTorch reference
+//! (`../shared/reference/model_ref.py`), so the two time the same network. `u` is the time
+//! average of `f_t`, exactly Table 3's `embedding` pooling `(1, None)` applied to `feature`.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -96,22 +98,21 @@ pub struct EncoderConfig {
     pub planes: [usize; 4],
     /// Bottleneck blocks per stage.
     pub blocks: [usize; 4],
-    /// Filters of the 1×1 `Conv_6`.
-    pub head_channels: usize,
-    /// Channels of `f_t` and length of `u` (512 in the paper).
+    /// Filters of the 1×1 `Conv_6`: channels of `f_t` and length of `u` (512 in the paper).
     pub embed_dim: usize,
 }
 
 impl EncoderConfig {
-    /// Table 3: ResNet-50 (stem 64, planes 64/128/256/512, blocks 3/4/6/3, `Conv_6` 2048).
+    /// Table 3: ResNet-50 (stem 64, planes 64/128/256/512, blocks 3/4/6/3, `Conv_5` output
+    /// 2048 channels, `Conv_6` 2048 → 512); 24.55 M parameters like the reference.
     pub fn paper() -> Self {
-        EncoderConfig::new(64, [64, 128, 256, 512], [3, 4, 6, 3], 2048, 512)
+        EncoderConfig::new(64, [64, 128, 256, 512], [3, 4, 6, 3], 512)
     }
 
-    /// The compact default: stem 16, planes 16/32/64/128, one block per stage, `Conv_6` 512,
-    /// the same 512-d `f_t`/`u` (about 0.6 M parameters against 24.6 M).
+    /// The compact default: stem 16, planes 16/32/64/128 (`Conv_5` output 512), one block per
+    /// stage, the same 512-d `f_t`/`u` (0.77 M parameters).
     pub fn compact() -> Self {
-        EncoderConfig::new(16, [16, 32, 64, 128], [1, 1, 1, 1], 512, 512)
+        EncoderConfig::new(16, [16, 32, 64, 128], [1, 1, 1, 1], 512)
     }
 
     /// Builds the encoder on `device` (random initialisation; seed the device first).
@@ -139,8 +140,7 @@ impl EncoderConfig {
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .init(),
             stages,
-            conv6: Conv2dConfig::new([in_ch, self.head_channels], [1, 1]).init(device),
-            conv7: Conv2dConfig::new([self.head_channels, self.embed_dim], [1, 1]).init(device),
+            conv6: Conv2dConfig::new([in_ch, self.embed_dim], [1, 1]).init(device),
             feature_pool: AdaptiveAvgPool2dConfig::new([4, 1]).init(),
         }
     }
@@ -154,7 +154,6 @@ pub struct Encoder {
     pool: MaxPool2d,
     stages: Vec<Vec<Bottleneck>>,
     conv6: Conv2d,
-    conv7: Conv2d,
     feature_pool: AdaptiveAvgPool2d,
 }
 
@@ -196,9 +195,8 @@ impl Encoder {
 
     /// `[batch, 1, 128 time, 128 mel]` → `f_t` `[batch, 512, 4]` and `u` `[batch, 512]`.
     pub fn forward(&self, x: Tensor<4>) -> EncoderOutput {
-        let x = self.backbone(x); // [b, 4p3, 4, 4]
-        let x = relu(self.conv6.forward(x)); // [b, 2048, 4, 4]
-        let x = self.conv7.forward(x); // [b, 512, 4, 4]
+        let x = self.backbone(x); // [b, 2048, 4, 4]
+        let x = self.conv6.forward(x); // [b, 512, 4, 4]
         let feature: Tensor<3> = self.feature_pool.forward(x).squeeze_dim(3); // [b, 512, 4]
         let embedding: Tensor<2> = feature.clone().mean_dim(2).squeeze_dim(2); // [b, 512]
         EncoderOutput { feature, embedding }

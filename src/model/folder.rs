@@ -11,7 +11,9 @@ use super::data::{LabeledSongData, PhraseSample, Split};
 use super::encoder::Encoder;
 use super::net::NetConfig;
 use super::predictor::{Predictor, PredictorConfig};
-use super::train::{embed_samples, load_module, predict, read_json, save_module, write_json};
+use super::train::{
+    embed_samples, load_module, predict, read_json, save_module, save_module_f16, write_json,
+};
 use super::transition::Transitions;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,9 +39,57 @@ pub struct ModelInfo {
     pub library_fingerprint: String,
     /// What the encoder and the predictor were trained on, in words.
     pub trained_on: String,
+    /// Per-dimension mean and standard deviation of the training embeddings; `u` is
+    /// standardised with them before T (absent: used as is). Not in the paper: the frozen
+    /// encoder's raw outputs can sit on any scale (a random encoder's do), and SGD on T at
+    /// lr 1e-2 needs inputs of unit scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_norm: Option<EmbedNorm>,
     /// Test-split metrics at save time, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<EvalReport>,
+}
+
+/// Standardisation of the embeddings `u` (see [`ModelInfo::embed_norm`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmbedNorm {
+    /// Mean per dimension.
+    pub mean: Vec<f32>,
+    /// Standard deviation per dimension (at least 1e-6).
+    pub std: Vec<f32>,
+}
+
+impl EmbedNorm {
+    /// Mean and standard deviation of `rows` (all of one width).
+    pub fn fit(rows: &[Vec<f32>]) -> EmbedNorm {
+        let d = rows.first().map_or(0, |r| r.len());
+        let n = rows.len().max(1) as f64;
+        let mut mean = vec![0.0f64; d];
+        for r in rows {
+            for (m, v) in mean.iter_mut().zip(r) {
+                *m += f64::from(*v) / n;
+            }
+        }
+        let mut var = vec![0.0f64; d];
+        for r in rows {
+            for ((s, v), m) in var.iter_mut().zip(r).zip(&mean) {
+                *s += (f64::from(*v) - m).powi(2) / n;
+            }
+        }
+        EmbedNorm {
+            mean: mean.iter().map(|m| *m as f32).collect(),
+            std: var.iter().map(|v| (v.sqrt() as f32).max(1e-6)).collect(),
+        }
+    }
+
+    /// Standardises `rows` in place.
+    pub fn apply(&self, rows: &mut [Vec<f32>]) {
+        for r in rows {
+            for ((v, m), s) in r.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
 }
 
 /// Top-k accuracies.
@@ -68,6 +118,26 @@ pub struct EvalReport {
     pub with_m: TopK,
     /// Top-k of a uniform random ranking (k / K), for reference.
     pub chance: TopK,
+    /// Top-k of a fixed ranking by training-label frequency (no music at all), for reference;
+    /// set by training, absent from `evaluate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<TopK>,
+}
+
+/// Top-k of the fixed ranking by the class frequencies of `train_labels`, on `test_labels`.
+pub fn prior_topk(train_labels: &[usize], test_labels: &[usize], k: usize) -> TopK {
+    let mut freq = vec![0.0f32; k];
+    for &l in train_labels {
+        if l < k {
+            freq[l] += 1.0;
+        }
+    }
+    // ties broken by index, like any deterministic ranking
+    for (i, f) in freq.iter_mut().enumerate() {
+        *f -= i as f32 * 1e-6;
+    }
+    let ranks: Vec<usize> = test_labels.iter().map(|&l| rank_of(&freq, l)).collect();
+    topk(&ranks)
 }
 
 /// A trained encoder + predictor + M for one library: the scorer the choreography layer
@@ -166,11 +236,23 @@ impl PhraseModel {
         ))
     }
 
-    /// Writes the folder.
+    /// Writes the folder (f32 weights).
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        self.save_as(dir, false)
+    }
+
+    /// Writes the folder, with f16 weights when `half` (half the size; outputs change by
+    /// rounding only). The shipped default model is stored this way.
+    pub fn save_as(&self, dir: &Path, half: bool) -> Result<(), ModelError> {
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        save_module(&self.encoder, &dir.join("encoder.bpk"))?;
-        save_module(&self.predictor, &dir.join("predictor.bpk"))?;
+        let (enc, pred) = (dir.join("encoder.bpk"), dir.join("predictor.bpk"));
+        if half {
+            save_module_f16(&self.encoder, &enc)?;
+            save_module_f16(&self.predictor, &pred)?;
+        } else {
+            save_module(&self.encoder, &enc)?;
+            save_module(&self.predictor, &pred)?;
+        }
         write_json(&self.transitions, &dir.join("transitions.json"))?;
         write_json(&self.info, &dir.join("model.json"))
     }
@@ -180,10 +262,19 @@ impl PhraseModel {
         &self.device
     }
 
-    /// Embeddings `u` of phrases.
+    /// Embeddings `u` of phrases, standardised as T expects.
     pub fn embed(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
         let refs: Vec<&PhraseSample> = phrases.iter().collect();
-        embed_samples(&self.encoder, &refs, 16, &self.device)
+        let mut u = embed_samples(&self.encoder, &refs, 16, &self.device);
+        self.normalize(&mut u);
+        u
+    }
+
+    /// Standardises raw encoder embeddings as T expects (no-op without `embed_norm`).
+    pub fn normalize(&self, rows: &mut [Vec<f32>]) {
+        if let Some(n) = &self.info.embed_norm {
+            n.apply(rows);
+        }
     }
 
     /// F(u_t): probabilities over the K library phrases for every music phrase (no M).
@@ -259,6 +350,7 @@ pub fn evaluate_embeddings(
             top5: (5.0 / kf).min(1.0),
             top10: (10.0 / kf).min(1.0),
         },
+        prior: None,
     }
 }
 

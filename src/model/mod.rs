@@ -29,7 +29,7 @@ pub mod transition;
 
 pub use data::{LabeledSongData, PhraseSample, SongSamples, Split};
 pub use encoder::{Encoder, EncoderConfig};
-pub use folder::{EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, TopK};
+pub use folder::{EmbedNorm, EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, TopK};
 pub use net::{NetConfig, PretextNet};
 pub use predictor::{Predictor, PredictorConfig};
 pub use transition::Transitions;

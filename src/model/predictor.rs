@@ -82,6 +82,26 @@ pub struct PredictorConfig {
 }
 
 impl PredictorConfig {
+    /// Table 6 for K classes: inner width 1024 (3.4 M parameters for K = 40).
+    pub fn paper(classes: usize) -> Self {
+        PredictorConfig::new(512, classes)
+    }
+
+    /// The compact default: Table 6 with an inner width of 256 instead of 1024 (1.1 M
+    /// parameters for K = 40), so a shipped model stays a few MB.
+    pub fn compact(classes: usize) -> Self {
+        PredictorConfig::new(512, classes).with_expand(256)
+    }
+
+    /// `paper` or `compact`.
+    pub fn named(name: &str, classes: usize) -> Option<Self> {
+        match name {
+            "paper" => Some(Self::paper(classes)),
+            "compact" => Some(Self::compact(classes)),
+            _ => None,
+        }
+    }
+
     /// Builds T on `device`.
     pub fn init(&self, device: &Device) -> Predictor {
         let block = ResAttConfig::new(self.embed_dim, self.expand, self.squeeze, self.attention);

@@ -134,7 +134,32 @@ pub fn save_module<M: Module>(m: &M, path: &Path) -> Result<(), ModelError> {
     m.valid().save_file(path).map_err(|e| record_err(path, e))
 }
 
-/// Loads weights saved by [`save_module`] into `m` (built from the same config).
+/// Casts every float parameter to f16 (for [`save_module_f16`]).
+struct CastF16;
+
+impl burn::module::ModuleMapper for CastF16 {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        param.map(|t| t.cast(burn::tensor::DType::F16))
+    }
+}
+
+/// [`save_module`] with the weights stored as f16 (half the file; [`load_module`] casts them
+/// back to the module's f32). For shipping a model, not for checkpoints.
+pub fn save_module_f16<M: Module>(m: &M, path: &Path) -> Result<(), ModelError> {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).map_err(|e| ModelError::io(p, e))?;
+    }
+    m.valid()
+        .map(&mut CastF16)
+        .save_file(path)
+        .map_err(|e| record_err(path, e))
+}
+
+/// Loads weights saved by [`save_module`] or [`save_module_f16`] into `m` (built from the
+/// same config), cast to `m`'s dtypes.
 pub fn load_module<M: Module>(m: M, path: &Path) -> Result<M, ModelError> {
     if !path.is_file() {
         return Err(ModelError::io(
@@ -142,7 +167,10 @@ pub fn load_module<M: Module>(m: M, path: &Path) -> Result<M, ModelError> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
-    m.try_load_file(path).map_err(|e| record_err(path, e))
+    let record = burn::store::ModuleRecord::load(path)
+        .map_err(|e| record_err(path, e))?
+        .cast_to_module_dtype();
+    m.try_load_record(record).map_err(|e| record_err(path, e))
 }
 
 /// Writes JSON atomically.

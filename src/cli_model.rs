@@ -269,7 +269,7 @@ pub fn coldstart_labels(
             })
             .collect();
         kept += 1;
-        let split = if test_every > 0 && kept % test_every == 0 {
+        let split = if test_every > 0 && kept.is_multiple_of(test_every) {
             "test"
         } else {
             "train"
@@ -554,7 +554,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
         resume: args.resume,
     };
     let mut on_epoch = |r: &EpochReport| {
-        if r.epoch % 10 == 0 {
+        if r.epoch.is_multiple_of(10) {
             eprintln!(
                 "epoch {:4}: loss {:.4}, {:.0} samples/s",
                 r.epoch, r.loss, r.samples_per_s

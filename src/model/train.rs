@@ -675,6 +675,7 @@ pub fn pseudo_label(
 /// Algorithm 1: fine-tunes T on the labeled `(x, y)` plus the unlabeled songs' embeddings
 /// (`unlabeled[song][phrase]`) pseudo-labeled with M-re-scored predictions above τ, refreshing
 /// the pseudo-labels and updating M every `refresh_every` epochs.
+#[allow(clippy::too_many_arguments)]
 pub fn coascent(
     cfg: &CoascentConfig,
     t: Predictor,

@@ -61,9 +61,8 @@ impl Transitions {
             let row = &counts[i * k..(i + 1) * k];
             let max = row.iter().copied().fold(0.0f32, f32::max);
             if max > 0.0 {
-                for j in 0..k {
-                    let v = 0.5 * t.m[i * k + j] + 0.5 * row[j] / max;
-                    t.m[i * k + j] = v;
+                for (m, c) in t.m[i * k..(i + 1) * k].iter_mut().zip(row) {
+                    *m = 0.5 * *m + 0.5 * c / max;
                 }
             }
         }

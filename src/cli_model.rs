@@ -108,6 +108,9 @@ pub struct TrainArgs {
     /// Continue from the checkpoint in `--out`.
     #[arg(long)]
     pub resume: bool,
+    /// Store the model folder's weights as f16 (half the size).
+    #[arg(long)]
+    pub half: bool,
 }
 
 /// Arguments of `coascent`.
@@ -149,6 +152,9 @@ pub struct CoascentArgs {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Store the model folder's weights as f16 (half the size).
+    #[arg(long)]
+    pub half: bool,
 }
 
 /// Arguments of `evaluate`.
@@ -435,6 +441,8 @@ pub struct TrainJob {
     pub out: PathBuf,
     /// Resume from the checkpoint in `out`.
     pub resume: bool,
+    /// Write f16 weights.
+    pub half: bool,
 }
 
 /// Trains T (and M₀) for `library` and writes the model folder; returns the model and its
@@ -527,7 +535,7 @@ pub fn train_model(
         metrics: Some(report.clone()),
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
-    model.save(&job.out)?;
+    model.save_as(&job.out, job.half)?;
     Ok((model, report))
 }
 
@@ -536,15 +544,20 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
     let library = load_library(args.library.as_deref())?;
     let net = NetConfig::named(&args.config)
         .with_context(|| format!("unknown --config `{}` (compact or paper)", args.config))?;
-    let train = TrainConfig::new(
-        PredictorConfig::new(net.encoder.embed_dim, library.index.phrases.len())
-            .with_attention(!args.no_attention),
-    )
-    .with_epochs(args.epochs)
-    .with_batch_size(args.batch)
-    .with_lr(args.lr)
-    .with_balanced(args.balanced)
-    .with_seed(args.seed);
+    let predictor = PredictorConfig::named(&args.predictor, library.index.phrases.len())
+        .with_context(|| {
+            format!(
+                "unknown --predictor `{}` (compact or paper)",
+                args.predictor
+            )
+        })?
+        .with_attention(!args.no_attention);
+    let train = TrainConfig::new(predictor)
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch)
+        .with_lr(args.lr)
+        .with_balanced(args.balanced)
+        .with_seed(args.seed);
     let job = TrainJob {
         labels: args.labels.clone(),
         encoder: args.encoder.clone(),
@@ -552,6 +565,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
         train,
         out: args.out.clone(),
         resume: args.resume,
+        half: args.half,
     };
     let mut on_epoch = |r: &EpochReport| {
         if r.epoch.is_multiple_of(10) {
@@ -631,7 +645,7 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
     );
     info.metrics = Some(report.clone());
     let out = PhraseModel::new(info, model.encoder.clone(), t, m, device);
-    out.save(&args.out)?;
+    out.save_as(&args.out, args.half)?;
     train::write_json(&log, &args.out.join("coascent-log.json"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

@@ -59,6 +59,7 @@ fn predictor_beats_chance_on_held_out_songs() {
                 .with_seed(7),
             out: dir.join(name.replace(' ', "-")),
             resume: false,
+            half: false,
         };
         let (_, report) = train_model(&job, &library, &mut Reporter::quiet()).unwrap();
         eprintln!("{name}: {}", serde_json::to_string(&report).unwrap());
@@ -71,4 +72,45 @@ fn predictor_beats_chance_on_held_out_songs() {
         assert!(r.without_m.top5 >= 2.0 * r.chance.top5, "{name}: {r:?}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn shipped_model_scores_the_demo_song_for_the_starter_library() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model");
+    let library = Library::starter().unwrap();
+    let fp = phrasewise::choreo::project::library_fingerprint(&library.index);
+    let model = phrasewise::model::PhraseModel::load(&dir, &fp).unwrap();
+    let ids: Vec<&str> = library
+        .index
+        .phrases
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(model.info.classes, ids);
+    // another library is refused with a message naming the folder
+    let err = phrasewise::model::PhraseModel::load(&dir, "0000")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("assets/model") && err.contains("starter"),
+        "{err}"
+    );
+
+    let tmp = std::env::temp_dir().join(format!("pw-model-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wav = tmp.join("demo.wav");
+    phrasewise::cli::write_demo_song(&wav).unwrap();
+    let cache = tmp.join("cache");
+    let song = phrasewise::model::data::song_samples(&wav, None, &cache).unwrap();
+    assert!(song.samples.len() >= 4, "{} phrases", song.samples.len());
+    let p = model.score_song(&song.samples);
+    assert_eq!(p.len(), song.samples.len());
+    for row in &p {
+        assert_eq!(row.len(), ids.len());
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    }
+    // the second call reads the target cache and gives the same scores
+    let again = phrasewise::model::data::song_samples(&wav, None, &cache).unwrap();
+    assert_eq!(model.score_song(&again.samples), p);
+    std::fs::remove_dir_all(&tmp).ok();
 }

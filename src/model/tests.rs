@@ -260,3 +260,53 @@ fn model_folder_refuses_another_library() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn training_is_deterministic_and_resumes_exactly() {
+    let d = device();
+    let x: Vec<Vec<f32>> = (0..24)
+        .map(|i| {
+            (0..512)
+                .map(|j| (((i * 13 + j * 7) % 23) as f32 - 11.0) / 11.0)
+                .collect()
+        })
+        .collect();
+    let y: Vec<usize> = (0..24).map(|i| i % 6).collect();
+    let cfg = |epochs| {
+        TrainConfig::new(PredictorConfig::compact(6))
+            .with_epochs(epochs)
+            .with_batch_size(8)
+            .with_balanced(true)
+            .with_seed(11)
+    };
+    let run = |dir: &std::path::Path, epochs, resume| {
+        let t = train_predictor(
+            &cfg(epochs),
+            &x,
+            &y,
+            None,
+            Some(dir),
+            &d,
+            resume,
+            &mut Reporter::quiet(),
+        )
+        .unwrap();
+        super::train::predict(&t, &x, &d)
+    };
+    let (a, b, c) = (tmpdir("det-a"), tmpdir("det-b"), tmpdir("det-c"));
+    let full = run(&a, 4, false);
+    assert_eq!(run(&b, 4, false), full, "same seed, same result");
+    // two epochs, then resume from the checkpoint for the other two
+    run(&c, 2, false);
+    let state: super::train::LoopState =
+        super::train::read_json(&c.join("checkpoint-train/state.json")).unwrap();
+    assert_eq!(state.epoch, 2);
+    assert_eq!(
+        run(&c, 4, true),
+        full,
+        "resumed run equals the uninterrupted one"
+    );
+    for dir in [a, b, c] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -26,7 +26,7 @@ use crate::model::train::{
     self, CoascentConfig, EpochReport, PretrainConfig, Reporter, TrainConfig, cached_embeddings,
     weights_key,
 };
-use crate::model::{EmbedNorm, Encoder, NetConfig, PredictorConfig, Transitions, default_device};
+use crate::model::{EmbedNorm, Encoder, NetConfig, PredictorConfig, Transitions};
 use crate::motion::library::Library;
 use anyhow::{Context as _, bail};
 use burn::prelude::*;
@@ -63,6 +63,9 @@ pub struct PretrainArgs {
     /// Continue from the checkpoint in `--out`.
     #[arg(long)]
     pub resume: bool,
+    /// Device: `flex` (CPU, default) or `wgpu` (GPU).
+    #[arg(long, default_value = "flex")]
+    pub device: String,
 }
 
 /// Arguments of `train`.
@@ -111,6 +114,9 @@ pub struct TrainArgs {
     /// Store the model folder's weights as f16 (half the size).
     #[arg(long)]
     pub half: bool,
+    /// Device: `flex` (CPU, default) or `wgpu` (GPU).
+    #[arg(long, default_value = "flex")]
+    pub device: String,
 }
 
 /// Arguments of `coascent`.
@@ -155,6 +161,9 @@ pub struct CoascentArgs {
     /// Store the model folder's weights as f16 (half the size).
     #[arg(long)]
     pub half: bool,
+    /// Device: `flex` (CPU, default) or `wgpu` (GPU).
+    #[arg(long, default_value = "flex")]
+    pub device: String,
 }
 
 /// Arguments of `evaluate`.
@@ -172,6 +181,9 @@ pub struct EvaluateArgs {
     /// Split to evaluate: test, valid or train.
     #[arg(long, default_value = "test")]
     pub split: String,
+    /// Device: `flex` (CPU, default) or `wgpu` (GPU).
+    #[arg(long, default_value = "flex")]
+    pub device: String,
 }
 
 /// Arguments of `labels coldstart`.
@@ -189,6 +201,11 @@ pub struct ColdstartLabelsArgs {
     /// Every n-th song (in sorted order, starting with the n-th) goes to the test split.
     #[arg(long, default_value_t = 4)]
     pub test_every: usize,
+}
+
+fn device(name: &str) -> anyhow::Result<Device> {
+    crate::model::device_named(name)
+        .with_context(|| format!("unknown --device `{name}` (flex or wgpu)"))
 }
 
 fn load_library(dir: Option<&Path>) -> anyhow::Result<Library> {
@@ -353,7 +370,7 @@ pub fn run_pretrain(args: &PretrainArgs) -> anyhow::Result<()> {
         &cfg,
         &samples,
         &args.out,
-        &default_device(),
+        &device(&args.device)?,
         args.resume,
         &mut cli_reporter(&mut on_epoch),
     )?;
@@ -443,6 +460,8 @@ pub struct TrainJob {
     pub resume: bool,
     /// Write f16 weights.
     pub half: bool,
+    /// Where to train.
+    pub device: Device,
 }
 
 /// Trains T (and M₀) for `library` and writes the model folder; returns the model and its
@@ -452,7 +471,7 @@ pub fn train_model(
     library: &Library,
     reporter: &mut Reporter,
 ) -> anyhow::Result<(PhraseModel, EvalReport)> {
-    let device = default_device();
+    let device = job.device.clone();
     let classes: Vec<String> = library.index.phrases.iter().map(|p| p.id.clone()).collect();
     let styles: Vec<String> = library
         .index
@@ -566,6 +585,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
         out: args.out.clone(),
         resume: args.resume,
         half: args.half,
+        device: device(&args.device)?,
     };
     let mut on_epoch = |r: &EpochReport| {
         if r.epoch.is_multiple_of(10) {
@@ -584,7 +604,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
 pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
     let library = load_library(args.library.as_deref())?;
     let fp = library_fingerprint(&library.index);
-    let device = default_device();
+    let device = device(&args.device)?;
     let model = PhraseModel::load_on(&args.model, &fp, &device)?;
     let key = weights_key(&args.model.join("encoder.bpk"))?;
     let mut set = embed_labeled(
@@ -655,7 +675,7 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
 pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<EvalReport> {
     let library = load_library(args.library.as_deref())?;
     let fp = library_fingerprint(&library.index);
-    let device = default_device();
+    let device = device(&args.device)?;
     let model = PhraseModel::load_on(&args.model, &fp, &device)?;
     let split = match args.split.as_str() {
         "test" => Split::Test,

@@ -60,6 +60,7 @@ fn predictor_beats_chance_on_held_out_songs() {
             out: dir.join(name.replace(' ', "-")),
             resume: false,
             half: false,
+            device: phrasewise::model::default_device(),
         };
         let (_, report) = train_model(&job, &library, &mut Reporter::quiet()).unwrap();
         eprintln!("{name}: {}", serde_json::to_string(&report).unwrap());

@@ -112,5 +112,15 @@ pub fn default_device() -> burn::tensor::Device {
     burn::tensor::Device::flex()
 }
 
+/// A device by name: `flex` (CPU, the default) or `wgpu` (the default GPU adapter; on a
+/// machine without a GPU, a CPU Vulkan driver such as lavapipe if installed).
+pub fn device_named(name: &str) -> Option<burn::tensor::Device> {
+    match name {
+        "flex" | "cpu" => Some(default_device()),
+        "wgpu" | "gpu" => Some(burn::tensor::Device::wgpu(Default::default())),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests;

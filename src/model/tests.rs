@@ -310,3 +310,31 @@ fn training_is_deterministic_and_resumes_exactly() {
         std::fs::remove_dir_all(dir).ok();
     }
 }
+
+#[test]
+fn a_label_outside_the_library_is_an_error_naming_the_file() {
+    use crate::labels::{LabelSet, LabeledPhrase, LabeledSong};
+    let dir = tmpdir("badlabel");
+    let path = dir.join("labels.json");
+    let mut set = LabelSet::new();
+    set.classes = vec!["nowhere/000".into()];
+    set.songs.push(LabeledSong {
+        audio: "missing.ogg".into(),
+        content_hash: None,
+        phrases: vec![LabeledPhrase {
+            start: 0.0,
+            end: 4.0,
+            label: "nowhere/000".into(),
+        }],
+        split: None,
+    });
+    set.write(&path).unwrap();
+    let classes = vec!["a/000".to_string()];
+    let err = super::data::load_labeled(&path, &classes, &dir, &mut |_, _| {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("labels.json") && msg.contains("nowhere/000"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

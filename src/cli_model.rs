@@ -161,6 +161,9 @@ pub struct CoascentArgs {
     /// Store the model folder's weights as f16 (half the size).
     #[arg(long)]
     pub half: bool,
+    /// Continue from the checkpoint in `--out`.
+    #[arg(long)]
+    pub resume: bool,
     /// Device: `flex` (CPU, default) or `wgpu` (GPU).
     #[arg(long, default_value = "flex")]
     pub device: String,
@@ -651,6 +654,7 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
         &y,
         &unlabeled,
         &device,
+        Some((&args.out, args.resume)),
         &mut cli_reporter(&mut on_epoch),
     )?;
     let report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);

@@ -338,3 +338,61 @@ fn a_label_outside_the_library_is_an_error_naming_the_file() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn coascent_pseudo_labels_updates_m_and_resumes_exactly() {
+    use super::train::{CoascentConfig, coascent};
+    let d = device();
+    let x: Vec<Vec<f32>> = (0..12)
+        .map(|i| {
+            (0..512)
+                .map(|j| if j % 6 == i % 6 { 2.0 } else { -0.2 })
+                .collect()
+        })
+        .collect();
+    let y: Vec<usize> = (0..12).map(|i| i % 6).collect();
+    let tcfg = TrainConfig::new(PredictorConfig::compact(6))
+        .with_epochs(15)
+        .with_batch_size(6)
+        .with_seed(3);
+    let t0 = train_predictor(&tcfg, &x, &y, None, None, &d, false, &mut Reporter::quiet()).unwrap();
+    // two unlabeled "songs" made of the labeled embeddings
+    let unlabeled = vec![x[..6].to_vec(), x[6..].to_vec()];
+    let styles: Vec<String> = (0..6).map(|i| format!("s{}", i % 2)).collect();
+    let cfg = |epochs| {
+        CoascentConfig::new(tcfg.clone())
+            .with_epochs(epochs)
+            .with_refresh_every(2)
+            .with_tau(0.3)
+            .with_lr(1e-3)
+    };
+    let run = |dir: &std::path::Path, epochs, resume| {
+        let mut m = Transitions::style_prior(&styles);
+        let (t, log) = coascent(
+            &cfg(epochs),
+            t0.clone(),
+            &mut m,
+            &x,
+            &y,
+            &unlabeled,
+            &d,
+            Some((dir, resume)),
+            &mut Reporter::quiet(),
+        )
+        .unwrap();
+        (super::train::predict(&t, &x, &d), m, log)
+    };
+    let (a, b) = (tmpdir("co-a"), tmpdir("co-b"));
+    let (p_full, m_full, log) = run(&a, 4, false);
+    assert_eq!(log.pseudo_labels.len(), 2, "refreshed at epochs 0 and 2");
+    assert!(log.pseudo_labels[0] > 0, "{log:?}");
+    assert_ne!(m_full, Transitions::style_prior(&styles), "M was updated");
+    run(&b, 2, false);
+    let (p_res, m_res, log_res) = run(&b, 4, true);
+    assert_eq!(p_res, p_full);
+    assert_eq!(m_res, m_full);
+    assert_eq!(log_res, log);
+    for dir in [a, b] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -672,9 +672,24 @@ pub fn pseudo_label(
         .collect()
 }
 
+/// Checkpoint state of [`coascent`] (`checkpoint-coascent/state.json`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoascentState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// M after the last update.
+    pub m: Option<Transitions>,
+    /// Pseudo-labels in use: (song, phrase, class).
+    pub pseudo: Vec<(usize, usize, usize)>,
+    /// The log so far.
+    pub log: CoascentLog,
+}
+
 /// Algorithm 1: fine-tunes T on the labeled `(x, y)` plus the unlabeled songs' embeddings
 /// (`unlabeled[song][phrase]`) pseudo-labeled with M-re-scored predictions above τ, refreshing
-/// the pseudo-labels and updating M every `refresh_every` epochs.
+/// the pseudo-labels and updating M every `refresh_every` epochs. With `out`, a checkpoint
+/// (T, optimiser, M, pseudo-labels, log) is written to `out/checkpoint-coascent` after every
+/// epoch, and `resume` continues from it.
 #[allow(clippy::too_many_arguments)]
 pub fn coascent(
     cfg: &CoascentConfig,
@@ -684,35 +699,52 @@ pub fn coascent(
     y: &[usize],
     unlabeled: &[Vec<Vec<f32>>],
     device: &Device,
+    out: Option<(&Path, bool)>,
     report: &mut Reporter,
 ) -> Result<(Predictor, CoascentLog), ModelError> {
     let ad = device.clone().autodiff();
     ad.seed(cfg.train.seed);
     let mut t = t.fork(&ad).train();
     let mut optim = sgd(&cfg.train);
-    let mut log = CoascentLog {
-        unlabeled: unlabeled.iter().map(|s| s.len()).sum(),
+    let mut state = CoascentState {
+        log: CoascentLog {
+            unlabeled: unlabeled.iter().map(|s| s.len()).sum(),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let (mut px, mut py): (Vec<Vec<f32>>, Vec<usize>) = (Vec::new(), Vec::new());
+    let dir = out.map(|(o, _)| o.join("checkpoint-coascent"));
+    if let (Some(dir), Some((_, true))) = (&dir, out)
+        && dir.join("state.json").is_file()
+    {
+        state = read_json(&dir.join("state.json"))?;
+        t = load_module(t, &dir.join("weights.bpk"))?;
+        let op = dir.join("optim.bpk");
+        optim = optim.load(&op).map_err(|e| record_err(&op, e))?;
+        if let Some(saved) = &state.m {
+            *m = saved.clone();
+        }
+    }
     let bs = cfg.train.batch_size.max(1);
-    for epoch in 0..cfg.epochs {
+    for epoch in state.epoch..cfg.epochs {
         if epoch % cfg.refresh_every.max(1) == 0 {
             let pl = pseudo_label(&t, m, unlabeled, device);
-            px.clear();
-            py.clear();
-            for (song, (labels, conf)) in unlabeled.iter().zip(&pl) {
-                for ((u, &l), &c) in song.iter().zip(labels).zip(conf) {
+            state.pseudo.clear();
+            for (si, (labels, conf)) in pl.iter().enumerate() {
+                for (pi, (&l, &c)) in labels.iter().zip(conf).enumerate() {
                     if c > cfg.tau {
-                        px.push(u.clone());
-                        py.push(l);
+                        state.pseudo.push((si, pi, l));
                     }
                 }
             }
-            log.pseudo_labels.push(py.len());
+            state.log.pseudo_labels.push(state.pseudo.len());
             m.coascent_update(&pl, cfg.alpha);
         }
-        let all_y: Vec<usize> = y.iter().chain(&py).copied().collect();
+        let all_y: Vec<usize> = y
+            .iter()
+            .copied()
+            .chain(state.pseudo.iter().map(|p| p.2))
+            .collect();
         let mut rng = Rng::new(cfg.train.seed, 2_000 + epoch as u64);
         let order = epoch_order(&all_y, cfg.train.balanced, &mut rng);
         let pb = bar(
@@ -729,7 +761,8 @@ pub fn coascent(
                     if i < x.len() {
                         x[i].as_slice()
                     } else {
-                        px[i - x.len()].as_slice()
+                        let (si, pi, _) = state.pseudo[i - x.len()];
+                        unlabeled[si][pi].as_slice()
                     }
                 })
                 .collect();
@@ -745,8 +778,16 @@ pub fn coascent(
             loss: (sum / order.len().max(1) as f64) as f32,
             samples_per_s: (order.len() as f64 / t0.elapsed().as_secs_f64()) as f32,
         };
-        log.losses.push(r.loss);
+        state.log.losses.push(r.loss);
+        state.epoch = epoch + 1;
+        state.m = Some(m.clone());
+        if let Some(dir) = &dir {
+            save_module(&t, &dir.join("weights.bpk"))?;
+            let op = dir.join("optim.bpk");
+            optim.save(&op).map_err(|e| record_err(&op, e))?;
+            write_json(&state, &dir.join("state.json"))?;
+        }
         report.epoch(&r);
     }
-    Ok((t, log))
+    Ok((t, state.log))
 }

@@ -101,6 +101,9 @@ pub enum LabelsCommand {
     /// Merge the reviewed slots of projects into a labels file:
     /// `labels export PROJECTS… -o labels.json`.
     Export(LabelsExportArgs),
+    /// A labeled set made by the cold-start choreographer (feature matching + Viterbi) over
+    /// folders of songs: `labels coldstart DIR… -o labels.json`.
+    Coldstart(crate::cli_model::ColdstartLabelsArgs),
 }
 
 /// Arguments of `labels export`.
@@ -375,6 +378,7 @@ pub fn run_labels(cmd: &LabelsCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        LabelsCommand::Coldstart(args) => crate::cli_model::run_coldstart_labels(args),
     }
 }
 

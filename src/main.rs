@@ -39,6 +39,14 @@ enum Command {
     Labels(phrasewise::cli_choreo::LabelsCommand),
     /// QA review report (Markdown or HTML) over every project in a workspace folder.
     ReviewReport(phrasewise::cli_choreo::ReviewReportArgs),
+    /// Self-supervised pretraining of the encoder and the pretext decoders on songs.
+    Pretrain(phrasewise::cli_model::PretrainArgs),
+    /// Train the predictor (and the transition matrix) on a labels file: a model folder.
+    Train(phrasewise::cli_model::TrainArgs),
+    /// Co-ascent learning: pseudo-labels on unlabeled songs, predictor and matrix refined.
+    Coascent(phrasewise::cli_model::CoascentArgs),
+    /// Top-1/5/10 of a model folder on a labels file's test split (JSON).
+    Evaluate(phrasewise::cli_model::EvaluateArgs),
     /// Write the embedded demo song as a WAV file.
     DemoSong {
         /// Output WAV path.
@@ -151,6 +159,10 @@ fn main() {
         Command::Choreograph(args) => phrasewise::cli_choreo::run_choreograph(args).map(|_| ()),
         Command::Labels(cmd) => phrasewise::cli_choreo::run_labels(cmd),
         Command::ReviewReport(args) => phrasewise::cli_choreo::run_review_report(args),
+        Command::Pretrain(args) => phrasewise::cli_model::run_pretrain(args),
+        Command::Train(args) => phrasewise::cli_model::run_train(args),
+        Command::Coascent(args) => phrasewise::cli_model::run_coascent(args),
+        Command::Evaluate(args) => phrasewise::cli_model::run_evaluate(args).map(|_| ()),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -9,70 +9,19 @@
 //!
 //! Accepted, swapped and relabeled slots become examples; suggested and rejected slots do not.
 //! `classes` is the sorted union of all labels, so merging projects in any order gives the
-//! same file.
+//! same file. The plain types are defined one layer down, in [`crate::labels`], so the model
+//! (layer 2) can read them.
 
 use super::ChoreoError;
 use super::paths::{dir_of, relative_to, resolve};
 use super::project::{Project, atomic_write, check_schema};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Schema tag of label files.
-pub const LABELS_SCHEMA: &str = "phrasewise-labels/1";
+pub use crate::labels::{LABELS_SCHEMA, LabelSet, LabeledPhrase, LabeledSong};
 
-/// One labeled music phrase.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LabeledPhrase {
-    /// Start (s).
-    pub start: f64,
-    /// End (s).
-    pub end: f64,
-    /// Dance phrase id.
-    pub label: String,
-}
-
-/// One song's labels.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LabeledSong {
-    /// Audio path relative to the labels file (absolute when that is impossible).
-    pub audio: String,
-    /// BLAKE3 of the audio (lets a reader check it has the right file).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_hash: Option<String>,
-    /// Labeled phrases in time order.
-    pub phrases: Vec<LabeledPhrase>,
-    /// `train` / `valid` / `test`, when assigned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split: Option<String>,
-}
-
-/// A labeled dataset.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LabelSet {
-    /// [`LABELS_SCHEMA`].
-    pub schema: String,
-    /// Sorted, distinct labels.
-    pub classes: Vec<String>,
-    /// Songs.
-    pub songs: Vec<LabeledSong>,
-}
-
-impl Default for LabelSet {
-    fn default() -> Self {
-        LabelSet {
-            schema: LABELS_SCHEMA.to_string(),
-            classes: Vec::new(),
-            songs: Vec::new(),
-        }
-    }
-}
-
+/// Writing label sets from projects, merging them, and loading with the choreography layer's
+/// errors (the plain types live in [`crate::labels`]).
 impl LabelSet {
-    /// Empty set.
-    pub fn new() -> LabelSet {
-        LabelSet::default()
-    }
-
     /// Adds the labeled slots of `project` (stored at `project_path`), with the audio path
     /// written relative to `labels_path`. A song already present (same audio path and hash)
     /// is replaced. Returns the number of phrases added.
@@ -145,11 +94,6 @@ impl LabelSet {
         c.sort();
         c.dedup();
         self.classes = c;
-    }
-
-    /// Number of labeled phrases.
-    pub fn examples(&self) -> usize {
-        self.songs.iter().map(|s| s.phrases.len()).sum()
     }
 
     /// Reads and checks a labels file.

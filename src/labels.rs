@@ -1,0 +1,206 @@
+//! Layer 1: the plain `phrasewise-labels/1` labeled-example types, shared by the model (which
+//! trains on them) and the choreography layer (which writes them from reviewed projects and
+//! adds merging, see `choreo::labels`).
+//!
+//! ```json
+//! {"schema": "phrasewise-labels/1", "classes": ["phrase ids", "..."],
+//!  "songs": [{"audio": "path relative to the labels file",
+//!             "phrases": [{"start": 0.0, "end": 4.1, "label": "groove_bounce/000"}],
+//!             "split": "train"}]}
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Schema tag of label files.
+pub const LABELS_SCHEMA: &str = "phrasewise-labels/1";
+
+/// Errors reading or writing a labels file.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelsError {
+    /// Reading or writing the file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The JSON is malformed.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The content breaks a rule of the format.
+    #[error("{path}: {msg}")]
+    Invalid {
+        /// What is wrong.
+        msg: String,
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// One labeled music phrase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabeledPhrase {
+    /// Start (s).
+    pub start: f64,
+    /// End (s).
+    pub end: f64,
+    /// Dance phrase id.
+    pub label: String,
+}
+
+/// One song's labels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabeledSong {
+    /// Audio path relative to the labels file (absolute when that is impossible).
+    pub audio: String,
+    /// BLAKE3 of the audio (lets a reader check it has the right file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// Labeled phrases in time order.
+    pub phrases: Vec<LabeledPhrase>,
+    /// `train` / `valid` / `test`, when assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+}
+
+/// A labeled dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelSet {
+    /// [`LABELS_SCHEMA`].
+    pub schema: String,
+    /// Sorted, distinct labels.
+    pub classes: Vec<String>,
+    /// Songs.
+    pub songs: Vec<LabeledSong>,
+}
+
+impl Default for LabelSet {
+    fn default() -> Self {
+        LabelSet {
+            schema: LABELS_SCHEMA.to_string(),
+            classes: Vec::new(),
+            songs: Vec::new(),
+        }
+    }
+}
+
+impl LabelSet {
+    /// Empty set.
+    pub fn new() -> LabelSet {
+        LabelSet::default()
+    }
+
+    /// Number of labeled phrases.
+    pub fn examples(&self) -> usize {
+        self.songs.iter().map(|s| s.phrases.len()).sum()
+    }
+
+    /// The audio file of `song`, resolved against the folder of the labels file at `path`.
+    pub fn audio_path(path: &Path, song: &LabeledSong) -> PathBuf {
+        let p = Path::new(&song.audio);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            path.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    /// Reads and checks a labels file (schema `phrasewise-labels/1`, every label among the
+    /// classes, phrases with `start < end`).
+    pub fn read(path: &Path) -> Result<LabelSet, LabelsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LabelsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let set: LabelSet = serde_json::from_str(&text).map_err(|source| LabelsError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |msg: String| LabelsError::Invalid {
+            msg,
+            path: path.to_path_buf(),
+        };
+        if set.schema != LABELS_SCHEMA {
+            return Err(invalid(format!(
+                "schema is `{}`, expected `{LABELS_SCHEMA}`",
+                set.schema
+            )));
+        }
+        for p in set.songs.iter().flat_map(|s| &s.phrases) {
+            if !set.classes.contains(&p.label) {
+                return Err(invalid(format!(
+                    "label `{}` is not among the classes",
+                    p.label
+                )));
+            }
+            if !(p.start.is_finite() && p.end.is_finite() && p.start < p.end) {
+                return Err(invalid(format!(
+                    "phrase {}–{} s has no duration",
+                    p.start, p.end
+                )));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Writes the set as pretty JSON (write to a temporary file, then rename).
+    pub fn write(&self, path: &Path) -> Result<(), LabelsError> {
+        let io = |source| LabelsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut json = serde_json::to_string_pretty(self).map_err(|source| LabelsError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        json.push('\n');
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_checks_labels_and_spans() {
+        let dir = std::env::temp_dir().join(format!("pw-labels-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("l.json");
+        let mut set = LabelSet::new();
+        set.classes = vec!["a/000".into()];
+        set.songs.push(LabeledSong {
+            audio: "song.wav".into(),
+            content_hash: None,
+            phrases: vec![LabeledPhrase {
+                start: 0.0,
+                end: 2.0,
+                label: "a/000".into(),
+            }],
+            split: Some("train".into()),
+        });
+        set.write(&path).unwrap();
+        let back = LabelSet::read(&path).unwrap();
+        assert_eq!(back, set);
+        assert_eq!(
+            LabelSet::audio_path(&path, &back.songs[0]),
+            dir.join("song.wav")
+        );
+        set.songs[0].phrases[0].label = "b/000".into();
+        set.write(&path).unwrap();
+        let err = LabelSet::read(&path).unwrap_err().to_string();
+        assert!(err.contains("l.json") && err.contains("b/000"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,368 @@
+//! The model folder and the scorer entry point.
+//!
+//! A model folder holds `model.json` ([`ModelInfo`]: schema, network and predictor sizes,
+//! the K phrase ids in library order, the fingerprint of the library it was trained for, what
+//! it was trained on), `encoder.bpk` and `predictor.bpk` (burnpack weights) and
+//! `transitions.json` (M). Loading it for a library with another fingerprint is
+//! [`ModelError::WrongLibrary`], never silently wrong indices.
+
+use super::ModelError;
+use super::data::{LabeledSongData, PhraseSample, Split};
+use super::encoder::Encoder;
+use super::net::NetConfig;
+use super::predictor::{Predictor, PredictorConfig};
+use super::train::{
+    embed_samples, load_module, predict, read_json, save_module, save_module_f16, write_json,
+};
+use super::transition::Transitions;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Schema tag of `model.json`.
+pub const MODEL_SCHEMA: &str = "phrasewise-model/1";
+
+/// `model.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// [`MODEL_SCHEMA`].
+    pub schema: String,
+    /// Encoder and decoder sizes.
+    pub net: NetConfig,
+    /// Predictor sizes.
+    pub predictor: PredictorConfig,
+    /// Dance phrase ids, index = class (the library's order).
+    pub classes: Vec<String>,
+    /// Name of the library.
+    pub library_name: String,
+    /// BLAKE3 of the library index JSON (`choreo::project::library_fingerprint`).
+    pub library_fingerprint: String,
+    /// What the encoder and the predictor were trained on, in words.
+    pub trained_on: String,
+    /// Per-dimension mean and standard deviation of the training embeddings; `u` is
+    /// standardised with them before T (absent: used as is). Not in the paper: the frozen
+    /// encoder's raw outputs can sit on any scale (a random encoder's do), and SGD on T at
+    /// lr 1e-2 needs inputs of unit scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_norm: Option<EmbedNorm>,
+    /// Test-split metrics at save time, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<EvalReport>,
+}
+
+/// Standardisation of the embeddings `u` (see [`ModelInfo::embed_norm`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmbedNorm {
+    /// Mean per dimension.
+    pub mean: Vec<f32>,
+    /// Standard deviation per dimension (at least 1e-6).
+    pub std: Vec<f32>,
+}
+
+impl EmbedNorm {
+    /// Mean and standard deviation of `rows` (all of one width).
+    pub fn fit(rows: &[Vec<f32>]) -> EmbedNorm {
+        let d = rows.first().map_or(0, |r| r.len());
+        let n = rows.len().max(1) as f64;
+        let mut mean = vec![0.0f64; d];
+        for r in rows {
+            for (m, v) in mean.iter_mut().zip(r) {
+                *m += f64::from(*v) / n;
+            }
+        }
+        let mut var = vec![0.0f64; d];
+        for r in rows {
+            for ((s, v), m) in var.iter_mut().zip(r).zip(&mean) {
+                *s += (f64::from(*v) - m).powi(2) / n;
+            }
+        }
+        EmbedNorm {
+            mean: mean.iter().map(|m| *m as f32).collect(),
+            std: var.iter().map(|v| (v.sqrt() as f32).max(1e-6)).collect(),
+        }
+    }
+
+    /// Standardises `rows` in place.
+    pub fn apply(&self, rows: &mut [Vec<f32>]) {
+        for r in rows {
+            for ((v, m), s) in r.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+}
+
+/// Top-k accuracies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TopK {
+    /// Top-1.
+    pub top1: f64,
+    /// Top-5.
+    pub top5: f64,
+    /// Top-10.
+    pub top10: f64,
+}
+
+/// Evaluation on a split.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Phrases evaluated.
+    pub phrases: usize,
+    /// Songs evaluated.
+    pub songs: usize,
+    /// Number of classes K.
+    pub classes: usize,
+    /// Raw predictions F(u_t).
+    pub without_m: TopK,
+    /// Re-scored along each song with M (Eq. 6).
+    pub with_m: TopK,
+    /// Top-k of a uniform random ranking (k / K), for reference.
+    pub chance: TopK,
+    /// Top-k of a fixed ranking by training-label frequency (no music at all), for reference;
+    /// set by training, absent from `evaluate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<TopK>,
+}
+
+/// Top-k of the fixed ranking by the class frequencies of `train_labels`, on `test_labels`.
+pub fn prior_topk(train_labels: &[usize], test_labels: &[usize], k: usize) -> TopK {
+    let mut freq = vec![0.0f32; k];
+    for &l in train_labels {
+        if l < k {
+            freq[l] += 1.0;
+        }
+    }
+    // ties broken by index, like any deterministic ranking
+    for (i, f) in freq.iter_mut().enumerate() {
+        *f -= i as f32 * 1e-6;
+    }
+    let ranks: Vec<usize> = test_labels.iter().map(|&l| rank_of(&freq, l)).collect();
+    topk(&ranks)
+}
+
+/// A trained encoder + predictor + M for one library: the scorer the choreography layer
+/// wraps.
+#[derive(Debug)]
+pub struct PhraseModel {
+    /// `model.json`.
+    pub info: ModelInfo,
+    /// E (inference mode).
+    pub encoder: Encoder,
+    /// T (inference mode).
+    pub predictor: Predictor,
+    /// M.
+    pub transitions: Transitions,
+    device: Device,
+}
+
+impl PhraseModel {
+    /// Assembles a model (weights in any mode; they are switched to inference).
+    pub fn new(
+        info: ModelInfo,
+        encoder: Encoder,
+        predictor: Predictor,
+        transitions: Transitions,
+        device: Device,
+    ) -> Self {
+        PhraseModel {
+            encoder: encoder.valid().to_device(&device),
+            predictor: predictor.valid().to_device(&device),
+            info,
+            transitions,
+            device,
+        }
+    }
+
+    /// Loads `dir` on the CPU for the library with fingerprint `library_fingerprint`.
+    pub fn load(dir: &Path, library_fingerprint: &str) -> Result<PhraseModel, ModelError> {
+        PhraseModel::load_on(dir, library_fingerprint, &super::default_device())
+    }
+
+    /// Reads `dir/model.json` and checks schema and K (no weights).
+    pub fn read_info(dir: &Path) -> Result<ModelInfo, ModelError> {
+        let path = dir.join("model.json");
+        let info: ModelInfo = read_json(&path)?;
+        if info.schema != MODEL_SCHEMA {
+            return Err(ModelError::Invalid {
+                msg: format!("schema is `{}`, expected `{MODEL_SCHEMA}`", info.schema),
+                path,
+            });
+        }
+        if info.classes.len() != info.predictor.classes {
+            return Err(ModelError::Invalid {
+                msg: format!(
+                    "{} classes listed for a predictor of {}",
+                    info.classes.len(),
+                    info.predictor.classes
+                ),
+                path,
+            });
+        }
+        Ok(info)
+    }
+
+    /// [`PhraseModel::load`] on `device`.
+    pub fn load_on(
+        dir: &Path,
+        library_fingerprint: &str,
+        device: &Device,
+    ) -> Result<PhraseModel, ModelError> {
+        let info = PhraseModel::read_info(dir)?;
+        if info.library_fingerprint != library_fingerprint {
+            return Err(ModelError::WrongLibrary {
+                model_library: info.library_name.clone(),
+                model_fp: info.library_fingerprint.clone(),
+                library_fp: library_fingerprint.to_string(),
+                path: dir.to_path_buf(),
+            });
+        }
+        let encoder = load_module(info.net.encoder.init(device), &dir.join("encoder.bpk"))?;
+        let predictor = load_module(info.predictor.init(device), &dir.join("predictor.bpk"))?;
+        let tp = dir.join("transitions.json");
+        let transitions: Transitions = read_json(&tp)?;
+        let k = info.classes.len();
+        if transitions.k != k || transitions.m.len() != k * k {
+            return Err(ModelError::Invalid {
+                msg: format!("transition matrix is not {k}×{k}"),
+                path: tp,
+            });
+        }
+        Ok(PhraseModel::new(
+            info,
+            encoder,
+            predictor,
+            transitions,
+            device.clone(),
+        ))
+    }
+
+    /// Writes the folder (f32 weights).
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        self.save_as(dir, false)
+    }
+
+    /// Writes the folder, with f16 weights when `half` (half the size; outputs change by
+    /// rounding only). The shipped default model is stored this way.
+    pub fn save_as(&self, dir: &Path, half: bool) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+        let (enc, pred) = (dir.join("encoder.bpk"), dir.join("predictor.bpk"));
+        if half {
+            save_module_f16(&self.encoder, &enc)?;
+            save_module_f16(&self.predictor, &pred)?;
+        } else {
+            save_module(&self.encoder, &enc)?;
+            save_module(&self.predictor, &pred)?;
+        }
+        write_json(&self.transitions, &dir.join("transitions.json"))?;
+        write_json(&self.info, &dir.join("model.json"))
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Embeddings `u` of phrases, standardised as T expects.
+    pub fn embed(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
+        let refs: Vec<&PhraseSample> = phrases.iter().collect();
+        let mut u = embed_samples(&self.encoder, &refs, 16, &self.device);
+        self.normalize(&mut u);
+        u
+    }
+
+    /// Standardises raw encoder embeddings as T expects (no-op without `embed_norm`).
+    pub fn normalize(&self, rows: &mut [Vec<f32>]) {
+        if let Some(n) = &self.info.embed_norm {
+            n.apply(rows);
+        }
+    }
+
+    /// F(u_t): probabilities over the K library phrases for every music phrase (no M).
+    pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
+        predict(&self.predictor, &self.embed(phrases), &self.device)
+    }
+
+    /// [`score_phrases`](Self::score_phrases) of a song's phrases in order, re-scored by M
+    /// along the song (Eq. 6).
+    pub fn score_song(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
+        self.transitions.rescale(&self.score_phrases(phrases))
+    }
+
+    /// Top-1/5/10 on the songs of `split`, with and without M, from embeddings computed by
+    /// this model's encoder.
+    pub fn evaluate(&self, data: &[LabeledSongData], split: Split) -> EvalReport {
+        let songs: Vec<(Vec<Vec<f32>>, &[usize])> = data
+            .iter()
+            .filter(|s| s.split == split)
+            .map(|s| (self.embed(&s.song.samples), s.labels.as_slice()))
+            .collect();
+        evaluate_embeddings(&self.predictor, &self.transitions, &songs, &self.device)
+    }
+}
+
+/// Rank (0-based) of `label` in `probs` (number of classes scored strictly higher).
+fn rank_of(probs: &[f32], label: usize) -> usize {
+    let p = probs.get(label).copied().unwrap_or(f32::NEG_INFINITY);
+    probs.iter().filter(|&&q| q > p).count()
+}
+
+fn topk(ranks: &[usize]) -> TopK {
+    let n = ranks.len().max(1) as f64;
+    let at = |k: usize| ranks.iter().filter(|&&r| r < k).count() as f64 / n;
+    TopK {
+        top1: at(1),
+        top5: at(5),
+        top10: at(10),
+    }
+}
+
+/// Top-k of T's predictions (and of their M re-scoring along each song) for songs given as
+/// (embeddings, labels).
+pub fn evaluate_embeddings(
+    t: &Predictor,
+    m: &Transitions,
+    songs: &[(Vec<Vec<f32>>, &[usize])],
+    device: &Device,
+) -> EvalReport {
+    let (mut raw, mut resc) = (Vec::new(), Vec::new());
+    let mut k = m.k;
+    for (u, labels) in songs {
+        if u.is_empty() {
+            continue;
+        }
+        let p = predict(t, u, device);
+        k = p[0].len();
+        let q = m.rescale(&p);
+        for ((pi, qi), &l) in p.iter().zip(&q).zip(labels.iter()) {
+            raw.push(rank_of(pi, l));
+            resc.push(rank_of(qi, l));
+        }
+    }
+    let kf = k.max(1) as f64;
+    EvalReport {
+        phrases: raw.len(),
+        songs: songs.len(),
+        classes: k,
+        without_m: topk(&raw),
+        with_m: topk(&resc),
+        chance: TopK {
+            top1: (1.0 / kf).min(1.0),
+            top5: (5.0 / kf).min(1.0),
+            top10: (10.0 / kf).min(1.0),
+        },
+        prior: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_and_topk() {
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 2), 1);
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 1), 0);
+        let t = topk(&[0, 1, 7, 20]);
+        assert_eq!((t.top1, t.top5, t.top10), (0.25, 0.5, 0.75));
+    }
+}

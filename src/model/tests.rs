@@ -1,0 +1,398 @@
+//! Shape, training-step and record tests of the network (Tables 3–6).
+
+use super::data::PhraseSample;
+use super::decoders::{MelDecoderConfig, SeqDecoderConfig};
+use super::encoder::EncoderConfig;
+use super::folder::{MODEL_SCHEMA, ModelInfo, PhraseModel};
+use super::net::{NetConfig, PretextWeights};
+use super::predictor::PredictorConfig;
+use super::train::{Reporter, TrainConfig, predictor_step, pretrain_step, sgd, train_predictor};
+use super::transition::Transitions;
+use super::{ModelError, default_device};
+use burn::optim::AdamConfig;
+use burn::prelude::*;
+
+fn device() -> Device {
+    default_device()
+}
+
+fn sample(seed: u64) -> PhraseSample {
+    let mut rng = super::train::Rng::new(seed, 0);
+    let mut u = || (rng.next_u64() % 1000) as f32 / 1000.0;
+    PhraseSample {
+        mel: (0..128 * 128).map(|_| u()).collect(),
+        melody: (0..128).map(|_| u()).collect(),
+        rhythm: (0..128)
+            .map(|i| if i % 8 == 0 { 1.0 } else { 0.0 })
+            .collect(),
+    }
+}
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pw-model-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn compact_encoder_shapes() {
+    let d = device();
+    d.seed(1);
+    let enc = EncoderConfig::compact().init(&d);
+    let x = Tensor::<4>::zeros([2, 1, 128, 128], &d);
+    let dims: Vec<[usize; 4]> = enc
+        .stage_outputs(x.clone())
+        .iter()
+        .map(|t| t.dims())
+        .collect();
+    assert_eq!(
+        dims,
+        vec![
+            [2, 16, 32, 32],
+            [2, 64, 32, 32],
+            [2, 128, 16, 16],
+            [2, 256, 8, 8],
+            [2, 512, 4, 4]
+        ]
+    );
+    let out = enc.forward(x);
+    assert_eq!(out.feature.dims(), [2, 512, 4]);
+    assert_eq!(out.embedding.dims(), [2, 512]);
+}
+
+#[test]
+fn paper_encoder_shapes_table3() {
+    let d = device();
+    d.seed(1);
+    let enc = EncoderConfig::paper().init(&d).valid();
+    let x = Tensor::<4>::zeros([1, 1, 128, 128], &d);
+    let dims: Vec<[usize; 4]> = enc
+        .stage_outputs(x.clone())
+        .iter()
+        .map(|t| t.dims())
+        .collect();
+    // MaxPool 64×32×32, Conv_2 … Conv_5 (bottleneck output = 4 × planes)
+    assert_eq!(
+        dims,
+        vec![
+            [1, 64, 32, 32],
+            [1, 256, 32, 32],
+            [1, 512, 16, 16],
+            [1, 1024, 8, 8],
+            [1, 2048, 4, 4]
+        ]
+    );
+    let out = enc.forward(x);
+    assert_eq!(out.feature.dims(), [1, 512, 4]); // f_t 512×4×1
+    assert_eq!(out.embedding.dims(), [1, 512]); // u 512×1×1
+    // torchvision's ResNet-50 trunk on one input channel (23 501 760) + Conv_6 2048→512 with
+    // bias (1 049 088) = 24 550 848, the reference's 24.55 M; burn's count adds the 53 120
+    // batch-norm running statistics (mean + variance of every BN channel)
+    assert_eq!(enc.num_params(), 24_550_848 + 53_120);
+}
+
+#[test]
+fn decoder_shapes_tables_4_and_5() {
+    let d = device();
+    d.seed(2);
+    for cfg in [MelDecoderConfig::paper(), MelDecoderConfig::compact()] {
+        let d1 = cfg.init(&d).valid();
+        assert_eq!(
+            d1.forward(Tensor::zeros([1, 512], &d)).dims(),
+            [1, 1, 128, 128]
+        );
+    }
+    let d2 = SeqDecoderConfig::paper().init(&d);
+    assert_eq!(d2.forward(Tensor::zeros([2, 512, 4], &d)).dims(), [2, 128]);
+    let r = d2.rhythm(Tensor::zeros([2, 512, 4], &d));
+    let v: Vec<f32> = r
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap();
+    assert!(v.iter().all(|x| (0.0..=1.0).contains(x)));
+}
+
+#[test]
+fn predictor_shapes_table6() {
+    let d = device();
+    d.seed(3);
+    for attention in [true, false] {
+        let t = PredictorConfig::new(512, 40)
+            .with_attention(attention)
+            .init(&d);
+        assert_eq!(t.forward(Tensor::zeros([3, 512], &d)).dims(), [3, 40]);
+    }
+    // Linear(512,512) + 3 × [512·1024 + 1024·512 + 512·16 + 16·512 (+ biases)] + Linear(512,K)
+    let t = PredictorConfig::new(512, 40).init(&d);
+    let per_block = 512 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 16 + 16 + 16 * 512 + 512;
+    assert_eq!(
+        t.num_params(),
+        512 * 512 + 512 + 3 * per_block + 512 * 40 + 40
+    );
+}
+
+#[test]
+fn a_pretrain_step_lowers_the_loss() {
+    let d = device().autodiff();
+    d.seed(4);
+    let mut net = NetConfig::compact().init(&d);
+    let mut optim = AdamConfig::new().init();
+    let samples: Vec<PhraseSample> = (0..4).map(sample).collect();
+    let batch: Vec<&PhraseSample> = samples.iter().collect();
+    let w = PretextWeights::new();
+    let mut losses = Vec::new();
+    for _ in 0..4 {
+        let (n, l) = pretrain_step(net, &mut optim, &batch, &w, 1e-3, &d);
+        net = n;
+        losses.push(l);
+    }
+    assert!(losses.iter().all(|l| l.is_finite()));
+    assert!(losses[3] < losses[0], "{losses:?}");
+}
+
+#[test]
+fn a_predictor_step_lowers_the_loss() {
+    let d = device().autodiff();
+    d.seed(5);
+    let cfg = TrainConfig::new(PredictorConfig::new(512, 10));
+    let mut t = cfg.predictor.init(&d);
+    let mut optim = sgd(&cfg);
+    let x: Vec<Vec<f32>> = (0..8)
+        .map(|i| (0..512).map(|j| ((i * 7 + j) % 13) as f32 / 13.0).collect())
+        .collect();
+    let xr: Vec<&[f32]> = x.iter().map(|r| r.as_slice()).collect();
+    let y: Vec<usize> = (0..8).map(|i| i % 10).collect();
+    let (t1, l0) = predictor_step(t, &mut optim, &xr, &y, 1e-2, &d);
+    t = t1;
+    let (_, l1) = predictor_step(t, &mut optim, &xr, &y, 1e-2, &d);
+    assert!(l1 < l0, "{l0} -> {l1}");
+}
+
+#[test]
+fn records_save_and_load_bit_exact() {
+    let d = device();
+    let ad = d.clone().autodiff();
+    ad.seed(6);
+    let mut net = NetConfig::compact().init(&ad);
+    let mut optim = AdamConfig::new().init();
+    let samples: Vec<PhraseSample> = (0..2).map(sample).collect();
+    let batch: Vec<&PhraseSample> = samples.iter().collect();
+    // one step moves weights and the BN running statistics away from their initial values
+    (net, _) = pretrain_step(net, &mut optim, &batch, &PretextWeights::new(), 1e-3, &ad);
+    let dir = tmpdir("record");
+    let path = dir.join("pretext.bpk");
+    super::train::save_module(&net, &path).unwrap();
+    d.seed(99);
+    let fresh = NetConfig::compact().init(&d);
+    let loaded = super::train::load_module(fresh, &path).unwrap();
+    let x = super::train::mel_batch(&batch, &d);
+    let a = net.valid().encoder.forward(x.clone()).embedding.into_data();
+    let b = loaded.valid().encoder.forward(x).embedding.into_data();
+    assert!(
+        a.as_bytes() == b.as_bytes(),
+        "embeddings differ after save/load"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn model_folder_refuses_another_library() {
+    let d = device();
+    d.seed(7);
+    let net = NetConfig::compact();
+    let pcfg = PredictorConfig::new(512, 3);
+    let cfg = TrainConfig::new(pcfg.clone()).with_epochs(1);
+    let x = vec![vec![0.5f32; 512]; 3];
+    let t = train_predictor(
+        &cfg,
+        &x,
+        &[0, 1, 2],
+        None,
+        None,
+        &d,
+        false,
+        &mut Reporter::quiet(),
+    )
+    .unwrap();
+    let info = ModelInfo {
+        schema: MODEL_SCHEMA.into(),
+        net: net.clone(),
+        predictor: pcfg,
+        classes: vec!["a/000".into(), "a/001".into(), "b/000".into()],
+        library_name: "test".into(),
+        library_fingerprint: "abc".into(),
+        trained_on: "unit test".into(),
+        embed_norm: None,
+        metrics: None,
+    };
+    let styles = vec!["a".to_string(), "a".into(), "b".into()];
+    let model = PhraseModel::new(
+        info,
+        net.encoder.init(&d),
+        t,
+        Transitions::style_prior(&styles),
+        d.clone(),
+    );
+    let dir = tmpdir("folder");
+    model.save(&dir).unwrap();
+    let err = PhraseModel::load(&dir, "other").unwrap_err();
+    assert!(matches!(err, ModelError::WrongLibrary { .. }), "{err}");
+    assert!(
+        err.to_string().contains("trained for library `test`"),
+        "{err}"
+    );
+    let back = PhraseModel::load(&dir, "abc").unwrap();
+    let s = vec![sample(1), sample(2)];
+    let p = back.score_phrases(&s);
+    let q = model.score_phrases(&s);
+    assert_eq!(p, q);
+    assert_eq!(p.len(), 2);
+    assert!((p[0].iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    // f16 storage: the same model up to rounding
+    let half = dir.join("half");
+    model.save_as(&half, true).unwrap();
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    assert!(size(&half.join("encoder.bpk")) * 10 < size(&dir.join("encoder.bpk")) * 6);
+    let h = PhraseModel::load(&half, "abc").unwrap().score_phrases(&s);
+    for (a, b) in h.iter().flatten().zip(p.iter().flatten()) {
+        assert!((a - b).abs() < 1e-2, "{a} vs {b}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn training_is_deterministic_and_resumes_exactly() {
+    let d = device();
+    let x: Vec<Vec<f32>> = (0..24)
+        .map(|i| {
+            (0..512)
+                .map(|j| (((i * 13 + j * 7) % 23) as f32 - 11.0) / 11.0)
+                .collect()
+        })
+        .collect();
+    let y: Vec<usize> = (0..24).map(|i| i % 6).collect();
+    let cfg = |epochs| {
+        TrainConfig::new(PredictorConfig::compact(6))
+            .with_epochs(epochs)
+            .with_batch_size(8)
+            .with_balanced(true)
+            .with_seed(11)
+    };
+    let run = |dir: &std::path::Path, epochs, resume| {
+        let t = train_predictor(
+            &cfg(epochs),
+            &x,
+            &y,
+            None,
+            Some(dir),
+            &d,
+            resume,
+            &mut Reporter::quiet(),
+        )
+        .unwrap();
+        super::train::predict(&t, &x, &d)
+    };
+    let (a, b, c) = (tmpdir("det-a"), tmpdir("det-b"), tmpdir("det-c"));
+    let full = run(&a, 4, false);
+    assert_eq!(run(&b, 4, false), full, "same seed, same result");
+    // two epochs, then resume from the checkpoint for the other two
+    run(&c, 2, false);
+    let state: super::train::LoopState =
+        super::train::read_json(&c.join("checkpoint-train/state.json")).unwrap();
+    assert_eq!(state.epoch, 2);
+    assert_eq!(
+        run(&c, 4, true),
+        full,
+        "resumed run equals the uninterrupted one"
+    );
+    for dir in [a, b, c] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+#[test]
+fn a_label_outside_the_library_is_an_error_naming_the_file() {
+    use crate::labels::{LabelSet, LabeledPhrase, LabeledSong};
+    let dir = tmpdir("badlabel");
+    let path = dir.join("labels.json");
+    let mut set = LabelSet::new();
+    set.classes = vec!["nowhere/000".into()];
+    set.songs.push(LabeledSong {
+        audio: "missing.ogg".into(),
+        content_hash: None,
+        phrases: vec![LabeledPhrase {
+            start: 0.0,
+            end: 4.0,
+            label: "nowhere/000".into(),
+        }],
+        split: None,
+    });
+    set.write(&path).unwrap();
+    let classes = vec!["a/000".to_string()];
+    let err = super::data::load_labeled(&path, &classes, &dir, &mut |_, _| {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("labels.json") && msg.contains("nowhere/000"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn coascent_pseudo_labels_updates_m_and_resumes_exactly() {
+    use super::train::{CoascentConfig, coascent};
+    let d = device();
+    let x: Vec<Vec<f32>> = (0..12)
+        .map(|i| {
+            (0..512)
+                .map(|j| if j % 6 == i % 6 { 2.0 } else { -0.2 })
+                .collect()
+        })
+        .collect();
+    let y: Vec<usize> = (0..12).map(|i| i % 6).collect();
+    let tcfg = TrainConfig::new(PredictorConfig::compact(6))
+        .with_epochs(15)
+        .with_batch_size(6)
+        .with_seed(3);
+    let t0 = train_predictor(&tcfg, &x, &y, None, None, &d, false, &mut Reporter::quiet()).unwrap();
+    // two unlabeled "songs" made of the labeled embeddings
+    let unlabeled = vec![x[..6].to_vec(), x[6..].to_vec()];
+    let styles: Vec<String> = (0..6).map(|i| format!("s{}", i % 2)).collect();
+    let cfg = |epochs| {
+        CoascentConfig::new(tcfg.clone())
+            .with_epochs(epochs)
+            .with_refresh_every(2)
+            .with_tau(0.3)
+            .with_lr(1e-3)
+    };
+    let run = |dir: &std::path::Path, epochs, resume| {
+        let mut m = Transitions::style_prior(&styles);
+        let (t, log) = coascent(
+            &cfg(epochs),
+            t0.clone(),
+            &mut m,
+            &x,
+            &y,
+            &unlabeled,
+            &d,
+            Some((dir, resume)),
+            &mut Reporter::quiet(),
+        )
+        .unwrap();
+        (super::train::predict(&t, &x, &d), m, log)
+    };
+    let (a, b) = (tmpdir("co-a"), tmpdir("co-b"));
+    let (p_full, m_full, log) = run(&a, 4, false);
+    assert_eq!(log.pseudo_labels.len(), 2, "refreshed at epochs 0 and 2");
+    assert!(log.pseudo_labels[0] > 0, "{log:?}");
+    assert_ne!(m_full, Transitions::style_prior(&styles), "M was updated");
+    run(&b, 2, false);
+    let (p_res, m_res, log_res) = run(&b, 4, true);
+    assert_eq!(p_res, p_full);
+    assert_eq!(m_res, m_full);
+    assert_eq!(log_res, log);
+    for dir in [a, b] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

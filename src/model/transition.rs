@@ -1,0 +1,220 @@
+//! The dance-phrase transition matrix M of the model folder (Duan et al. 2020, §3.4, Eq. 6–7
+//! and Algorithm 1), stored dense (K×K, row = previous phrase). The choreography layer has a
+//! structured, faster `TransitionMatrix` for decoding; this one is what training writes and
+//! co-ascent updates, and it converts to the other with `from_dense`.
+
+use serde::{Deserialize, Serialize};
+
+/// Lower clip of M (§3.5: M is clipped to [0.01, 1]).
+pub const M_MIN: f32 = 0.01;
+/// Upper clip of M.
+pub const M_MAX: f32 = 1.0;
+/// Style prior: weight of a transition within a style.
+pub const SAME_STYLE: f32 = 1.0;
+/// Style prior: weight of a transition across styles.
+pub const OTHER_STYLE: f32 = 0.3;
+/// Style prior: weight of repeating the same phrase.
+pub const REPEAT: f32 = 0.05;
+
+/// Dense transition matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transitions {
+    /// K.
+    pub k: usize,
+    /// Row-major K×K, `m[i * k + j] = M(i → j)`.
+    pub m: Vec<f32>,
+}
+
+impl Transitions {
+    /// The style prior ("similar dance moves are allowed to transfer", §3.5): [`SAME_STYLE`]
+    /// within a style, [`OTHER_STYLE`] across, [`REPEAT`] on the diagonal.
+    pub fn style_prior(styles: &[String]) -> Transitions {
+        let k = styles.len();
+        let mut m = vec![OTHER_STYLE; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                if i == j {
+                    m[i * k + j] = REPEAT;
+                } else if styles[i] == styles[j] {
+                    m[i * k + j] = SAME_STYLE;
+                }
+            }
+        }
+        Transitions { k, m }
+    }
+
+    /// M₀ of Algorithm 1 from labeled sequences (class indices in time order, one sequence per
+    /// song): half the style prior plus half the observed transition counts scaled by the
+    /// largest count of their row, clipped. Rows without observations keep the full prior.
+    pub fn from_labels(styles: &[String], sequences: &[Vec<usize>]) -> Transitions {
+        let mut t = Transitions::style_prior(styles);
+        let k = t.k;
+        let mut counts = vec![0.0f32; k * k];
+        for seq in sequences {
+            for w in seq.windows(2) {
+                if w[0] < k && w[1] < k {
+                    counts[w[0] * k + w[1]] += 1.0;
+                }
+            }
+        }
+        for i in 0..k {
+            let row = &counts[i * k..(i + 1) * k];
+            let max = row.iter().copied().fold(0.0f32, f32::max);
+            if max > 0.0 {
+                for (m, c) in t.m[i * k..(i + 1) * k].iter_mut().zip(row) {
+                    *m = 0.5 * *m + 0.5 * c / max;
+                }
+            }
+        }
+        t.clip();
+        t
+    }
+
+    /// `M(i → j)`.
+    pub fn get(&self, i: usize, j: usize) -> f32 {
+        self.m[i * self.k + j]
+    }
+
+    /// Clips every entry to [[`M_MIN`], [`M_MAX`]].
+    pub fn clip(&mut self) {
+        for v in &mut self.m {
+            *v = if v.is_finite() {
+                v.clamp(M_MIN, M_MAX)
+            } else {
+                M_MIN
+            };
+        }
+    }
+
+    /// Eq. 6 along a song: `P(d_t | u_t, d_{t−1}) ∝ F(u_t) · M(d_{t−1} → d_t)`, where
+    /// `d_{t−1}` is the top-1 of the re-scaled previous phrase (the first phrase is left as
+    /// it is). Rows are renormalised to sum to 1.
+    pub fn rescale(&self, probs: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let mut out: Vec<Vec<f32>> = Vec::with_capacity(probs.len());
+        for (t, p) in probs.iter().enumerate() {
+            let mut q = p.clone();
+            if t > 0
+                && let Some(prev) = out.last().and_then(|r| argmax(r))
+            {
+                for (j, v) in q.iter_mut().enumerate().take(self.k) {
+                    *v *= self.get(prev, j);
+                }
+            }
+            let s: f32 = q.iter().sum();
+            if s > 0.0 {
+                for v in &mut q {
+                    *v /= s;
+                }
+            }
+            out.push(q);
+        }
+        out
+    }
+
+    /// The M update of Algorithm 1 from the top-1 labels and confidences of adjacent
+    /// pseudo-labeled phrases (one `(labels, confidences)` sequence per song):
+    /// `M'(a → b) = M(a → b) + Σ P(d_{t−1}) P(d_t)` over the pairs `(a, b)` seen (0 for
+    /// pairs not seen), then `M ← α M + (1 − α) M'`, clipped.
+    pub fn coascent_update(&mut self, sequences: &[(Vec<usize>, Vec<f32>)], alpha: f32) {
+        let k = self.k;
+        let mut next = vec![0.0f32; k * k];
+        let mut seen = vec![false; k * k];
+        for (labels, conf) in sequences {
+            for t in 1..labels.len().min(conf.len()) {
+                let (a, b) = (labels[t - 1], labels[t]);
+                if a >= k || b >= k {
+                    continue;
+                }
+                let idx = a * k + b;
+                if !seen[idx] {
+                    seen[idx] = true;
+                    next[idx] = self.m[idx];
+                }
+                next[idx] += conf[t - 1] * conf[t];
+            }
+        }
+        for (v, n) in self.m.iter_mut().zip(&next) {
+            *v = alpha * *v + (1.0 - alpha) * n;
+        }
+        self.clip();
+    }
+}
+
+/// Index of the largest value (first on ties); `None` for an empty slice.
+pub fn argmax(v: &[f32]) -> Option<usize> {
+    let mut best: Option<(usize, f32)> = None;
+    for (i, &x) in v.iter().enumerate() {
+        if best.is_none_or(|(_, b)| x > b) {
+            best = Some((i, x));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn styles() -> Vec<String> {
+        ["a", "a", "b"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn style_prior_and_label_counts() {
+        let t = Transitions::style_prior(&styles());
+        assert_eq!(t.get(0, 1), SAME_STYLE);
+        assert_eq!(t.get(0, 2), OTHER_STYLE);
+        assert_eq!(t.get(1, 1), REPEAT);
+        // row 0 observed 0→2 twice, 0→1 once: 0.5·prior + 0.5·count/max
+        let t = Transitions::from_labels(&styles(), &[vec![0, 2, 0, 1], vec![0, 2]]);
+        assert!((t.get(0, 2) - (0.5 * 0.3 + 0.5)).abs() < 1e-6);
+        assert!((t.get(0, 1) - (0.5 * 1.0 + 0.25)).abs() < 1e-6);
+        assert!((t.get(0, 0) - 0.5 * 0.05).abs() < 1e-6);
+        // row 1 (observed 1→… never) keeps the prior
+        assert_eq!(t.get(1, 0), SAME_STYLE);
+    }
+
+    #[test]
+    fn rescale_follows_the_previous_top1() {
+        let mut t = Transitions::style_prior(&styles());
+        t.m = vec![
+            1.0, 0.01, 0.5, //
+            0.2, 1.0, 1.0, //
+            1.0, 1.0, 1.0,
+        ];
+        let p = vec![vec![0.6, 0.3, 0.1], vec![0.2, 0.5, 0.3]];
+        let r = t.rescale(&p);
+        assert_eq!(r[0], vec![0.6, 0.3, 0.1]);
+        // previous top-1 is 0: [0.2·1, 0.5·0.01, 0.3·0.5] = [0.2, 0.005, 0.15] / 0.355
+        let want = [0.2 / 0.355, 0.005 / 0.355, 0.15 / 0.355];
+        for (a, b) in r[1].iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{:?}", r[1]);
+        }
+        assert_eq!(argmax(&r[1]), Some(0));
+    }
+
+    #[test]
+    fn coascent_update_by_hand() {
+        let mut t = Transitions {
+            k: 2,
+            m: vec![0.5, 0.5, 0.5, 0.02],
+        };
+        // pairs 0→1 (0.9·0.8) and 0→1 again (0.5·0.6)
+        t.coascent_update(
+            &[(vec![0, 1], vec![0.9, 0.8]), (vec![0, 1], vec![0.5, 0.6])],
+            0.5,
+        );
+        // seen: M'(0,1) = 0.5 + 0.72 + 0.30 = 1.52 → 0.5·0.5 + 0.5·1.52 = 1.01 → clipped 1
+        assert_eq!(t.get(0, 1), 1.0);
+        // unseen: 0.5·M → 0.25; 0.5·0.02 = 0.01 stays at the floor
+        assert!((t.get(0, 0) - 0.25).abs() < 1e-6);
+        assert!((t.get(1, 1) - M_MIN).abs() < 1e-6);
+        let mut t = Transitions {
+            k: 2,
+            m: vec![0.1, 0.1, 0.1, 0.1],
+        };
+        t.coascent_update(&[(vec![1, 0], vec![0.5, 0.4])], 0.5);
+        // M'(1,0) = 0.1 + 0.2 = 0.3 → 0.05 + 0.15 = 0.2
+        assert!((t.get(1, 0) - 0.2).abs() < 1e-6);
+    }
+}

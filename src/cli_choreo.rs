@@ -18,6 +18,7 @@
 //! slot starts at 0 s and the last ends at the song's end, so the BVH covers the whole song.
 
 use crate::choreo::LabelSet;
+use crate::choreo::network::{ScoreSource, song_scores};
 use crate::choreo::project::{Project, RankSettings};
 use crate::choreo::score::{ColdStartScorer, beats_in, tempo_fit};
 use crate::cli_motion::{ExportOptions, RenderArgs, SlotSpec, export_bvh_timeline};
@@ -37,6 +38,11 @@ pub struct SuggestArgs {
     /// Candidates kept per slot.
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
+    /// Scorer: a trained model folder, `default` (the built-in model, trained for the starter
+    /// library) or `cold-start` (feature matching). Default: `default` with the starter
+    /// library, `cold-start` with any other library.
+    #[arg(long)]
+    pub model: Option<String>,
     /// Project file to write (`*.phrasewise.json`).
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
@@ -84,6 +90,11 @@ pub struct ChoreographArgs {
     /// Library folder (default: the starter library built into the program).
     #[arg(long)]
     pub library: Option<PathBuf>,
+    /// Scorer: a trained model folder, `default` (the built-in model, trained for the starter
+    /// library) or `cold-start` (feature matching). Default: `default` with the starter
+    /// library, `cold-start` with any other library.
+    #[arg(long)]
+    pub model: Option<String>,
     /// Frame rate and crossfade.
     #[command(flatten)]
     pub render: RenderArgs,
@@ -117,6 +128,12 @@ pub struct LabelsExportArgs {
     pub out: PathBuf,
 }
 
+/// The scorer a `--model` value asks for (see [`ScoreSource::parse`]), else the library's
+/// default.
+pub fn score_source(model: Option<&str>, library_dir: Option<&Path>) -> ScoreSource {
+    model.map_or_else(|| ScoreSource::default_for(library_dir), ScoreSource::parse)
+}
+
 fn load_library(dir: Option<&Path>) -> anyhow::Result<Library> {
     Ok(match dir {
         Some(d) => Library::load(d)?,
@@ -125,11 +142,13 @@ fn load_library(dir: Option<&Path>) -> anyhow::Result<Library> {
 }
 
 /// Analyses `song` and builds a ranked project for it (not saved).
+#[allow(clippy::too_many_arguments)]
 pub fn suggest_project(
     song: &Path,
     project_path: &Path,
     library: &Library,
     library_dir: Option<&Path>,
+    source: &ScoreSource,
     top_k: usize,
     max_minutes: f64,
     no_cache: bool,
@@ -149,6 +168,8 @@ pub fn suggest_project(
         top_k,
         ..RankSettings::default()
     };
+    let scorer = song_scores(source, song, &outcome.analysis, &library.index)
+        .with_context(|| format!("scoring {}", song.display()))?;
     Ok(Project::new(
         project_path,
         song,
@@ -156,7 +177,7 @@ pub fn suggest_project(
         outcome.analysis,
         &library.index,
         library_dir,
-        &ColdStartScorer::default(),
+        &scorer,
         settings,
     )?)
 }
@@ -169,6 +190,7 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
         &args.out,
         &library,
         args.library.as_deref(),
+        &score_source(args.model.as_deref(), args.library.as_deref()),
         args.top_k,
         args.max_minutes,
         args.no_cache,
@@ -347,6 +369,7 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         &project_path,
         &library,
         args.library.as_deref(),
+        &score_source(args.model.as_deref(), args.library.as_deref()),
         RankSettings::default().top_k,
         args.max_minutes,
         args.no_cache,

@@ -4,6 +4,7 @@
 
 mod common_data;
 
+use phrasewise::choreo::network::ScoreSource;
 use phrasewise::cli_choreo::{slot_specs, suggest_project};
 use phrasewise::cli_motion::{ExportOptions, SlotSpec, choreograph};
 use phrasewise::motion::beats::{BeatConfig, dance_beats};
@@ -34,17 +35,30 @@ fn suggested_dance_versus_random_phrases() {
     }
     let library = Library::starter().unwrap();
     let ids: Vec<String> = library.index.phrases.iter().map(|p| p.id.clone()).collect();
-    for path in songs {
+    let sources = [ScoreSource::ColdStart, ScoreSource::DefaultModel];
+    for (path, source) in songs
+        .iter()
+        .flat_map(|p| sources.iter().map(move |s| (p.clone(), s.clone())))
+    {
         let project = suggest_project(
             &path,
             &dir.join("p.phrasewise.json"),
             &library,
             None,
+            &source,
             5,
             20.0,
             true,
         )
         .unwrap();
+        match source {
+            ScoreSource::ColdStart => assert_eq!(project.model, "cold-start"),
+            _ => assert!(
+                project.model.starts_with("network:default@"),
+                "{}",
+                project.model
+            ),
+        }
         let specs = slot_specs(&project, &library).unwrap();
         let music = &project.analysis.beats;
         let suggested = bas(&library, &specs, music);
@@ -68,8 +82,9 @@ fn suggested_dance_versus_random_phrases() {
         }
         let mean_random = randoms.iter().sum::<f64>() / randoms.len() as f64;
         println!(
-            "{}: {} slots, BAS suggested {suggested:.3}, random phrases {mean_random:.3} (5 draws: {:?})",
+            "{} ({:?}): {} slots, BAS suggested {suggested:.3}, random phrases {mean_random:.3} (5 draws: {:?})",
             path.file_name().unwrap().to_string_lossy(),
+            source,
             specs.len(),
             randoms
                 .iter()

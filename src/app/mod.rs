@@ -646,10 +646,13 @@ impl eframe::App for EditorApp {
         });
 
         egui::Panel::right("side")
-            .default_size(360.0)
-            .min_size(280.0)
+            .default_size(380.0)
+            .min_size(300.0)
+            .max_size(520.0)
             .resizable(true)
             .show(ui, |ui| {
+                // Long ids or messages must not widen the panel past the window.
+                ui.set_max_width(ui.available_width());
                 ui::inspector(
                     ui,
                     &self.editor,

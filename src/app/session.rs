@@ -14,8 +14,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::analysis::{AnalysisConfig, SongAnalysis, analyze_samples};
 use crate::audio::{ANALYSIS_SR, DecodeOptions, decode_file};
+use crate::choreo::network::{PrecomputedScorer, ScoreSource, song_scores};
 use crate::choreo::project::{Actor, Edit, RankSettings};
-use crate::choreo::{ColdStartScorer, History, Project, Scorer, TransitionMatrix};
+use crate::choreo::{History, Project, TransitionMatrix};
 use crate::cli_choreo::slot_specs;
 use crate::cli_motion::{ExportOptions, choreograph};
 use crate::motion::blend::Choreography;
@@ -68,6 +69,8 @@ pub struct Session {
     pub library: Library,
     /// Library folder, `None` for the embedded starter library.
     pub library_dir: Option<PathBuf>,
+    /// Where the network part comes from.
+    pub source: ScoreSource,
     /// Network scores, T×K row-major.
     pub scores: Vec<f32>,
     /// The slot spans `scores` were computed for.
@@ -104,7 +107,9 @@ pub fn default_user() -> String {
 }
 
 impl Session {
-    /// A session around a ranked project.
+    /// A session around a ranked project; `scorer` holds its network scores (computed again
+    /// from `source` when the music phrases are re-cut).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         project: Project,
         path: Option<PathBuf>,
@@ -112,12 +117,15 @@ impl Session {
         library: Library,
         library_dir: Option<PathBuf>,
         audio: Option<SongAudio>,
+        source: ScoreSource,
+        scorer: PrecomputedScorer,
     ) -> Result<Session> {
-        let scores = ColdStartScorer::default().score_all(&project.analysis, &library.index);
+        let scores = scorer.scores;
         let matrix = TransitionMatrix::for_library(&library.index)?;
         let scored_spans = project.slots.iter().map(|s| (s.start, s.end)).collect();
         let mut s = Session {
             scored_spans,
+            source,
             project,
             path,
             base_path,
@@ -176,8 +184,14 @@ impl Session {
             .collect();
         if spans != self.scored_spans || self.scores.len() != spans.len() * k {
             // A split, merge or moved boundary: the music phrases changed, score them again.
-            self.scores =
-                ColdStartScorer::default().score_all(&self.project.analysis, &self.library.index);
+            let song = self.project.song_path(self.project_path());
+            self.scores = song_scores(
+                &self.source,
+                &song,
+                &self.project.analysis,
+                &self.library.index,
+            )?
+            .scores;
             self.scored_spans = spans;
         }
         self.project
@@ -330,6 +344,8 @@ pub fn open_song(
         bail!("cancelled");
     }
     let base = song.with_extension("phrasewise.json");
+    let source = ScoreSource::default_for(library_dir.as_deref());
+    let scorer = song_scores(&source, song, &analysis, &library.index)?;
     let project = Project::new(
         &base,
         song,
@@ -337,10 +353,19 @@ pub fn open_song(
         analysis,
         &library.index,
         library_dir.as_deref(),
-        &ColdStartScorer::default(),
+        &scorer,
         RankSettings::default(),
     )?;
-    Session::new(project, None, base, library, library_dir, Some(audio))
+    Session::new(
+        project,
+        None,
+        base,
+        library,
+        library_dir,
+        Some(audio),
+        source,
+        scorer,
+    )
 }
 
 /// Opens a saved project and its song's audio. A missing song is
@@ -360,6 +385,25 @@ pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
             None
         }
     };
+    // The project remembers its scorer: cold start, or a network (built in or a folder).
+    let source = if project.model.starts_with("network:default@") {
+        ScoreSource::DefaultModel
+    } else if project.model.starts_with("network:") {
+        // A model folder is not recorded in the project: fall back to the library default.
+        ScoreSource::default_for(library_dir.as_deref())
+    } else {
+        ScoreSource::ColdStart
+    };
+    let (source, scorer) = match song_scores(&source, &song, &project.analysis, &library.index) {
+        Ok(s) => (source, s),
+        Err(e) => {
+            // No audio to run the network on (or the model is gone): cold start still works.
+            tracing::warn!("{e}; ranking with the cold-start scorer");
+            let cold = ScoreSource::ColdStart;
+            let s = song_scores(&cold, &song, &project.analysis, &library.index)?;
+            (cold, s)
+        }
+    };
     Session::new(
         project,
         Some(path.to_path_buf()),
@@ -367,6 +411,8 @@ pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
         library,
         library_dir,
         audio,
+        source,
+        scorer,
     )
 }
 
@@ -401,6 +447,8 @@ pub fn open_demo(progress: Progress<'_>) -> Result<Session> {
     let hash = crate::cache::content_hash(&path)?;
     let analysis = analyze_audio(&audio, &hash, &path, progress)?;
     let base = path.with_extension("phrasewise.json");
+    let source = ScoreSource::DefaultModel;
+    let scorer = song_scores(&source, &path, &analysis, &library.index)?;
     let project = Project::new(
         &base,
         &path,
@@ -408,8 +456,17 @@ pub fn open_demo(progress: Progress<'_>) -> Result<Session> {
         analysis,
         &library.index,
         None,
-        &ColdStartScorer::default(),
+        &scorer,
         RankSettings::default(),
     )?;
-    Session::new(project, None, base, library, None, Some(audio))
+    Session::new(
+        project,
+        None,
+        base,
+        library,
+        None,
+        Some(audio),
+        source,
+        scorer,
+    )
 }

@@ -655,7 +655,7 @@ pub fn inspector(
     egui::Grid::new("candidates")
         .num_columns(4)
         .striped(true)
-        .spacing([8.0, 3.0])
+        .spacing([6.0, 3.0])
         .show(ui, |ui| {
             ui.weak("#");
             ui.weak("phrase");
@@ -681,13 +681,13 @@ pub fn inspector(
                 let prob = c.score.exp() as f32;
                 ui.add(
                     egui::ProgressBar::new(prob)
-                        .desired_width(60.0)
+                        .desired_width(48.0)
                         .text(format!("{:.0}%", 100.0 * prob)),
                 );
                 ui.monospace(format!(
-                    "{:>6} {:>6}",
-                    c.network.map_or("—".into(), |v| format!("{v:.2}")),
-                    c.transition.map_or("—".into(), |v| format!("{v:+.2}"))
+                    "{:>5} {:>5}",
+                    c.network.map_or("—".into(), |v| format!("{v:.1}")),
+                    c.transition.map_or("—".into(), |v| format!("{v:+.1}"))
                 ));
                 ui.end_row();
             }

@@ -14,6 +14,7 @@
 
 pub mod decode;
 pub mod labels;
+pub mod network;
 pub mod paths;
 pub mod project;
 pub mod review;

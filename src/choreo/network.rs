@@ -1,0 +1,209 @@
+//! The trained network as the ranking's scorer: `F(u_t)` of the paper's predictor for every
+//! music phrase (Duan et al. 2020, Eq. 5), as log-probabilities over the K library phrases.
+//!
+//! The network needs the audio (the encoder reads each phrase's 128×128 mel image), so its
+//! scores are computed once per song (and again after a re-cut of the phrases) and handed to
+//! the engine as a [`PrecomputedScorer`]; the transition part stays the engine's own matrix.
+//!
+//! The default model (`assets/model/`, trained for the embedded starter library) is compiled
+//! into the binary and unpacked to the cache folder on first use.
+
+use std::path::{Path, PathBuf};
+
+use super::ChoreoError;
+use super::project::library_fingerprint;
+use super::score::Scorer;
+use crate::analysis::SongAnalysis;
+use crate::model::PhraseModel;
+use crate::motion::library::LibraryIndex;
+
+/// Scores computed elsewhere (the network), row-major T×K log-scores.
+#[derive(Debug, Clone)]
+pub struct PrecomputedScorer {
+    /// Model id stored in projects.
+    pub id: String,
+    /// T×K log-scores.
+    pub scores: Vec<f32>,
+    /// K.
+    pub k: usize,
+}
+
+impl Scorer for PrecomputedScorer {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn score(&self, _song: &SongAnalysis, slot: usize, _library: &LibraryIndex) -> Vec<f32> {
+        self.scores
+            .get(slot * self.k..(slot + 1) * self.k)
+            .map_or_else(|| vec![0.0; self.k], <[f32]>::to_vec)
+    }
+
+    fn score_all(&self, _song: &SongAnalysis, _library: &LibraryIndex) -> Vec<f32> {
+        self.scores.clone()
+    }
+}
+
+const DEFAULT_FILES: [(&str, &[u8]); 4] = [
+    (
+        "model.json",
+        include_bytes!("../../assets/model/model.json"),
+    ),
+    (
+        "encoder.bpk",
+        include_bytes!("../../assets/model/encoder.bpk"),
+    ),
+    (
+        "predictor.bpk",
+        include_bytes!("../../assets/model/predictor.bpk"),
+    ),
+    (
+        "transitions.json",
+        include_bytes!("../../assets/model/transitions.json"),
+    ),
+];
+
+/// Folder holding the default model (unpacked from the binary into the cache folder, once
+/// per content).
+pub fn default_model_dir() -> Result<PathBuf, ChoreoError> {
+    let mut h = blake3::Hasher::new();
+    for (name, bytes) in DEFAULT_FILES {
+        h.update(name.as_bytes());
+        h.update(bytes);
+    }
+    let dir = crate::cache::cache_dir()
+        .join("models")
+        .join(format!("default-{}", &h.finalize().to_hex()[..16]));
+    if !dir.join("model.json").is_file() {
+        std::fs::create_dir_all(&dir).map_err(|e| ChoreoError::io(&dir, e))?;
+        // model.json last: its presence marks a complete folder.
+        for (name, bytes) in DEFAULT_FILES.iter().rev() {
+            super::project::atomic_write(&dir.join(name), bytes)?;
+        }
+    }
+    Ok(dir)
+}
+
+/// The model id stored in projects: `network:<name>@<short hash of model.json>`.
+pub fn model_id(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "model".to_string(), |n| n.to_string_lossy().into_owned());
+    let hash = std::fs::read(dir.join("model.json"))
+        .map(|b| blake3::hash(&b).to_hex()[..8].to_string())
+        .unwrap_or_default();
+    format!("network:{name}@{hash}")
+}
+
+/// Loads the model in `dir` for `index` (a model trained for another library is an error).
+pub fn load_model(dir: &Path, index: &LibraryIndex) -> Result<PhraseModel, ChoreoError> {
+    PhraseModel::load(dir, &library_fingerprint(index))
+        .map_err(|e| ChoreoError::Invalid(format!("{e}")))
+}
+
+/// Network log-scores (T×K) of the music phrases `spans` of the song at `audio`, in the
+/// library's phrase order.
+pub fn network_scores(
+    model: &PhraseModel,
+    audio: &Path,
+    spans: &[(f64, f64)],
+    index: &LibraryIndex,
+) -> Result<Vec<f32>, ChoreoError> {
+    let samples = crate::model::data::song_samples(audio, Some(spans), &crate::cache::cache_dir())
+        .map_err(|e| ChoreoError::Invalid(format!("{e}")))?;
+    let probs = model.score_phrases(&samples.samples);
+    // Map the model's classes onto the library's phrase order (same fingerprint, so the
+    // same set; the order is checked rather than assumed).
+    let k = index.phrases.len();
+    let pos: std::collections::HashMap<&str, usize> = model
+        .info
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut out = Vec::with_capacity(spans.len() * k);
+    for row in &probs {
+        for p in &index.phrases {
+            let v = pos.get(p.id.as_str()).and_then(|&i| row.get(i)).copied();
+            out.push(v.map_or(f32::NEG_INFINITY, |x| x.max(1e-12).ln()));
+        }
+    }
+    Ok(out)
+}
+
+/// Where a song's network part comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScoreSource {
+    /// The hand-made feature matcher (any library, no training needed).
+    ColdStart,
+    /// A trained model folder.
+    Model(PathBuf),
+    /// The model compiled into the binary (trained for the starter library).
+    DefaultModel,
+}
+
+impl ScoreSource {
+    /// The default for a library: the built-in model for the starter library, cold start for
+    /// any other (no model can know it before training).
+    pub fn default_for(library_dir: Option<&Path>) -> ScoreSource {
+        if library_dir.is_none() {
+            ScoreSource::DefaultModel
+        } else {
+            ScoreSource::ColdStart
+        }
+    }
+
+    /// Parses a `--model` value: `default`, `cold-start`, or a folder.
+    pub fn parse(s: &str) -> ScoreSource {
+        match s {
+            "default" => ScoreSource::DefaultModel,
+            "cold-start" | "coldstart" | "none" => ScoreSource::ColdStart,
+            dir => ScoreSource::Model(PathBuf::from(dir)),
+        }
+    }
+}
+
+/// The scores (T×K, library order) and scorer id for the music phrases of `song` (audio at
+/// `audio`). With a model, the cold-start scorer's hard tempo rule still applies: a phrase that
+/// cannot be time-warped to the music within [0.8, 1.25] stays impossible whatever the network
+/// says.
+pub fn song_scores(
+    source: &ScoreSource,
+    audio: &Path,
+    song: &SongAnalysis,
+    index: &LibraryIndex,
+) -> Result<PrecomputedScorer, ChoreoError> {
+    let cold = super::ColdStartScorer::default();
+    let cold_scores = cold.score_all(song, index);
+    let k = index.phrases.len();
+    let dir = match source {
+        ScoreSource::ColdStart => {
+            return Ok(PrecomputedScorer {
+                id: cold.id(),
+                scores: cold_scores,
+                k,
+            });
+        }
+        ScoreSource::Model(d) => d.clone(),
+        ScoreSource::DefaultModel => default_model_dir()?,
+    };
+    let model = load_model(&dir, index)?;
+    let spans: Vec<(f64, f64)> = song.phrases.iter().map(|p| (p.start, p.end)).collect();
+    let mut scores = network_scores(&model, audio, &spans, index)?;
+    for (s, c) in scores.iter_mut().zip(&cold_scores) {
+        if *c == f32::NEG_INFINITY {
+            *s = f32::NEG_INFINITY;
+        }
+    }
+    let id = match source {
+        ScoreSource::DefaultModel => {
+            format!(
+                "network:default@{}",
+                model_id(&dir).rsplit('@').next().unwrap_or("")
+            )
+        }
+        _ => model_id(&dir),
+    };
+    Ok(PrecomputedScorer { id, scores, k })
+}

@@ -20,7 +20,7 @@
 use crate::choreo::LabelSet;
 use crate::choreo::network::{ScoreSource, song_scores};
 use crate::choreo::project::{Project, RankSettings};
-use crate::choreo::score::{ColdStartScorer, beats_in, tempo_fit};
+use crate::choreo::score::{beats_in, tempo_fit};
 use crate::cli_motion::{ExportOptions, RenderArgs, SlotSpec, export_bvh_timeline};
 use crate::motion::export::Timeline;
 use crate::motion::library::Library;

@@ -31,6 +31,7 @@ fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
         json: None,
         project: Some(dir.join("song.phrasewise.json")),
         library: None,
+        model: None,
         render: RenderArgs {
             fps: 30.0,
             crossfade: 0.25,
@@ -40,6 +41,12 @@ fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
     };
     let tl = run_choreograph(&args).unwrap();
     let project = Project::load(args.project.as_ref().unwrap()).unwrap();
+    // The starter library ranks with the built-in network by default.
+    assert!(
+        project.model.starts_with("network:default@"),
+        "{}",
+        project.model
+    );
     let duration = project.analysis.duration;
     let want = (duration * 30.0 + 1e-9).floor() as usize + 1;
     assert_eq!(tl.frames, want, "timeline frames vs song length {duration}");

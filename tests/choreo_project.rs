@@ -336,4 +336,24 @@ fn labels_export_merges_projects_and_round_trips() {
     merged.merge(&set, &out, &dir.join("all.json"));
     assert_eq!(merged.songs[0].audio, "one.wav");
     assert_eq!(merged.classes, set.classes);
+    // A label rejected in QA review, or marked "no good phrase", is not exported.
+    let (mut c, c_path, _) = project(&dir, "three");
+    c.apply(&Edit::Accept { slot: 0 }, &actor()).unwrap();
+    c.apply(&Edit::Accept { slot: 1 }, &actor()).unwrap();
+    c.apply(&Edit::Accept { slot: 2 }, &actor()).unwrap();
+    c.apply(
+        &Edit::Review {
+            slot: 0,
+            verdict: phrasewise::choreo::review::Verdict::Rejected,
+            comment: "wrong style".into(),
+        },
+        &actor(),
+    )
+    .unwrap();
+    c.apply(&Edit::NoMatch { slot: 1, on: true }, &actor())
+        .unwrap();
+    c.save(&c_path).unwrap();
+    let only = phrasewise::cli_choreo::export_labels(&[c_path], &out).unwrap();
+    assert_eq!(only.examples(), 1);
+    assert_eq!(only.songs[0].phrases[0].start, c.slots[2].start);
 }

@@ -36,7 +36,14 @@ impl LabelSet {
         let phrases: Vec<LabeledPhrase> = project
             .slots
             .iter()
-            .filter(|s| s.decision.status.is_label())
+            .filter(|s| s.decision.status.is_label() && !s.decision.no_match)
+            // A label a reviewer rejected does not train the model.
+            .filter(|s| {
+                s.decision
+                    .review
+                    .as_ref()
+                    .is_none_or(|r| r.verdict != super::review::Verdict::Rejected)
+            })
             .filter_map(|s| {
                 s.decision.chosen.as_ref().map(|c| LabeledPhrase {
                     start: s.start,

@@ -12,6 +12,14 @@ use super::{ModelError, default_device};
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 
+/// burn's generator is global per backend: tests that seed it and then train must not run
+/// interleaved, or "same seed, same result" fails by chance.
+static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn seed_lock() -> std::sync::MutexGuard<'static, ()> {
+    SEED_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn device() -> Device {
     default_device()
 }
@@ -36,6 +44,7 @@ fn tmpdir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn compact_encoder_shapes() {
+    let _seeded = seed_lock();
     let d = device();
     d.seed(1);
     let enc = EncoderConfig::compact().init(&d);
@@ -62,6 +71,7 @@ fn compact_encoder_shapes() {
 
 #[test]
 fn paper_encoder_shapes_table3() {
+    let _seeded = seed_lock();
     let d = device();
     d.seed(1);
     let enc = EncoderConfig::paper().init(&d).valid();
@@ -93,6 +103,7 @@ fn paper_encoder_shapes_table3() {
 
 #[test]
 fn decoder_shapes_tables_4_and_5() {
+    let _seeded = seed_lock();
     let d = device();
     d.seed(2);
     for cfg in [MelDecoderConfig::paper(), MelDecoderConfig::compact()] {
@@ -115,6 +126,7 @@ fn decoder_shapes_tables_4_and_5() {
 
 #[test]
 fn predictor_shapes_table6() {
+    let _seeded = seed_lock();
     let d = device();
     d.seed(3);
     for attention in [true, false] {
@@ -134,6 +146,7 @@ fn predictor_shapes_table6() {
 
 #[test]
 fn a_pretrain_step_lowers_the_loss() {
+    let _seeded = seed_lock();
     let d = device().autodiff();
     d.seed(4);
     let mut net = NetConfig::compact().init(&d);
@@ -153,6 +166,7 @@ fn a_pretrain_step_lowers_the_loss() {
 
 #[test]
 fn a_predictor_step_lowers_the_loss() {
+    let _seeded = seed_lock();
     let d = device().autodiff();
     d.seed(5);
     let cfg = TrainConfig::new(PredictorConfig::new(512, 10));
@@ -171,6 +185,7 @@ fn a_predictor_step_lowers_the_loss() {
 
 #[test]
 fn records_save_and_load_bit_exact() {
+    let _seeded = seed_lock();
     let d = device();
     let ad = d.clone().autodiff();
     ad.seed(6);
@@ -198,6 +213,7 @@ fn records_save_and_load_bit_exact() {
 
 #[test]
 fn model_folder_refuses_another_library() {
+    let _seeded = seed_lock();
     let d = device();
     d.seed(7);
     let net = NetConfig::compact();
@@ -263,6 +279,7 @@ fn model_folder_refuses_another_library() {
 
 #[test]
 fn training_is_deterministic_and_resumes_exactly() {
+    let _seeded = seed_lock();
     let d = device();
     let x: Vec<Vec<f32>> = (0..24)
         .map(|i| {
@@ -313,6 +330,7 @@ fn training_is_deterministic_and_resumes_exactly() {
 
 #[test]
 fn a_label_outside_the_library_is_an_error_naming_the_file() {
+    let _seeded = seed_lock();
     use crate::labels::{LabelSet, LabeledPhrase, LabeledSong};
     let dir = tmpdir("badlabel");
     let path = dir.join("labels.json");
@@ -341,6 +359,7 @@ fn a_label_outside_the_library_is_an_error_naming_the_file() {
 
 #[test]
 fn coascent_pseudo_labels_updates_m_and_resumes_exactly() {
+    let _seeded = seed_lock();
     use super::train::{CoascentConfig, coascent};
     let d = device();
     let x: Vec<Vec<f32>> = (0..12)

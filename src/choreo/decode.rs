@@ -359,9 +359,32 @@ pub fn decode(
     let mut scores = scores.to_vec();
     let mut pot = potentials(&scores, k, locks);
     let mut z = normalisers(&pot, m, t_n, k, settings.chain);
-    let mut path = viterbi(&pot, &z, m, t_n, k);
     let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
-    if settings.diversity_window > 0 && pen < 0.0 {
+    let diversity = settings.diversity_window > 0 && pen < 0.0;
+    if !diversity && t_n * k >= 20_000 {
+        // Viterbi, the forward and the backward pass all read the same potentials: backward
+        // on a second thread while this one runs Viterbi and forward.
+        let (path, marginals) = std::thread::scope(|s| {
+            let back = s.spawn(|| backward(&pot, &z, m, t_n, k));
+            let path = viterbi(&pot, &z, m, t_n, k);
+            let mut gamma = forward(&pot, &z, m, t_n, k);
+            let beta = back
+                .join()
+                .unwrap_or_else(|_| backward(&pot, &z, m, t_n, k));
+            combine(&mut gamma, &beta, k);
+            (path, gamma)
+        });
+        return Ok(Decoding {
+            slots: t_n,
+            k,
+            path,
+            marginals,
+            network: log_softmax(&scores, &pot, k),
+            empty_slots: pot.empty,
+        });
+    }
+    let mut path = viterbi(&pot, &z, m, t_n, k);
+    if diversity {
         for _ in 0..settings.diversity_rounds {
             let mut changed = Vec::new();
             for t in 0..t_n {
@@ -453,6 +476,15 @@ mod tests {
         let mut seq = forward(&pot, &z, &m, t_n, k);
         combine(&mut seq, &backward(&pot, &z, &m, t_n, k), k);
         assert_eq!(threaded, seq);
+        // decode() without diversity runs Viterbi, forward and backward concurrently: same
+        // answer as the sequential pieces.
+        let settings = DecodeSettings {
+            diversity_window: 0,
+            ..DecodeSettings::default()
+        };
+        let d = decode(&scores, &locks, &m, &settings).expect("decode");
+        assert_eq!(d.marginals, seq);
+        assert_eq!(d.path, viterbi(&pot, &z, &m, t_n, k));
         for row in threaded.chunks(k) {
             let s: f32 = row.iter().sum();
             assert!((s - 1.0).abs() < 1e-4, "{s}");

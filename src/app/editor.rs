@@ -514,9 +514,10 @@ impl Editor {
                 if let Some(i) = self.session.as_ref().and_then(|s| s.slot_at(t))
                     && self.view.selected != Some(i)
                 {
-                    self.view.selected = Some(i);
-                    self.view.cursor = 0;
+                    // Selecting puts the candidate cursor on the chosen phrase.
+                    self.select(i)?;
                 }
+                self.reveal(t, t);
             }
             Command::SetSpeed(v) => self.player.transport().set_speed(v),
             Command::ToggleLoop => {

@@ -19,6 +19,7 @@ pub mod cache;
 pub mod choreo;
 pub mod cli;
 pub mod cli_choreo;
+pub mod cli_learn;
 pub mod cli_model;
 pub mod cli_motion;
 pub mod demo;

@@ -37,6 +37,8 @@ enum Command {
     /// Labeled examples from reviewed projects.
     #[command(subcommand)]
     Labels(phrasewise::cli_choreo::LabelsCommand),
+    /// Train the next model from a workspace's decisions (validated on held-out songs).
+    Learn(phrasewise::cli_learn::LearnArgs),
     /// QA review report (Markdown or HTML) over every project in a workspace folder.
     ReviewReport(phrasewise::cli_choreo::ReviewReportArgs),
     /// Self-supervised pretraining of the encoder and the pretext decoders on songs.
@@ -158,6 +160,7 @@ fn main() {
         Command::ExportProject(args) => phrasewise::cli_choreo::run_export_project(args),
         Command::Choreograph(args) => phrasewise::cli_choreo::run_choreograph(args).map(|_| ()),
         Command::Labels(cmd) => phrasewise::cli_choreo::run_labels(cmd),
+        Command::Learn(args) => phrasewise::cli_learn::run_learn(args),
         Command::ReviewReport(args) => phrasewise::cli_choreo::run_review_report(args),
         Command::Pretrain(args) => phrasewise::cli_model::run_pretrain(args),
         Command::Train(args) => phrasewise::cli_model::run_train(args),

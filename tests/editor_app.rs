@@ -462,3 +462,77 @@ fn labelling_by_keys_two_annotators_and_a_review_report() {
     assert!(html.contains("class=\"rej\"") && html.contains("feet slide"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Edit → Learn from my edits: the open project's folder is the workspace; the job trains
+/// and validates a new version in the background and reports before/after.
+#[test]
+fn learn_from_my_edits_runs_in_the_background_and_reports() {
+    use phrasewise::choreo::network::ScoreSource;
+    use phrasewise::choreo::project::{Actor, Edit};
+    let dir = temp_dir("learn");
+    // A second labeled song in the workspace (a shifted, quieter copy of the demo).
+    let demo = phrasewise::demo::render_demo(22_050);
+    let b = dir.join("b.wav");
+    let shifted: Vec<f32> = demo.samples[44_100..].iter().map(|x| x * 0.8).collect();
+    phrasewise::demo::write_wav(&b, &shifted, 22_050).expect("wav");
+    let library = phrasewise::motion::library::Library::starter().expect("lib");
+    let bp = dir.join("b.phrasewise.json");
+    let mut p = phrasewise::cli_choreo::suggest_project(
+        &b,
+        &bp,
+        &library,
+        None,
+        &ScoreSource::ColdStart,
+        5,
+        20.0,
+        false,
+    )
+    .expect("suggest");
+    for t in 0..p.slots.len() {
+        p.apply(&Edit::Accept { slot: t }, &Actor::now("ann"))
+            .expect("accept");
+    }
+    p.save(&bp).expect("save");
+    // The editor: label a few slots of the demo by keys, save into the workspace, learn.
+    let mut h = harness(&dir, false);
+    for _ in 0..4 {
+        h.key_press(Key::Enter);
+        h.run_steps(1);
+        h.key_press(Key::ArrowRight);
+        h.run_steps(1);
+    }
+    h.state_mut()
+        .editor
+        .run(Command::SaveAs(dir.join("demo.phrasewise.json")));
+    h.state_mut().start_learn();
+    let mut status = String::new();
+    for _ in 0..600 {
+        h.run_steps(1);
+        status = format!("{:?}", h.state().editor.status);
+        if status.contains("held-out") || status.contains("learn:") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        status.contains("v1") && status.contains("held-out"),
+        "{status}"
+    );
+    let adopted = status.contains("adopted");
+    let model = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("s")
+        .project
+        .model
+        .clone();
+    assert_eq!(
+        model.starts_with("network:v1@"),
+        adopted,
+        "{model} / {status}"
+    );
+    assert!(dir.join("models/v1/model.json").is_file());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -113,6 +113,7 @@ pub struct EditorApp {
     pub editor: Editor,
     job: Option<Job<Session>>,
     export_job: Option<Job<String>>,
+    learn_job: Option<Job<crate::cli_learn::LearnReport>>,
     settings: Settings,
     recovery: Recovery,
     recovery_offer: Option<RecoveryInfo>,
@@ -148,6 +149,7 @@ impl EditorApp {
             editor: Editor::empty(opts.audio),
             job: None,
             export_job: None,
+            learn_job: None,
             settings,
             recovery: Recovery::new(opts.recovery_dir.clone()),
             recovery_offer: None,
@@ -279,6 +281,10 @@ impl EditorApp {
                 Err(e) => self.editor.say(Level::Error, format!("export: {e:#}")),
             }
         }
+        if let Some(r) = self.learn_job.as_ref().and_then(Job::poll) {
+            self.learn_job = None;
+            self.finish_learn(r);
+        }
         if let Some((kind, rx)) = &self.dialog {
             match rx.try_recv() {
                 Ok(Some(path)) => {
@@ -309,6 +315,88 @@ impl EditorApp {
             && let Err(e) = self.write_recovery(s)
         {
             self.editor.say(Level::Error, format!("autosave: {e:#}"));
+        }
+    }
+
+    /// Starts "learn from my edits" on the folder of the open (saved) project: the workspace.
+    pub fn start_learn(&mut self) {
+        let Some(path) = self.editor.project_path().map(Path::to_path_buf) else {
+            self.editor.say(
+                Level::Error,
+                "save the project into a workspace folder first (Ctrl+Shift+S)",
+            );
+            return;
+        };
+        if self.editor.session.as_ref().is_some_and(|s| s.dirty) {
+            self.editor.run(Command::Save);
+        }
+        let ws = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let library = self
+            .editor
+            .session
+            .as_ref()
+            .and_then(|s| s.library_dir.clone());
+        let args = crate::cli_learn::LearnArgs {
+            workspace: ws,
+            library,
+            epochs: 60,
+            seed: 42,
+            use_version: None,
+        };
+        self.learn_job = Some(Job::spawn(
+            "learning from the edits",
+            move |p| {
+                p.update("training the predictor", 0.2);
+                crate::cli_learn::learn(&args)
+            },
+            || {},
+        ));
+    }
+
+    /// Reports a finished learn job (before/after top-k) and ranks with the adopted model.
+    pub fn finish_learn(&mut self, r: Result<crate::cli_learn::LearnReport>) {
+        match r {
+            Ok(rep) => {
+                let top = |e: &Option<crate::model::EvalReport>| {
+                    e.as_ref().map_or("—".to_string(), |e| {
+                        format!(
+                            "top-1/5 {:.0}/{:.0} %",
+                            100.0 * e.with_m.top1,
+                            100.0 * e.with_m.top5
+                        )
+                    })
+                };
+                let msg = format!(
+                    "{}: {} labels; held-out {} -> {}; {}",
+                    rep.version,
+                    rep.labels,
+                    top(&rep.before),
+                    top(&rep.after),
+                    if rep.adopted {
+                        "adopted"
+                    } else {
+                        "kept the previous model (the new one validated worse)"
+                    }
+                );
+                if rep.adopted
+                    && let Some(ws) = self
+                        .editor
+                        .project_path()
+                        .and_then(Path::parent)
+                        .map(Path::to_path_buf)
+                    && let Some(dir) = crate::cli_learn::current_model(&ws)
+                    && let Some(s) = self.editor.session.as_mut()
+                    && let Err(e) = s.set_source(crate::choreo::network::ScoreSource::Model(dir))
+                {
+                    self.editor
+                        .say(Level::Error, format!("{msg}; re-ranking failed: {e:#}"));
+                    return;
+                }
+                self.editor.say(Level::Info, msg);
+            }
+            Err(e) => self.editor.say(Level::Error, format!("learn: {e:#}")),
         }
     }
 
@@ -503,7 +591,7 @@ impl eframe::App for EditorApp {
         }
         if self.editor.player.transport().is_playing() {
             ctx.request_repaint();
-        } else if self.job.is_some() || self.export_job.is_some() {
+        } else if self.job.is_some() || self.export_job.is_some() || self.learn_job.is_some() {
             // Progress needs a few updates a second, not a full-speed redraw competing with
             // the worker for the CPU (on a software rasteriser a frame costs ~100 ms).
             ctx.request_repaint_after(Duration::from_millis(500));
@@ -517,6 +605,7 @@ impl eframe::App for EditorApp {
         ui::keyboard(&ctx, &self.editor, &mut cmds);
         let mut open_dialog = None;
         let mut menu_open: Option<Start> = None;
+        let mut learn_clicked = false;
         ctx.input_mut(|i| {
             if i.consume_key(
                 egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
@@ -580,6 +669,17 @@ impl eframe::App for EditorApp {
                     if ui.button("Next unreviewed slot  N").clicked() {
                         cmds.push(Command::SelectNextUnreviewed);
                     }
+                    ui.separator();
+                    if ui
+                        .button("Learn from my edits")
+                        .on_hover_text(
+                            "train a new model version from the labels of every project in \
+                             this project's folder; adopted only if it validates better",
+                        )
+                        .clicked()
+                    {
+                        learn_clicked = true;
+                    }
                 });
                 ui.menu_button("Help", |ui| {
                     if ui.button("Keyboard shortcuts  F1").clicked() {
@@ -610,6 +710,9 @@ impl eframe::App for EditorApp {
                         .as_ref()
                         .map(|j| (j.title.clone(), j.progress.clone())),
                     self.export_job
+                        .as_ref()
+                        .map(|j| (j.title.clone(), j.progress.clone())),
+                    self.learn_job
                         .as_ref()
                         .map(|j| (j.title.clone(), j.progress.clone())),
                 ]
@@ -684,6 +787,9 @@ impl eframe::App for EditorApp {
         }
         if let Some(kind) = open_dialog {
             self.ask_path(kind);
+        }
+        if learn_clicked {
+            self.start_learn();
         }
         self.apply(cmds);
     }

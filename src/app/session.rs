@@ -201,6 +201,21 @@ impl Session {
         Ok(())
     }
 
+    /// Ranks with another scorer (e.g. a model `learn` just adopted): new network scores,
+    /// then a re-rank around the locked slots.
+    pub fn set_source(&mut self, source: ScoreSource) -> Result<()> {
+        let song = self.project.song_path(self.project_path());
+        let scorer = song_scores(&source, &song, &self.project.analysis, &self.library.index)?;
+        self.project.model = scorer.id.clone();
+        self.scores = scorer.scores;
+        self.source = source;
+        self.project
+            .rerank(&self.scores, &self.library.index, &self.matrix)?;
+        self.dirty = true;
+        self.rebuild_dance();
+        Ok(())
+    }
+
     /// Rebuilds the blended dance from the chosen phrases (for the preview).
     pub fn rebuild_dance(&mut self) {
         let built = slot_specs(&self.project, &self.library)

@@ -625,7 +625,7 @@ pub fn inspector(
         return;
     };
     let Some(t) = ed.view.selected.filter(|&t| t < s.project.slots.len()) else {
-        ui.weak("select a slot (← →)");
+        ui.weak("select a slot (Left/Right keys)");
         return;
     };
     let slot = &s.project.slots[t];

@@ -90,3 +90,47 @@ fn learn_trains_validates_and_keeps_versions() {
     assert!(format!("{e:#}").contains("at least two"), "{e:#}");
     let _ = std::fs::remove_dir_all(ws);
 }
+
+/// `learn`'s cost once embeddings are cached: predictor training on 1 000 and 16 000 labels
+/// (the paper's labeled-set size), compact predictor, K = 40, class-balanced, 5 epochs timed.
+/// Run on purpose: `cargo test --test learn_workspace bench_learn -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run on purpose"]
+fn bench_learn_predictor_1000_and_16000_labels() {
+    use phrasewise::model::train::{Reporter, TrainConfig, train_predictor};
+    let device = phrasewise::model::default_device();
+    for n in [1_000usize, 16_000] {
+        let mut s = 99u64;
+        let mut r = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let x: Vec<Vec<f32>> = (0..n).map(|_| (0..512).map(|_| r()).collect()).collect();
+        let y: Vec<usize> = (0..n).map(|i| (i * 7 + i / 13) % 40).collect();
+        let epochs = 5;
+        let cfg = TrainConfig::new(phrasewise::model::PredictorConfig::compact(40))
+            .with_epochs(epochs)
+            .with_balanced(true)
+            .with_seed(3);
+        let t0 = std::time::Instant::now();
+        let _ = train_predictor(
+            &cfg,
+            &x,
+            &y,
+            None,
+            None,
+            &device,
+            false,
+            &mut Reporter::quiet(),
+        )
+        .unwrap();
+        let s = t0.elapsed().as_secs_f64();
+        println!(
+            "learn predictor: {n} labels, {epochs} epochs in {s:.2} s ({:.0} samples/s); 60 epochs ≈ {:.0} s",
+            (n * epochs) as f64 / s,
+            s / epochs as f64 * 60.0
+        );
+    }
+}

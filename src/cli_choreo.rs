@@ -128,10 +128,21 @@ pub struct LabelsExportArgs {
     pub out: PathBuf,
 }
 
-/// The scorer a `--model` value asks for (see [`ScoreSource::parse`]), else the library's
-/// default.
-pub fn score_source(model: Option<&str>, library_dir: Option<&Path>) -> ScoreSource {
-    model.map_or_else(|| ScoreSource::default_for(library_dir), ScoreSource::parse)
+/// The scorer a `--model` value asks for (see [`ScoreSource::parse`]), else the model a
+/// workspace adopted (`models/CURRENT` in the project's folder, see `learn`), else the
+/// library's default.
+pub fn score_source(
+    model: Option<&str>,
+    library_dir: Option<&Path>,
+    project_path: &Path,
+) -> ScoreSource {
+    match model {
+        Some(m) => ScoreSource::parse(m),
+        None => project_path
+            .parent()
+            .and_then(crate::cli_learn::current_model)
+            .map_or_else(|| ScoreSource::default_for(library_dir), ScoreSource::Model),
+    }
 }
 
 fn load_library(dir: Option<&Path>) -> anyhow::Result<Library> {
@@ -190,7 +201,7 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
         &args.out,
         &library,
         args.library.as_deref(),
-        &score_source(args.model.as_deref(), args.library.as_deref()),
+        &score_source(args.model.as_deref(), args.library.as_deref(), &args.out),
         args.top_k,
         args.max_minutes,
         args.no_cache,
@@ -369,7 +380,11 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         &project_path,
         &library,
         args.library.as_deref(),
-        &score_source(args.model.as_deref(), args.library.as_deref()),
+        &score_source(
+            args.model.as_deref(),
+            args.library.as_deref(),
+            &project_path,
+        ),
         RankSettings::default().top_k,
         args.max_minutes,
         args.no_cache,

@@ -72,6 +72,32 @@ fn learn_trains_validates_and_keeps_versions() {
     .unwrap();
     assert!(back.adopted);
     assert_eq!(current_model(&ws), Some(ws.join("models/v1")));
+    // New suggestions in the workspace rank with its adopted model unless told otherwise.
+    let next = ws.join("c.phrasewise.json");
+    assert_eq!(
+        phrasewise::cli_choreo::score_source(None, None, &next),
+        ScoreSource::Model(ws.join("models/v1"))
+    );
+    assert_eq!(
+        phrasewise::cli_choreo::score_source(Some("cold-start"), None, &next),
+        ScoreSource::ColdStart
+    );
+    assert_eq!(
+        phrasewise::cli_choreo::score_source(None, None, &std::env::temp_dir().join("x.json")),
+        ScoreSource::DefaultModel
+    );
+    let p = suggest_project(
+        &a,
+        &next,
+        &library,
+        None,
+        &phrasewise::cli_choreo::score_source(None, None, &next),
+        5,
+        20.0,
+        false,
+    )
+    .unwrap();
+    assert!(p.model.starts_with("network:v1@"), "{}", p.model);
     assert!(
         learn(&LearnArgs {
             use_version: Some("v9".into()),

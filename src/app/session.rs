@@ -359,7 +359,14 @@ pub fn open_song(
         bail!("cancelled");
     }
     let base = song.with_extension("phrasewise.json");
-    let source = ScoreSource::default_for(library_dir.as_deref());
+    // A workspace's adopted model (models/CURRENT next to the song) ranks its songs.
+    let source = base
+        .parent()
+        .and_then(crate::cli_learn::current_model)
+        .map_or_else(
+            || ScoreSource::default_for(library_dir.as_deref()),
+            ScoreSource::Model,
+        );
     let scorer = song_scores(&source, song, &analysis, &library.index)?;
     let project = Project::new(
         &base,
@@ -404,8 +411,13 @@ pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
     let source = if project.model.starts_with("network:default@") {
         ScoreSource::DefaultModel
     } else if project.model.starts_with("network:") {
-        // A model folder is not recorded in the project: fall back to the library default.
-        ScoreSource::default_for(library_dir.as_deref())
+        // A model folder: the workspace's adopted one, else the library default.
+        path.parent()
+            .and_then(crate::cli_learn::current_model)
+            .map_or_else(
+                || ScoreSource::default_for(library_dir.as_deref()),
+                ScoreSource::Model,
+            )
     } else {
         ScoreSource::ColdStart
     };

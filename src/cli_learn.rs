@@ -9,7 +9,9 @@
 //! 3. a new version `models/vN` is trained from the current one's encoder (cached embeddings,
 //!    so only the predictor and M learn: seconds to minutes on a CPU) and evaluated on the
 //!    same held-out songs;
-//! 4. it becomes current only if its top-1 (with M) is not worse — a model is never replaced
+//! 4. with `--coascent`, the new version is refined by co-ascent (the paper's Algorithm 1) on
+//!    the songs in `WORKSPACE/unlabeled/`, then evaluated again;
+//! 5. it becomes current only if its top-1 (with M) is not worse — a model is never replaced
 //!    by an unvalidated one. Every version is kept; `--use vK` switches back.
 
 use std::path::{Path, PathBuf};
@@ -42,6 +44,9 @@ pub struct LearnArgs {
     /// Make an existing version current instead of training (e.g. `v2`).
     #[arg(long = "use")]
     pub use_version: Option<String>,
+    /// Also run co-ascent on the songs in `WORKSPACE/unlabeled/`.
+    #[arg(long)]
+    pub coascent: bool,
 }
 
 /// What one `learn` did.
@@ -61,6 +66,8 @@ pub struct LearnReport {
     pub before: Option<EvalReport>,
     /// The new model on the held-out songs.
     pub after: Option<EvalReport>,
+    /// Unlabeled songs co-ascent used (0 without `--coascent`).
+    pub coascent_songs: usize,
 }
 
 fn models_dir(ws: &Path) -> PathBuf {
@@ -158,6 +165,7 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
             songs_test: 0,
             before: None,
             after: None,
+            coascent_songs: 0,
         });
     }
     let library = match &args.library {
@@ -203,7 +211,43 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
         device: crate::model::default_device(),
     };
     let mut quiet = crate::model::train::Reporter::quiet();
-    let (_, after) = train_model(&job, &library, &mut quiet)?;
+    let (_, mut after) = train_model(&job, &library, &mut quiet)?;
+    let mut coascent_songs = 0;
+    if args.coascent {
+        let dir = ws.join("unlabeled");
+        coascent_songs = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| e.path().is_file())
+                    .count()
+            })
+            .unwrap_or(0);
+        if coascent_songs == 0 {
+            bail!(
+                "--coascent: put unlabeled songs in {} (none found)",
+                dir.display()
+            );
+        }
+        crate::cli_model::run_coascent(&crate::cli_model::CoascentArgs {
+            labels: labels_path.clone(),
+            unlabeled: vec![dir],
+            model: out.clone(),
+            out: out.clone(),
+            library: args.library.clone(),
+            epochs: 10,
+            tau: 0.9,
+            lr: 1e-5,
+            refresh_every: 5,
+            alpha: 0.5,
+            balanced: true,
+            seed: args.seed,
+            half: false,
+            resume: false,
+            device: "flex".into(),
+            quiet: true,
+        })?;
+        after = evaluate_dir(&labels_path, &out, &library)?;
+    }
     let adopted = after.with_m.top1 >= before.with_m.top1;
     if adopted {
         set_current(ws, &version)?;
@@ -221,6 +265,7 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
         songs_test,
         before: Some(before),
         after: Some(after),
+        coascent_songs,
     })
 }
 

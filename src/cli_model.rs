@@ -167,6 +167,9 @@ pub struct CoascentArgs {
     /// Device: `flex` (CPU, default) or `wgpu` (GPU).
     #[arg(long, default_value = "flex")]
     pub device: String,
+    /// Do not print the report (when called from `learn`).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 /// Arguments of `evaluate`.
@@ -671,7 +674,9 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
     let out = PhraseModel::new(info, model.encoder.clone(), t, m, device);
     out.save_as(&args.out, args.half)?;
     train::write_json(&log, &args.out.join("coascent-log.json"))?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !args.quiet {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
     Ok(())
 }
 

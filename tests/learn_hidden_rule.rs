@@ -88,6 +88,7 @@ fn learning_a_hidden_rule_raises_held_out_agreement() {
         epochs: 60,
         seed: 7,
         use_version: None,
+        coascent: false,
     })
     .unwrap();
     let (before, after) = (r.before.unwrap(), r.after.unwrap());

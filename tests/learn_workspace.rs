@@ -46,6 +46,7 @@ fn learn_trains_validates_and_keeps_versions() {
         epochs: 15,
         seed: 1,
         use_version: None,
+        coascent: false,
     };
     let r = learn(&args).unwrap();
     assert_eq!(r.version, "v1");
@@ -105,6 +106,20 @@ fn learn_trains_validates_and_keeps_versions() {
         })
         .is_err()
     );
+    // Co-ascent on the workspace's unlabeled songs refines the next version.
+    let unl = ws.join("unlabeled");
+    std::fs::create_dir_all(&unl).unwrap();
+    let other: Vec<f32> = demo.samples[22_050..].iter().map(|x| x * 0.6).collect();
+    phrasewise::demo::write_wav(&unl.join("c.wav"), &other, 22_050).unwrap();
+    let r3 = learn(&LearnArgs {
+        coascent: true,
+        ..args.clone()
+    })
+    .unwrap();
+    assert_eq!(r3.version, "v3");
+    assert_eq!(r3.coascent_songs, 1);
+    assert!(ws.join("models/v3/coascent-log.json").is_file());
+    assert!(r3.after.is_some_and(|a| a.phrases > 0));
     // Too little labeled data is a clear error, not a silent no-op.
     let empty = ws.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
@@ -159,4 +174,55 @@ fn bench_learn_predictor_1000_and_16000_labels() {
             s / epochs as f64 * 60.0
         );
     }
+}
+
+/// One co-ascent round (pseudo-labels refreshed once, one epoch over labeled + pseudo-labeled)
+/// with 1 000 labels and the phrases of 300 unlabeled songs (30 each), cached embeddings,
+/// compact predictor, K = 40. `cargo test --test learn_workspace bench_coascent -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "benchmark; run on purpose"]
+fn bench_coascent_round_300_unlabeled_songs() {
+    use phrasewise::model::train::{CoascentConfig, Reporter, TrainConfig, coascent};
+    let device = phrasewise::model::default_device();
+    let mut s = 5u64;
+    let mut r = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    };
+    let x: Vec<Vec<f32>> = (0..1_000)
+        .map(|_| (0..512).map(|_| r()).collect())
+        .collect();
+    let y: Vec<usize> = (0..1_000).map(|i| (i * 7) % 40).collect();
+    let unlabeled: Vec<Vec<Vec<f32>>> = (0..300)
+        .map(|_| (0..30).map(|_| (0..512).map(|_| r()).collect()).collect())
+        .collect();
+    let pcfg = phrasewise::model::PredictorConfig::compact(40);
+    let t = pcfg.init(&device);
+    let styles: Vec<String> = (0..40).map(|i| format!("s{}", i % 4)).collect();
+    let mut m = phrasewise::model::Transitions::style_prior(&styles);
+    let cfg = CoascentConfig::new(TrainConfig::new(pcfg).with_seed(1))
+        .with_epochs(1)
+        .with_refresh_every(1)
+        .with_tau(0.0);
+    let t0 = std::time::Instant::now();
+    let (_, log) = coascent(
+        &cfg,
+        t,
+        &mut m,
+        &x,
+        &y,
+        &unlabeled,
+        &device,
+        None,
+        &mut Reporter::quiet(),
+    )
+    .unwrap();
+    println!(
+        "co-ascent round: 1 000 labels + {} unlabeled phrases of 300 songs in {:.2} s",
+        log.unlabeled,
+        t0.elapsed().as_secs_f64()
+    );
 }

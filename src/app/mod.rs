@@ -344,6 +344,7 @@ impl EditorApp {
             epochs: 60,
             seed: 42,
             use_version: None,
+            coascent: false,
         };
         self.learn_job = Some(Job::spawn(
             "learning from the edits",

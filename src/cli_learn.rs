@@ -143,8 +143,38 @@ pub fn evaluate_dir(labels: &Path, dir: &Path, library: &Library) -> anyhow::Res
     ))
 }
 
+/// Versions in a workspace (`v1`, `v2`, …, in order) and the current one.
+pub fn versions(ws: &Path) -> (Vec<String>, Option<String>) {
+    let mut v: Vec<(usize, String)> = std::fs::read_dir(models_dir(ws))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let n = name.strip_prefix('v')?.parse::<usize>().ok()?;
+                    e.path().join("model.json").is_file().then_some((n, name))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    let current = std::fs::read_to_string(models_dir(ws).join("CURRENT"))
+        .ok()
+        .map(|s| s.trim().to_string());
+    (v.into_iter().map(|(_, n)| n).collect(), current)
+}
+
 /// Runs `learn`.
 pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
+    learn_with(args, &mut |_, _| true)
+}
+
+/// [`learn`] reporting its steps to `progress`, which may return `false` to cancel: the run
+/// stops at the next step boundary (a training run itself finishes first), adopts nothing and
+/// removes the half-made version.
+pub fn learn_with(
+    args: &LearnArgs,
+    progress: &mut dyn FnMut(&str, f32) -> bool,
+) -> anyhow::Result<LearnReport> {
     let ws = &args.workspace;
     if !ws.is_dir() {
         bail!("{} is not a folder", ws.display());
@@ -172,6 +202,9 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
         Some(d) => Library::load(d)?,
         None => Library::starter()?,
     };
+    if !progress("gathering labels", 0.05) {
+        bail!("cancelled");
+    }
     let (labels_path, set) = gather_labels(ws)?;
     let base = match (current_model(ws), &args.library) {
         (Some(d), _) => d,
@@ -182,7 +215,13 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
             ws.display()
         ),
     };
+    if !progress("evaluating the current model", 0.15) {
+        bail!("cancelled");
+    }
     let before = evaluate_dir(&labels_path, &base, &library)?;
+    if !progress("training the predictor", 0.3) {
+        bail!("cancelled");
+    }
     let n = std::fs::read_dir(models_dir(ws))
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -212,8 +251,19 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
     };
     let mut quiet = crate::model::train::Reporter::quiet();
     let (_, mut after) = train_model(&job, &library, &mut quiet)?;
+    let cancelled = |p: &mut dyn FnMut(&str, f32) -> bool, step: &str, f: f32| {
+        if p(step, f) {
+            false
+        } else {
+            let _ = std::fs::remove_dir_all(&out);
+            true
+        }
+    };
     let mut coascent_songs = 0;
     if args.coascent {
+        if cancelled(progress, "co-ascent", 0.7) {
+            bail!("cancelled");
+        }
         let dir = ws.join("unlabeled");
         coascent_songs = std::fs::read_dir(&dir)
             .map(|rd| {
@@ -247,6 +297,9 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<LearnReport> {
             quiet: true,
         })?;
         after = evaluate_dir(&labels_path, &out, &library)?;
+    }
+    if cancelled(progress, "validating", 0.95) {
+        bail!("cancelled");
     }
     let adopted = after.with_m.top1 >= before.with_m.top1;
     if adopted {

@@ -534,5 +534,19 @@ fn learn_from_my_edits_runs_in_the_background_and_reports() {
         "{model} / {status}"
     );
     assert!(dir.join("models/v1/model.json").is_file());
+    // Edit > Model version > v1: current, and the slots re-ranked with it.
+    h.state_mut().switch_model(&dir, "v1");
+    let status = format!("{:?}", h.state().editor.status);
+    assert!(status.contains("v1 is current"), "{status}");
+    let model = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("s")
+        .project
+        .model
+        .clone();
+    assert!(model.starts_with("network:v1@"), "{model}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -120,6 +120,23 @@ fn learn_trains_validates_and_keeps_versions() {
     assert_eq!(r3.coascent_songs, 1);
     assert!(ws.join("models/v3/coascent-log.json").is_file());
     assert!(r3.after.is_some_and(|a| a.phrases > 0));
+    let (vs, cur) = phrasewise::cli_learn::versions(&ws);
+    assert_eq!(vs, vec!["v1", "v2", "v3"]);
+    assert_eq!(cur.as_deref(), Some(if r3.adopted { "v3" } else { "v1" }));
+    // Cancelling stops at the next step, adopts nothing and leaves no half-made version.
+    let mut steps = Vec::new();
+    let e = phrasewise::cli_learn::learn_with(&args, &mut |s, _| {
+        steps.push(s.to_string());
+        s != "validating"
+    })
+    .unwrap_err();
+    assert!(format!("{e}").contains("cancelled"));
+    assert!(
+        steps.iter().any(|s| s == "training the predictor"),
+        "{steps:?}"
+    );
+    assert!(!ws.join("models/v4").exists());
+    assert_eq!(phrasewise::cli_learn::versions(&ws).1, cur);
     // Too little labeled data is a clear error, not a silent no-op.
     let empty = ws.join("empty");
     std::fs::create_dir_all(&empty).unwrap();

@@ -348,12 +348,36 @@ impl EditorApp {
         };
         self.learn_job = Some(Job::spawn(
             "learning from the edits",
-            move |p| {
-                p.update("training the predictor", 0.2);
-                crate::cli_learn::learn(&args)
-            },
+            move |p| crate::cli_learn::learn_with(&args, &mut |s, f| p.update(s, f)),
             || {},
         ));
+    }
+
+    /// Makes workspace model version `v` current and ranks with it (undoing a `learn`).
+    pub fn switch_model(&mut self, ws: &Path, v: &str) {
+        let args = crate::cli_learn::LearnArgs {
+            workspace: ws.to_path_buf(),
+            library: None,
+            epochs: 0,
+            seed: 0,
+            use_version: Some(v.to_string()),
+            coascent: false,
+        };
+        let r = crate::cli_learn::learn(&args).and_then(|_| {
+            let dir = crate::cli_learn::current_model(ws)
+                .ok_or_else(|| anyhow::anyhow!("{v} has no model"))?;
+            match self.editor.session.as_mut() {
+                Some(s) => s.set_source(crate::choreo::network::ScoreSource::Model(dir)),
+                None => Ok(()),
+            }
+        });
+        match r {
+            Ok(()) => self.editor.say(
+                Level::Info,
+                format!("model {v} is current; slots re-ranked"),
+            ),
+            Err(e) => self.editor.say(Level::Error, format!("{e:#}")),
+        }
     }
 
     /// Reports a finished learn job (before/after top-k) and ranks with the adopted model.
@@ -607,6 +631,7 @@ impl eframe::App for EditorApp {
         let mut open_dialog = None;
         let mut menu_open: Option<Start> = None;
         let mut learn_clicked = false;
+        let mut switch_to: Option<(PathBuf, String)> = None;
         ctx.input_mut(|i| {
             if i.consume_key(
                 egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
@@ -680,6 +705,24 @@ impl eframe::App for EditorApp {
                         .clicked()
                     {
                         learn_clicked = true;
+                    }
+                    if let Some(ws) = self
+                        .editor
+                        .project_path()
+                        .and_then(Path::parent)
+                        .map(Path::to_path_buf)
+                    {
+                        let (versions, current) = crate::cli_learn::versions(&ws);
+                        if !versions.is_empty() {
+                            ui.menu_button("Model version", |ui| {
+                                for v in versions {
+                                    let on = current.as_deref() == Some(v.as_str());
+                                    if ui.selectable_label(on, v.as_str()).clicked() && !on {
+                                        switch_to = Some((ws.clone(), v));
+                                    }
+                                }
+                            });
+                        }
                     }
                 });
                 ui.menu_button("Help", |ui| {
@@ -791,6 +834,9 @@ impl eframe::App for EditorApp {
         }
         if learn_clicked {
             self.start_learn();
+        }
+        if let Some((ws, v)) = switch_to {
+            self.switch_model(&ws, &v);
         }
         self.apply(cmds);
     }

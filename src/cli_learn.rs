@@ -1,6 +1,8 @@
 //! `phrasewise learn WORKSPACE`: the choreographers' decisions train the next model.
 //!
-//! A workspace is a folder of `*.phrasewise.json` projects (any depth) plus `models/`:
+//! A workspace is a folder of `*.phrasewise.json` projects (any depth) plus `models/`, and
+//! optionally its motion library in `library/` (an `index.json` folder, used when no
+//! `--library` is given; the embedded starter library otherwise):
 //! 1. every project's labels (accepted, swapped, relabeled; not review-rejected) are gathered
 //!    into `WORKSPACE/labels.json`, songs split train/test by content hash (every fourth song
 //!    is held out, at least one);
@@ -72,6 +74,12 @@ pub struct LearnReport {
 
 fn models_dir(ws: &Path) -> PathBuf {
     ws.join("models")
+}
+
+/// The workspace's own motion library (`WORKSPACE/library/index.json`), if it has one.
+pub fn workspace_library(ws: &Path) -> Option<PathBuf> {
+    let dir = ws.join("library");
+    dir.join("index.json").is_file().then_some(dir)
 }
 
 /// The current model folder of a workspace, if one was adopted.
@@ -198,7 +206,8 @@ pub fn learn_with(
             coascent_songs: 0,
         });
     }
-    let library = match &args.library {
+    let library_dir = args.library.clone().or_else(|| workspace_library(ws));
+    let library = match &library_dir {
         Some(d) => Library::load(d)?,
         None => Library::starter()?,
     };
@@ -206,7 +215,7 @@ pub fn learn_with(
         bail!("cancelled");
     }
     let (labels_path, set) = gather_labels(ws)?;
-    let base = match (current_model(ws), &args.library) {
+    let base = match (current_model(ws), &library_dir) {
         (Some(d), _) => d,
         (None, None) => default_model_dir()?,
         (None, Some(_)) => bail!(
@@ -283,7 +292,7 @@ pub fn learn_with(
             unlabeled: vec![dir],
             model: out.clone(),
             out: out.clone(),
-            library: args.library.clone(),
+            library: library_dir.clone(),
             epochs: 10,
             tau: 0.9,
             lr: 1e-5,

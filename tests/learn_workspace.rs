@@ -137,6 +137,16 @@ fn learn_trains_validates_and_keeps_versions() {
     );
     assert!(!ws.join("models/v4").exists());
     assert_eq!(phrasewise::cli_learn::versions(&ws).1, cur);
+    // A workspace may carry its own library folder.
+    assert_eq!(phrasewise::cli_learn::workspace_library(&ws), None);
+    let lib_dir = ws.join("library");
+    std::fs::create_dir_all(&lib_dir).unwrap();
+    std::fs::write(lib_dir.join("index.json"), "{}").unwrap();
+    assert_eq!(
+        phrasewise::cli_learn::workspace_library(&ws),
+        Some(lib_dir.clone())
+    );
+    std::fs::remove_dir_all(&lib_dir).unwrap();
     // Too little labeled data is a clear error, not a silent no-op.
     let empty = ws.join("empty");
     std::fs::create_dir_all(&empty).unwrap();

@@ -212,6 +212,11 @@ impl EditorApp {
                         if is_project(&path) {
                             session::open_project(&path, &mut prog)
                         } else {
+                            // A song inside a workspace uses the workspace's library.
+                            let library_dir = path
+                                .parent()
+                                .and_then(crate::cli_learn::workspace_library)
+                                .or(library_dir);
                             let library = match &library_dir {
                                 Some(d) => crate::motion::library::Library::load(d)?,
                                 None => crate::motion::library::Library::starter()?,

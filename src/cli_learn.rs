@@ -25,7 +25,7 @@ use crate::choreo::LabelSet;
 use crate::choreo::network::default_model_dir;
 use crate::choreo::project::library_fingerprint;
 use crate::cli_model::{TrainJob, train_model};
-use crate::model::train::{TrainConfig, weights_key};
+use crate::model::train::TrainConfig;
 use crate::model::{EvalReport, PhraseModel, Split};
 use crate::motion::library::Library;
 
@@ -132,17 +132,7 @@ pub fn gather_labels(ws: &Path) -> anyhow::Result<(PathBuf, LabelSet)> {
 pub fn evaluate_dir(labels: &Path, dir: &Path, library: &Library) -> anyhow::Result<EvalReport> {
     let device = crate::model::default_device();
     let model = PhraseModel::load_on(dir, &library_fingerprint(&library.index), &device)?;
-    let key = weights_key(&dir.join("encoder.bpk"))?;
-    let mut set = crate::cli_model::embed_labeled(
-        labels,
-        &model.info.classes,
-        &model.encoder,
-        &key,
-        &device,
-    )?;
-    for e in &mut set.embeddings {
-        model.normalize(e);
-    }
+    let set = crate::cli_model::embed_for_model(&model, dir, labels, &device)?;
     Ok(crate::model::folder::evaluate_embeddings(
         &model.predictor,
         &model.transitions,

@@ -427,6 +427,22 @@ impl EmbeddedSet {
     }
 }
 
+/// Embeds a labels file with the encoder of `model` (loaded from `model_dir`), standardised as
+/// its predictor expects: what `coascent`, `evaluate` and `learn` all start from.
+pub fn embed_for_model(
+    model: &PhraseModel,
+    model_dir: &Path,
+    labels: &Path,
+    device: &Device,
+) -> anyhow::Result<EmbeddedSet> {
+    let key = weights_key(&model_dir.join("encoder.bpk"))?;
+    let mut set = embed_labeled(labels, &model.info.classes, &model.encoder, &key, device)?;
+    for e in &mut set.embeddings {
+        model.normalize(e);
+    }
+    Ok(set)
+}
+
 /// Loads a labels file and embeds every song with `encoder` (cached under `encoder_key`).
 pub fn embed_labeled(
     labels: &Path,
@@ -613,16 +629,7 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<()> {
     let device = device(&args.device)?;
     let model = PhraseModel::load_on(&args.model, &fp, &device)?;
     let key = weights_key(&args.model.join("encoder.bpk"))?;
-    let mut set = embed_labeled(
-        &args.labels,
-        &model.info.classes,
-        &model.encoder,
-        &key,
-        &device,
-    )?;
-    for e in &mut set.embeddings {
-        model.normalize(e);
-    }
+    let set = embed_for_model(&model, &args.model, &args.labels, &device)?;
     let (x, y) = set.flat(Split::Train);
     let cache = crate::cache::cache_dir();
     let files = song_files(&args.unlabeled)?;
@@ -692,17 +699,7 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<EvalReport> {
         "train" => Split::Train,
         s => bail!("unknown --split `{s}` (test, valid or train)"),
     };
-    let key = weights_key(&args.model.join("encoder.bpk"))?;
-    let mut set = embed_labeled(
-        &args.labels,
-        &model.info.classes,
-        &model.encoder,
-        &key,
-        &device,
-    )?;
-    for e in &mut set.embeddings {
-        model.normalize(e);
-    }
+    let set = embed_for_model(&model, &args.model, &args.labels, &device)?;
     let report = evaluate_embeddings(
         &model.predictor,
         &model.transitions,

@@ -60,6 +60,14 @@ pub fn status_color(status: SlotStatus) -> Color32 {
     }
 }
 
+/// Colour of a QA verdict.
+pub fn verdict_color(v: crate::choreo::review::Verdict) -> Color32 {
+    match v {
+        crate::choreo::review::Verdict::Approved => Color32::from_rgb(120, 220, 140),
+        crate::choreo::review::Verdict::Rejected => Color32::from_rgb(255, 110, 100),
+    }
+}
+
 /// `m:ss.s`.
 pub fn clock(t: f64) -> String {
     let t = t.max(0.0);
@@ -488,14 +496,10 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             },
         );
         if let Some(rv) = &slot.decision.review {
-            let c = match rv.verdict {
-                crate::choreo::review::Verdict::Approved => Color32::from_rgb(120, 220, 140),
-                crate::choreo::review::Verdict::Rejected => Color32::from_rgb(255, 110, 100),
-            };
             p.rect_filled(
                 Rect::from_min_size(r.right_top() + Vec2::new(-12.0, 4.0), Vec2::splat(8.0)),
                 CornerRadius::same(4),
-                c,
+                verdict_color(rv.verdict),
             );
         }
         if ed.view.selected == Some(i) {
@@ -522,7 +526,7 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             Align2::LEFT_BOTTOM,
             format!(
                 "{}{} · {} bars · {:.0}%",
-                status_name(slot.decision.status),
+                slot.decision.status.name(),
                 if slot.decision.no_match {
                     " · no good phrase"
                 } else {
@@ -599,17 +603,6 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
 #[derive(Debug, Clone)]
 pub struct LibraryDrag(pub String);
 
-/// Lower-case status name.
-pub fn status_name(s: SlotStatus) -> &'static str {
-    match s {
-        SlotStatus::Suggested => "suggested",
-        SlotStatus::Accepted => "accepted",
-        SlotStatus::Swapped => "swapped",
-        SlotStatus::Relabeled => "relabeled",
-        SlotStatus::Rejected => "rejected",
-    }
-}
-
 /// Inspector: the selected slot, its ranked candidates with network and transition parts,
 /// decision buttons and the reviewer note.
 pub fn inspector(
@@ -641,7 +634,7 @@ pub fn inspector(
         ui.label("status");
         ui.colored_label(
             status_color(slot.decision.status).gamma_multiply(1.6),
-            status_name(slot.decision.status),
+            slot.decision.status.name(),
         );
         if slot.decision.locked {
             ui.label("locked");
@@ -739,15 +732,10 @@ pub fn inspector(
         ui.label(egui::RichText::new("Review").strong());
         match &slot.decision.review {
             Some(rv) => {
-                let (txt, c) = match rv.verdict {
-                    crate::choreo::review::Verdict::Approved => {
-                        ("approved", Color32::from_rgb(120, 220, 140))
-                    }
-                    crate::choreo::review::Verdict::Rejected => {
-                        ("rejected", Color32::from_rgb(255, 110, 100))
-                    }
-                };
-                ui.colored_label(c, format!("{txt} by {}", rv.by));
+                ui.colored_label(
+                    verdict_color(rv.verdict),
+                    format!("{} by {}", rv.verdict.name(), rv.by),
+                );
             }
             None => {
                 ui.weak("not reviewed");

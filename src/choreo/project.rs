@@ -92,6 +92,17 @@ pub enum SlotStatus {
 }
 
 impl SlotStatus {
+    /// Lower-case name, as in project files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SlotStatus::Suggested => "suggested",
+            SlotStatus::Accepted => "accepted",
+            SlotStatus::Swapped => "swapped",
+            SlotStatus::Relabeled => "relabeled",
+            SlotStatus::Rejected => "rejected",
+        }
+    }
+
     /// Whether the slot's choice is a label for training.
     pub fn is_label(self) -> bool {
         matches!(

@@ -24,6 +24,16 @@ pub enum Verdict {
     Rejected,
 }
 
+impl Verdict {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approved",
+            Verdict::Rejected => "rejected",
+        }
+    }
+}
+
 /// A review of one slot's decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
@@ -154,7 +164,7 @@ impl Counts {
             self.slots += 1;
             *self
                 .status
-                .entry(status_name(s.decision.status).to_string())
+                .entry(s.decision.status.name().to_string())
                 .or_default() += 1;
             self.no_match += usize::from(s.decision.no_match);
             match s.decision.review.as_ref().map(|r| r.verdict) {
@@ -171,17 +181,6 @@ impl Counts {
             .iter()
             .map(|k| self.status.get(*k).copied().unwrap_or(0))
             .sum()
-    }
-}
-
-/// Lower-case status name.
-pub fn status_name(s: SlotStatus) -> &'static str {
-    match s {
-        SlotStatus::Suggested => "suggested",
-        SlotStatus::Accepted => "accepted",
-        SlotStatus::Swapped => "swapped",
-        SlotStatus::Relabeled => "relabeled",
-        SlotStatus::Rejected => "rejected",
     }
 }
 
@@ -292,35 +291,24 @@ impl ReviewReport {
             o += &format!("\n## {} \n\n`{}`\n\n", md(&song_name(p)), path.display());
             o += "| # | span (s) | phrase | status | by | review | comment / note |\n|---|---|---|---|---|---|---|\n";
             for (i, s) in p.slots.iter().enumerate() {
-                let d = &s.decision;
-                let review = d.review.as_ref().map_or(String::new(), |r| {
-                    format!(
-                        "{} ({})",
-                        match r.verdict {
-                            Verdict::Approved => "approved",
-                            Verdict::Rejected => "**rejected**",
-                        },
-                        md(&r.by)
-                    )
+                let c = SlotCells::of(i, s);
+                let review = c.review.map_or(String::new(), |(v, by)| {
+                    let v = match v {
+                        Verdict::Approved => v.name().to_string(),
+                        Verdict::Rejected => format!("**{}**", v.name()),
+                    };
+                    format!("{v} ({})", md(by))
                 });
-                let mut comment = d.review.as_ref().map_or(String::new(), |r| md(&r.comment));
-                if !d.note.is_empty() {
-                    if !comment.is_empty() {
-                        comment += " · ";
-                    }
-                    comment += &md(&d.note);
-                }
+                let comment: Vec<String> = c.comments.iter().map(|x| md(x)).collect();
                 o += &format!(
-                    "| {} | {:.2}–{:.2} | {} | {}{} | {} | {} | {} |\n",
-                    i + 1,
-                    s.start,
-                    s.end,
-                    md(d.chosen.as_deref().unwrap_or("—")),
-                    status_name(d.status),
-                    if d.no_match { " · no good phrase" } else { "" },
-                    md(d.by.as_deref().unwrap_or("")),
+                    "| {} | {} | {} | {} | {} | {} | {} |\n",
+                    c.number,
+                    c.span,
+                    md(c.phrase),
+                    c.status,
+                    md(c.by),
                     review,
-                    comment
+                    comment.join(" · ")
                 );
             }
         }
@@ -379,47 +367,64 @@ impl ReviewReport {
                 html(&path.display().to_string())
             );
             for (i, s) in p.slots.iter().enumerate() {
-                let d = &s.decision;
-                let rej = d
-                    .review
-                    .as_ref()
-                    .is_some_and(|r| r.verdict == Verdict::Rejected);
-                let review = d.review.as_ref().map_or(String::new(), |r| {
-                    format!(
-                        "{} ({})",
-                        match r.verdict {
-                            Verdict::Approved => "approved",
-                            Verdict::Rejected => "rejected",
-                        },
-                        html(&r.by)
-                    )
+                let c = SlotCells::of(i, s);
+                let rej = c.review.is_some_and(|(v, _)| v == Verdict::Rejected);
+                let review = c.review.map_or(String::new(), |(v, by)| {
+                    format!("{} ({})", v.name(), html(by))
                 });
-                let comment = [
-                    d.review.as_ref().map_or("", |r| r.comment.as_str()),
-                    d.note.as_str(),
-                ]
-                .iter()
-                .filter(|c| !c.is_empty())
-                .map(|c| html(c))
-                .collect::<Vec<_>>()
-                .join(" · ");
+                let comment: Vec<String> = c.comments.iter().map(|x| html(x)).collect();
                 o += &format!(
-                    "<tr{}><td>{}</td><td>{:.2}–{:.2}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                     if rej { " class=\"rej\"" } else { "" },
-                    i + 1,
-                    s.start,
-                    s.end,
-                    html(d.chosen.as_deref().unwrap_or("—")),
-                    status_name(d.status),
-                    if d.no_match { " · no good phrase" } else { "" },
-                    html(d.by.as_deref().unwrap_or("")),
+                    c.number,
+                    c.span,
+                    html(c.phrase),
+                    c.status,
+                    html(c.by),
                     review,
-                    comment
+                    comment.join(" · ")
                 );
             }
             o += "</table>\n";
         }
         o
+    }
+}
+
+/// One slot's row of the per-song table, unescaped (each format escapes its own way).
+struct SlotCells<'a> {
+    number: usize,
+    span: String,
+    phrase: &'a str,
+    status: String,
+    by: &'a str,
+    review: Option<(Verdict, &'a str)>,
+    /// Review comment and reviewer note, the non-empty ones.
+    comments: Vec<&'a str>,
+}
+
+impl<'a> SlotCells<'a> {
+    fn of(i: usize, s: &'a super::project::Slot) -> SlotCells<'a> {
+        let d = &s.decision;
+        SlotCells {
+            number: i + 1,
+            span: format!("{:.2}–{:.2}", s.start, s.end),
+            phrase: d.chosen.as_deref().unwrap_or("—"),
+            status: format!(
+                "{}{}",
+                d.status.name(),
+                if d.no_match { " · no good phrase" } else { "" }
+            ),
+            by: d.by.as_deref().unwrap_or(""),
+            review: d.review.as_ref().map(|r| (r.verdict, r.by.as_str())),
+            comments: [
+                d.review.as_ref().map_or("", |r| r.comment.as_str()),
+                d.note.as_str(),
+            ]
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect(),
+        }
     }
 }
 

@@ -358,20 +358,33 @@ pub fn open_song(
     if !progress("ranking", 0.92) {
         bail!("cancelled");
     }
-    let base = song.with_extension("phrasewise.json");
     // A workspace's adopted model (models/CURRENT next to the song) ranks its songs.
-    let source = base
+    let source = song
         .parent()
         .and_then(crate::cli_learn::current_model)
         .map_or_else(
             || ScoreSource::default_for(library_dir.as_deref()),
             ScoreSource::Model,
         );
+    untitled(song, &hash, analysis, audio, library, library_dir, source)
+}
+
+/// A ranked, unsaved project for an analysed song (next to the song until saved).
+fn untitled(
+    song: &Path,
+    hash: &str,
+    analysis: SongAnalysis,
+    audio: SongAudio,
+    library: Library,
+    library_dir: Option<PathBuf>,
+    source: ScoreSource,
+) -> Result<Session> {
+    let base = song.with_extension("phrasewise.json");
     let scorer = song_scores(&source, song, &analysis, &library.index)?;
     let project = Project::new(
         &base,
         song,
-        &hash,
+        hash,
         analysis,
         &library.index,
         library_dir.as_deref(),
@@ -473,27 +486,13 @@ pub fn open_demo(progress: Progress<'_>) -> Result<Session> {
     let audio = SongAudio::new(song.samples, song.sample_rate);
     let hash = crate::cache::content_hash(&path)?;
     let analysis = analyze_audio(&audio, &hash, &path, progress)?;
-    let base = path.with_extension("phrasewise.json");
-    let source = ScoreSource::DefaultModel;
-    let scorer = song_scores(&source, &path, &analysis, &library.index)?;
-    let project = Project::new(
-        &base,
+    untitled(
         &path,
         &hash,
         analysis,
-        &library.index,
-        None,
-        &scorer,
-        RankSettings::default(),
-    )?;
-    Session::new(
-        project,
-        None,
-        base,
+        audio,
         library,
         None,
-        Some(audio),
-        source,
-        scorer,
+        ScoreSource::DefaultModel,
     )
 }

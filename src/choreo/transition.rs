@@ -324,8 +324,10 @@ impl TransitionMatrix {
     /// Max-product step of Viterbi in log space:
     /// `best[j] = max_i (d[i] + ln M(i→j))`, `arg[j]` the maximising `i`. Exact: at most
     /// `c` exceptions point into any `j`, so per style the `c + 1` largest `d` (ties to the
-    /// lower index) contain the style's best block entry for every `j`; exceptions into `j`
-    /// are scored explicitly. O(K·(c + 1) + S²·(c + 1)·log + nnz). `tops` is scratch.
+    /// lower index) contain the style's best block entry for every `j`, and the `c + 1`
+    /// largest of those plus the block weight contain the best block entry into any phrase of
+    /// a destination style; exceptions into `j` are scored explicitly.
+    /// O(K·(c + 1) + S²·(c + 1)² + nnz). `tops` is scratch, reused between calls.
     pub fn max_left(
         &self,
         d: &[f32],
@@ -335,8 +337,11 @@ impl TransitionMatrix {
     ) {
         let s = self.styles.len();
         let m = self.max_col_exceptions + 1;
+        const NONE: (f32, u32) = (f32::NEG_INFINITY, u32::MAX);
         tops.clear();
-        tops.resize(s * m, (f32::NEG_INFINITY, u32::MAX));
+        // S·m per source style, then S·m per destination style.
+        tops.resize(2 * s * m, NONE);
+        let (tops, cands) = tops.split_at_mut(s * m);
         for (i, (&v, &st)) in d.iter().zip(&self.style_of).enumerate() {
             if v == f32::NEG_INFINITY {
                 continue;
@@ -351,39 +356,49 @@ impl TransitionMatrix {
                 row[p] = (v, i as u32);
             }
         }
-        // Per destination style: every style's top entries plus the block weight, best
-        // first (ties to the lower index); the first one that is not an exception into `j`
-        // is the best block entry for `j`.
-        let n = s * m;
-        let mut cands: Vec<(f32, u32)> = Vec::with_capacity(s * n);
+        // Per destination style: the m best of every style's top entries plus the block
+        // weight, best first (ties to the lower index); the first one that is not an
+        // exception into `j` is the best block entry for `j`.
+        let better = |a: (f32, u32), b: (f32, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
         for sj in 0..s {
-            let from = cands.len();
+            let out = &mut cands[sj * m..(sj + 1) * m];
             for si in 0..s {
                 let lb = self.log_base[si * s + sj];
-                cands.extend(
-                    tops[si * m..(si + 1) * m]
-                        .iter()
-                        .filter(|e| e.1 != u32::MAX)
-                        .map(|&(v, i)| (v + lb, i)),
-                );
+                for &(v, i) in &tops[si * m..(si + 1) * m] {
+                    if i == u32::MAX {
+                        break;
+                    }
+                    let e = (v + lb, i);
+                    if !better(e, out[m - 1]) {
+                        continue;
+                    }
+                    let mut p = m - 1;
+                    while p > 0 && better(e, out[p - 1]) {
+                        out[p] = out[p - 1];
+                        p -= 1;
+                    }
+                    out[p] = e;
+                }
             }
-            cands[from..].sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            cands.resize(from + n, (f32::NEG_INFINITY, u32::MAX));
         }
         let t = &self.by_to;
         for j in 0..self.k {
             let sj = self.style_of[j] as usize;
+            let c = &cands[sj * m..(sj + 1) * m];
             let exc = &t.idx[t.range(j)];
-            let (mut bv, mut ba) = (f32::NEG_INFINITY, u32::MAX);
-            for &(v, i) in &cands[sj * n..(sj + 1) * n] {
-                if i == u32::MAX {
-                    break;
-                }
-                if !exc.contains(&i) {
-                    (bv, ba) = (v, i);
-                    break;
-                }
-            }
+            // The first candidate that is not an exception into `j` (an empty slot, index
+            // u32::MAX, ends the list). One exception (the diagonal, in every default
+            // matrix) is the common case and gets a branch of its own: then m ≥ 2.
+            let (mut bv, mut ba) = match exc {
+                [] => c[0],
+                [e] if c[0].1 != *e => c[0],
+                [_] => c[1],
+                _ => c
+                    .iter()
+                    .copied()
+                    .find(|&(_, i)| i == u32::MAX || !exc.contains(&i))
+                    .unwrap_or(NONE),
+            };
             for e in t.range(j) {
                 let i = t.idx[e];
                 let v = d[i as usize] + t.log_value[e];
@@ -439,10 +454,46 @@ mod tests {
             let want: f32 = (0..k).map(|j| dense[i * k + j] * a[j]).sum();
             assert!((out[i] - want).abs() < 1e-4);
         }
-        let mut d: Vec<f32> = (0..k).map(|_| -5.0 * lcg(&mut seed)).collect();
-        d[4] = f32::NEG_INFINITY;
         let (mut best, mut arg, mut order) = (vec![0.0; k], vec![0u32; k], vec![]);
-        m.max_left(&d, &mut best, &mut arg, &mut order);
+        max_left_matches_dense(&m, &mut seed, &mut best, &mut arg, &mut order);
+        // Many exceptions into a few phrases (c up to 9), several styles with nothing
+        // possible, the scratch reused between matrices of different shapes.
+        for round in 0..20 {
+            let k = 40 + round;
+            let names: Vec<String> = (0..5).map(|s| format!("s{s}")).collect();
+            let styles: Vec<String> = (0..k).map(|i| names[i % 5].clone()).collect();
+            let base = (0..25).map(|_| 0.01 + 0.99 * lcg(&mut seed)).collect();
+            let mut ex = vec![];
+            for i in 0..k {
+                ex.push((i, i, 0.05));
+                if i % 4 == 0 {
+                    ex.push((i, round % 3, 0.01 + 0.99 * lcg(&mut seed)));
+                }
+            }
+            let m = TransitionMatrix::new(&names, base, &styles, &ex).unwrap();
+            let (mut best, mut arg) = (vec![0.0; k], vec![0u32; k]);
+            max_left_matches_dense(&m, &mut seed, &mut best, &mut arg, &mut order);
+        }
+    }
+
+    fn max_left_matches_dense(
+        m: &TransitionMatrix,
+        seed: &mut u64,
+        best: &mut [f32],
+        arg: &mut [u32],
+        order: &mut Vec<(f32, u32)>,
+    ) {
+        let k = m.len();
+        let dense = m.to_dense();
+        let mut d: Vec<f32> = (0..k).map(|_| -5.0 * lcg(seed)).collect();
+        d[4] = f32::NEG_INFINITY;
+        // A style with nothing possible (indices ≡ 1 mod the style count, for even seeds).
+        if seed.is_multiple_of(2) {
+            for i in (1..k).step_by(m.styles().len()) {
+                d[i] = f32::NEG_INFINITY;
+            }
+        }
+        m.max_left(&d, best, arg, order);
         for j in 0..k {
             let (mut bv, mut ba) = (f32::NEG_INFINITY, 0);
             for i in 0..k {
@@ -452,8 +503,8 @@ mod tests {
                     ba = i;
                 }
             }
-            assert!((best[j] - bv).abs() < 1e-5);
-            assert_eq!(arg[j] as usize, ba);
+            assert!((best[j] - bv).abs() < 1e-5, "{j}: {} vs {bv}", best[j]);
+            assert_eq!(arg[j] as usize, ba, "{j}");
         }
     }
 

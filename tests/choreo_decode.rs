@@ -258,7 +258,7 @@ fn bench_rerank_100_slots_1101_phrases() {
         ..settings.clone()
     };
     for (name, s) in [("diversity on", &settings), ("diversity off", &no_div)] {
-        let runs = 20;
+        let runs = 100;
         let t0 = std::time::Instant::now();
         for i in 0..runs {
             locks[(i * 7) % t_n] = Some(i % k);

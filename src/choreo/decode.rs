@@ -21,8 +21,15 @@
 //!   reported in [`Decoding::empty_slots`].
 //! * **Diversity** (approximate, beyond the first-order chain): after Viterbi, an unlocked
 //!   slot whose phrase already appeared in the previous `diversity_window` slots has that
-//!   phrase's score lowered by `ln(diversity_penalty)` and the sequence is decoded again, for
-//!   up to `diversity_rounds` rounds. Marginals use the final scores.
+//!   phrase's score lowered by `ln(diversity_penalty)` and Viterbi is rerun from the first
+//!   changed slot, for up to `diversity_rounds` rounds. Marginals use the final scores.
+//! * **Cost** (re-ranking after every edit): the backward pass runs on a second thread while
+//!   Viterbi and its diversity rounds run; only the backward rows a round invalidated are
+//!   redone. The T×K buffers are kept per thread between calls (page faults of fresh buffers
+//!   were a third of the time). Results are bit-identical to the passes run one after the
+//!   other from scratch (tested).
+
+use std::cell::Cell;
 
 use super::ChoreoError;
 use super::transition::TransitionMatrix;
@@ -82,28 +89,35 @@ pub struct Decoding {
 
 impl Decoding {
     /// The `n` best phrases of slot `t` by posterior marginal, `(phrase, marginal)`, best
-    /// first (ties by index).
+    /// first (ties by index). One pass over the row (the editor asks for a handful per slot
+    /// after every edit).
     pub fn top_k(&self, t: usize, n: usize) -> Vec<(usize, f32)> {
         let row = &self.marginals[t * self.k..(t + 1) * self.k];
-        let mut idx: Vec<usize> = (0..self.k).collect();
-        let cmp = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));
         let n = n.min(self.k);
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(n + 1);
         if n == 0 {
-            return Vec::new();
+            return best;
         }
-        if n < self.k {
-            idx.select_nth_unstable_by(n - 1, cmp);
-            idx.truncate(n);
+        for (j, &v) in row.iter().enumerate() {
+            if best.len() == n && v.total_cmp(&best[n - 1].1) != std::cmp::Ordering::Greater {
+                continue;
+            }
+            // After every entry at least as good: equal marginals stay in index order.
+            let pos = best.partition_point(|&(_, x)| x.total_cmp(&v) != std::cmp::Ordering::Less);
+            best.insert(pos, (j, v));
+            best.truncate(n);
         }
-        idx.sort_by(cmp);
-        idx.into_iter().map(|j| (j, row[j])).collect()
+        best
     }
 }
 
-/// Per-slot `F_t` (max-normalised, zeros for `−∞`), the evidence-masked copy and its log,
-/// `ln ΣF_t + max` per slot (for the log-softmax), and the slots with nothing possible.
+/// Per-slot potentials: the evidence-masked `F_t = exp(score_t − max score_t)` (zeros for
+/// `−∞`) and its log, `ln ΣF_t + max` per slot (for the log-softmax), and the slots with
+/// nothing possible. Separate buffers so Viterbi (which reads `log_masked`) and the backward
+/// pass (which reads `masked`) can run on two threads while the diversity rounds rewrite
+/// Viterbi's rows. Unlocked rows of `masked` are `F_t` itself.
+#[derive(Default)]
 struct Potentials {
-    f: Vec<f32>,
     masked: Vec<f32>,
     log_masked: Vec<f32>,
     lse: Vec<f32>,
@@ -111,52 +125,97 @@ struct Potentials {
 }
 
 fn potentials(scores: &[f32], k: usize, locks: &[Option<usize>]) -> Potentials {
-    let t_n = locks.len();
-    let mut p = Potentials {
-        f: vec![0.0f32; t_n * k],
-        masked: vec![0.0f32; t_n * k],
-        log_masked: vec![0.0f32; t_n * k],
-        lse: vec![0.0f32; t_n],
-        empty: Vec::new(),
-    };
-    for t in 0..t_n {
-        fill_row(&mut p, scores, k, locks, t);
-        if locks[t].is_none() && p.lse[t] == f32::NEG_INFINITY {
-            p.empty.push(t);
-        }
-    }
+    let mut p = Potentials::default();
+    p.fill(scores, k, locks, false);
     p
+}
+
+impl Potentials {
+    /// Computes every slot's potentials into the (reused) buffers; with `threaded`, the
+    /// second half of the slots on a second thread.
+    fn fill(&mut self, scores: &[f32], k: usize, locks: &[Option<usize>], threaded: bool) {
+        let t_n = locks.len();
+        self.masked.resize(t_n * k, 0.0);
+        self.log_masked.resize(t_n * k, 0.0);
+        self.lse.resize(t_n, 0.0);
+        let rows = |from: usize, masked: &mut [f32], lm: &mut [f32], lse: &mut [f32]| {
+            let rows = masked
+                .chunks_mut(k)
+                .zip(lm.chunks_mut(k))
+                .zip(lse.iter_mut());
+            for (t, ((mr, lr), l)) in (from..).zip(rows) {
+                *l = row_potentials(&scores[t * k..(t + 1) * k], locks[t], mr, lr);
+            }
+        };
+        let half = if threaded { t_n / 2 } else { t_n };
+        let (m0, m1) = self.masked.split_at_mut(half * k);
+        let (l0, l1) = self.log_masked.split_at_mut(half * k);
+        let (s0, s1) = self.lse.split_at_mut(half);
+        if half < t_n {
+            std::thread::scope(|s| {
+                s.spawn(|| rows(half, m1, l1, s1));
+                rows(0, m0, l0, s0);
+            });
+        } else {
+            rows(0, m0, l0, s0);
+        }
+        self.empty.clear();
+        self.empty
+            .extend((0..t_n).filter(|&t| locks[t].is_none() && self.lse[t] == f32::NEG_INFINITY));
+    }
 }
 
 /// (Re)computes slot `t` of the potentials.
 fn fill_row(p: &mut Potentials, scores: &[f32], k: usize, locks: &[Option<usize>], t: usize) {
     let r = t * k..(t + 1) * k;
-    let row = &scores[r.clone()];
-    let f = &mut p.f[r.clone()];
-    let lm = &mut p.log_masked[r.clone()];
+    p.lse[t] = row_potentials(
+        &scores[r.clone()],
+        locks[t],
+        &mut p.masked[r.clone()],
+        &mut p.log_masked[r],
+    );
+}
+
+/// One slot's evidence-masked `F_t` into `masked` and its log into `lm`; returns
+/// `ln ΣF_t + max` (`−∞` when nothing is possible, where every phrase counts as equally
+/// possible). A locked phrase keeps at least `1e-6`.
+fn row_potentials(row: &[f32], lock: Option<usize>, masked: &mut [f32], lm: &mut [f32]) -> f32 {
+    let lse = unmasked_row(row, masked, Some(lm));
+    if let Some(l) = lock {
+        let keep = masked[l].max(1e-6);
+        masked.fill(0.0);
+        lm.fill(f32::NEG_INFINITY);
+        masked[l] = keep;
+        lm[l] = keep.ln();
+    }
+    lse
+}
+
+/// `F_t` of one slot into `f` (all ones when nothing is possible), `score − max` into `lm`
+/// when given; returns `ln ΣF_t + max`.
+fn unmasked_row(row: &[f32], f: &mut [f32], lm: Option<&mut [f32]>) -> f32 {
     let mx = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if mx.is_finite() {
-        for ((o, l), &s) in f.iter_mut().zip(lm.iter_mut()).zip(row) {
-            *l = s - mx;
-            *o = l.exp();
-        }
-        p.lse[t] = mx + f.iter().sum::<f32>().ln();
-    } else {
+    if !mx.is_finite() {
         f.fill(1.0);
-        lm.fill(0.0);
-        p.lse[t] = f32::NEG_INFINITY;
-    }
-    let masked = &mut p.masked[r];
-    match locks[t] {
-        Some(l) => {
-            let keep = f[l].max(1e-6);
-            masked.fill(0.0);
-            lm.fill(f32::NEG_INFINITY);
-            masked[l] = keep;
-            lm[l] = keep.ln();
+        if let Some(lm) = lm {
+            lm.fill(0.0);
         }
-        None => masked.copy_from_slice(f),
+        return f32::NEG_INFINITY;
     }
+    match lm {
+        Some(lm) => {
+            for ((o, l), &s) in f.iter_mut().zip(lm.iter_mut()).zip(row) {
+                *l = s - mx;
+                *o = l.exp();
+            }
+        }
+        None => {
+            for (o, &s) in f.iter_mut().zip(row) {
+                *o = (s - mx).exp();
+            }
+        }
+    }
+    mx + f.iter().sum::<f32>().ln()
 }
 
 fn normalise(v: &mut [f32]) {
@@ -170,109 +229,134 @@ fn normalise(v: &mut [f32]) {
     }
 }
 
-/// `z_t = M·F_t` for t ≥ 1 (row 0 unused), T×K; all ones for [`Chain::Global`].
-fn normalisers(
-    p: &Potentials,
-    m: &TransitionMatrix,
-    t_n: usize,
-    k: usize,
-    chain: Chain,
-) -> Vec<f32> {
+/// `z_t = M·F_t` for t ≥ 1 (row 0 unused), T×K, for [`Chain::Local`] (from the unmasked
+/// `F_t`: the normalisers do not see the locks); `None` for [`Chain::Global`], whose
+/// normalisers are all one (skipped rather than divided by).
+fn normalisers(scores: &[f32], m: &TransitionMatrix, t_n: usize, chain: Chain) -> Option<Vec<f32>> {
+    if chain == Chain::Global {
+        return None;
+    }
+    let k = m.len();
     let mut z = vec![1.0f32; t_n * k];
-    if chain == Chain::Local {
-        for t in 1..t_n {
-            normaliser_row(p, m, k, t, &mut z);
-        }
-    }
-    z
-}
-
-fn normaliser_row(p: &Potentials, m: &TransitionMatrix, k: usize, t: usize, z: &mut [f32]) {
-    let (f, out) = (&p.f[t * k..(t + 1) * k], &mut z[t * k..(t + 1) * k]);
-    m.mul_right(f, out);
-}
-
-fn viterbi(p: &Potentials, z: &[f32], m: &TransitionMatrix, t_n: usize, k: usize) -> Vec<usize> {
-    let mut back = vec![0u32; t_n * k];
-    let mut delta: Vec<f32> = p.log_masked[..k].to_vec();
-    let mut shifted = vec![0.0f32; k];
-    let mut best = vec![0.0f32; k];
-    let mut order = Vec::new();
+    let mut f = vec![0.0f32; k];
     for t in 1..t_n {
-        let zt = &z[t * k..(t + 1) * k];
-        for ((s, d), zz) in shifted.iter_mut().zip(&delta).zip(zt) {
-            *s = d - zz.ln();
-        }
-        m.max_left(
-            &shifted,
-            &mut best,
-            &mut back[t * k..(t + 1) * k],
-            &mut order,
-        );
-        for ((d, b), f) in delta.iter_mut().zip(&best).zip(&p.log_masked[t * k..]) {
-            *d = b + f;
-        }
+        unmasked_row(&scores[t * k..(t + 1) * k], &mut f, None);
+        m.mul_right(&f, &mut z[t * k..(t + 1) * k]);
     }
-    let mut path = vec![0usize; t_n];
-    let mut j = 0usize;
-    let mut bv = f32::NEG_INFINITY;
-    for (i, &d) in delta.iter().enumerate() {
-        if d > bv {
-            bv = d;
-            j = i;
-        }
-    }
-    for t in (0..t_n).rev() {
-        path[t] = j;
-        if t > 0 {
-            j = back[t * k + j] as usize;
-        }
-    }
-    path
+    Some(z)
 }
 
-fn forward_backward(
-    p: &Potentials,
-    z: &[f32],
-    m: &TransitionMatrix,
-    t_n: usize,
-    k: usize,
-) -> Vec<f32> {
-    // The forward (alpha) and backward (beta) recursions only read the potentials, so they
-    // run on two threads; the marginals are their normalised product gamma_t ∝ alpha_t ⊙ beta_t.
-    // Small problems stay on one thread (a spawn costs more than they do).
-    if t_n * k < 20_000 {
-        let mut gamma = forward(p, z, m, t_n, k);
-        let beta = backward(p, z, m, t_n, k);
-        combine(&mut gamma, &beta, k);
-        return gamma;
+/// Viterbi's tables: `delta_t` (best log weight of a path ending in each phrase) for every
+/// slot, and the back-pointers. Keeping every `delta_t` lets a diversity round restart at
+/// the first slot it changed: rows before it are unchanged.
+#[derive(Default)]
+struct Viterbi {
+    delta: Vec<f32>,
+    back: Vec<u32>,
+    shifted: Vec<f32>,
+    best: Vec<f32>,
+    order: Vec<(f32, u32)>,
+}
+
+impl Viterbi {
+    #[cfg(test)]
+    fn new(t_n: usize, k: usize) -> Viterbi {
+        let mut v = Viterbi::default();
+        v.reset(t_n, k);
+        v
     }
-    let (mut gamma, beta) = std::thread::scope(|s| {
-        let back = s.spawn(|| backward(p, z, m, t_n, k));
-        let alpha = forward(p, z, m, t_n, k);
-        // A panicking worker is a bug; fall back to computing beta here.
-        let beta = back.join().unwrap_or_else(|_| backward(p, z, m, t_n, k));
-        (alpha, beta)
-    });
-    combine(&mut gamma, &beta, k);
-    gamma
+
+    /// Sizes the (reused) tables for T×K; every row is rewritten by [`Viterbi::run_from`]
+    /// from 0.
+    fn reset(&mut self, t_n: usize, k: usize) {
+        self.delta.resize(t_n * k, 0.0);
+        self.back.resize(t_n * k, 0);
+        self.best.resize(k, 0.0);
+    }
+
+    /// Recomputes `delta_t` for `t ≥ from` from `log_masked` and returns the best path.
+    fn run_from(
+        &mut self,
+        from: usize,
+        log_masked: &[f32],
+        z: Option<&[f32]>,
+        m: &TransitionMatrix,
+        k: usize,
+    ) -> Vec<usize> {
+        let t_n = self.back.len() / k.max(1);
+        if from == 0 {
+            self.delta[..k].copy_from_slice(&log_masked[..k]);
+        }
+        for t in from.max(1)..t_n {
+            let (prev, cur) = self.delta.split_at_mut(t * k);
+            let prev = &prev[(t - 1) * k..];
+            let d: &[f32] = match z {
+                Some(z) => {
+                    self.shifted.clear();
+                    self.shifted.extend(
+                        prev.iter()
+                            .zip(&z[t * k..(t + 1) * k])
+                            .map(|(d, zz)| d - zz.ln()),
+                    );
+                    &self.shifted
+                }
+                None => prev,
+            };
+            m.max_left(
+                d,
+                &mut self.best,
+                &mut self.back[t * k..(t + 1) * k],
+                &mut self.order,
+            );
+            for ((d, b), f) in cur[..k]
+                .iter_mut()
+                .zip(&self.best)
+                .zip(&log_masked[t * k..(t + 1) * k])
+            {
+                *d = b + f;
+            }
+        }
+        let last = &self.delta[(t_n - 1) * k..];
+        let mut j = 0usize;
+        let mut bv = f32::NEG_INFINITY;
+        for (i, &d) in last.iter().enumerate() {
+            if d > bv {
+                bv = d;
+                j = i;
+            }
+        }
+        let mut path = vec![0usize; t_n];
+        for t in (0..t_n).rev() {
+            path[t] = j;
+            if t > 0 {
+                j = self.back[t * k + j] as usize;
+            }
+        }
+        path
+    }
 }
 
 /// Normalised forward messages alpha_t (T×K).
-fn forward(p: &Potentials, z: &[f32], m: &TransitionMatrix, t_n: usize, k: usize) -> Vec<f32> {
+fn forward(masked: &[f32], z: Option<&[f32]>, m: &TransitionMatrix, k: usize) -> Vec<f32> {
+    let t_n = masked.len() / k;
     let mut alpha = vec![0.0f32; t_n * k];
     let mut tmp = vec![0.0f32; k];
-    alpha[..k].copy_from_slice(&p.masked[..k]);
+    alpha[..k].copy_from_slice(&masked[..k]);
     normalise(&mut alpha[..k]);
     for t in 1..t_n {
         let (prev, cur) = alpha.split_at_mut(t * k);
         let prev = &prev[(t - 1) * k..];
-        for ((x, a), zz) in tmp.iter_mut().zip(prev).zip(&z[t * k..(t + 1) * k]) {
-            *x = a / zz;
-        }
         let cur = &mut cur[..k];
-        m.mul_left(&tmp, cur);
-        for (c, f) in cur.iter_mut().zip(&p.masked[t * k..(t + 1) * k]) {
+        match z {
+            Some(z) => {
+                for ((x, a), zz) in tmp.iter_mut().zip(prev).zip(&z[t * k..(t + 1) * k]) {
+                    *x = a / zz;
+                }
+                m.mul_left(&tmp, cur);
+            }
+            None => m.mul_left(prev, cur),
+        }
+        for (c, f) in cur.iter_mut().zip(&masked[t * k..(t + 1) * k]) {
             *c *= f;
         }
         normalise(cur);
@@ -280,25 +364,53 @@ fn forward(p: &Potentials, z: &[f32], m: &TransitionMatrix, t_n: usize, k: usize
     alpha
 }
 
-/// Normalised backward messages beta_t (T×K), beta_{T−1} = 1.
-fn backward(p: &Potentials, z: &[f32], m: &TransitionMatrix, t_n: usize, k: usize) -> Vec<f32> {
-    let mut beta = vec![1.0f32; t_n * k];
+/// Normalised backward messages beta_t (T×K), beta_{T−1} = 1, computed for `t < until`
+/// from `beta_until` (which, like every later row, is kept as it is).
+fn backward_until(
+    beta: &mut [f32],
+    until: usize,
+    masked: &[f32],
+    z: Option<&[f32]>,
+    m: &TransitionMatrix,
+    k: usize,
+) {
     let mut tmp = vec![0.0f32; k];
-    let mut next = vec![0.0f32; k];
-    for t in (1..t_n).rev() {
+    for t in (1..=until).rev() {
         let (before, after) = beta.split_at_mut(t * k);
         let b_t = &after[..k];
-        for ((x, f), b) in tmp.iter_mut().zip(&p.masked[t * k..(t + 1) * k]).zip(b_t) {
+        for ((x, f), b) in tmp.iter_mut().zip(&masked[t * k..(t + 1) * k]).zip(b_t) {
             *x = f * b;
         }
-        m.mul_right(&tmp, &mut next);
         let b_prev = &mut before[(t - 1) * k..];
-        for ((b, n), zz) in b_prev.iter_mut().zip(&next).zip(&z[t * k..(t + 1) * k]) {
-            *b = n / zz;
+        m.mul_right(&tmp, b_prev);
+        if let Some(z) = z {
+            for (b, zz) in b_prev.iter_mut().zip(&z[t * k..(t + 1) * k]) {
+                *b /= zz;
+            }
         }
         normalise(b_prev);
     }
+}
+
+#[cfg(test)]
+fn backward(masked: &[f32], z: Option<&[f32]>, m: &TransitionMatrix, k: usize) -> Vec<f32> {
+    let mut beta = Vec::new();
+    backward_into(&mut beta, masked, z, m, k);
     beta
+}
+
+/// All backward messages into a (reused) buffer.
+fn backward_into(
+    beta: &mut Vec<f32>,
+    masked: &[f32],
+    z: Option<&[f32]>,
+    m: &TransitionMatrix,
+    k: usize,
+) {
+    let t_n = masked.len() / k;
+    beta.resize(t_n * k, 0.0);
+    beta[(t_n - 1) * k..].fill(1.0);
+    backward_until(beta, t_n - 1, masked, z, m, k);
 }
 
 /// gamma_t ← normalise(alpha_t ⊙ beta_t), in place in `alpha`.
@@ -311,20 +423,94 @@ fn combine(alpha: &mut [f32], beta: &[f32], k: usize) {
     }
 }
 
-fn log_softmax(scores: &[f32], p: &Potentials, k: usize) -> Vec<f32> {
-    let mut out = scores.to_vec();
-    for (row, &lse) in out.chunks_mut(k).zip(&p.lse) {
+/// `ln softmax` of every row, in place.
+fn log_softmax(mut scores: Vec<f32>, p: &Potentials, k: usize) -> Vec<f32> {
+    for (row, &lse) in scores.chunks_mut(k).zip(&p.lse) {
         if lse.is_finite() {
             row.iter_mut().for_each(|s| *s -= lse);
         }
     }
-    out
+    scores
+}
+
+/// The diversity rounds (module docs): Viterbi, then for every unlocked slot that repeats a
+/// phrase of the previous `window` slots, that phrase's score lowered by `pen` and Viterbi
+/// rerun from the first changed slot. Rewrites `scores`, `log_masked` and (for
+/// [`Chain::Local`]) `z` rows; returns the path and the changed slots (sorted, unique).
+#[allow(clippy::too_many_arguments)]
+fn diversity_rounds(
+    vit: &mut Viterbi,
+    scores: &mut [f32],
+    log_masked: &mut [f32],
+    mut z: Option<&mut [f32]>,
+    locks: &[Option<usize>],
+    m: &TransitionMatrix,
+    settings: &DecodeSettings,
+    pen: f32,
+) -> (Vec<usize>, Vec<usize>) {
+    let (t_n, k) = (locks.len(), m.len());
+    let mut path = vit.run_from(0, log_masked, z.as_deref(), m, k);
+    let mut all_changed: Vec<usize> = Vec::new();
+    let mut f_row = vec![0.0f32; k];
+    for _ in 0..settings.diversity_rounds {
+        let mut changed = Vec::new();
+        for t in 0..t_n {
+            if locks[t].is_some() {
+                continue;
+            }
+            let lo = t.saturating_sub(settings.diversity_window);
+            if path[lo..t].contains(&path[t]) {
+                let others_possible = scores[t * k..(t + 1) * k]
+                    .iter()
+                    .enumerate()
+                    .any(|(j, x)| j != path[t] && x.is_finite());
+                if others_possible {
+                    scores[t * k + path[t]] += pen;
+                    changed.push(t);
+                }
+            }
+        }
+        let Some(&first) = changed.first() else {
+            break;
+        };
+        for &t in &changed {
+            let r = t * k..(t + 1) * k;
+            row_potentials(&scores[r.clone()], locks[t], &mut f_row, &mut log_masked[r]);
+            // Chain::Local: z_t = M·F_t follows the row.
+            if t > 0
+                && let Some(z) = z.as_deref_mut()
+            {
+                m.mul_right(&f_row, &mut z[t * k..(t + 1) * k]);
+            }
+        }
+        all_changed.extend_from_slice(&changed);
+        path = vit.run_from(first, log_masked, z.as_deref(), m, k);
+    }
+    all_changed.sort_unstable();
+    all_changed.dedup();
+    (path, all_changed)
 }
 
 /// Decodes T slots over K phrases. `scores` is row-major T×K (log-scores, `−∞` allowed),
 /// `locks[t]` the phrase a slot is clamped to.
+///
+/// Scheduling (results are the same as computing the passes one after the other): the
+/// backward pass starts on a second thread on the undiversified potentials while this thread
+/// runs Viterbi and the diversity rounds; `beta_t` depends only on slots after `t`, so only
+/// the rows before the last slot a diversity round changed are recomputed.
 pub fn decode(
     scores: &[f32],
+    locks: &[Option<usize>],
+    m: &TransitionMatrix,
+    settings: &DecodeSettings,
+) -> Result<Decoding, ChoreoError> {
+    decode_vec(scores.to_vec(), locks, m, settings)
+}
+
+/// [`decode`] taking the scores by value (they become [`Decoding::network`]): saves a T×K
+/// copy for a caller that built them for this call.
+pub fn decode_vec(
+    mut scores: Vec<f32>,
     locks: &[Option<usize>],
     m: &TransitionMatrix,
     settings: &DecodeSettings,
@@ -356,74 +542,117 @@ pub fn decode(
             empty_slots: Vec::new(),
         });
     }
-    let mut scores = scores.to_vec();
-    let mut pot = potentials(&scores, k, locks);
-    let mut z = normalisers(&pot, m, t_n, k, settings.chain);
+    // Small problems stay on one thread (a spawn costs more than they do).
+    let threaded = t_n * k >= 20_000;
+    let mut ws = WORKSPACE.with(Cell::take).unwrap_or_default();
+    ws.pot.fill(&scores, k, locks, threaded);
+    let mut z = normalisers(&scores, m, t_n, settings.chain);
     let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
-    let diversity = settings.diversity_window > 0 && pen < 0.0;
-    if !diversity && t_n * k >= 20_000 {
-        // Viterbi, the forward and the backward pass all read the same potentials: backward
-        // on a second thread while this one runs Viterbi and forward.
-        let (path, marginals) = std::thread::scope(|s| {
-            let back = s.spawn(|| backward(&pot, &z, m, t_n, k));
-            let path = viterbi(&pot, &z, m, t_n, k);
-            let mut gamma = forward(&pot, &z, m, t_n, k);
-            let beta = back
-                .join()
-                .unwrap_or_else(|_| backward(&pot, &z, m, t_n, k));
-            combine(&mut gamma, &beta, k);
-            (path, gamma)
-        });
-        return Ok(Decoding {
-            slots: t_n,
-            k,
-            path,
-            marginals,
-            network: log_softmax(&scores, &pot, k),
-            empty_slots: pot.empty,
-        });
-    }
-    let mut path = viterbi(&pot, &z, m, t_n, k);
-    if diversity {
-        for _ in 0..settings.diversity_rounds {
-            let mut changed = Vec::new();
-            for t in 0..t_n {
-                if locks[t].is_some() {
-                    continue;
-                }
-                let lo = t.saturating_sub(settings.diversity_window);
-                if path[lo..t].contains(&path[t]) {
-                    let others_possible = scores[t * k..(t + 1) * k]
-                        .iter()
-                        .enumerate()
-                        .any(|(j, x)| j != path[t] && x.is_finite());
-                    if others_possible {
-                        scores[t * k + path[t]] += pen;
-                        changed.push(t);
-                    }
-                }
+    let rounds = if settings.diversity_window > 0 && pen < 0.0 {
+        settings.diversity_rounds
+    } else {
+        0
+    };
+    let settings = DecodeSettings {
+        diversity_rounds: rounds,
+        ..settings.clone()
+    };
+    ws.vit.reset(t_n, k);
+    let Workspace { pot, vit, beta } = &mut ws;
+    let (path, changed) = {
+        let Potentials {
+            masked, log_masked, ..
+        } = &mut *pot;
+        let (masked, zr) = (&*masked, z.as_deref());
+        // The rounds rewrite Local normaliser rows, which the backward thread reads: they get
+        // their own copy (Global has none).
+        let mut z_vit = z.clone();
+        let mut run = || {
+            diversity_rounds(
+                vit,
+                &mut scores,
+                log_masked,
+                z_vit.as_deref_mut(),
+                locks,
+                m,
+                &settings,
+                pen,
+            )
+        };
+        if threaded {
+            let (out, ok) = std::thread::scope(|s| {
+                let back = s.spawn(|| backward_into(beta, masked, zr, m, k));
+                let out = run();
+                (out, back.join().is_ok())
+            });
+            // A panicking worker is a bug; compute beta here then.
+            if !ok {
+                backward_into(beta, masked, zr, m, k);
             }
-            if changed.is_empty() {
-                break;
-            }
-            for &t in &changed {
-                fill_row(&mut pot, &scores, k, locks, t);
-                if t > 0 && settings.chain == Chain::Local {
-                    normaliser_row(&pot, m, k, t, &mut z);
-                }
-            }
-            path = viterbi(&pot, &z, m, t_n, k);
+            out
+        } else {
+            let out = run();
+            backward_into(beta, masked, zr, m, k);
+            out
+        }
+    };
+    for &t in &changed {
+        fill_row(pot, &scores, k, locks, t);
+        // Changed slots are unlocked: their masked row is F_t.
+        if t > 0
+            && let Some(z) = z.as_mut()
+        {
+            m.mul_right(&pot.masked[t * k..(t + 1) * k], &mut z[t * k..(t + 1) * k]);
         }
     }
-    let marginals = forward_backward(&pot, &z, m, t_n, k);
+    let (masked, zr) = (&pot.masked, z.as_deref());
+    let mut gamma = match changed.last() {
+        // beta_t for t ≥ last changed slot is unaffected; the rows before it are redone
+        // (on the second thread again) while this one runs the forward pass.
+        Some(&last) if last > 0 => {
+            if threaded {
+                let (alpha, ok) = std::thread::scope(|s| {
+                    let back = s.spawn(|| backward_until(beta, last, masked, zr, m, k));
+                    let alpha = forward(masked, zr, m, k);
+                    (alpha, back.join().is_ok())
+                });
+                if !ok {
+                    backward_into(beta, masked, zr, m, k);
+                }
+                alpha
+            } else {
+                backward_until(beta, last, masked, zr, m, k);
+                forward(masked, zr, m, k)
+            }
+        }
+        _ => forward(masked, zr, m, k),
+    };
+    combine(&mut gamma, beta, k);
+    let network = log_softmax(scores, pot, k);
+    let empty_slots = std::mem::take(&mut pot.empty);
+    WORKSPACE.with(|w| w.set(Some(ws)));
     Ok(Decoding {
         slots: t_n,
         k,
         path,
-        marginals,
-        network: log_softmax(&scores, &pot, k),
-        empty_slots: pot.empty,
+        marginals: gamma,
+        network,
+        empty_slots,
     })
+}
+
+/// Buffers of one decode, kept per thread between calls: re-ranking after every edit would
+/// otherwise allocate (and page-fault) ~3 MB for 100 slots × 1101 phrases each time. The
+/// returned marginals and log-softmax are fresh allocations.
+#[derive(Default)]
+struct Workspace {
+    pot: Potentials,
+    vit: Viterbi,
+    beta: Vec<f32>,
+}
+
+thread_local! {
+    static WORKSPACE: Cell<Option<Workspace>> = const { Cell::new(None) };
 }
 
 /// `ln` of a path's weight (no locks), for tests and diagnostics: a normalised log
@@ -433,16 +662,18 @@ pub fn path_log_prob(scores: &[f32], path: &[usize], m: &TransitionMatrix, chain
     let k = m.len();
     let none = vec![None; path.len()];
     let pot = potentials(scores, k, &none);
-    let z = normalisers(&pot, m, path.len(), k, chain);
+    let z = normalisers(scores, m, path.len(), chain);
     let mut lp = 0.0f64;
+    // No locks: the masked potentials are F_t.
     for (t, &j) in path.iter().enumerate() {
-        let f = f64::from(pot.f[t * k + j]);
+        let f = f64::from(pot.masked[t * k + j]);
         if t == 0 {
-            let s: f64 = pot.f[..k].iter().map(|&x| f64::from(x)).sum();
+            let s: f64 = pot.masked[..k].iter().map(|&x| f64::from(x)).sum();
             lp += (f / s).ln();
         } else {
             let i = path[t - 1];
-            lp += (f * f64::from(m.get(i, j)) / f64::from(z[t * k + i])).ln();
+            let zz = z.as_ref().map_or(1.0, |z| f64::from(z[t * k + i]));
+            lp += (f * f64::from(m.get(i, j)) / zz).ln();
         }
     }
     lp
@@ -452,42 +683,127 @@ pub fn path_log_prob(scores: &[f32], path: &[usize], m: &TransitionMatrix, chain
 mod tests {
     use super::*;
 
-    /// The two-thread forward–backward (used above 20 000 cells) gives the same marginals as
-    /// running the passes one after the other, and every row is a distribution.
-    #[test]
-    fn threaded_forward_backward_matches_sequential() {
-        let (t_n, k) = (25usize, 1000usize);
-        let styles: Vec<String> = (0..k).map(|i| format!("s{}", i % 7)).collect();
-        let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
-        let mut x = 12345u64;
-        let scores: Vec<f32> = (0..t_n * k)
+    fn random_scores(t_n: usize, k: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed;
+        (0..t_n * k)
             .map(|_| {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 -((x >> 40) as f32 / (1u64 << 24) as f32) * 5.0
             })
-            .collect();
-        let locks = vec![None; t_n];
-        let pot = potentials(&scores, k, &locks);
-        let z = normalisers(&pot, &m, t_n, k, Chain::Global);
+            .collect()
+    }
+
+    /// The passes one after the other, from scratch, on fixed scores: the reference the
+    /// threaded, incremental [`decode`] must reproduce bit for bit.
+    fn sequential(
+        scores: &[f32],
+        locks: &[Option<usize>],
+        m: &TransitionMatrix,
+        chain: Chain,
+    ) -> (Vec<usize>, Vec<f32>) {
+        let (t_n, k) = (locks.len(), m.len());
+        let pot = potentials(scores, k, locks);
+        let z = normalisers(scores, m, t_n, chain);
+        let path = Viterbi::new(t_n, k).run_from(0, &pot.log_masked, z.as_deref(), m, k);
+        let mut gamma = forward(&pot.masked, z.as_deref(), m, k);
+        combine(&mut gamma, &backward(&pot.masked, z.as_deref(), m, k), k);
+        (path, gamma)
+    }
+
+    /// Without diversity, the threaded decode (above 20 000 cells) gives the same path and
+    /// marginals as the sequential passes, and every row is a distribution.
+    #[test]
+    fn threaded_decode_matches_sequential() {
+        let (t_n, k) = (25usize, 1000usize);
+        let styles: Vec<String> = (0..k).map(|i| format!("s{}", i % 7)).collect();
+        let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
+        let scores = random_scores(t_n, k, 12345);
+        let mut locks = vec![None; t_n];
+        locks[9] = Some(17);
         assert!(t_n * k >= 20_000, "exercise the threaded path");
-        let threaded = forward_backward(&pot, &z, &m, t_n, k);
-        let mut seq = forward(&pot, &z, &m, t_n, k);
-        combine(&mut seq, &backward(&pot, &z, &m, t_n, k), k);
-        assert_eq!(threaded, seq);
-        // decode() without diversity runs Viterbi, forward and backward concurrently: same
-        // answer as the sequential pieces.
-        let settings = DecodeSettings {
-            diversity_window: 0,
-            ..DecodeSettings::default()
-        };
-        let d = decode(&scores, &locks, &m, &settings).expect("decode");
-        assert_eq!(d.marginals, seq);
-        assert_eq!(d.path, viterbi(&pot, &z, &m, t_n, k));
-        for row in threaded.chunks(k) {
-            let s: f32 = row.iter().sum();
-            assert!((s - 1.0).abs() < 1e-4, "{s}");
+        for chain in [Chain::Global, Chain::Local] {
+            let settings = DecodeSettings {
+                diversity_window: 0,
+                chain,
+                ..DecodeSettings::default()
+            };
+            let d = decode(&scores, &locks, &m, &settings).expect("decode");
+            let (path, gamma) = sequential(&scores, &locks, &m, chain);
+            assert_eq!(d.path, path);
+            assert_eq!(d.marginals, gamma);
+            assert_eq!(d.path[9], 17);
+            for row in d.marginals.chunks(k) {
+                let s: f32 = row.iter().sum();
+                assert!((s - 1.0).abs() < 1e-4, "{s}");
+            }
+        }
+    }
+
+    /// With diversity, Viterbi restarts at the first changed slot and only the backward rows
+    /// before the last changed slot are redone; the result equals decoding the final
+    /// (penalised) scores from scratch, on both the threaded and the one-thread path.
+    #[test]
+    fn incremental_diversity_matches_from_scratch() {
+        for (t_n, k) in [(40usize, 800usize), (12, 60)] {
+            let styles: Vec<String> = (0..k).map(|i| format!("s{}", i % 5)).collect();
+            let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
+            let mut scores = random_scores(t_n, k, 99);
+            // Two phrases of one style a little better than any other in every slot: the
+            // best path alternates them, which the diversity pass must break up.
+            for t in 0..t_n {
+                scores[t * k] = 0.6;
+                scores[t * k + 5] = 0.5;
+            }
+            let mut locks = vec![None; t_n];
+            locks[t_n / 2] = Some(3);
+            for chain in [Chain::Global, Chain::Local] {
+                let settings = DecodeSettings {
+                    chain,
+                    ..DecodeSettings::default()
+                };
+                let d = decode(&scores, &locks, &m, &settings).expect("decode");
+                // The final scores, by running the rounds alone.
+                let mut fin = scores.clone();
+                let pot = potentials(&fin, k, &locks);
+                let z = normalisers(&fin, &m, t_n, chain);
+                let mut lm = pot.log_masked.clone();
+                let mut z = z.clone();
+                let pen = settings.diversity_penalty.ln();
+                let (path, changed) = diversity_rounds(
+                    &mut Viterbi::new(t_n, k),
+                    &mut fin,
+                    &mut lm,
+                    z.as_deref_mut(),
+                    &locks,
+                    &m,
+                    &settings,
+                    pen,
+                );
+                assert!(changed.len() >= 2, "{t_n}x{k} {chain:?}: {changed:?}");
+                assert!(*changed.last().expect("changed") > 0);
+                let (p2, gamma) = sequential(&fin, &locks, &m, chain);
+                assert_eq!(d.path, path, "{t_n}x{k} {chain:?}");
+                assert_eq!(d.path, p2, "{t_n}x{k} {chain:?}");
+                assert_eq!(d.marginals, gamma, "{t_n}x{k} {chain:?}");
+                let repeats = |path: &[usize]| {
+                    (1..t_n)
+                        .filter(|&t| path[t.saturating_sub(4)..t].contains(&path[t]))
+                        .count()
+                };
+                let plain = DecodeSettings {
+                    diversity_window: 0,
+                    ..settings.clone()
+                };
+                let d0 = decode(&scores, &locks, &m, &plain).expect("decode");
+                assert!(
+                    repeats(&d.path) < repeats(&d0.path),
+                    "{:?} vs {:?}",
+                    d.path,
+                    d0.path
+                );
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod spans;
 pub mod time;
 pub mod transition;
 
-pub use decode::{DecodeSettings, Decoding, decode};
+pub use decode::{DecodeSettings, Decoding, decode, decode_vec};
 pub use labels::{LABELS_SCHEMA, LabelSet};
 pub use project::{Edit, History, PROJECT_SCHEMA, Project, SlotStatus};
 pub use score::{ColdStartScorer, Scorer};

@@ -357,3 +357,59 @@ fn labels_export_merges_projects_and_round_trips() {
     assert_eq!(only.examples(), 1);
     assert_eq!(only.songs[0].phrases[0].start, c.slots[2].start);
 }
+
+/// The editor's path after one edit, end to end: swap one slot (an undoable edit), then
+/// `Project::rerank` over 100 slots × 1101 phrases (the starter library's phrases repeated
+/// under new ids, the cold-start matrix over them), top-k lists included. Run with
+/// `cargo test --test choreo_project bench_project_rerank -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_project_rerank_100_slots_1101_phrases() {
+    let dir = temp_dir("bench-rerank");
+    let song_path = dir.join("song.wav");
+    std::fs::write(&song_path, "not really audio").unwrap();
+    let hash = phrasewise::cache::content_hash(&song_path).unwrap();
+    let lib = Library::starter().unwrap();
+    let mut index = lib.index.clone();
+    let base = index.phrases.clone();
+    index.phrases = (0..1101)
+        .map(|i| {
+            let mut p = base[i % base.len()].clone();
+            p.id = format!("{}#{}", p.id, i / base.len());
+            p
+        })
+        .collect();
+    let mut p = Project::new(
+        &dir.join("song.phrasewise.json"),
+        &song_path,
+        &hash,
+        song(110.0, 100),
+        &index,
+        None,
+        &ColdStartScorer::default(),
+        RankSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(p.slots.len(), 100);
+    let scores = ColdStartScorer::default().score_all(&p.analysis, &index);
+    let m = TransitionMatrix::for_library(&index).unwrap();
+    p.rerank(&scores, &index, &m).unwrap();
+    let runs = 100;
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let slot = (i * 7) % 100;
+        let phrase = index.phrases[(i * 13) % 1101].id.clone();
+        p.apply(&Edit::Swap { slot, phrase }, &actor()).unwrap();
+        let t0 = std::time::Instant::now();
+        p.rerank(&scores, &index, &m).unwrap();
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "Project::rerank 100 slots × 1101 phrases after one swap: median {:.2} ms, p90 {:.2} ms \
+         ({} locked slots at the end)",
+        times[runs / 2],
+        times[runs * 9 / 10],
+        p.slots.iter().filter(|s| s.decision.locked).count()
+    );
+}

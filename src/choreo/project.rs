@@ -13,7 +13,7 @@
 //! folder is fsynced where the platform allows). A crash leaves either the old or the new file,
 //! plus possibly a stale temporary file that the next save overwrites.
 
-use super::decode::{DecodeSettings, Decoding, decode};
+use super::decode::{DecodeSettings, Decoding, decode_vec};
 use super::paths::{dir_of, relative_to, resolve};
 use super::score::Scorer;
 use super::transition::TransitionMatrix;
@@ -479,13 +479,15 @@ impl Project {
 
     /// Phrase index per slot for the locked slots.
     pub fn locks(&self, index: &LibraryIndex) -> Result<Vec<Option<usize>>, ChoreoError> {
+        self.locks_with(&PhraseIds::new(index))
+    }
+
+    fn locks_with(&self, ids: &PhraseIds) -> Result<Vec<Option<usize>>, ChoreoError> {
         self.slots
             .iter()
             .enumerate()
             .map(|(t, s)| match (&s.decision.chosen, s.decision.locked) {
-                (Some(id), true) => phrase_index(index, id)
-                    .map(Some)
-                    .ok_or_else(|| unknown_phrase(t, id)),
+                (Some(id), true) => ids.get(id).map(Some).ok_or_else(|| unknown_phrase(t, id)),
                 _ => Ok(None),
             })
             .collect()
@@ -510,16 +512,17 @@ impl Project {
                 matrix.len()
             )));
         }
-        let locks = self.locks(index)?;
+        let ids = PhraseIds::new(index);
+        let locks = self.locks_with(&ids)?;
         let mut scores = scores.to_vec();
         for (t, s) in self.slots.iter().enumerate() {
             for id in &s.decision.rejected {
-                if let Some(j) = phrase_index(index, id) {
+                if let Some(j) = ids.get(id) {
                     scores[t * k + j] = f32::NEG_INFINITY;
                 }
             }
         }
-        let dec = decode(&scores, &locks, matrix, &self.settings.decode)?;
+        let dec = decode_vec(scores, &locks, matrix, &self.settings.decode)?;
         let top_k = self.settings.top_k.max(1);
         for (t, slot) in self.slots.iter_mut().enumerate() {
             if locks[t].is_none() {
@@ -654,8 +657,23 @@ impl Project {
     }
 }
 
-fn phrase_index(index: &LibraryIndex, id: &str) -> Option<usize> {
-    index.phrases.iter().position(|p| p.id == id)
+/// Phrase id → index, built once per re-rank (a linear search per locked or rejected slot
+/// costs O(T·K) string compares for a large library).
+struct PhraseIds<'a>(std::collections::HashMap<&'a str, usize>);
+
+impl<'a> PhraseIds<'a> {
+    fn new(index: &'a LibraryIndex) -> PhraseIds<'a> {
+        // The first phrase of an id wins, as with a linear search.
+        let mut map = std::collections::HashMap::with_capacity(index.phrases.len());
+        for (j, p) in index.phrases.iter().enumerate() {
+            map.entry(p.id.as_str()).or_insert(j);
+        }
+        PhraseIds(map)
+    }
+
+    fn get(&self, id: &str) -> Option<usize> {
+        self.0.get(id).copied()
+    }
 }
 
 fn unknown_phrase(t: usize, id: &str) -> ChoreoError {

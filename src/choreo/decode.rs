@@ -806,4 +806,36 @@ mod tests {
             }
         }
     }
+
+    /// The one-pass top-k equals a full sort by marginal (best first, ties by index), for
+    /// n = 0, 1, a few, K and more than K, with many ties.
+    #[test]
+    fn top_k_matches_full_sort() {
+        let k = 50;
+        let mut x = 7u64;
+        let marginals: Vec<f32> = (0..2 * k)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 60) as f32) / 16.0 // 16 distinct values: ties everywhere
+            })
+            .collect();
+        let d = Decoding {
+            slots: 2,
+            k,
+            path: vec![0, 0],
+            marginals,
+            network: Vec::new(),
+            empty_slots: Vec::new(),
+        };
+        for t in 0..2 {
+            let row = &d.marginals[t * k..(t + 1) * k];
+            let mut all: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            for n in [0, 1, 5, 17, k, k + 3] {
+                assert_eq!(d.top_k(t, n), all[..n.min(k)].to_vec(), "slot {t}, n = {n}");
+            }
+        }
+    }
 }

@@ -207,6 +207,15 @@ pub struct LoopState {
     pub samples_per_s: Vec<f32>,
 }
 
+impl LoopState {
+    fn record(&mut self, r: &EpochReport) {
+        self.epoch = r.epoch;
+        self.losses.push(r.loss);
+        self.samples_per_s.push(r.samples_per_s);
+    }
+}
+
+/// `out/checkpoint-NAME/`: weights, optimiser state and the loop's state (`S`, JSON).
 struct Checkpoint {
     dir: PathBuf,
 }
@@ -218,11 +227,11 @@ impl Checkpoint {
         }
     }
 
-    fn save<M: Module>(
+    fn save<M: Module, S: Serialize>(
         &self,
         m: &M,
         optim: &ModuleOptimizer,
-        state: &LoopState,
+        state: &S,
     ) -> Result<(), ModelError> {
         save_module(m, &self.dir.join("weights.bpk"))?;
         let op = self.dir.join("optim.bpk");
@@ -231,16 +240,16 @@ impl Checkpoint {
     }
 
     /// Loads a checkpoint when one exists.
-    fn load<M: Module>(
+    fn load<M: Module, S: serde::de::DeserializeOwned>(
         &self,
         m: M,
         optim: ModuleOptimizer,
-    ) -> Result<Option<(M, ModuleOptimizer, LoopState)>, ModelError> {
+    ) -> Result<Option<(M, ModuleOptimizer, S)>, ModelError> {
         let sp = self.dir.join("state.json");
         if !sp.is_file() {
             return Ok(None);
         }
-        let state: LoopState = read_json(&sp)?;
+        let state: S = read_json(&sp)?;
         let m = load_module(m, &self.dir.join("weights.bpk"))?;
         let op = self.dir.join("optim.bpk");
         let optim = optim.load(&op).map_err(|e| record_err(&op, e))?;
@@ -310,6 +319,40 @@ impl Reporter<'_> {
     }
 }
 
+/// One epoch of a training loop (0-based `epoch`): `step` on the batches of `order` (chunks
+/// of `batch_size`; it takes the model and returns it with the batch's mean loss), with a
+/// progress bar labelled `label`. Returns the model and the epoch's report (loss averaged
+/// over samples, throughput). Shared by [`pretrain`], [`train_predictor`] and [`coascent`].
+fn run_epoch<M>(
+    mut model: M,
+    order: &[usize],
+    batch_size: usize,
+    (label, epoch, epochs): (&str, usize, usize),
+    report: &Reporter,
+    mut step: impl FnMut(M, &[usize]) -> (M, f32),
+) -> (M, EpochReport) {
+    let pb = bar(
+        order.len() as u64,
+        format!("{label} {}/{epochs}", epoch + 1),
+        report.show_progress,
+    );
+    let t0 = Instant::now();
+    let mut sum = 0.0f64;
+    for chunk in order.chunks(batch_size.max(1)) {
+        let (m, l) = step(model, chunk);
+        model = m;
+        sum += f64::from(l) * chunk.len() as f64;
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    let r = EpochReport {
+        epoch: epoch + 1,
+        loss: (sum / order.len().max(1) as f64) as f32,
+        samples_per_s: (order.len() as f64 / t0.elapsed().as_secs_f64()) as f32,
+    };
+    (model, r)
+}
+
 /// One Adam step of the pretext losses on a batch; returns the loss before the step.
 pub fn pretrain_step(
     net: PretextNet,
@@ -356,34 +399,17 @@ pub fn pretrain(
         (net, optim, state) = (n, o, s);
     }
     write_json(&cfg.net, &out.join("net.json"))?;
-    let bs = cfg.batch_size.max(1);
     for epoch in state.epoch..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every.max(1)) as i32);
         let mut order: Vec<usize> = (0..samples.len()).collect();
         Rng::new(cfg.seed, epoch as u64).shuffle(&mut order);
-        let pb = bar(
-            samples.len() as u64,
-            format!("pretrain {}/{}", epoch + 1, cfg.epochs),
-            report.show_progress,
-        );
-        let t0 = Instant::now();
-        let mut sum = 0.0f64;
-        for chunk in order.chunks(bs) {
+        let label = ("pretrain", epoch, cfg.epochs);
+        let r;
+        (net, r) = run_epoch(net, &order, cfg.batch_size, label, report, |net, chunk| {
             let batch: Vec<&PhraseSample> = chunk.iter().map(|&i| &samples[i]).collect();
-            let (n, l) = pretrain_step(net, &mut optim, &batch, &cfg.weights, lr, &ad);
-            net = n;
-            sum += f64::from(l) * chunk.len() as f64;
-            pb.inc(chunk.len() as u64);
-        }
-        pb.finish_and_clear();
-        let r = EpochReport {
-            epoch: epoch + 1,
-            loss: (sum / samples.len() as f64) as f32,
-            samples_per_s: (samples.len() as f64 / t0.elapsed().as_secs_f64()) as f32,
-        };
-        state.epoch = epoch + 1;
-        state.losses.push(r.loss);
-        state.samples_per_s.push(r.samples_per_s);
+            pretrain_step(net, &mut optim, &batch, &cfg.weights, lr, &ad)
+        });
+        state.record(&r);
         ck.save(&net, &optim, &state)?;
         report.epoch(&r);
     }
@@ -573,34 +599,17 @@ pub fn train_predictor(
     if x.is_empty() {
         return Ok(t);
     }
-    let bs = cfg.batch_size.max(1);
     for epoch in state.epoch..cfg.epochs {
         let mut rng = Rng::new(cfg.seed, 1_000 + epoch as u64);
         let order = epoch_order(y, cfg.balanced, &mut rng);
-        let pb = bar(
-            order.len() as u64,
-            format!("train {}/{}", epoch + 1, cfg.epochs),
-            report.show_progress,
-        );
-        let t0 = Instant::now();
-        let mut sum = 0.0f64;
-        for chunk in order.chunks(bs) {
+        let label = ("train", epoch, cfg.epochs);
+        let r;
+        (t, r) = run_epoch(t, &order, cfg.batch_size, label, report, |t, chunk| {
             let xb: Vec<&[f32]> = chunk.iter().map(|&i| x[i].as_slice()).collect();
             let yb: Vec<usize> = chunk.iter().map(|&i| y[i]).collect();
-            let (p, l) = predictor_step(t, &mut optim, &xb, &yb, cfg.lr, &ad);
-            t = p;
-            sum += f64::from(l) * chunk.len() as f64;
-            pb.inc(chunk.len() as u64);
-        }
-        pb.finish_and_clear();
-        let r = EpochReport {
-            epoch: epoch + 1,
-            loss: (sum / order.len() as f64) as f32,
-            samples_per_s: (order.len() as f64 / t0.elapsed().as_secs_f64()) as f32,
-        };
-        state.epoch = epoch + 1;
-        state.losses.push(r.loss);
-        state.samples_per_s.push(r.samples_per_s);
+            predictor_step(t, &mut optim, &xb, &yb, cfg.lr, &ad)
+        });
+        state.record(&r);
         if let Some(ck) = &ck {
             ck.save(&t, &optim, &state)?;
         }
@@ -713,19 +722,15 @@ pub fn coascent(
         },
         ..Default::default()
     };
-    let dir = out.map(|(o, _)| o.join("checkpoint-coascent"));
-    if let (Some(dir), Some((_, true))) = (&dir, out)
-        && dir.join("state.json").is_file()
+    let ck = out.map(|(o, _)| Checkpoint::new(o, "coascent"));
+    if let (Some(ck), Some((_, true))) = (&ck, out)
+        && let Some((p, o, s)) = ck.load(t.clone(), optim.clone())?
     {
-        state = read_json(&dir.join("state.json"))?;
-        t = load_module(t, &dir.join("weights.bpk"))?;
-        let op = dir.join("optim.bpk");
-        optim = optim.load(&op).map_err(|e| record_err(&op, e))?;
+        (t, optim, state) = (p, o, s);
         if let Some(saved) = &state.m {
             *m = saved.clone();
         }
     }
-    let bs = cfg.train.batch_size.max(1);
     for epoch in state.epoch..cfg.epochs {
         if epoch % cfg.refresh_every.max(1) == 0 {
             let pl = pseudo_label(&t, m, unlabeled, device);
@@ -747,45 +752,36 @@ pub fn coascent(
             .collect();
         let mut rng = Rng::new(cfg.train.seed, 2_000 + epoch as u64);
         let order = epoch_order(&all_y, cfg.train.balanced, &mut rng);
-        let pb = bar(
-            order.len() as u64,
-            format!("coascent {}/{}", epoch + 1, cfg.epochs),
-            report.show_progress,
+        let label = ("coascent", epoch, cfg.epochs);
+        let pseudo = &state.pseudo;
+        let r;
+        (t, r) = run_epoch(
+            t,
+            &order,
+            cfg.train.batch_size,
+            label,
+            report,
+            |t, chunk| {
+                let xb: Vec<&[f32]> = chunk
+                    .iter()
+                    .map(|&i| {
+                        if i < x.len() {
+                            x[i].as_slice()
+                        } else {
+                            let (si, pi, _) = pseudo[i - x.len()];
+                            unlabeled[si][pi].as_slice()
+                        }
+                    })
+                    .collect();
+                let yb: Vec<usize> = chunk.iter().map(|&i| all_y[i]).collect();
+                predictor_step(t, &mut optim, &xb, &yb, cfg.lr, &ad)
+            },
         );
-        let t0 = Instant::now();
-        let mut sum = 0.0f64;
-        for chunk in order.chunks(bs) {
-            let xb: Vec<&[f32]> = chunk
-                .iter()
-                .map(|&i| {
-                    if i < x.len() {
-                        x[i].as_slice()
-                    } else {
-                        let (si, pi, _) = state.pseudo[i - x.len()];
-                        unlabeled[si][pi].as_slice()
-                    }
-                })
-                .collect();
-            let yb: Vec<usize> = chunk.iter().map(|&i| all_y[i]).collect();
-            let (p, l) = predictor_step(t, &mut optim, &xb, &yb, cfg.lr, &ad);
-            t = p;
-            sum += f64::from(l) * chunk.len() as f64;
-            pb.inc(chunk.len() as u64);
-        }
-        pb.finish_and_clear();
-        let r = EpochReport {
-            epoch: epoch + 1,
-            loss: (sum / order.len().max(1) as f64) as f32,
-            samples_per_s: (order.len() as f64 / t0.elapsed().as_secs_f64()) as f32,
-        };
         state.log.losses.push(r.loss);
         state.epoch = epoch + 1;
         state.m = Some(m.clone());
-        if let Some(dir) = &dir {
-            save_module(&t, &dir.join("weights.bpk"))?;
-            let op = dir.join("optim.bpk");
-            optim.save(&op).map_err(|e| record_err(&op, e))?;
-            write_json(&state, &dir.join("state.json"))?;
+        if let Some(ck) = &ck {
+            ck.save(&t, &optim, &state)?;
         }
         report.epoch(&r);
     }

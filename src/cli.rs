@@ -38,6 +38,9 @@ pub struct AnalyzeOutcome {
     pub from_cache: bool,
     pub content_hash: Option<String>,
     pub decode_s: f64,
+    /// The decoded mono samples at the analysis rate, when the file was decoded (not when the
+    /// analysis came from the cache): the network's inputs are computed from them.
+    pub samples: Option<Vec<f32>>,
 }
 
 /// Decodes and analyses a file, using the content-addressed cache unless `no_cache`.
@@ -50,6 +53,7 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
             from_cache: true,
             content_hash: Some(hash),
             decode_s: 0.0,
+            samples: None,
         });
     }
     let opts = DecodeOptions {
@@ -57,7 +61,6 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
         ..DecodeOptions::default()
     };
     let (decoded, analysis, decode_s) = decode_and_analyze(path, &opts, &mut |_, _| true)?;
-    drop(decoded);
     if !no_cache && let Err(e) = cache::store(&dir, &hash, &analysis) {
         tracing::warn!("{e}");
     }
@@ -66,6 +69,7 @@ pub fn analyze_file(path: &Path, max_minutes: f64, no_cache: bool) -> Result<Ana
         from_cache: false,
         content_hash: Some(hash),
         decode_s,
+        samples: (decoded.sample_rate == crate::audio::ANALYSIS_SR).then_some(decoded.samples),
     })
 }
 
@@ -200,6 +204,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<()> {
                     from_cache: false,
                     content_hash: None,
                     decode_s: 0.0,
+                    samples: None,
                 },
                 "<embedded demo song>".to_string(),
             )

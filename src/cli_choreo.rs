@@ -179,8 +179,14 @@ pub fn suggest_project(
         top_k,
         ..RankSettings::default()
     };
-    let scorer = song_scores(source, song, &outcome.analysis, &library.index)
-        .with_context(|| format!("scoring {}", song.display()))?;
+    let scorer = song_scores(
+        source,
+        song,
+        &outcome.analysis,
+        outcome.samples.as_deref(),
+        &library.index,
+    )
+    .with_context(|| format!("scoring {}", song.display()))?;
     Ok(Project::new(
         project_path,
         song,

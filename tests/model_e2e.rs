@@ -113,5 +113,24 @@ fn shipped_model_scores_the_demo_song_for_the_starter_library() {
     // the second call reads the target cache and gives the same scores
     let again = phrasewise::model::data::song_samples(&wav, None, &cache).unwrap();
     assert_eq!(model.score_song(&again.samples), p);
+
+    // A caller that decoded the song already (suggest, the editor) hands its samples over:
+    // no second decode, the same targets as decoding the file (fresh target cache; the
+    // analysis is the one the cache holds, as in the program).
+    let hash = phrasewise::cache::content_hash(&wav).unwrap();
+    let analysis = phrasewise::cache::load(&cache, &hash).expect("analysis cached above");
+    let decoded =
+        phrasewise::audio::decode_file(&wav, &phrasewise::audio::DecodeOptions::default()).unwrap();
+    let fresh = tmp.join("cache-known");
+    let known = phrasewise::model::data::Decoded {
+        analysis: &analysis,
+        samples: &decoded.samples,
+    };
+    let spans: Vec<(f64, f64)> = analysis.phrases.iter().map(|p| (p.start, p.end)).collect();
+    let with = phrasewise::model::data::song_samples_with(&wav, None, &fresh, Some(known)).unwrap();
+    assert_eq!(with.spans, spans);
+    assert_eq!(with.samples, song.samples);
+    // … and no analysis was computed or stored for it there
+    assert!(phrasewise::cache::load(&fresh, &hash).is_none());
     std::fs::remove_dir_all(&tmp).ok();
 }

@@ -53,6 +53,12 @@ impl SongAudio {
     pub fn duration(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.sample_rate.max(1))
     }
+
+    /// The samples when they are at the analysis rate (what the network's inputs are
+    /// computed from), so scoring needs no second decode.
+    pub fn analysis_samples(&self) -> Option<&[f32]> {
+        (self.sample_rate == crate::audio::ANALYSIS_SR).then_some(&self.samples[..])
+    }
 }
 
 /// The open project with its undo history and ranking inputs.
@@ -189,6 +195,7 @@ impl Session {
                 &self.source,
                 &song,
                 &self.project.analysis,
+                self.audio.as_ref().and_then(SongAudio::analysis_samples),
                 &self.library.index,
             )?
             .scores;
@@ -205,7 +212,13 @@ impl Session {
     /// then a re-rank around the locked slots.
     pub fn set_source(&mut self, source: ScoreSource) -> Result<()> {
         let song = self.project.song_path(self.project_path());
-        let scorer = song_scores(&source, &song, &self.project.analysis, &self.library.index)?;
+        let scorer = song_scores(
+            &source,
+            &song,
+            &self.project.analysis,
+            self.audio.as_ref().and_then(SongAudio::analysis_samples),
+            &self.library.index,
+        )?;
         self.project.model = scorer.id.clone();
         self.scores = scorer.scores;
         self.source = source;
@@ -380,7 +393,13 @@ fn untitled(
     source: ScoreSource,
 ) -> Result<Session> {
     let base = song.with_extension("phrasewise.json");
-    let scorer = song_scores(&source, song, &analysis, &library.index)?;
+    let scorer = song_scores(
+        &source,
+        song,
+        &analysis,
+        audio.analysis_samples(),
+        &library.index,
+    )?;
     let project = Project::new(
         &base,
         song,
@@ -434,16 +453,18 @@ pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
     } else {
         ScoreSource::ColdStart
     };
-    let (source, scorer) = match song_scores(&source, &song, &project.analysis, &library.index) {
-        Ok(s) => (source, s),
-        Err(e) => {
-            // No audio to run the network on (or the model is gone): cold start still works.
-            tracing::warn!("{e}; ranking with the cold-start scorer");
-            let cold = ScoreSource::ColdStart;
-            let s = song_scores(&cold, &song, &project.analysis, &library.index)?;
-            (cold, s)
-        }
-    };
+    let samples = audio.as_ref().and_then(SongAudio::analysis_samples);
+    let (source, scorer) =
+        match song_scores(&source, &song, &project.analysis, samples, &library.index) {
+            Ok(s) => (source, s),
+            Err(e) => {
+                // No audio to run the network on (or the model is gone): cold start still works.
+                tracing::warn!("{e}; ranking with the cold-start scorer");
+                let cold = ScoreSource::ColdStart;
+                let s = song_scores(&cold, &song, &project.analysis, None, &library.index)?;
+                (cold, s)
+            }
+        };
     Session::new(
         project,
         Some(path.to_path_buf()),

@@ -15,6 +15,7 @@ use super::project::library_fingerprint;
 use super::score::Scorer;
 use crate::analysis::SongAnalysis;
 use crate::model::PhraseModel;
+use crate::model::data::Decoded;
 use crate::motion::library::LibraryIndex;
 
 /// Scores computed elsewhere (the network), row-major T×K log-scores.
@@ -102,15 +103,22 @@ pub fn load_model(dir: &Path, index: &LibraryIndex) -> Result<PhraseModel, Chore
 }
 
 /// Network log-scores (T×K) of the music phrases `spans` of the song at `audio`, in the
-/// library's phrase order.
+/// library's phrase order. `known`: the song as the caller already decoded and analysed it
+/// (saves decoding it again when the phrase targets are not cached).
 pub fn network_scores(
     model: &PhraseModel,
     audio: &Path,
     spans: &[(f64, f64)],
     index: &LibraryIndex,
+    known: Option<Decoded<'_>>,
 ) -> Result<Vec<f32>, ChoreoError> {
-    let samples = crate::model::data::song_samples(audio, Some(spans), &crate::cache::cache_dir())
-        .map_err(|e| ChoreoError::Invalid(format!("{e}")))?;
+    let samples = crate::model::data::song_samples_with(
+        audio,
+        Some(spans),
+        &crate::cache::cache_dir(),
+        known,
+    )
+    .map_err(|e| ChoreoError::Invalid(format!("{e}")))?;
     let probs = model.score_phrases(&samples.samples);
     // Map the model's classes onto the library's phrase order (same fingerprint, so the
     // same set; the order is checked rather than assumed).
@@ -165,13 +173,15 @@ impl ScoreSource {
 }
 
 /// The scores (T×K, library order) and scorer id for the music phrases of `song` (audio at
-/// `audio`). With a model, the cold-start scorer's hard tempo rule still applies: a phrase that
-/// cannot be time-warped to the music within [0.8, 1.25] stays impossible whatever the network
-/// says.
+/// `audio`; `samples`, when the caller has them, its mono samples at the analysis rate, so the
+/// network's inputs need no second decode). With a model, the cold-start scorer's hard tempo
+/// rule still applies: a phrase that cannot be time-warped to the music within [0.8, 1.25]
+/// stays impossible whatever the network says.
 pub fn song_scores(
     source: &ScoreSource,
     audio: &Path,
     song: &SongAnalysis,
+    samples: Option<&[f32]>,
     index: &LibraryIndex,
 ) -> Result<PrecomputedScorer, ChoreoError> {
     let cold = super::ColdStartScorer::default();
@@ -190,7 +200,11 @@ pub fn song_scores(
     };
     let model = load_model(&dir, index)?;
     let spans: Vec<(f64, f64)> = song.phrases.iter().map(|p| (p.start, p.end)).collect();
-    let mut scores = network_scores(&model, audio, &spans, index)?;
+    let known = samples.map(|samples| Decoded {
+        analysis: song,
+        samples,
+    });
+    let mut scores = network_scores(&model, audio, &spans, index, known)?;
     for (s, c) in scores.iter_mut().zip(&cold_scores) {
         if *c == f32::NEG_INFINITY {
             *s = f32::NEG_INFINITY;

@@ -4,8 +4,9 @@
 //!
 //! A song's analysis comes from the content-hash analysis cache ([`crate::cache`]) or is
 //! computed and stored there; the mel spectrogram is not part of the cached analysis, so the
-//! audio is decoded once more and the per-phrase targets are cached as a small binary file
-//! keyed by the audio hash and the phrase spans.
+//! audio is decoded once more (unless the caller hands over the samples it already decoded,
+//! [`Decoded`]) and the per-phrase targets are cached as a small binary file keyed by the audio
+//! hash and the phrase spans.
 
 use super::ModelError;
 use crate::analysis::{self, AnalysisConfig, SongAnalysis, rhythm};
@@ -96,6 +97,16 @@ fn analysis_and_mel(
     Ok((a, signals.mel_db))
 }
 
+/// A song the caller has already decoded (mono, at the analysis rate) and analysed: its
+/// targets need no second decode.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoded<'a> {
+    /// The song's analysis (the one the cache holds for its content hash).
+    pub analysis: &'a SongAnalysis,
+    /// Mono samples at [`crate::audio::ANALYSIS_SR`].
+    pub samples: &'a [f32],
+}
+
 /// The samples of the phrases `spans` of a song (its analysed phrases when `None`), from the
 /// target cache in `cache_dir` when present.
 pub fn song_samples(
@@ -103,14 +114,31 @@ pub fn song_samples(
     spans: Option<&[(f64, f64)]>,
     cache_dir: &Path,
 ) -> Result<SongSamples, ModelError> {
+    song_samples_with(audio_path, spans, cache_dir, None)
+}
+
+/// [`song_samples`] for a song the caller has decoded already (`known`): on a target-cache
+/// miss the mel comes from those samples instead of decoding the file again.
+pub fn song_samples_with(
+    audio_path: &Path,
+    spans: Option<&[(f64, f64)]>,
+    cache_dir: &Path,
+    known: Option<Decoded<'_>>,
+) -> Result<SongSamples, ModelError> {
     let hash = cache::content_hash(audio_path).map_err(|e| ModelError::Data {
         msg: e.to_string(),
         path: audio_path.to_path_buf(),
     })?;
     // Unlabeled songs: the spans are the analysed phrases (needs the analysis, cached).
-    let spans: Vec<(f64, f64)> = match spans {
-        Some(s) => s.to_vec(),
-        None => match cache::load(cache_dir, &hash) {
+    let spans: Vec<(f64, f64)> = match (spans, known) {
+        (Some(s), _) => s.to_vec(),
+        (None, Some(k)) => k
+            .analysis
+            .phrases
+            .iter()
+            .map(|p| (p.start, p.end))
+            .collect(),
+        (None, None) => match cache::load(cache_dir, &hash) {
             Some(a) => a.phrases.iter().map(|p| (p.start, p.end)).collect(),
             None => {
                 let (a, _) = analysis_and_mel(audio_path, &hash, cache_dir)?;
@@ -130,8 +158,16 @@ pub fn song_samples(
             samples,
         });
     }
-    let (a, mel_db) = analysis_and_mel(audio_path, &hash, cache_dir)?;
     let cfg = AnalysisConfig::default();
+    let computed;
+    let (a, mel_db) = match known {
+        Some(k) => (k.analysis, analysis::mel::mel_db(k.samples, &cfg)),
+        None => {
+            let (a, mel_db) = analysis_and_mel(audio_path, &hash, cache_dir)?;
+            computed = a;
+            (&computed, mel_db)
+        }
+    };
     let frames = |ts: &[f64]| -> Vec<usize> { ts.iter().map(|&t| cfg.time_frame(t)).collect() };
     let onsets = frames(&a.onsets);
     let beats = frames(&a.beats);

@@ -32,7 +32,7 @@ enum Command {
     /// Render a project's chosen phrases as BVH + JSON timeline.
     #[command(alias = "render")]
     ExportProject(phrasewise::cli_choreo::ExportProjectArgs),
-    /// Suggest and render in one go (cold-start scorer, starter library by default).
+    /// Suggest and render in one go (starter library and its built-in model by default).
     Choreograph(phrasewise::cli_choreo::ChoreographArgs),
     /// Labeled examples from reviewed projects.
     #[command(subcommand)]

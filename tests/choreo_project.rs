@@ -1,8 +1,9 @@
 //! Project document: save/load, undo/redo of every edit, atomic save, missing song, schema
 //! versions, re-ranking around locks, labels export.
 
+mod common_song;
+
 use phrasewise::analysis::SongAnalysis;
-use phrasewise::analysis::song::{Phrase, Section};
 use phrasewise::choreo::labels::LabelSet;
 use phrasewise::choreo::project::{Actor, RankSettings};
 use phrasewise::choreo::score::{ColdStartScorer, Scorer};
@@ -17,46 +18,15 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// `phrases` 16-beat phrases whose onset density cycles through 1, 2 and 3 per beat, in
+/// sections alternating A and B.
 fn song(bpm: f64, phrases: usize) -> SongAnalysis {
-    let ibi = 60.0 / bpm;
-    let n_beats = 16 * phrases + 1;
-    let beats: Vec<f64> = (0..n_beats).map(|i| 0.5 + i as f64 * ibi).collect();
-    let onsets: Vec<f64> = beats
-        .iter()
-        .enumerate()
-        .flat_map(|(i, &b)| (0..1 + (i / 16) % 3).map(move |k| b + k as f64 * 0.1))
-        .collect();
-    let phrases = (0..phrases)
-        .map(|p| Phrase {
-            start: beats[p * 16],
-            end: beats[p * 16 + 16],
-            bars: 4,
-            beats: 16,
-            first_beat: p * 16,
-            section: ["A", "B"][p % 2].to_string(),
-        })
-        .collect();
-    let duration = beats[n_beats - 1] + 1.0;
-    SongAnalysis {
-        schema: phrasewise::analysis::ANALYSIS_SCHEMA.to_string(),
-        duration,
-        sample_rate: 22050,
-        tempo_bpm: bpm,
-        beats_per_bar: 4,
-        beat_in_bar: (0..n_beats).map(|i| (i % 4) as u32 + 1).collect(),
-        downbeats: beats.iter().step_by(4).copied().collect(),
-        beats,
-        onsets,
-        sections: vec![Section {
-            start: 0.0,
-            end: duration,
-            label: "A".into(),
-        }],
-        phrases,
-        melody: Default::default(),
-        warnings: vec![],
-        timing: Default::default(),
+    let density: Vec<usize> = (0..phrases).map(|p| 1 + p % 3).collect();
+    let mut s = common_song::song(bpm, &density);
+    for (p, ph) in s.phrases.iter_mut().enumerate() {
+        ph.section = ["A", "B"][p % 2].to_string();
     }
+    s
 }
 
 /// A project in `dir` for a fake song file (the project never decodes it).

@@ -550,3 +550,46 @@ fn learn_from_my_edits_runs_in_the_background_and_reports() {
     assert!(model.starts_with("network:v1@"), "{model}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// What one edit costs the editor on a real song, end to end on the UI thread: the undoable
+/// swap, the re-rank around the locks and the re-blended dance the preview plays. Run with
+/// `cargo test --test editor_app bench_edit_latency -- --ignored --nocapture`; needs
+/// `../shared/data`.
+#[test]
+#[ignore]
+fn bench_edit_latency_long_song() {
+    use phrasewise::app::session::open_song;
+    use phrasewise::choreo::Edit;
+    use phrasewise::motion::library::Library;
+    let song = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/audio/lmms/TameAnderson-MakeMe.ogg");
+    if !song.is_file() {
+        eprintln!("skipped: {} not found", song.display());
+        return;
+    }
+    let mut s = open_song(&song, Library::starter().unwrap(), None, &mut |_, _| true).unwrap();
+    let (t_n, k) = (s.project.slots.len(), s.library.index.phrases.len());
+    let (mut edit, mut blend) = (Vec::new(), Vec::new());
+    for i in 0..20 {
+        let slot = (i * 7) % t_n;
+        let phrase = s.library.index.phrases[(i * 13) % k].id.clone();
+        let t0 = std::time::Instant::now();
+        s.edit(&Edit::Swap { slot, phrase }).unwrap();
+        edit.push(t0.elapsed().as_secs_f64() * 1e3);
+        let t0 = std::time::Instant::now();
+        s.rebuild_dance();
+        blend.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert!(s.dance.is_some(), "{:?}", s.dance_error);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "edit on {} ({t_n} slots × {k} phrases): swap + re-rank + re-blend median {:.1} ms, \
+         of which re-blending the dance {:.1} ms",
+        song.display(),
+        median(edit),
+        median(blend)
+    );
+}

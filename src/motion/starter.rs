@@ -964,10 +964,10 @@ pub const EMBEDDED_INDEX: &str = include_str!("../../assets/library/starter/inde
 
 /// The starter library from the copy compiled into the binary (no files needed).
 pub fn embedded_library() -> Result<Library, MotionError> {
-    Ok(Library {
-        index: LibraryIndex::from_json(EMBEDDED_INDEX, "<embedded>/starter/index.json")?,
-        source: LibrarySource::Embedded(EMBEDDED_CLIPS),
-    })
+    Ok(Library::new(
+        LibraryIndex::from_json(EMBEDDED_INDEX, "<embedded>/starter/index.json")?,
+        LibrarySource::Embedded(EMBEDDED_CLIPS),
+    ))
 }
 
 #[cfg(test)]

@@ -559,7 +559,7 @@ pub fn decode_vec(
     };
     ws.vit.reset(t_n, k);
     let Workspace { pot, vit, beta } = &mut ws;
-    let (path, changed) = {
+    let (path, changed) = if threaded {
         let Potentials {
             masked, log_masked, ..
         } = &mut *pot;
@@ -567,8 +567,9 @@ pub fn decode_vec(
         // The rounds rewrite Local normaliser rows, which the backward thread reads: they get
         // their own copy (Global has none).
         let mut z_vit = z.clone();
-        let mut run = || {
-            diversity_rounds(
+        let (out, ok) = std::thread::scope(|s| {
+            let back = s.spawn(|| backward_into(beta, masked, zr, m, k));
+            let out = diversity_rounds(
                 vit,
                 &mut scores,
                 log_masked,
@@ -577,60 +578,66 @@ pub fn decode_vec(
                 m,
                 &settings,
                 pen,
-            )
-        };
-        if threaded {
-            let (out, ok) = std::thread::scope(|s| {
-                let back = s.spawn(|| backward_into(beta, masked, zr, m, k));
-                let out = run();
-                (out, back.join().is_ok())
-            });
-            // A panicking worker is a bug; compute beta here then.
-            if !ok {
-                backward_into(beta, masked, zr, m, k);
-            }
-            out
-        } else {
-            let out = run();
-            backward_into(beta, masked, zr, m, k);
-            out
+            );
+            (out, back.join().is_ok())
+        });
+        // A panicking worker is a bug; compute beta here then (below, from scratch).
+        if !ok {
+            beta.clear();
         }
+        out
+    } else {
+        diversity_rounds(
+            vit,
+            &mut scores,
+            &mut pot.log_masked,
+            z.as_deref_mut(),
+            locks,
+            m,
+            &settings,
+            pen,
+        )
     };
     for &t in &changed {
         fill_row(pot, &scores, k, locks, t);
         // Changed slots are unlocked: their masked row is F_t.
-        if t > 0
+        if threaded
+            && t > 0
             && let Some(z) = z.as_mut()
         {
             m.mul_right(&pot.masked[t * k..(t + 1) * k], &mut z[t * k..(t + 1) * k]);
         }
     }
     let (masked, zr) = (&pot.masked, z.as_deref());
-    let mut gamma = match changed.last() {
-        // beta_t for t ≥ last changed slot is unaffected; the rows before it are redone
-        // (on the second thread again) while this one runs the forward pass.
-        Some(&last) if last > 0 => {
-            if threaded {
-                let (alpha, ok) = std::thread::scope(|s| {
-                    let back = s.spawn(|| backward_until(beta, last, masked, zr, m, k));
-                    let alpha = forward(masked, zr, m, k);
-                    (alpha, back.join().is_ok())
-                });
-                if !ok {
-                    backward_into(beta, masked, zr, m, k);
-                }
-                alpha
-            } else {
-                backward_until(beta, last, masked, zr, m, k);
-                forward(masked, zr, m, k)
+    let mut gamma = match (threaded && beta.len() == t_n * k, changed.last()) {
+        // The speculative beta is complete: beta_t for t ≥ the last changed slot is
+        // unaffected; the rows before it are redone on the second thread while this one runs
+        // the forward pass.
+        (true, Some(&last)) if last > 0 => {
+            let (alpha, ok) = std::thread::scope(|s| {
+                let back = s.spawn(|| backward_until(beta, last, masked, zr, m, k));
+                let alpha = forward(masked, zr, m, k);
+                (alpha, back.join().is_ok())
+            });
+            if !ok {
+                backward_into(beta, masked, zr, m, k);
             }
+            alpha
         }
-        _ => forward(masked, zr, m, k),
+        (true, _) => forward(masked, zr, m, k),
+        // One thread (or a failed worker): the backward pass once, on the final potentials.
+        (false, _) => {
+            backward_into(beta, masked, zr, m, k);
+            forward(masked, zr, m, k)
+        }
     };
     combine(&mut gamma, beta, k);
     let network = log_softmax(scores, pot, k);
     let empty_slots = std::mem::take(&mut pot.empty);
-    WORKSPACE.with(|w| w.set(Some(ws)));
+    // Keep the buffers for the next call unless they are unusually large.
+    if t_n * k <= KEEP_WORKSPACE_CELLS {
+        WORKSPACE.with(|w| w.set(Some(ws)));
+    }
     Ok(Decoding {
         slots: t_n,
         k,
@@ -640,6 +647,10 @@ pub fn decode_vec(
         empty_slots,
     })
 }
+
+/// Largest problem (slots × phrases) whose buffers stay allocated between calls: 1 000 slots
+/// × 2 000 phrases, ≈ 20 bytes a cell.
+const KEEP_WORKSPACE_CELLS: usize = 2_000_000;
 
 /// Buffers of one decode, kept per thread between calls: re-ranking after every edit would
 /// otherwise allocate (and page-fault) ~3 MB for 100 slots × 1101 phrases each time. The

@@ -130,7 +130,27 @@ fn shipped_model_scores_the_demo_song_for_the_starter_library() {
     let with = phrasewise::model::data::song_samples_with(&wav, None, &fresh, Some(known)).unwrap();
     assert_eq!(with.spans, spans);
     assert_eq!(with.samples, song.samples);
-    // … and no analysis was computed or stored for it there
+    // … and no analysis was computed or stored for it there; with no cached analysis to
+    // vouch for the caller's, the targets were not cached either
     assert!(phrasewise::cache::load(&fresh, &hash).is_none());
+    let targets = |dir: &std::path::Path| {
+        std::fs::read_dir(dir.join("model-targets")).map_or(0, |d| d.count())
+    };
+    assert_eq!(targets(&fresh), 0);
+    // once the analysis cache holds the same analysis, they are
+    phrasewise::cache::store(&fresh, &hash, &analysis).unwrap();
+    phrasewise::model::data::song_samples_with(&wav, None, &fresh, Some(known)).unwrap();
+    assert_eq!(targets(&fresh), 1);
+    // a different analysis (an older project's, say) is used but not cached
+    let other = tmp.join("cache-other");
+    let mut older = analysis.clone();
+    older.onsets.pop();
+    phrasewise::cache::store(&other, &hash, &analysis).unwrap();
+    let known_older = phrasewise::model::data::Decoded {
+        analysis: &older,
+        samples: &decoded.samples,
+    };
+    phrasewise::model::data::song_samples_with(&wav, None, &other, Some(known_older)).unwrap();
+    assert_eq!(targets(&other), 0);
     std::fs::remove_dir_all(&tmp).ok();
 }

@@ -98,7 +98,8 @@ fn analysis_and_mel(
 }
 
 /// A song the caller has already decoded (mono, at the analysis rate) and analysed: its
-/// targets need no second decode.
+/// targets need no second decode. They are written to the target cache only when `analysis`
+/// is the one the analysis cache holds for the file.
 #[derive(Clone, Copy, Debug)]
 pub struct Decoded<'a> {
     /// The song's analysis (the one the cache holds for its content hash).
@@ -193,7 +194,12 @@ pub fn song_samples_with(
             }
         })
         .collect();
-    if let Err(e) = write_targets(&file, &samples) {
+    // The cache is keyed by the file's hash and the spans: targets from a caller's analysis
+    // are stored only when it is the one the analysis cache holds for that hash (a project
+    // may carry an older analysis, or its song may have been replaced since).
+    let cacheable =
+        known.is_none_or(|k| cache::load(cache_dir, &hash).as_ref() == Some(k.analysis));
+    if cacheable && let Err(e) = write_targets(&file, &samples) {
         tracing::warn!("cannot write target cache {}: {e}", file.display());
     }
     Ok(SongSamples {

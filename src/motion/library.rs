@@ -633,17 +633,33 @@ pub struct Library {
     cache: ClipCache,
 }
 
-/// Parsed clips keyed by (clip id, file, frame rate): the editor re-blends the dance after
-/// every edit, and parsing each slot's BVH again cost ≈ 1 ms a slot (44 ms an edit on a
-/// 4-minute song). Bounded: cleared when it would hold more than [`ClipCache::MAX`] clips.
-#[derive(Clone, Debug, Default)]
-struct ClipCache(Arc<Mutex<HashMap<ClipKey, Arc<Clip>>>>);
+/// Parsed clips keyed by where they come from (source, file, its size and modification
+/// time, clip id, frame rate): the editor re-blends the dance after every edit, and parsing
+/// each slot's BVH again cost ≈ 1 ms a slot (44 ms an edit on a 4-minute song). Bounded:
+/// cleared when it would hold more than [`ClipCache::MAX_CLIPS`] clips or
+/// [`ClipCache::MAX_FRAMES`] frames.
+#[derive(Clone, Default)]
+struct ClipCache(Arc<Mutex<CacheMap>>);
 
-/// (clip id, canonical file, frame rate bits).
+#[derive(Default)]
+struct CacheMap {
+    clips: HashMap<ClipKey, Arc<Clip>>,
+    frames: usize,
+}
+
+/// See [`ClipCache`].
 type ClipKey = (String, String, u64);
 
+impl std::fmt::Debug for ClipCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |m| m.clips.len());
+        write!(f, "ClipCache({n} clips)")
+    }
+}
+
 impl ClipCache {
-    const MAX: usize = 256;
+    const MAX_CLIPS: usize = 256;
+    const MAX_FRAMES: usize = 300_000;
 
     fn get_or_load(
         &self,
@@ -652,15 +668,25 @@ impl ClipCache {
     ) -> Result<Arc<Clip>, MotionError> {
         // A poisoned lock only means another thread panicked while holding it; the map is
         // still a valid cache.
-        if let Some(c) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(c) = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clips
+            .get(&key)
+        {
             return Ok(c.clone());
         }
         let clip = Arc::new(load()?);
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::MAX {
-            map.clear();
+        if map.clips.len() >= Self::MAX_CLIPS || map.frames + clip.len() > Self::MAX_FRAMES {
+            map.clips.clear();
+            map.frames = 0;
         }
-        map.insert(key, clip.clone());
+        map.frames += clip.len();
+        if let Some(old) = map.clips.insert(key, clip.clone()) {
+            map.frames -= old.len();
+        }
         Ok(clip)
     }
 }
@@ -747,7 +773,19 @@ impl Library {
         let entry = self
             .clip_entry(clip_id)
             .ok_or_else(|| MotionError::invalid("library", format!("no clip `{clip_id}`")))?;
-        let key = (clip_id.to_string(), entry.file.clone(), entry.fps.to_bits());
+        // Where the bytes come from: a folder's file with its size and modification time (a
+        // rebuilt library is read again), or the copy compiled into the binary.
+        let origin = match &self.source {
+            LibrarySource::Dir(d) => {
+                let p = d.join(&entry.file);
+                let stamp = std::fs::metadata(&p)
+                    .map(|m| (m.len(), m.modified().ok()))
+                    .map_err(|e| MotionError::io(&p, e))?;
+                format!("{}|{stamp:?}", p.display())
+            }
+            LibrarySource::Embedded(_) => format!("<embedded>/{}", entry.file),
+        };
+        let key = (origin, clip_id.to_string(), entry.fps.to_bits());
         self.cache.get_or_load(key, || self.load_clip(clip_id))
     }
 }
@@ -846,5 +884,46 @@ mod tests {
         );
         let err = lib.clip_shared("no-such-clip").unwrap_err().to_string();
         assert!(err.contains("no-such-clip"), "{err}");
+    }
+
+    /// A folder library's cache notices a rewritten clip file (size / modification time in
+    /// the key) and reads it again.
+    #[test]
+    fn clip_cache_rereads_a_rewritten_file() {
+        let starter = Library::starter().unwrap();
+        let LibrarySource::Embedded(files) = starter.source.clone() else {
+            panic!("the starter library is embedded")
+        };
+        let dir = std::env::temp_dir().join(format!("pw-clip-cache-{}", std::process::id()));
+        for (name, text) in files {
+            let p = dir.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+        }
+        std::fs::write(
+            dir.join("index.json"),
+            serde_json::to_string(&starter.index).unwrap(),
+        )
+        .unwrap();
+        let lib = Library::load(&dir).unwrap();
+        let c0 = lib.index.clips[0].clone();
+        let other = lib
+            .index
+            .clips
+            .iter()
+            .find(|c| {
+                let len = |c: &ClipEntry| std::fs::metadata(dir.join(&c.file)).unwrap().len();
+                len(c) != len(&c0)
+            })
+            .unwrap()
+            .clone();
+        let a = lib.clip_shared(&c0.id).unwrap();
+        assert!(Arc::ptr_eq(&a, &lib.clip_shared(&c0.id).unwrap()));
+        std::fs::copy(dir.join(&other.file), dir.join(&c0.file)).unwrap();
+        let b = lib.clip_shared(&c0.id).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b), "the rewritten file is read again");
+        assert_eq!(b.len(), lib.load_clip(&other.id).unwrap().len());
+        assert!(format!("{lib:?}").contains("ClipCache("));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -443,7 +443,7 @@ fn smallest_laplacian_eigs_from(
     let count = count.min(n);
     if n > DENSE_MAX {
         // More Lanczos steps before the dense solver: O(steps²·n) against O(n³) (a
-        // 12-minute song has ~1 400 beats: the dense solver took 15 s there).
+        // 12-minute song has ~2 000 beats: the dense solver took 15 s there).
         let mut steps = first_steps.max(1);
         loop {
             let s = steps.min(n);

@@ -1,4 +1,4 @@
-//! End to end: demo song (and the real demo songs when the shared data is present) →
+//! End to end: demo song (and every song of the shared data when present) →
 //! choreograph → BVH covering the whole song; export-project re-renders the saved project.
 
 use phrasewise::choreo::Project;
@@ -83,21 +83,67 @@ fn choreograph_demo_song_covers_the_song() {
     );
 }
 
+/// Every audio file of `../shared/data/audio` (demo songs, the annotated LMMS / openMSX /
+/// Frets on Fire songs, the format samples): a dance covering the song, or — for the
+/// deliberately broken, silent or unsupported files — an error naming the file.
 #[test]
-fn choreograph_real_demo_songs_when_present() {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/audio/demo");
-    let Ok(entries) = std::fs::read_dir(&demo) else {
-        eprintln!("skipped: no {}", demo.display());
+fn choreograph_every_shared_song_when_present() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/audio");
+    if !root.is_dir() {
+        eprintln!("skipped: no {}", root.display());
         return;
-    };
-    let mut songs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
-        .collect();
-    songs.sort();
-    for (i, s) in songs.iter().enumerate() {
-        let dir = temp_dir(&format!("cli-real-{i}"));
-        let (_, frames, duration) = choreograph(s, &dir);
-        eprintln!("{}: {duration:.1} s, {frames} frames", s.display());
     }
+    let mut songs = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| {
+                ["ogg", "wav", "flac", "mp3", "m4a", "opus"].contains(&x.to_str().unwrap_or(""))
+            }) {
+                songs.push(p);
+            }
+        }
+    }
+    songs.sort();
+    assert!(songs.len() >= 30, "{} audio files", songs.len());
+    // Not music (or not decodable) by design; see the data README.
+    let bad = |p: &Path| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.starts_with("bad_") || name.starts_with("silence") || name.ends_with(".opus")
+    };
+    let (mut danced, mut refused) = (0, 0);
+    for (i, s) in songs.iter().enumerate() {
+        let dir = temp_dir(&format!("cli-all-{i}"));
+        if bad(s) {
+            let args = ChoreographArgs {
+                song: s.clone(),
+                out: dir.join("dance.bvh"),
+                json: None,
+                project: None,
+                library: None,
+                model: None,
+                render: RenderArgs {
+                    fps: 30.0,
+                    crossfade: 0.25,
+                },
+                no_cache: true,
+                max_minutes: 20.0,
+            };
+            let err = format!("{:#}", run_choreograph(&args).unwrap_err());
+            let name = s.file_name().unwrap().to_string_lossy();
+            assert!(err.contains(name.as_ref()), "{err}");
+            assert!(!dir.join("dance.bvh").exists());
+            refused += 1;
+        } else {
+            let (_, frames, duration) = choreograph(s, &dir);
+            eprintln!("{}: {duration:.1} s, {frames} frames", s.display());
+            danced += 1;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    eprintln!("{danced} songs danced, {refused} bad files refused with their name");
+    assert!(danced >= 30);
 }

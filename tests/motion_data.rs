@@ -1,6 +1,9 @@
 //! Integration tests on the CMU motion data in `../shared/data/motion` (read only; every
 //! test prints a note and passes when the folder is absent).
 
+use phrasewise::choreo::Project;
+use phrasewise::cli_choreo::{ChoreographArgs, run_choreograph};
+use phrasewise::cli_motion::RenderArgs;
 use phrasewise::motion::beats::{BeatConfig, PhraseConfig, cut_phrases, dance_beats};
 use phrasewise::motion::bvh::Bvh;
 use phrasewise::motion::clip::{median, percentile, plausibility};
@@ -455,6 +458,35 @@ fn builds_and_loads_the_cmu_libraries() {
         let p = &lib.index.phrases[lib.index.phrases.len() / 2];
         let pc = lib.phrase_clip(&p.id, 0.3).expect("phrase clip");
         assert!(pc.clip.len() > p.end_frame - p.start_frame);
+        // The folder drives a whole dance for the demo song: cold start (no model knows this
+        // library yet), every slot one of its phrases, the BVH covering the song.
+        let song = tmp.join("demo.wav");
+        phrasewise::cli::write_demo_song(&song).expect("demo song");
+        let args = ChoreographArgs {
+            song,
+            out: out.join("dance.bvh"),
+            json: None,
+            project: Some(out.join("demo.phrasewise.json")),
+            library: Some(out.clone()),
+            model: None,
+            render: RenderArgs {
+                fps: 30.0,
+                crossfade: 0.25,
+            },
+            no_cache: true,
+            max_minutes: 20.0,
+        };
+        let tl = run_choreograph(&args).unwrap_or_else(|e| panic!("{set}: {e:#}"));
+        let project = Project::load(&out.join("demo.phrasewise.json")).expect("project");
+        assert!(!project.model.starts_with("network:"), "{}", project.model);
+        let want = (project.analysis.duration * 30.0 + 1e-9).floor() as usize + 1;
+        assert_eq!(tl.frames, want, "{set}");
+        assert!(project.slots.iter().all(|s| {
+            s.decision
+                .chosen
+                .as_deref()
+                .is_some_and(|id| lib.phrase(id).is_some())
+        }));
         if set == "cmu-salsa" {
             assert!(
                 idx.clips

@@ -57,7 +57,7 @@ impl SongAudio {
     /// The samples when they are at the analysis rate (what the network's inputs are
     /// computed from), so scoring needs no second decode.
     pub fn analysis_samples(&self) -> Option<&[f32]> {
-        (self.sample_rate == crate::audio::ANALYSIS_SR).then_some(&self.samples[..])
+        (self.sample_rate == ANALYSIS_SR).then_some(&self.samples[..])
     }
 }
 
@@ -190,38 +190,37 @@ impl Session {
             .collect();
         if spans != self.scored_spans || self.scores.len() != spans.len() * k {
             // A split, merge or moved boundary: the music phrases changed, score them again.
-            let song = self.project.song_path(self.project_path());
-            self.scores = song_scores(
-                &self.source,
-                &song,
-                &self.project.analysis,
-                self.audio.as_ref().and_then(SongAudio::analysis_samples),
-                &self.library.index,
-            )?
-            .scores;
+            self.scores = self.score(&self.source)?.scores;
             self.scored_spans = spans;
         }
-        self.project
-            .rerank(&self.scores, &self.library.index, &self.matrix)?;
-        self.dirty = true;
-        self.rebuild_dance();
-        Ok(())
+        self.rerank()
     }
 
     /// Ranks with another scorer (e.g. a model `learn` just adopted): new network scores,
     /// then a re-rank around the locked slots.
     pub fn set_source(&mut self, source: ScoreSource) -> Result<()> {
+        let scorer = self.score(&source)?;
+        self.project.model = scorer.id.clone();
+        self.scores = scorer.scores;
+        self.source = source;
+        self.rerank()
+    }
+
+    /// Scores of the project's music phrases by `source`, from the session's decoded audio
+    /// when it has it (no second decode).
+    fn score(&self, source: &ScoreSource) -> Result<PrecomputedScorer> {
         let song = self.project.song_path(self.project_path());
-        let scorer = song_scores(
-            &source,
+        Ok(song_scores(
+            source,
             &song,
             &self.project.analysis,
             self.audio.as_ref().and_then(SongAudio::analysis_samples),
             &self.library.index,
-        )?;
-        self.project.model = scorer.id.clone();
-        self.scores = scorer.scores;
-        self.source = source;
+        )?)
+    }
+
+    /// Re-ranks around the locked slots and rebuilds the preview dance.
+    fn rerank(&mut self) -> Result<()> {
         self.project
             .rerank(&self.scores, &self.library.index, &self.matrix)?;
         self.dirty = true;

@@ -125,20 +125,7 @@ fn cluster_beats(
     cfg: &StructureConfig,
 ) -> Option<Vec<(usize, usize, usize)>> {
     let n = starts.len();
-    let (med, mean) = beat_sync(mel_db, starts);
-    let d = mel_db.cols;
-    if !has_variation(&med, n, d) {
-        return None;
-    }
-    let mfcc = dct_ortho(&mean, n, d, cfg.n_mfcc.clamp(1, d));
-    let rec = timelag_median(
-        &recurrence_affinity(&med, n, d, cfg.rec_width.max(1)),
-        n,
-        cfg.timelag_filter,
-    );
-    let path = path_similarity(&mfcc, n, cfg.n_mfcc.clamp(1, d));
-    let m = normalized_affinity(&rec, &path, n);
-
+    let m = beat_graph(mel_db, starts, cfg)?;
     let k_hi = match cfg.k {
         Some(k) => k,
         None => cfg.k_max.max(cfg.k_min),
@@ -155,6 +142,30 @@ fn cluster_beats(
     let segs = merge_short(&labels, &x, k, cfg.min_beats.max(1));
     tracing::debug!(beats = n, k, segments = segs.len(), "structure");
     Some(relabel(segs))
+}
+
+/// The beat graph spectral clustering runs on (McFee & Ellis 2014, librosa's Laplacian
+/// segmentation): beat-synchronous features, time-lag filtered recurrence plus the MFCC path
+/// similarity, normalised. `None` when the features carry no structure (constant input).
+fn beat_graph(
+    mel_db: &FrameMatrix,
+    starts: &[usize],
+    cfg: &StructureConfig,
+) -> Option<DMatrix<f64>> {
+    let n = starts.len();
+    let (med, mean) = beat_sync(mel_db, starts);
+    let d = mel_db.cols;
+    if !has_variation(&med, n, d) {
+        return None;
+    }
+    let mfcc = dct_ortho(&mean, n, d, cfg.n_mfcc.clamp(1, d));
+    let rec = timelag_median(
+        &recurrence_affinity(&med, n, d, cfg.rec_width.max(1)),
+        n,
+        cfg.timelag_filter,
+    );
+    let path = path_similarity(&mfcc, n, cfg.n_mfcc.clamp(1, d));
+    Some(normalized_affinity(&rec, &path, n))
 }
 
 /// First frame of every beat-synchronous column: 0, then the beats inside `(0, n_frames)`.
@@ -998,10 +1009,7 @@ mod tests {
         let starts = column_starts(m.rows, &beats);
         let n = starts.len();
         assert!(n >= 800);
-        let (med, mean) = beat_sync(&m, &starts);
-        let mfcc = dct_ortho(&mean, n, 64, 20);
-        let rec = timelag_median(&recurrence_affinity(&med, n, 64, 3), n, 7);
-        let a = normalized_affinity(&rec, &path_similarity(&mfcc, n, 20), n);
+        let a = beat_graph(&m, &starts, &StructureConfig::default()).unwrap();
         assert!(lanczos_top(&a, 9, LANCZOS_STEPS).is_some());
         let segs = segment(&m, &beats, &StructureConfig::default());
         check_tiling(&segs, m.rows, &beats);
@@ -1146,10 +1154,7 @@ mod tests {
         let starts = column_starts(m.rows, &beats);
         let n = starts.len();
         assert!(n > DENSE_MAX);
-        let (med, mean) = beat_sync(&m, &starts);
-        let mfcc = dct_ortho(&mean, n, 64, 20);
-        let rec = timelag_median(&recurrence_affinity(&med, n, 64, 3), n, 7);
-        let a = normalized_affinity(&rec, &path_similarity(&mfcc, n, 20), n);
+        let a = beat_graph(&m, &starts, &StructureConfig::default()).unwrap();
         let Some((ld, vd)) = dense_top(&a, 9) else {
             panic!("dense eigensolver failed")
         };
@@ -1186,10 +1191,7 @@ mod tests {
         let starts = column_starts(m.rows, &beats);
         let n = starts.len();
         assert!(n > DENSE_MAX);
-        let (med, mean) = beat_sync(&m, &starts);
-        let mfcc = dct_ortho(&mean, n, 64, 20);
-        let rec = timelag_median(&recurrence_affinity(&med, n, 64, 3), n, 7);
-        let a = normalized_affinity(&rec, &path_similarity(&mfcc, n, 20), n);
+        let a = beat_graph(&m, &starts, &StructureConfig::default()).unwrap();
         assert!(
             lanczos_top(&a, 9, 15).is_none(),
             "15 steps are too few here"

@@ -24,8 +24,10 @@ fn bvh_frames(path: &Path) -> usize {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
-    let args = ChoreographArgs {
+/// `choreograph SONG -o DIR/dance.bvh --project DIR/song.phrasewise.json --no-cache` with
+/// the starter library and its default scorer.
+fn args(song: &Path, dir: &Path) -> ChoreographArgs {
+    ChoreographArgs {
         song: song.to_path_buf(),
         out: dir.join("dance.bvh"),
         json: None,
@@ -38,7 +40,11 @@ fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
         },
         no_cache: true,
         max_minutes: 20.0,
-    };
+    }
+}
+
+fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
+    let args = args(song, dir);
     let tl = run_choreograph(&args).unwrap();
     let project = Project::load(args.project.as_ref().unwrap()).unwrap();
     // The starter library ranks with the built-in network by default.
@@ -119,18 +125,8 @@ fn choreograph_every_shared_song_when_present() {
         let dir = temp_dir(&format!("cli-all-{i}"));
         if bad(s) {
             let args = ChoreographArgs {
-                song: s.clone(),
-                out: dir.join("dance.bvh"),
-                json: None,
                 project: None,
-                library: None,
-                model: None,
-                render: RenderArgs {
-                    fps: 30.0,
-                    crossfade: 0.25,
-                },
-                no_cache: true,
-                max_minutes: 20.0,
+                ..args(s, &dir)
             };
             let err = format!("{:#}", run_choreograph(&args).unwrap_err());
             let name = s.file_name().unwrap().to_string_lossy();

@@ -9,8 +9,10 @@
 //!    loops, model folder and evaluation (burn);
 //! 3. [`choreo`] the choreography document, scoring, transition matrix and decoding, review;
 //! 4. [`render`] the wgpu skeleton preview (no egui types; also renders offscreen);
-//! 5. [`cli`], [`cli_motion`], [`cli_choreo`], [`cli_model`]: the command-line shells;
-//!    [`app`]: the desktop editor.
+//!    [`export`] blended dances written out (BVH + timeline);
+//! 5. [`service`]: one function per user job, shared by both shells;
+//! 6. the shells: [`cli`] the command line, [`app`] the desktop editor. Neither imports the
+//!    other. See `docs/ARCHITECTURE.md`.
 
 pub mod analysis;
 pub mod app;
@@ -18,12 +20,10 @@ pub mod audio;
 pub mod cache;
 pub mod choreo;
 pub mod cli;
-pub mod cli_choreo;
-pub mod cli_learn;
-pub mod cli_model;
-pub mod cli_motion;
 pub mod demo;
+pub mod export;
 pub mod labels;
 pub mod model;
 pub mod motion;
 pub mod render;
+pub mod service;

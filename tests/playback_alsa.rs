@@ -1,6 +1,8 @@
 //! The real cpal output path on ALSA's `null` PCM (no sound card needed): the stream opens,
 //! the callback runs, and the playhead it publishes advances. Linux only.
 
+#![allow(clippy::expect_used)]
+
 #[cfg(target_os = "linux")]
 #[test]
 fn cpal_stream_on_the_alsa_null_device_drives_the_playhead() {

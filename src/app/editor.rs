@@ -345,7 +345,7 @@ impl Editor {
     }
 
     /// Keeps the loop region on the selected slot while looping.
-    fn sync_loop(&mut self) {
+    fn sync_loop(&self) {
         let tr = self.player.transport();
         if tr.loop_region().is_some()
             && let Ok((t, s)) = self.selected()
@@ -355,9 +355,40 @@ impl Editor {
         }
     }
 
-    /// Applies one command.
+    /// Applies one command (dispatched by kind to the methods below).
     pub fn apply(&mut self, cmd: Command) -> Result<()> {
-        let swap = matches!(cmd, Command::Swap(_));
+        match cmd {
+            Command::Select(_)
+            | Command::SelectNext
+            | Command::SelectPrev
+            | Command::SelectNextUnreviewed
+            | Command::CursorNext
+            | Command::CursorPrev => self.navigate(cmd),
+            Command::AcceptCursor
+            | Command::Pick(_)
+            | Command::Swap(_)
+            | Command::Relabel(_)
+            | Command::Reject
+            | Command::ToggleLock
+            | Command::SetNote(_)
+            | Command::Review(..)
+            | Command::ToggleNoMatch => self.decide(cmd),
+            Command::Split | Command::MergeNext | Command::MoveBoundary { .. } => self.recut(cmd),
+            Command::Undo | Command::Redo => self.history(cmd),
+            Command::PlayPause | Command::Seek(_) | Command::SetSpeed(_) | Command::ToggleLoop => {
+                self.transport(cmd)
+            }
+            Command::SetFilter(_)
+            | Command::Zoom { .. }
+            | Command::Scroll(_)
+            | Command::ZoomAll
+            | Command::ToggleHelp => self.view_command(cmd),
+            Command::Save | Command::SaveAs(_) => self.save(cmd),
+        }
+    }
+
+    /// Selection and the candidate cursor.
+    fn navigate(&mut self, cmd: Command) -> Result<()> {
         match cmd {
             Command::Select(t) => self.select(t)?,
             Command::SelectNext | Command::SelectPrev => {
@@ -397,6 +428,15 @@ impl Editor {
                     };
                 }
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Decisions on the selected slot, each an undoable edit.
+    fn decide(&mut self, cmd: Command) -> Result<()> {
+        let swap = matches!(cmd, Command::Swap(_));
+        match cmd {
             Command::AcceptCursor => {
                 let c = self.view.cursor;
                 self.apply(Command::Pick(c))?;
@@ -462,7 +502,14 @@ impl Editor {
                 let on = !s.project.slots[t].decision.no_match;
                 self.edit(Edit::NoMatch { slot: t, on })?;
             }
-            Command::SetFilter(f) => self.view.filter = f,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Re-cutting the music phrases (split, merge, move a boundary), each an undoable edit.
+    fn recut(&mut self, cmd: Command) -> Result<()> {
+        match cmd {
             Command::Split => {
                 let (t, s) = self.selected()?;
                 let slot = &s.project.slots[t];
@@ -490,6 +537,14 @@ impl Editor {
                 let e = crate::choreo::spans::move_boundary(&s.project, slot, to)?;
                 self.edit(e)?;
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Undo and redo.
+    fn history(&mut self, cmd: Command) -> Result<()> {
+        match cmd {
             Command::Undo => {
                 if !self.session_mut()?.undo()? {
                     self.say(Level::Info, "nothing to undo");
@@ -502,6 +557,14 @@ impl Editor {
                 }
                 self.sync_loop();
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Playback: play/pause, seek, speed, loop.
+    fn transport(&mut self, cmd: Command) -> Result<()> {
+        match cmd {
             Command::PlayPause => {
                 let tr = self.player.transport();
                 if tr.position() >= tr.duration() - 1e-3 {
@@ -533,6 +596,15 @@ impl Editor {
                     tr.seek(a);
                 }
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The lanes' view and overlays (UI state only).
+    fn view_command(&mut self, cmd: Command) -> Result<()> {
+        match cmd {
+            Command::SetFilter(f) => self.view.filter = f,
             Command::Zoom { at, factor } => {
                 let (a, b) = self.view.view;
                 let f = factor.clamp(0.05, 20.0);
@@ -550,6 +622,14 @@ impl Editor {
                 self.view.view = (0.0, self.duration().max(1.0));
             }
             Command::ToggleHelp => self.view.help = !self.view.help,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Saving the document.
+    fn save(&mut self, cmd: Command) -> Result<()> {
+        match cmd {
             Command::Save => {
                 let s = self.session_mut()?;
                 let Some(path) = s.path.clone() else {
@@ -562,6 +642,8 @@ impl Editor {
                 self.session_mut()?.save_as(&path)?;
                 self.say(Level::Info, format!("saved {}", path.display()));
             }
+
+            _ => {}
         }
         Ok(())
     }

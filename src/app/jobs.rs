@@ -1,54 +1,14 @@
-//! Long work (decoding, analysis, ranking, export) on a worker thread, so the UI never
-//! freezes: progress and a cancel flag in atomics (plus a rarely written step label), the
-//! result through a channel the UI polls once per frame.
+//! Long work (decoding, analysis, ranking, export, learning) runs as a service on a worker
+//! thread, so the UI never freezes: progress and a cancel flag in a shared
+//! [`JobProgress`], the result through a channel the UI polls once per frame.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc;
 
-/// Progress of a job, shared with its worker.
-#[derive(Debug, Default)]
-pub struct JobProgress {
-    /// Fraction done × 1e6.
-    done: AtomicU32,
-    cancel: AtomicBool,
-    /// Short description of the current step (written rarely; read once per frame).
-    step: std::sync::Mutex<String>,
-}
+pub use crate::service::JobProgress;
 
-impl JobProgress {
-    /// Records `fraction` and `step`; returns `false` once cancellation was asked for.
-    pub fn update(&self, step: &str, fraction: f32) -> bool {
-        self.done
-            .store((fraction.clamp(0.0, 1.0) * 1e6) as u32, Ordering::Relaxed);
-        if let Ok(mut s) = self.step.try_lock()
-            && *s != step
-        {
-            step.clone_into(&mut s);
-        }
-        !self.cancel.load(Ordering::Relaxed)
-    }
-
-    /// Fraction done.
-    pub fn fraction(&self) -> f32 {
-        self.done.load(Ordering::Relaxed) as f32 * 1e-6
-    }
-
-    /// Current step.
-    pub fn step(&self) -> String {
-        self.step.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// Asks the worker to stop at its next progress report.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether cancellation was asked for.
-    pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-}
+use super::session::Session;
+use crate::service::learn::LearnReport;
 
 /// A running job producing a `T`.
 pub struct Job<T> {
@@ -119,9 +79,91 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
+/// A job that finished since the last frame (lives for one frame, so its size does not
+/// matter).
+#[allow(clippy::large_enum_variant)]
+pub enum Finished {
+    /// A document was opened (or failed to open).
+    Loaded(anyhow::Result<Session>),
+    /// An export finished: the message for the status bar.
+    Exported(anyhow::Result<String>),
+    /// A learn run finished.
+    Learned(anyhow::Result<LearnReport>),
+}
+
+/// The editor's jobs: at most one opening a document, and at most one working on the open
+/// document (an export or a learn run; never both, so they cannot race on its files).
+#[derive(Default)]
+pub struct Jobs {
+    /// Opening a song or project.
+    pub load: Option<Job<Session>>,
+    /// Exporting the dance.
+    pub export: Option<Job<String>>,
+    /// Learning from the workspace.
+    pub learn: Option<Job<LearnReport>>,
+}
+
+impl Jobs {
+    /// Collects the jobs that finished.
+    pub fn poll(&mut self) -> Vec<Finished> {
+        let mut done = Vec::new();
+        if let Some(r) = self.load.as_ref().and_then(Job::poll) {
+            self.load = None;
+            done.push(Finished::Loaded(r));
+        }
+        if let Some(r) = self.export.as_ref().and_then(Job::poll) {
+            self.export = None;
+            done.push(Finished::Exported(r));
+        }
+        if let Some(r) = self.learn.as_ref().and_then(Job::poll) {
+            self.learn = None;
+            done.push(Finished::Learned(r));
+        }
+        done
+    }
+
+    /// Whether any job runs.
+    pub fn any(&self) -> bool {
+        self.load.is_some() || self.export.is_some() || self.learn.is_some()
+    }
+
+    /// The job working on the open document, if one runs (its title).
+    pub fn document_busy(&self) -> Option<&str> {
+        self.export
+            .as_ref()
+            .map(|j| j.title.as_str())
+            .or_else(|| self.learn.as_ref().map(|j| j.title.as_str()))
+    }
+
+    /// Title and progress of every running job, for the status bar.
+    pub fn rows(&self) -> Vec<(String, Arc<JobProgress>)> {
+        [
+            self.load
+                .as_ref()
+                .map(|j| (j.title.clone(), j.progress.clone())),
+            self.export
+                .as_ref()
+                .map(|j| (j.title.clone(), j.progress.clone())),
+            self.learn
+                .as_ref()
+                .map(|j| (j.title.clone(), j.progress.clone())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// Whether a job's error is a cancel (reported as such, not as a failure).
+pub fn is_cancel(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<crate::service::ServiceError>()
+        .is_some_and(crate::service::ServiceError::is_cancelled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::Progress as _;
 
     #[test]
     fn job_reports_progress_result_and_cancellation() {
@@ -129,7 +171,7 @@ mod tests {
             "count",
             |p| {
                 for i in 0..1000 {
-                    if !p.update("counting", i as f32 / 1000.0) {
+                    if !p.keep_going("counting", i as f32 / 1000.0) {
                         anyhow::bail!("cancelled at {i}");
                     }
                     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -140,7 +182,7 @@ mod tests {
         );
         std::thread::sleep(std::time::Duration::from_millis(30));
         assert!(job.progress.fraction() > 0.0);
-        assert_eq!(job.progress.step(), "counting");
+        assert_eq!(job.progress.current_step(), "counting");
         job.progress.cancel();
         let r = job.wait();
         assert!(r.is_err_and(|e| e.to_string().starts_with("cancelled")));

@@ -90,10 +90,8 @@ impl Preview {
         }
     }
 
-    /// Draws the preview into the rest of `ui`.
-    pub fn show(&mut self, ui: &mut egui::Ui, ed: &Editor) {
-        let size = ui.available_size();
-        let (rect, resp) = ui.allocate_exact_size(size, Sense::click_and_drag());
+    /// Dragging orbits the camera, the wheel zooms.
+    fn orbit(&mut self, ui: &egui::Ui, resp: &egui::Response) {
         if resp.dragged() {
             let d = resp.drag_delta();
             self.camera.orbit(-d.x * 0.01, d.y * 0.01);
@@ -104,6 +102,13 @@ impl Preview {
                 self.camera.zoom(1.0 - s * 0.002);
             }
         }
+    }
+
+    /// Draws the preview into the rest of `ui`.
+    pub fn show(&mut self, ui: &mut egui::Ui, ed: &Editor) {
+        let size = ui.available_size();
+        let (rect, resp) = ui.allocate_exact_size(size, Sense::click_and_drag());
+        self.orbit(ui, &resp);
         let p = ui.painter_at(rect);
         let Some(s) = &ed.session else {
             p.rect_filled(rect, 4.0, Color32::from_rgb(30, 33, 40));
@@ -155,32 +160,7 @@ impl Preview {
             draw_floor(&p, &to_screen, &world);
             draw_skeleton(&p, &world, transition > 0.0, &to_screen);
         }
-        let label = s
-            .slot_at(t)
-            .and_then(|i| s.project.slots[i].decision.chosen.clone())
-            .unwrap_or_default();
-        p.text(
-            rect.left_top() + Vec2::new(10.0, 8.0),
-            Align2::LEFT_TOP,
-            format!(
-                "{}{}",
-                label,
-                if transition > 0.0 {
-                    "  · transition"
-                } else {
-                    ""
-                }
-            ),
-            FontId::proportional(13.0),
-            Color32::from_gray(220),
-        );
-        p.text(
-            rect.right_bottom() - Vec2::new(10.0, 8.0),
-            Align2::RIGHT_BOTTOM,
-            "drag: orbit · wheel: zoom",
-            FontId::proportional(11.0),
-            Color32::from_gray(120),
-        );
+        captions(&p, rect, s, t, transition > 0.0);
     }
 }
 
@@ -279,6 +259,38 @@ fn draw_skeleton(
     if let Some(head) = world.end_site(5).and_then(to_screen) {
         p.circle_filled(head, 9.0, tint(center));
     }
+}
+
+/// The chosen phrase at `t` (marked during a transition) and the mouse hints.
+fn captions(
+    p: &egui::Painter,
+    rect: egui::Rect,
+    s: &super::session::Session,
+    t: f64,
+    transition: bool,
+) {
+    let label = s
+        .slot_at(t)
+        .and_then(|i| s.project.slots[i].decision.chosen.clone())
+        .unwrap_or_default();
+    p.text(
+        rect.left_top() + Vec2::new(10.0, 8.0),
+        Align2::LEFT_TOP,
+        format!(
+            "{}{}",
+            label,
+            if transition { "  · transition" } else { "" }
+        ),
+        FontId::proportional(13.0),
+        Color32::from_gray(220),
+    );
+    p.text(
+        rect.right_bottom() - Vec2::new(10.0, 8.0),
+        Align2::RIGHT_BOTTOM,
+        "drag: orbit · wheel: zoom",
+        FontId::proportional(11.0),
+        Color32::from_gray(120),
+    );
 }
 
 #[cfg(test)]

@@ -4,28 +4,25 @@
 //! A [`Session`] holds the project, its undo [`History`], the library, the network scores and
 //! the transition matrix (so an edit re-ranks every unlocked slot with the engine's
 //! constrained decoding, `Project::rerank`), and the decoded audio for playback and the
-//! waveform. Loading runs on a worker thread (see [`super::jobs`]) with progress and
-//! cancellation; the functions here are plain blocking calls.
+//! waveform. Loading is a service ([`crate::service::document`]) run on a worker thread (see
+//! [`super::jobs`]) with progress and cancellation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use crate::analysis::{AnalysisConfig, SongAnalysis, analyze_samples};
-use crate::audio::{ANALYSIS_SR, DecodeOptions, decode_file};
+use crate::audio::ANALYSIS_SR;
 use crate::choreo::network::{PrecomputedScorer, ScoreSource, song_scores};
-use crate::choreo::project::{Actor, Edit, RankSettings};
+use crate::choreo::project::{Actor, Edit};
 use crate::choreo::{History, Project, TransitionMatrix};
-use crate::cli_choreo::slot_specs;
-use crate::cli_motion::{ExportOptions, choreograph};
+use crate::export::{ExportOptions, choreograph, slot_specs};
 use crate::motion::blend::Choreography;
 use crate::motion::library::Library;
+use crate::service::Progress;
+use crate::service::document::{self, Opened};
 
 use super::waveform::Envelope;
-
-/// Progress callback of a loading job: `(what, fraction 0..1) -> keep going`.
-pub type Progress<'a> = &'a mut dyn FnMut(&str, f32) -> bool;
 
 /// Decoded audio of the open song.
 #[derive(Debug, Clone)]
@@ -287,232 +284,40 @@ impl Session {
     }
 }
 
-/// Decodes `song` (mono, analysis rate) with the usual limits.
-pub fn decode_song(song: &Path, max_minutes: f64) -> Result<SongAudio> {
-    let opts = DecodeOptions {
-        max_minutes,
-        ..DecodeOptions::default()
-    };
-    let audio = decode_file(song, &opts)?;
-    for w in &audio.warnings {
-        tracing::warn!("{}: {w}", song.display());
+impl Session {
+    /// The editor's session around a document a service opened.
+    pub fn from_opened(o: Opened) -> Result<Session> {
+        let audio = o.audio.map(|a| SongAudio::new(a.samples, a.sample_rate));
+        Session::new(
+            o.project,
+            o.path,
+            o.base_path,
+            o.library,
+            o.library_dir,
+            audio,
+            o.source,
+            o.scorer,
+        )
     }
-    Ok(SongAudio::new(audio.samples, audio.sample_rate))
 }
 
-/// Analyses decoded audio, reading/writing the content-hash cache.
-pub fn analyze_audio(
-    audio: &SongAudio,
-    hash: &str,
-    source: &Path,
-    progress: Progress<'_>,
-) -> Result<SongAnalysis> {
-    let dir = crate::cache::cache_dir();
-    if let Some(a) = crate::cache::load(&dir, hash) {
-        return Ok(a);
-    }
-    let cfg = AnalysisConfig::default();
-    let mut cancelled = false;
-    let (analysis, _) = analyze_samples(&audio.samples, audio.sample_rate, &cfg, &mut |st, f| {
-        let go = progress(&format!("analysing: {st:?}"), 0.1 + 0.8 * f);
-        cancelled |= !go;
-        go
-    })
-    .with_context(|| format!("analysing {}", source.display()))?;
-    if cancelled {
-        bail!("cancelled");
-    }
-    if let Err(e) = crate::cache::store(&dir, hash, &analysis) {
-        tracing::warn!("analysis cache: {e}");
-    }
-    Ok(analysis)
-}
-
-/// Opens a song: decode, analyse, rank with `library`; an untitled project next to the song.
+/// Opens a song for the editor ([`crate::service::document::open_song`]).
 pub fn open_song(
     song: &Path,
-    library: Library,
     library_dir: Option<PathBuf>,
-    progress: Progress<'_>,
+    progress: &dyn Progress,
 ) -> Result<Session> {
-    if !progress("decoding", 0.0) {
-        bail!("cancelled");
-    }
-    let hash = crate::cache::content_hash(song)?;
-    let dir = crate::cache::cache_dir();
-    let (audio, analysis) = match crate::cache::load(&dir, &hash) {
-        Some(a) => (decode_song(song, 20.0)?, a),
-        None => {
-            // Decode and analyse together (the melody runs while the file decodes).
-            let opts = DecodeOptions {
-                max_minutes: 20.0,
-                ..DecodeOptions::default()
-            };
-            let (decoded, analysis, _) =
-                crate::cli::decode_and_analyze(song, &opts, &mut |st, f| {
-                    progress(&format!("analysing: {st:?}"), 0.1 + 0.8 * f)
-                })?;
-            if let Err(e) = crate::cache::store(&dir, &hash, &analysis) {
-                tracing::warn!("analysis cache: {e}");
-            }
-            (
-                SongAudio::new(decoded.samples, decoded.sample_rate),
-                analysis,
-            )
-        }
-    };
-    if analysis.phrases.is_empty() {
-        bail!(
-            "no music phrases found (too short or no steady beat): {}",
-            song.display()
-        );
-    }
-    if !progress("ranking", 0.92) {
-        bail!("cancelled");
-    }
-    // A workspace's adopted model (models/CURRENT next to the song) ranks its songs.
-    let source = song
-        .parent()
-        .and_then(crate::cli_learn::current_model)
-        .map_or_else(
-            || ScoreSource::default_for(library_dir.as_deref()),
-            ScoreSource::Model,
-        );
-    untitled(song, &hash, analysis, audio, library, library_dir, source)
+    Session::from_opened(document::open_song(song, library_dir, progress)?)
 }
 
-/// A ranked, unsaved project for an analysed song (next to the song until saved).
-fn untitled(
-    song: &Path,
-    hash: &str,
-    analysis: SongAnalysis,
-    audio: SongAudio,
-    library: Library,
-    library_dir: Option<PathBuf>,
-    source: ScoreSource,
-) -> Result<Session> {
-    let base = song.with_extension("phrasewise.json");
-    let scorer = song_scores(
-        &source,
-        song,
-        &analysis,
-        audio.analysis_samples(),
-        &library.index,
-    )?;
-    let project = Project::new(
-        &base,
-        song,
-        hash,
-        analysis,
-        &library.index,
-        library_dir.as_deref(),
-        &scorer,
-        RankSettings::default(),
-    )?;
-    Session::new(
-        project,
-        None,
-        base,
-        library,
-        library_dir,
-        Some(audio),
-        source,
-        scorer,
-    )
+/// Opens a saved project ([`crate::service::document::open_project`]).
+pub fn open_project(path: &Path, progress: &dyn Progress) -> Result<Session> {
+    Session::from_opened(document::open_project(path, progress)?)
 }
 
-/// Opens a saved project and its song's audio. A missing song is
-/// [`crate::choreo::ChoreoError::SongMissing`] (the editor then asks for the new place).
-pub fn open_project(path: &Path, progress: Progress<'_>) -> Result<Session> {
-    let project = Project::load(path)?;
-    let library_dir = project.library_dir(path);
-    let library = crate::cli_choreo::project_library(&project, path, None)?;
-    if !progress("decoding", 0.1) {
-        bail!("cancelled");
-    }
-    let song = project.song_path(path);
-    let audio = match decode_song(&song, 20.0) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            tracing::warn!("{e:#}");
-            None
-        }
-    };
-    // The project remembers its scorer: cold start, or a network (built in or a folder).
-    let source = if project.model.starts_with("network:default@") {
-        ScoreSource::DefaultModel
-    } else if project.model.starts_with("network:") {
-        // A model folder: the workspace's adopted one, else the library default.
-        path.parent()
-            .and_then(crate::cli_learn::current_model)
-            .map_or_else(
-                || ScoreSource::default_for(library_dir.as_deref()),
-                ScoreSource::Model,
-            )
-    } else {
-        ScoreSource::ColdStart
-    };
-    let samples = audio.as_ref().and_then(SongAudio::analysis_samples);
-    let (source, scorer) =
-        match song_scores(&source, &song, &project.analysis, samples, &library.index) {
-            Ok(s) => (source, s),
-            Err(e) => {
-                // No audio to run the network on (or the model is gone): cold start still works.
-                tracing::warn!("{e}; ranking with the cold-start scorer");
-                let cold = ScoreSource::ColdStart;
-                let s = song_scores(&cold, &song, &project.analysis, None, &library.index)?;
-                (cold, s)
-            }
-        };
-    Session::new(
-        project,
-        Some(path.to_path_buf()),
-        path.to_path_buf(),
-        library,
-        library_dir,
-        audio,
-        source,
-        scorer,
-    )
+/// Opens the embedded demo ([`crate::service::document::open_demo`]).
+pub fn open_demo(progress: &dyn Progress) -> Result<Session> {
+    Session::from_opened(document::open_demo(progress)?)
 }
 
-/// Where the embedded demo song is written so the demo project can refer to a real file.
-pub fn demo_song_path() -> PathBuf {
-    crate::cache::cache_dir()
-        .join("demo")
-        .join("phrasewise-demo.wav")
-}
-
-/// The embedded demo: synthesised song (written once to the cache folder), analysed and
-/// ranked against the embedded starter library. Needs no files from outside the binary.
-pub fn open_demo(progress: Progress<'_>) -> Result<Session> {
-    let song = crate::demo::render_demo(ANALYSIS_SR);
-    let path = demo_song_path();
-    // Written every time (2.6 MB): a stale file from an older build would not match the
-    // samples analysed below. Written to a private name and renamed, so another editor (or a
-    // parallel test) reading the file never sees it half-written.
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let tmp = path.with_extension(format!(
-        "wav.{}-{:?}.tmp",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    crate::demo::write_wav(&tmp, &song.samples, song.sample_rate)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
-    let library = Library::starter()?;
-    let audio = SongAudio::new(song.samples, song.sample_rate);
-    let hash = crate::cache::content_hash(&path)?;
-    let analysis = analyze_audio(&audio, &hash, &path, progress)?;
-    untitled(
-        &path,
-        &hash,
-        analysis,
-        audio,
-        library,
-        None,
-        ScoreSource::DefaultModel,
-    )
-}
+pub use document::demo_song_path;

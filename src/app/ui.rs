@@ -10,6 +10,7 @@ use crate::choreo::SlotStatus;
 
 use super::editor::{Command, Editor, Level, SHORTCUTS};
 use super::playback::{MAX_SPEED, MIN_SPEED};
+use super::session::Session;
 
 /// Colours of the editor (dark, low-glare; status colours readable on it).
 pub mod palette {
@@ -80,123 +81,87 @@ pub fn keyboard(ctx: &egui::Context, ed: &Editor, out: &mut Vec<Command>) {
     if ctx.text_edit_focused() {
         return;
     }
+    let table = shortcuts(ed);
     ctx.input_mut(|i| {
-        let cmd = Modifiers::COMMAND;
-        let cmd_shift = Modifiers::COMMAND | Modifiers::SHIFT;
-        if i.consume_key(cmd_shift, Key::Z) {
-            out.push(Command::Redo);
-        }
-        if i.consume_key(cmd, Key::Z) {
-            out.push(Command::Undo);
-        }
-        if i.consume_key(cmd, Key::Y) {
-            out.push(Command::Redo);
-        }
-        let plain = |i: &mut egui::InputState, k: Key| i.consume_key(Modifiers::NONE, k);
-        if plain(i, Key::Space) {
-            out.push(Command::PlayPause);
-        }
-        if plain(i, Key::ArrowRight) {
-            out.push(Command::SelectNext);
-        }
-        if plain(i, Key::ArrowLeft) {
-            out.push(Command::SelectPrev);
-        }
-        if plain(i, Key::ArrowDown) {
-            out.push(Command::CursorNext);
-        }
-        if plain(i, Key::ArrowUp) {
-            out.push(Command::CursorPrev);
-        }
-        if plain(i, Key::Enter) {
-            out.push(Command::AcceptCursor);
-        }
-        if plain(i, Key::N) {
-            out.push(Command::SelectNextUnreviewed);
-        }
-        if i.consume_key(Modifiers::SHIFT, Key::X) {
-            out.push(Command::Review(
-                crate::choreo::review::Verdict::Rejected,
-                String::new(),
-            ));
-        }
-        if plain(i, Key::X) || plain(i, Key::Delete) {
-            out.push(Command::Reject);
-        }
-        if plain(i, Key::L) {
-            out.push(Command::ToggleLock);
-        }
-        if plain(i, Key::G) {
-            out.push(Command::ToggleNoMatch);
-        }
-        if plain(i, Key::A) {
-            out.push(Command::Review(
-                crate::choreo::review::Verdict::Approved,
-                String::new(),
-            ));
-        }
-        if plain(i, Key::S) {
-            out.push(Command::Split);
-        }
-        if plain(i, Key::M) {
-            out.push(Command::MergeNext);
-        }
-        if plain(i, Key::O) {
-            out.push(Command::ToggleLoop);
-        }
-        if plain(i, Key::F1) || i.consume_key(Modifiers::SHIFT, Key::Questionmark) {
-            out.push(Command::ToggleHelp);
-        }
-        if plain(i, Key::Questionmark) {
-            out.push(Command::ToggleHelp);
-        }
-        if plain(i, Key::Escape) && ed.view.help {
-            out.push(Command::ToggleHelp);
-        }
-        let speed = ed.player.transport().speed();
-        if plain(i, Key::OpenBracket) {
-            out.push(Command::SetSpeed(speed - 0.1));
-        }
-        if plain(i, Key::CloseBracket) {
-            out.push(Command::SetSpeed(speed + 0.1));
-        }
-        let (a, b) = ed.view.view;
-        let mid = 0.5 * (a + b);
-        if plain(i, Key::Plus) || plain(i, Key::Equals) {
-            out.push(Command::Zoom {
-                at: mid,
-                factor: 1.5,
-            });
-        }
-        if plain(i, Key::Minus) {
-            out.push(Command::Zoom {
-                at: mid,
-                factor: 1.0 / 1.5,
-            });
-        }
-        if plain(i, Key::Num0) {
-            out.push(Command::ZoomAll);
-        }
-        let digits = [
-            Key::Num1,
-            Key::Num2,
-            Key::Num3,
-            Key::Num4,
-            Key::Num5,
-            Key::Num6,
-            Key::Num7,
-            Key::Num8,
-            Key::Num9,
-        ];
-        for (n, k) in digits.iter().enumerate() {
-            if plain(i, *k) {
-                out.push(Command::Pick(n));
+        for (mods, key, cmd) in table {
+            if i.consume_key(mods, key) {
+                out.push(cmd);
             }
         }
-        if plain(i, Key::Home) {
-            out.push(Command::Seek(0.0));
-        }
     });
+}
+
+/// The shortcut table, in the order keys are consumed (Ctrl+Shift+Z before Ctrl+Z). The
+/// speed and zoom entries depend on the current speed and view; Escape closes the help only
+/// while it is shown.
+fn shortcuts(ed: &Editor) -> Vec<(Modifiers, Key, Command)> {
+    use crate::choreo::review::Verdict;
+    const NONE: Modifiers = Modifiers::NONE;
+    let cmd = Modifiers::COMMAND;
+    let speed = ed.player.transport().speed();
+    let (a, b) = ed.view.view;
+    let mid = 0.5 * (a + b);
+    let zoom = |factor| Command::Zoom { at: mid, factor };
+    let mut t = vec![
+        (cmd | Modifiers::SHIFT, Key::Z, Command::Redo),
+        (cmd, Key::Z, Command::Undo),
+        (cmd, Key::Y, Command::Redo),
+        (NONE, Key::Space, Command::PlayPause),
+        (NONE, Key::ArrowRight, Command::SelectNext),
+        (NONE, Key::ArrowLeft, Command::SelectPrev),
+        (NONE, Key::ArrowDown, Command::CursorNext),
+        (NONE, Key::ArrowUp, Command::CursorPrev),
+        (NONE, Key::Enter, Command::AcceptCursor),
+        (NONE, Key::N, Command::SelectNextUnreviewed),
+        (
+            Modifiers::SHIFT,
+            Key::X,
+            Command::Review(Verdict::Rejected, String::new()),
+        ),
+        (NONE, Key::X, Command::Reject),
+        (NONE, Key::Delete, Command::Reject),
+        (NONE, Key::L, Command::ToggleLock),
+        (NONE, Key::G, Command::ToggleNoMatch),
+        (
+            NONE,
+            Key::A,
+            Command::Review(Verdict::Approved, String::new()),
+        ),
+        (NONE, Key::S, Command::Split),
+        (NONE, Key::M, Command::MergeNext),
+        (NONE, Key::O, Command::ToggleLoop),
+        (NONE, Key::F1, Command::ToggleHelp),
+        (Modifiers::SHIFT, Key::Questionmark, Command::ToggleHelp),
+        (NONE, Key::Questionmark, Command::ToggleHelp),
+        (NONE, Key::OpenBracket, Command::SetSpeed(speed - 0.1)),
+        (NONE, Key::CloseBracket, Command::SetSpeed(speed + 0.1)),
+        (NONE, Key::Plus, zoom(1.5)),
+        (NONE, Key::Equals, zoom(1.5)),
+        (NONE, Key::Minus, zoom(1.0 / 1.5)),
+        (NONE, Key::Num0, Command::ZoomAll),
+        (NONE, Key::Home, Command::Seek(0.0)),
+    ];
+    if ed.view.help {
+        t.push((NONE, Key::Escape, Command::ToggleHelp));
+    }
+    let digits = [
+        Key::Num1,
+        Key::Num2,
+        Key::Num3,
+        Key::Num4,
+        Key::Num5,
+        Key::Num6,
+        Key::Num7,
+        Key::Num8,
+        Key::Num9,
+    ];
+    t.extend(
+        digits
+            .into_iter()
+            .enumerate()
+            .map(|(n, k)| (NONE, k, Command::Pick(n))),
+    );
+    t
 }
 
 /// Transport bar: play, time, speed, loop, follow.
@@ -321,11 +286,23 @@ pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
     let (t0, t1) = ed.view.view;
     let ax = TimeAxis { rect, t0, t1 };
     let a = &s.project.analysis;
-    // Section bands along the top.
     let band = Rect::from_min_max(rect.min, Pos2::new(rect.right(), rect.top() + 16.0));
+    section_bands(&p, &ax, band, a);
+    beat_grid(&p, &ax, band, a);
+    if let Some(audio) = &s.audio {
+        let wave = Rect::from_min_max(Pos2::new(rect.left(), band.bottom() + 12.0), rect.max);
+        envelope(&p, &ax, wave, &audio.envelope);
+    }
+    slot_marks(&p, &ax, band, ed, s);
+    playhead(&p, &ax, ed.player.transport().position());
+    lane_input(ui, &resp, &ax, out);
+}
+
+/// Section bands along the top of the waveform lane.
+fn section_bands(p: &egui::Painter, ax: &TimeAxis, band: Rect, a: &crate::analysis::SongAnalysis) {
     for (k, sec) in a.sections.iter().enumerate() {
-        let x0 = ax.x(sec.start).max(rect.left());
-        let x1 = ax.x(sec.end).min(rect.right());
+        let x0 = ax.x(sec.start).max(ax.rect.left());
+        let x1 = ax.x(sec.end).min(ax.rect.right());
         if x1 <= x0 {
             continue;
         }
@@ -340,8 +317,12 @@ pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             Color32::from_gray(220),
         );
     }
-    // Beat grid and bar numbers.
-    let px_per_s = rect.width() as f64 / (t1 - t0).max(1e-6);
+}
+
+/// Beat lines (when they are far enough apart), bar lines and bar numbers below `band`.
+fn beat_grid(p: &egui::Painter, ax: &TimeAxis, band: Rect, a: &crate::analysis::SongAnalysis) {
+    let rect = ax.rect;
+    let px_per_s = rect.width() as f64 / (ax.t1 - ax.t0).max(1e-6);
     let beat_px = px_per_s * 60.0 / a.tempo_bpm.max(1.0);
     let mut bar_no = 0usize;
     for (i, &b) in a.beats.iter().enumerate() {
@@ -349,7 +330,7 @@ pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
         if downbeat {
             bar_no += 1;
         }
-        if b < t0 || b > t1 {
+        if b < ax.t0 || b > ax.t1 {
             continue;
         }
         let x = ax.x(b);
@@ -374,29 +355,34 @@ pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             );
         }
     }
-    // Envelope, one column per pixel.
-    if let Some(audio) = &s.audio {
-        let wave = Rect::from_min_max(Pos2::new(rect.left(), band.bottom() + 12.0), rect.max);
-        let cols = rect.width().max(1.0) as usize;
-        let mid = wave.center().y;
-        let half = wave.height() * 0.48;
-        for (c, v) in audio.envelope.columns(t0, t1, cols).iter().enumerate() {
-            if let Some((lo, hi)) = v {
-                let x = rect.left() + c as f32 + 0.5;
-                p.line_segment(
-                    [
-                        Pos2::new(x, mid - hi.clamp(-1.0, 1.0) * half),
-                        Pos2::new(x, mid - lo.clamp(-1.0, 1.0) * half + 0.5),
-                    ],
-                    Stroke::new(1.0, palette::WAVE),
-                );
-            }
+}
+
+/// The audio envelope in `wave`, one column per pixel.
+fn envelope(p: &egui::Painter, ax: &TimeAxis, wave: Rect, env: &super::waveform::Envelope) {
+    let rect = ax.rect;
+    let cols = rect.width().max(1.0) as usize;
+    let mid = wave.center().y;
+    let half = wave.height() * 0.48;
+    for (c, v) in env.columns(ax.t0, ax.t1, cols).iter().enumerate() {
+        if let Some((lo, hi)) = v {
+            let x = rect.left() + c as f32 + 0.5;
+            p.line_segment(
+                [
+                    Pos2::new(x, mid - hi.clamp(-1.0, 1.0) * half),
+                    Pos2::new(x, mid - lo.clamp(-1.0, 1.0) * half + 0.5),
+                ],
+                Stroke::new(1.0, palette::WAVE),
+            );
         }
     }
-    // Phrase boundaries.
+}
+
+/// Music-phrase boundaries, the selected slot's shade and the loop region.
+fn slot_marks(p: &egui::Painter, ax: &TimeAxis, band: Rect, ed: &Editor, s: &Session) {
+    let rect = ax.rect;
     for (i, slot) in s.project.slots.iter().enumerate() {
         for t in [slot.start, slot.end] {
-            if t >= t0 && t <= t1 {
+            if t >= ax.t0 && t <= ax.t1 {
                 let x = ax.x(t);
                 p.line_segment(
                     [Pos2::new(x, band.bottom()), Pos2::new(x, rect.bottom())],
@@ -418,8 +404,6 @@ pub fn waveform_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             StrokeKind::Inside,
         );
     }
-    playhead(&p, &ax, ed.player.transport().position());
-    lane_input(ui, &resp, &ax, out);
 }
 
 fn sec_color_index(label: &str, k: usize) -> usize {
@@ -480,67 +464,109 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
         if slot.end < t0 || slot.start > t1 {
             continue;
         }
-        let r = Rect::from_x_y_ranges(
-            ax.x(slot.start) + 1.0..=ax.x(slot.end) - 1.0,
-            rect.top() + 6.0..=rect.bottom() - 6.0,
-        );
-        let shown = ed.view.filter == super::editor::Filter::All || ed.view.filter.matches(slot);
-        let fill = status_color(slot.decision.status);
-        p.rect_filled(
-            r,
-            CornerRadius::same(4),
-            if shown {
-                fill
-            } else {
-                fill.gamma_multiply(0.35)
-            },
-        );
-        if let Some(rv) = &slot.decision.review {
-            p.rect_filled(
-                Rect::from_min_size(r.right_top() + Vec2::new(-12.0, 4.0), Vec2::splat(8.0)),
-                CornerRadius::same(4),
-                verdict_color(rv.verdict),
-            );
-        }
-        if ed.view.selected == Some(i) {
-            p.rect_stroke(
-                r,
-                CornerRadius::same(4),
-                Stroke::new(2.0, palette::SELECT),
-                StrokeKind::Outside,
-            );
-        }
-        let name = slot.decision.chosen.as_deref().unwrap_or("—");
-        let lock = if slot.decision.locked { "[L] " } else { "" };
-        let painter = p.with_clip_rect(r.shrink(3.0));
-        painter.text(
-            r.left_top() + Vec2::new(6.0, 5.0),
-            Align2::LEFT_TOP,
-            format!("{lock}{name}"),
-            FontId::proportional(12.0),
-            Color32::WHITE,
-        );
-        let top = slot.candidates.first().map_or(0.0, |c| c.score.exp());
-        painter.text(
-            r.left_bottom() + Vec2::new(6.0, -5.0),
-            Align2::LEFT_BOTTOM,
-            format!(
-                "{}{} · {} bars · {:.0}%",
-                slot.decision.status.name(),
-                if slot.decision.no_match {
-                    " · no good phrase"
-                } else {
-                    ""
-                },
-                slot.bars,
-                100.0 * top
-            ),
-            FontId::proportional(10.0),
-            Color32::from_gray(200),
-        );
+        slot_block(&p, &ax, ed, i, slot);
     }
     playhead(&p, &ax, ed.player.transport().position());
-    // Boundary dragging: a press within 5 px of a boundary between two slots grabs it.
+    boundary_drag(ui, &resp, &p, &ax, s, out);
+    if resp.clicked()
+        && let Some(pos) = resp.interact_pointer_pos()
+    {
+        let t = ax.t(pos.x);
+        if let Some(i) = s.slot_at(t) {
+            out.push(Command::Select(i));
+        }
+    }
+    // Drop a library phrase on a slot: swap.
+    if let Some(payload) = resp.dnd_release_payload::<LibraryDrag>()
+        && let Some(pos) = ui.input(|i| i.pointer.interact_pos())
+        && let Some(i) = s.slot_at(ax.t(pos.x))
+    {
+        out.push(Command::Select(i));
+        out.push(Command::Swap(payload.0.clone()));
+    }
+}
+
+/// One slot's block in the timeline: status colour (dimmed when the filter hides it), review
+/// mark, selection outline, chosen phrase, status, bars and the best candidate's probability.
+fn slot_block(
+    p: &egui::Painter,
+    ax: &TimeAxis,
+    ed: &Editor,
+    i: usize,
+    slot: &crate::choreo::project::Slot,
+) {
+    let rect = ax.rect;
+    let r = Rect::from_x_y_ranges(
+        ax.x(slot.start) + 1.0..=ax.x(slot.end) - 1.0,
+        rect.top() + 6.0..=rect.bottom() - 6.0,
+    );
+    let shown = ed.view.filter == super::editor::Filter::All || ed.view.filter.matches(slot);
+    let fill = status_color(slot.decision.status);
+    p.rect_filled(
+        r,
+        CornerRadius::same(4),
+        if shown {
+            fill
+        } else {
+            fill.gamma_multiply(0.35)
+        },
+    );
+    if let Some(rv) = &slot.decision.review {
+        p.rect_filled(
+            Rect::from_min_size(r.right_top() + Vec2::new(-12.0, 4.0), Vec2::splat(8.0)),
+            CornerRadius::same(4),
+            verdict_color(rv.verdict),
+        );
+    }
+    if ed.view.selected == Some(i) {
+        p.rect_stroke(
+            r,
+            CornerRadius::same(4),
+            Stroke::new(2.0, palette::SELECT),
+            StrokeKind::Outside,
+        );
+    }
+    let name = slot.decision.chosen.as_deref().unwrap_or("—");
+    let lock = if slot.decision.locked { "[L] " } else { "" };
+    let painter = p.with_clip_rect(r.shrink(3.0));
+    painter.text(
+        r.left_top() + Vec2::new(6.0, 5.0),
+        Align2::LEFT_TOP,
+        format!("{lock}{name}"),
+        FontId::proportional(12.0),
+        Color32::WHITE,
+    );
+    let top = slot.candidates.first().map_or(0.0, |c| c.score.exp());
+    painter.text(
+        r.left_bottom() + Vec2::new(6.0, -5.0),
+        Align2::LEFT_BOTTOM,
+        format!(
+            "{}{} · {} bars · {:.0}%",
+            slot.decision.status.name(),
+            if slot.decision.no_match {
+                " · no good phrase"
+            } else {
+                ""
+            },
+            slot.bars,
+            100.0 * top
+        ),
+        FontId::proportional(10.0),
+        Color32::from_gray(200),
+    );
+}
+
+/// Boundary dragging: a press within 5 px of a boundary between two slots grabs it; the
+/// release moves it (`Command::MoveBoundary`, snapped to a bar line by the editor).
+fn boundary_drag(
+    ui: &egui::Ui,
+    resp: &egui::Response,
+    p: &egui::Painter,
+    ax: &TimeAxis,
+    s: &Session,
+    out: &mut Vec<Command>,
+) {
+    let rect = ax.rect;
     let grab_id = ui.scope_id().with("boundary");
     let near_boundary = |x: f32| {
         s.project
@@ -581,22 +607,6 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             ui.ctx().data_mut(|d| d.remove::<usize>(grab_id));
         }
     }
-    if resp.clicked()
-        && let Some(pos) = resp.interact_pointer_pos()
-    {
-        let t = ax.t(pos.x);
-        if let Some(i) = s.slot_at(t) {
-            out.push(Command::Select(i));
-        }
-    }
-    // Drop a library phrase on a slot: swap.
-    if let Some(payload) = resp.dnd_release_payload::<LibraryDrag>()
-        && let Some(pos) = ui.input(|i| i.pointer.interact_pos())
-        && let Some(i) = s.slot_at(ax.t(pos.x))
-    {
-        out.push(Command::Select(i));
-        out.push(Command::Swap(payload.0.clone()));
-    }
 }
 
 /// Drag payload: a library phrase id.
@@ -622,6 +632,17 @@ pub fn inspector(
         return;
     };
     let slot = &s.project.slots[t];
+    slot_header(ui, t, slot);
+    candidates_grid(ui, ed, slot, out);
+    decision_buttons(ui, slot, out);
+    note_editor(ui, slot, note, out);
+    review_section(ui, slot, comment, out);
+}
+
+type Slot = crate::choreo::project::Slot;
+
+/// Where the slot is and what was decided.
+fn slot_header(ui: &mut egui::Ui, t: usize, slot: &Slot) {
     ui.label(format!(
         "#{} · {}–{} · {} bars · section {}",
         t + 1,
@@ -643,6 +664,10 @@ pub fn inspector(
             ui.weak(format!("by {by}"));
         }
     });
+}
+
+/// The ranked candidates: probability and the network / transition parts; click chooses.
+fn candidates_grid(ui: &mut egui::Ui, ed: &Editor, slot: &Slot, out: &mut Vec<Command>) {
     ui.add_space(4.0);
     ui.label(egui::RichText::new("Candidates").strong());
     egui::Grid::new("candidates")
@@ -685,6 +710,10 @@ pub fn inspector(
                 ui.end_row();
             }
         });
+}
+
+/// Accept, Reject, Lock, Undo, Redo.
+fn decision_buttons(ui: &mut egui::Ui, slot: &Slot, out: &mut Vec<Command>) {
     ui.add_space(6.0);
     ui.horizontal_wrapped(|ui| {
         if ui.button("Accept").on_hover_text("Enter").clicked() {
@@ -712,6 +741,10 @@ pub fn inspector(
             out.push(Command::Redo);
         }
     });
+}
+
+/// The reviewer note, committed when the field loses focus.
+fn note_editor(ui: &mut egui::Ui, slot: &Slot, note: &mut String, out: &mut Vec<Command>) {
     ui.add_space(4.0);
     let label = ui.label("Reviewer note");
     let r = ui
@@ -727,6 +760,10 @@ pub fn inspector(
     if !r.has_focus() && *note != slot.decision.note && !r.changed() {
         note.clone_from(&slot.decision.note);
     }
+}
+
+/// The QA review: verdict, comment, Approve / Reject in review / No good phrase.
+fn review_section(ui: &mut egui::Ui, slot: &Slot, comment: &mut String, out: &mut Vec<Command>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new("Review").strong());

@@ -4,13 +4,12 @@
 //! Pipeline: [`bvh::Bvh`] (any rig) → [`retarget::retarget`] with a [`retarget::RigMap`] →
 //! [`clip::Clip`] on [`skeleton::CANONICAL`] (metres, Y up, facing +Z) →
 //! [`beats::dance_beats`] → [`beats::cut_phrases`] → [`library::LibraryIndex`] →
-//! [`blend::Choreography`] (time-warp + align + crossfade) → [`export`] and [`metrics`].
+//! [`blend::Choreography`] (time-warp + align + crossfade) → `crate::export` and [`metrics`].
 
 pub mod beats;
 pub mod blend;
 pub mod bvh;
 pub mod clip;
-pub mod export;
 pub mod library;
 pub mod metrics;
 pub mod quat;

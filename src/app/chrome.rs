@@ -1,0 +1,208 @@
+//! The window's chrome: menu bar, status bar (jobs with Cancel, messages) and the recovery
+//! offer. Each only reads state and pushes [`AppCommand`]s.
+
+use std::path::Path;
+
+use super::commands::AppCommand;
+use super::dialogs::DialogKind;
+use super::editor::{Command, Editor};
+use super::jobs::Jobs;
+use super::session::Session;
+use super::settings::{RecoveryInfo, Settings};
+use super::{Start, ui};
+use crate::service::learn;
+
+/// Ctrl+S, Ctrl+Shift+S and Ctrl+O.
+pub fn file_keys(ctx: &egui::Context, editor: &Editor, out: &mut Vec<AppCommand>) {
+    ctx.input_mut(|i| {
+        if i.consume_key(
+            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+            egui::Key::S,
+        ) {
+            out.push(AppCommand::Ask(DialogKind::SaveAs));
+        }
+        if i.consume_key(egui::Modifiers::COMMAND, egui::Key::S) {
+            out.push(save(editor));
+        }
+        if i.consume_key(egui::Modifiers::COMMAND, egui::Key::O) {
+            out.push(AppCommand::Ask(DialogKind::Open));
+        }
+    });
+}
+
+/// Save to the project's file, or ask where when it has none.
+fn save(editor: &Editor) -> AppCommand {
+    if editor.project_path().is_some() {
+        AppCommand::Editor(Command::Save)
+    } else {
+        AppCommand::Ask(DialogKind::SaveAs)
+    }
+}
+
+/// The menu bar and the transport bar under it.
+pub fn menu_bar(
+    ui: &mut egui::Ui,
+    editor: &Editor,
+    settings: &Settings,
+    out: &mut Vec<AppCommand>,
+) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| file_menu(ui, editor, settings, out));
+        ui.menu_button("Edit", |ui| edit_menu(ui, editor, out));
+        ui.menu_button("Help", |ui| {
+            if ui.button("Keyboard shortcuts  F1").clicked() {
+                out.push(AppCommand::Editor(Command::ToggleHelp));
+            }
+        });
+        ui.separator();
+        ui.strong(title(editor));
+    });
+    let mut cmds = Vec::new();
+    ui::transport_bar(ui, editor, &mut cmds);
+    out.extend(cmds.into_iter().map(AppCommand::Editor));
+}
+
+fn file_menu(ui: &mut egui::Ui, editor: &Editor, settings: &Settings, out: &mut Vec<AppCommand>) {
+    if ui.button("Open song or project…  Ctrl+O").clicked() {
+        out.push(AppCommand::Ask(DialogKind::Open));
+    }
+    if ui.button("Open demo").clicked() {
+        out.push(AppCommand::Open(Start::Demo));
+    }
+    if ui.button("Library folder…").clicked() {
+        out.push(AppCommand::Ask(DialogKind::Library));
+    }
+    ui.menu_button("Recent", |ui| {
+        for p in &settings.recent {
+            if ui.button(p.display().to_string()).clicked() {
+                out.push(AppCommand::Open(Start::Path(p.clone())));
+            }
+        }
+    });
+    ui.separator();
+    if ui.button("Save  Ctrl+S").clicked() {
+        out.push(save(editor));
+    }
+    if ui.button("Save as…  Ctrl+Shift+S").clicked() {
+        out.push(AppCommand::Ask(DialogKind::SaveAs));
+    }
+    if ui.button("Export BVH + timeline…").clicked() {
+        out.push(AppCommand::Ask(DialogKind::ExportBvh));
+    }
+}
+
+fn edit_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
+    if ui.button("Undo  Ctrl+Z").clicked() {
+        out.push(AppCommand::Editor(Command::Undo));
+    }
+    if ui.button("Redo  Ctrl+Shift+Z").clicked() {
+        out.push(AppCommand::Editor(Command::Redo));
+    }
+    if ui.button("Next unreviewed slot  N").clicked() {
+        out.push(AppCommand::Editor(Command::SelectNextUnreviewed));
+    }
+    ui.separator();
+    if ui
+        .button("Learn from my edits")
+        .on_hover_text(
+            "train a new model version from the labels of every project in \
+             this project's folder; adopted only if it validates better",
+        )
+        .clicked()
+    {
+        out.push(AppCommand::Learn);
+    }
+    if let Some(ws) = editor.project_path().and_then(Path::parent) {
+        let (versions, current) = learn::versions(ws);
+        if !versions.is_empty() {
+            ui.menu_button("Model version", |ui| {
+                for v in versions {
+                    let on = current.as_deref() == Some(v.as_str());
+                    if ui.selectable_label(on, v.as_str()).clicked() && !on {
+                        out.push(AppCommand::UseModel {
+                            workspace: ws.to_path_buf(),
+                            version: v,
+                        });
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// The window title's document part: the project path (or the song, untitled) and a dot
+/// when there are unsaved changes.
+fn title(editor: &Editor) -> String {
+    editor.session.as_ref().map_or_else(
+        || "no project".to_string(),
+        |s| {
+            let name = s.path.as_ref().map_or_else(
+                || format!("{} (untitled)", song_name(s)),
+                |p| p.display().to_string(),
+            );
+            format!("{name}{}", if s.dirty { " •" } else { "" })
+        },
+    )
+}
+
+fn song_name(s: &Session) -> String {
+    Path::new(&s.project.song.path).file_name().map_or_else(
+        || s.project.song.path.clone(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The status bar: running jobs with progress and Cancel, the latest message, the document's
+/// library, model and user.
+pub fn status_bar(ui: &mut egui::Ui, editor: &Editor, jobs: &Jobs, out: &mut Vec<AppCommand>) {
+    ui.horizontal(|ui| {
+        for (title, p) in jobs.rows() {
+            ui.label(format!("{title}: {}", p.current_step()));
+            ui.add(
+                egui::ProgressBar::new(p.fraction())
+                    .desired_width(160.0)
+                    .show_percentage(),
+            );
+            if ui.button("Cancel").clicked() {
+                out.push(AppCommand::CancelJob(title.clone()));
+            }
+        }
+        if let Some((lvl, msg)) = &editor.status {
+            ui.colored_label(ui::level_color(*lvl), msg);
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if let Some(s) = &editor.session {
+                ui.weak(format!(
+                    "{} · model {} · user {}",
+                    s.project.library.name, s.project.model, s.user
+                ));
+            }
+        });
+    });
+}
+
+/// The offer to recover unsaved work left by a run that did not end cleanly.
+pub fn recovery_window(ctx: &egui::Context, info: &RecoveryInfo, out: &mut Vec<AppCommand>) {
+    egui::Window::new("Recover unsaved work?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(format!(
+                "Phrasewise did not close cleanly. Unsaved changes from {} to {} were kept.",
+                info.written_at,
+                info.original.as_ref().map_or_else(
+                    || "an untitled project".to_string(),
+                    |p| p.display().to_string()
+                )
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Recover").clicked() {
+                    out.push(AppCommand::Recover(true));
+                }
+                if ui.button("Discard").clicked() {
+                    out.push(AppCommand::Recover(false));
+                }
+            });
+        });
+}

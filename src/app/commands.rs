@@ -1,0 +1,434 @@
+//! The shell's command queue: panels, menus and keys push [`AppCommand`]s while drawing; once
+//! per frame [`EditorApp::dispatch`] carries them out — editor commands through the document
+//! session's undo history, everything long (opening, export, learning) as a service on a job
+//! thread.
+
+use std::path::{Path, PathBuf};
+
+use super::dialogs::DialogKind;
+use super::editor::{Command, Level};
+use super::jobs::{Finished, Job, is_cancel};
+use super::session::{self, Session};
+use super::{EditorApp, Start};
+use crate::service::Progress as _;
+use crate::service::learn::{self, LearnReport, LearnRequest};
+use crate::service::library::library_dir_for_song;
+
+/// Something the user asked the shell for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppCommand {
+    /// An editor command (decisions, selection, playback, save).
+    Editor(Command),
+    /// Open the demo, a song or a project in the background.
+    Open(Start),
+    /// Ask the user for a path.
+    Ask(DialogKind),
+    /// The user chose a path.
+    Chosen(DialogKind, PathBuf),
+    /// Train a new model from the edits of the open project's workspace.
+    Learn,
+    /// Make a workspace's model version current and re-rank with it.
+    UseModel {
+        /// The workspace.
+        workspace: PathBuf,
+        /// The version (`v2`).
+        version: String,
+    },
+    /// Recover (`true`) or discard (`false`) the crash-recovery document.
+    Recover(bool),
+    /// Ask the running job with this title to stop.
+    CancelJob(String),
+}
+
+/// `*.json` files are projects; anything else is audio.
+fn is_project(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+impl EditorApp {
+    /// Carries out the queued commands in order.
+    pub fn dispatch_queued(&mut self) {
+        for c in std::mem::take(&mut self.queue) {
+            self.dispatch(c);
+        }
+    }
+
+    /// Carries out one command.
+    pub fn dispatch(&mut self, cmd: AppCommand) {
+        match cmd {
+            AppCommand::Editor(c) => self.apply_editor(c),
+            AppCommand::Open(start) => self.open_start(start),
+            AppCommand::Ask(kind) => {
+                let dir = self
+                    .editor
+                    .project_path()
+                    .and_then(Path::parent)
+                    .map(Path::to_path_buf);
+                self.dialogs.ask(kind, dir);
+            }
+            AppCommand::Chosen(kind, path) => self.handle_path(kind, path),
+            AppCommand::Learn => self.start_learn(),
+            AppCommand::UseModel { workspace, version } => self.switch_model(&workspace, &version),
+            AppCommand::Recover(yes) => self.recover(yes),
+            AppCommand::CancelJob(title) => {
+                for (t, p) in self.jobs.rows() {
+                    if t == title {
+                        p.cancel();
+                    }
+                }
+                self.editor.say(Level::Info, "cancelling…");
+            }
+        }
+    }
+
+    fn apply_editor(&mut self, mut c: Command) {
+        // A review from the keyboard takes the comment typed in the inspector.
+        if let Command::Review(_, comment) = &mut c {
+            if comment.is_empty() {
+                comment.clone_from(&self.view.comment);
+            }
+            self.view.comment.clear();
+        }
+        let saving = matches!(c, Command::Save | Command::SaveAs(_));
+        self.editor.run(c);
+        if saving && self.editor.session.as_ref().is_some_and(|s| !s.dirty) {
+            self.recovery.clear();
+            if let Some(p) = self.editor.project_path().map(Path::to_path_buf) {
+                self.settings.remember(&p);
+            }
+        }
+    }
+
+    /// Starts opening `start` in the background (the current document stays until it is
+    /// ready; a load already running is cancelled).
+    pub(super) fn open_start(&mut self, start: Start) {
+        if let Some(j) = &self.jobs.load {
+            j.progress.cancel();
+        }
+        let repaint = self.repaint_hook();
+        self.jobs.load = match start {
+            Start::Empty => None,
+            Start::Demo => Some(Job::spawn(
+                "opening the demo",
+                |p| session::open_demo(p),
+                repaint,
+            )),
+            Start::Path(path) => {
+                self.settings.remember(&path);
+                self.loading_project = is_project(&path).then(|| path.clone());
+                let library_dir = self.settings.last_library.clone();
+                Some(Job::spawn(
+                    format!("opening {}", path.display()),
+                    move |p| {
+                        if is_project(&path) {
+                            session::open_project(&path, p)
+                        } else {
+                            // A song inside a workspace uses the workspace's library.
+                            session::open_song(&path, library_dir_for_song(&path, library_dir), p)
+                        }
+                    },
+                    repaint,
+                ))
+            }
+        };
+    }
+
+    /// Opens a song or project in the background (keeps the current one until it is ready).
+    pub fn open(&mut self, path: PathBuf) {
+        self.open_start(Start::Path(path));
+    }
+
+    fn repaint_hook(&self) -> impl FnOnce() + Send + 'static {
+        let ctx = self.ctx.clone();
+        move || {
+            if let Some(c) = ctx {
+                c.request_repaint();
+            }
+        }
+    }
+
+    /// Handles the jobs that finished.
+    pub(super) fn finish_jobs(&mut self) {
+        for f in self.jobs.poll() {
+            match f {
+                Finished::Loaded(r) => self.finish_load(r),
+                Finished::Exported(Ok(msg)) => self.editor.say(Level::Info, msg),
+                Finished::Exported(Err(e)) if is_cancel(&e) => {
+                    self.editor.say(Level::Info, "export cancelled");
+                }
+                Finished::Exported(Err(e)) => {
+                    self.editor.say(Level::Error, format!("export: {e:#}"));
+                }
+                Finished::Learned(r) => self.finish_learn(r),
+            }
+        }
+    }
+
+    pub(super) fn finish_load(&mut self, r: anyhow::Result<Session>) {
+        match r {
+            Ok(mut s) => {
+                if !self.settings.user.is_empty() {
+                    s.user = self.settings.user.clone();
+                }
+                let name = s
+                    .path
+                    .as_ref()
+                    .map_or_else(|| "untitled".to_string(), |p| p.display().to_string());
+                let n = s.project.slots.len();
+                self.editor.set_session(s);
+                self.editor
+                    .say(Level::Info, format!("{name}: {n} slots ranked"));
+            }
+            Err(e) if is_cancel(&e) => self.editor.say(Level::Info, "opening cancelled"),
+            Err(e) => {
+                if let Some(crate::choreo::ChoreoError::SongMissing { path }) = song_missing(&e)
+                    && let Some(project) = self.loading_project.clone()
+                {
+                    self.editor.say(
+                        Level::Error,
+                        format!(
+                            "the song moved ({} is gone): where is it now?",
+                            path.display()
+                        ),
+                    );
+                    self.relocating = Some(project);
+                    self.dispatch(AppCommand::Ask(DialogKind::LocateSong));
+                } else {
+                    self.editor.say(Level::Error, format!("{e:#}"));
+                }
+            }
+        }
+    }
+
+    /// Starts "learn from my edits" on the folder of the open (saved) project: the workspace.
+    /// Refused while an export of the document runs.
+    pub fn start_learn(&mut self) {
+        if let Some(busy) = self.jobs.document_busy() {
+            let msg = format!("wait for “{busy}” to finish (or cancel it) first");
+            self.editor.say(Level::Error, msg);
+            return;
+        }
+        let Some(path) = self.editor.project_path().map(Path::to_path_buf) else {
+            self.editor.say(
+                Level::Error,
+                "save the project into a workspace folder first (Ctrl+Shift+S)",
+            );
+            return;
+        };
+        if self.editor.session.as_ref().is_some_and(|s| s.dirty) {
+            self.editor.run(Command::Save);
+        }
+        let ws = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let req = LearnRequest {
+            library: self
+                .editor
+                .session
+                .as_ref()
+                .and_then(|s| s.library_dir.clone()),
+            ..LearnRequest::new(ws)
+        };
+        self.jobs.learn = Some(Job::spawn(
+            "learning from the edits",
+            move |p| Ok(learn::learn(&req, p)?),
+            self.repaint_hook(),
+        ));
+    }
+
+    /// Makes workspace model version `v` current and ranks with it (undoing a `learn`).
+    pub fn switch_model(&mut self, ws: &Path, v: &str) {
+        let r = learn::use_version(ws, v)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| {
+                let dir =
+                    learn::current_model(ws).ok_or_else(|| anyhow::anyhow!("{v} has no model"))?;
+                match self.editor.session.as_mut() {
+                    Some(s) => s.set_source(crate::choreo::network::ScoreSource::Model(dir)),
+                    None => Ok(()),
+                }
+            });
+        match r {
+            Ok(()) => self.editor.say(
+                Level::Info,
+                format!("model {v} is current; slots re-ranked"),
+            ),
+            Err(e) => self.editor.say(Level::Error, format!("{e:#}")),
+        }
+    }
+
+    /// Reports a finished learn job (before/after top-k) and ranks with the adopted model.
+    pub fn finish_learn(&mut self, r: anyhow::Result<LearnReport>) {
+        let rep = match r {
+            Ok(rep) => rep,
+            Err(e) if is_cancel(&e) => {
+                self.editor
+                    .say(Level::Info, "learning cancelled; the current model stays");
+                return;
+            }
+            Err(e) => {
+                self.editor.say(Level::Error, format!("learn: {e:#}"));
+                return;
+            }
+        };
+        let top = |e: &Option<crate::model::EvalReport>| {
+            e.as_ref().map_or("—".to_string(), |e| {
+                format!(
+                    "top-1/5 {:.0}/{:.0} %",
+                    100.0 * e.with_m.top1,
+                    100.0 * e.with_m.top5
+                )
+            })
+        };
+        let msg = format!(
+            "{}: {} labels; held-out {} -> {}; {}",
+            rep.version,
+            rep.labels,
+            top(&rep.before),
+            top(&rep.after),
+            if rep.adopted {
+                "adopted"
+            } else {
+                "kept the previous model (the new one validated worse)"
+            }
+        );
+        if rep.adopted
+            && let Some(ws) = self
+                .editor
+                .project_path()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+            && let Some(dir) = learn::current_model(&ws)
+            && let Some(s) = self.editor.session.as_mut()
+            && let Err(e) = s.set_source(crate::choreo::network::ScoreSource::Model(dir))
+        {
+            self.editor
+                .say(Level::Error, format!("{msg}; re-ranking failed: {e:#}"));
+            return;
+        }
+        self.editor.say(Level::Info, msg);
+    }
+
+    fn handle_path(&mut self, kind: DialogKind, path: PathBuf) {
+        match kind {
+            DialogKind::Open => self.open(path),
+            DialogKind::SaveAs => self.apply_editor(Command::SaveAs(path)),
+            DialogKind::ExportBvh => self.export_bvh(path),
+            DialogKind::LocateSong => {
+                let Some(project) = self.relocating.take() else {
+                    return;
+                };
+                self.jobs.load = Some(Job::spawn(
+                    "relocating the song",
+                    move |p| {
+                        let opened =
+                            crate::service::document::relocate_and_open(&project, &path, p)?;
+                        Session::from_opened(opened)
+                    },
+                    self.repaint_hook(),
+                ));
+            }
+            DialogKind::Library => {
+                self.settings.last_library = Some(path.clone());
+                match self
+                    .editor
+                    .session
+                    .as_ref()
+                    .map(|s| s.project.song_path(s.project_path()))
+                {
+                    Some(song) => self.open(song),
+                    None => self.editor.say(
+                        Level::Info,
+                        format!("library {} will be used for the next song", path.display()),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Exports the dance in the background. Refused while a learn run works on the document,
+    /// and when `out` is the open project file itself.
+    fn export_bvh(&mut self, out: PathBuf) {
+        if let Some(busy) = self.jobs.document_busy() {
+            let msg = format!("wait for “{busy}” to finish (or cancel it) first");
+            self.editor.say(Level::Error, msg);
+            return;
+        }
+        let Some(s) = &self.editor.session else {
+            self.editor.say(Level::Error, "no project to export");
+            return;
+        };
+        let timeline = out.with_extension("timeline.json");
+        if let Some(p) = &s.path
+            && (p == &out || p == &timeline)
+        {
+            self.editor.say(
+                Level::Error,
+                format!(
+                    "{}: that is the open project; choose another file",
+                    out.display()
+                ),
+            );
+            return;
+        }
+        let project = s.project.clone();
+        let library = s.library.clone();
+        self.jobs.export = Some(Job::spawn(
+            format!("exporting {}", out.display()),
+            move |p| {
+                p.update("blending", 0.1);
+                let tl = crate::export::export_project(
+                    &project,
+                    &library,
+                    &crate::export::ExportOptions::default(),
+                    &out,
+                    &timeline,
+                )?;
+                Ok(format!(
+                    "exported {} ({} frames) and {}",
+                    out.display(),
+                    tl.frames,
+                    timeline.display()
+                ))
+            },
+            self.repaint_hook(),
+        ));
+    }
+
+    fn recover(&mut self, yes: bool) {
+        let Some(info) = self.recovery_offer.take() else {
+            return;
+        };
+        if !yes {
+            self.recovery.clear();
+            return;
+        }
+        let doc = self.recovery.document();
+        let original = info.original;
+        self.jobs.load = Some(Job::spawn(
+            "recovering",
+            move |p| {
+                let mut s = session::open_project(&doc, p)?;
+                // Saving goes to the original project (or asks, if untitled).
+                s.path.clone_from(&original);
+                if let Some(o) = &original {
+                    s.base_path.clone_from(o);
+                }
+                s.dirty = true;
+                Ok(s)
+            },
+            self.repaint_hook(),
+        ));
+    }
+}
+
+/// The `SongMissing` error inside a job's error, if that is what it is.
+fn song_missing(e: &anyhow::Error) -> Option<&crate::choreo::ChoreoError> {
+    e.downcast_ref::<crate::choreo::ChoreoError>()
+        .or_else(|| match e.downcast_ref::<crate::service::ServiceError>() {
+            Some(crate::service::ServiceError::Choreo(c)) => Some(c),
+            _ => None,
+        })
+        .filter(|c| matches!(c, crate::choreo::ChoreoError::SongMissing { .. }))
+}

@@ -1,0 +1,336 @@
+//! `phrasewise suggest | export-project | choreograph | labels | review-report`.
+//!
+//! * `suggest SONG [--library DIR] [--top-k 5] -o SONG.phrasewise.json`: analyse (cached),
+//!   rank, write the project.
+//! * `export-project PROJECT --bvh DANCE.bvh [--json TIMELINE.json]`: the chosen phrase of
+//!   every slot, tiled over its music span, blended into one BVH plus timeline.
+//! * `choreograph SONG -o DANCE.bvh [--project P]`: both in one go.
+//! * `labels export PROJECTS… -o LABELS.json`, `labels coldstart DIR… -o LABELS.json`.
+//! * `review-report WORKSPACE [-o report.html|report.md]`.
+
+use std::path::{Path, PathBuf};
+
+use super::motion::RenderArgs;
+use super::progress::TerminalProgress;
+use crate::choreo::Project;
+use crate::export::Timeline;
+use crate::service::library::load_library;
+use crate::service::suggest::{RenderTarget, SuggestRequest};
+use crate::service::{labels, review, suggest, train};
+
+/// Arguments of `suggest`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct SuggestArgs {
+    /// Audio file.
+    pub song: PathBuf,
+    /// Library folder (default: the starter library built into the program).
+    #[arg(long)]
+    pub library: Option<PathBuf>,
+    /// Candidates kept per slot.
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// Scorer: a trained model folder, `default` (the built-in model, trained for the starter
+    /// library) or `cold-start` (feature matching). Default: `default` with the starter
+    /// library, `cold-start` with any other library.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Project file to write (`*.phrasewise.json`).
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+    /// Ignore and do not update the analysis cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Refuse audio longer than this many minutes.
+    #[arg(long, default_value_t = 20.0)]
+    pub max_minutes: f64,
+}
+
+/// Arguments of `export-project`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct ExportProjectArgs {
+    /// Project file.
+    pub project: PathBuf,
+    /// Output BVH.
+    #[arg(long)]
+    pub bvh: PathBuf,
+    /// Output timeline JSON (default: the BVH path with `.timeline.json`).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Library folder (default: the one the project names).
+    #[arg(long)]
+    pub library: Option<PathBuf>,
+    /// Frame rate and crossfade.
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// Arguments of `choreograph`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct ChoreographArgs {
+    /// Audio file.
+    pub song: PathBuf,
+    /// Output BVH.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+    /// Output timeline JSON (default: the BVH path with `.timeline.json`).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write the project file here.
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Library folder (default: the starter library built into the program).
+    #[arg(long)]
+    pub library: Option<PathBuf>,
+    /// Scorer: a trained model folder, `default` (the built-in model, trained for the starter
+    /// library) or `cold-start` (feature matching). Default: `default` with the starter
+    /// library, `cold-start` with any other library.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Frame rate and crossfade.
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Ignore and do not update the analysis cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Refuse audio longer than this many minutes.
+    #[arg(long, default_value_t = 20.0)]
+    pub max_minutes: f64,
+}
+
+impl ChoreographArgs {
+    /// `choreograph SONG -o OUT` with every other option at its command-line default.
+    pub fn new(song: impl Into<PathBuf>, out: impl Into<PathBuf>) -> ChoreographArgs {
+        ChoreographArgs {
+            song: song.into(),
+            out: out.into(),
+            json: None,
+            project: None,
+            library: None,
+            model: None,
+            render: RenderArgs {
+                fps: 30.0,
+                crossfade: 0.25,
+            },
+            no_cache: false,
+            max_minutes: 20.0,
+        }
+    }
+}
+
+/// `labels` subcommands.
+#[derive(clap::Subcommand, Debug, Clone, PartialEq)]
+pub enum LabelsCommand {
+    /// Merge the reviewed slots of projects into a labels file:
+    /// `labels export PROJECTS… -o labels.json`.
+    Export(LabelsExportArgs),
+    /// A labeled set made by the cold-start choreographer (feature matching + Viterbi) over
+    /// folders of songs: `labels coldstart DIR… -o labels.json`.
+    Coldstart(ColdstartLabelsArgs),
+}
+
+/// Arguments of `labels export`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct LabelsExportArgs {
+    /// Project files.
+    #[arg(required = true)]
+    pub projects: Vec<PathBuf>,
+    /// Labels file to write.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+}
+
+/// Arguments of `labels coldstart`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct ColdstartLabelsArgs {
+    /// Folders (recursive) or files of songs.
+    #[arg(required = true)]
+    pub songs: Vec<PathBuf>,
+    /// Labels file to write.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+    /// Library folder (default: the starter library).
+    #[arg(long)]
+    pub library: Option<PathBuf>,
+    /// Every n-th song (in sorted order, starting with the n-th) goes to the test split.
+    #[arg(long, default_value_t = 4)]
+    pub test_every: usize,
+}
+
+/// Arguments of `review-report`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct ReviewReportArgs {
+    /// Workspace folder: every `*.phrasewise.json` below it is included.
+    pub workspace: PathBuf,
+    /// Output file (`.html` for HTML, anything else Markdown); default: Markdown on stdout.
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+fn request(
+    song: &Path,
+    project: &Path,
+    library: Option<&PathBuf>,
+    model: Option<&String>,
+    max_minutes: f64,
+    no_cache: bool,
+) -> SuggestRequest {
+    SuggestRequest {
+        library: library.cloned(),
+        model: model.cloned(),
+        max_minutes,
+        use_cache: !no_cache,
+        ..SuggestRequest::new(song, project)
+    }
+}
+
+/// `suggest`.
+pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
+    let req = SuggestRequest {
+        top_k: args.top_k,
+        ..request(
+            &args.song,
+            &args.out,
+            args.library.as_ref(),
+            args.model.as_ref(),
+            args.max_minutes,
+            args.no_cache,
+        )
+    };
+    let (mut project, _) = suggest::suggest(&req, &TerminalProgress::new())?;
+    project.save(&args.out)?;
+    print_project(&project, &args.out);
+    Ok(())
+}
+
+fn print_project(project: &Project, out: &Path) {
+    for (t, s) in project.slots.iter().enumerate() {
+        let list: Vec<String> = s
+            .candidates
+            .iter()
+            .map(|c| format!("{} ({:.0}%)", c.phrase, 100.0 * c.score.exp()))
+            .collect();
+        println!(
+            "slot {t:3} {:7.2}–{:7.2} s {:>2} bars [{}]: {}",
+            s.start,
+            s.end,
+            s.bars,
+            s.section,
+            list.join(", ")
+        );
+    }
+    println!(
+        "{}: {} slots, model {}, library {} ({} phrases)",
+        out.display(),
+        project.slots.len(),
+        project.model,
+        project.library.name,
+        project.library.phrases
+    );
+}
+
+fn print_timeline(target: &RenderTarget, tl: &Timeline) {
+    println!(
+        "{}: {} frames at {} fps ({:.2} s), {} blended slots; timeline {}",
+        target.bvh.display(),
+        tl.frames,
+        tl.fps,
+        tl.duration,
+        tl.slots.len(),
+        target.timeline.display()
+    );
+}
+
+/// `export-project`.
+pub fn run_export_project(args: &ExportProjectArgs) -> anyhow::Result<()> {
+    let target = RenderTarget::new(&args.bvh, args.json.as_deref(), args.render.options());
+    let tl = suggest::export_saved_project(&args.project, args.library.as_deref(), &target)?;
+    print_timeline(&target, &tl);
+    Ok(())
+}
+
+/// `choreograph`.
+pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
+    let project_path = args
+        .project
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("phrasewise.json"));
+    let req = request(
+        &args.song,
+        &project_path,
+        args.library.as_ref(),
+        args.model.as_ref(),
+        args.max_minutes,
+        args.no_cache,
+    );
+    let target = RenderTarget::new(&args.out, args.json.as_deref(), args.render.options());
+    let (_, tl) = suggest::choreograph(
+        &req,
+        args.project.is_some(),
+        &target,
+        &TerminalProgress::new(),
+    )?;
+    print_timeline(&target, &tl);
+    Ok(tl)
+}
+
+/// `labels …`.
+pub fn run_labels(cmd: &LabelsCommand) -> anyhow::Result<()> {
+    match cmd {
+        LabelsCommand::Export(args) => {
+            let set = labels::export_labels(&args.projects, &args.out)?;
+            println!(
+                "{}: {} songs, {} labeled phrases, {} classes",
+                args.out.display(),
+                set.songs.len(),
+                set.examples(),
+                set.classes.len()
+            );
+        }
+        LabelsCommand::Coldstart(args) => {
+            let library = load_library(args.library.as_deref())?;
+            let files = train::song_files(&args.songs)?;
+            let set = labels::coldstart_labels(
+                &files,
+                &args.out,
+                &library,
+                args.test_every,
+                &TerminalProgress::new(),
+            )?;
+            set.write(&args.out)?;
+            let test = set
+                .songs
+                .iter()
+                .filter(|s| s.split.as_deref() == Some("test"))
+                .count();
+            println!(
+                "{}: {} songs ({} test), {} phrases, {} of {} library phrases used",
+                args.out.display(),
+                set.songs.len(),
+                test,
+                set.examples(),
+                set.classes.len(),
+                library.index.phrases.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `review-report`: QA report over a workspace's projects.
+pub fn run_review_report(args: &ReviewReportArgs) -> anyhow::Result<()> {
+    let report = review::review_report(&args.workspace)?;
+    match &args.out {
+        None => print!("{}", report.to_markdown()),
+        Some(path) => {
+            review::write_report(&report, path)?;
+            eprintln!(
+                "{}: {} projects, {} slots, {} rejected in review",
+                path.display(),
+                report.projects.len(),
+                report.totals.slots,
+                report.totals.rejected_in_review
+            );
+        }
+    }
+    Ok(())
+}

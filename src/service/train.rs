@@ -1,0 +1,538 @@
+//! The network's jobs: self-supervised pretraining, training the predictor (and M₀) on a
+//! labels file, co-ascent (the paper's Algorithm 1) and evaluation, plus the embedding step
+//! they share (a frozen encoder's cached embeddings of every labeled song).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use burn::prelude::*;
+
+use super::library::load_library;
+use super::{Progress, Result, invalid};
+use crate::choreo::project::library_fingerprint;
+use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
+use crate::model::folder::{
+    EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, evaluate_embeddings, prior_topk,
+};
+use crate::model::train::{
+    self, CoascentConfig, PretrainConfig, Reporter, TrainConfig, cached_embeddings, weights_key,
+};
+use crate::model::{EmbedNorm, Encoder, NetConfig, PredictorConfig, Transitions};
+use crate::motion::library::Library;
+
+/// The compute device named `name` (`flex` for the CPU, `wgpu` for a GPU).
+pub fn device(name: &str) -> Result<Device> {
+    Ok(crate::model::device_named(name)
+        .with_context(|| format!("unknown device `{name}` (flex or wgpu)"))?)
+}
+
+/// Songs named by `paths`: files as given, folders searched recursively for audio.
+pub fn song_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            out.extend(data::audio_files(p)?);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            invalid!("no such file or folder: {}", p.display());
+        }
+    }
+    Ok(out)
+}
+
+/// What `pretrain` should do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PretrainRequest {
+    /// Folders (searched recursively) or files of songs.
+    pub songs: Vec<PathBuf>,
+    /// Output folder (net.json, encoder.bpk, pretext.bpk, checkpoint-pretrain/).
+    pub out: PathBuf,
+    /// Network size: `compact` or `paper`.
+    pub config: String,
+    /// Epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Learning rate × 0.1 every this many epochs.
+    pub decay_every: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Continue from the checkpoint in `out`.
+    pub resume: bool,
+    /// Device: `flex` or `wgpu`.
+    pub device: String,
+}
+
+/// Self-supervised pretraining of E + D1–D3 on the analysed phrases of every song found;
+/// returns the number of phrases trained on.
+pub fn pretrain(
+    req: &PretrainRequest,
+    progress: &dyn Progress,
+    reporter: &mut Reporter,
+) -> Result<usize> {
+    let Some(net) = NetConfig::named(&req.config) else {
+        invalid!("unknown network config `{}` (compact or paper)", req.config);
+    };
+    let files = song_files(&req.songs)?;
+    let cache = crate::cache::cache_dir();
+    let n = files.len().max(1) as f32;
+    let songs = data::load_unlabeled(&files, &cache, &mut |i, _| {
+        progress.update("phrases of the songs", i as f32 / n);
+    });
+    progress.step("pretraining", 0.0)?;
+    let samples: Vec<PhraseSample> = songs.into_iter().flat_map(|s| s.samples).collect();
+    let cfg = PretrainConfig::new(net, crate::model::net::PretextWeights::new())
+        .with_epochs(req.epochs)
+        .with_batch_size(req.batch)
+        .with_lr(req.lr)
+        .with_decay_every(req.decay_every)
+        .with_seed(req.seed);
+    train::pretrain(
+        &cfg,
+        &samples,
+        &req.out,
+        &device(&req.device)?,
+        req.resume,
+        reporter,
+    )?;
+    Ok(samples.len())
+}
+
+/// The network sizes and the encoder of a `pretrain` output or a model folder.
+pub fn load_encoder(dir: &Path, device: &Device) -> Result<(NetConfig, Encoder)> {
+    let net: NetConfig = if dir.join("model.json").is_file() {
+        PhraseModel::read_info(dir)?.net
+    } else {
+        train::read_json(&dir.join("net.json"))?
+    };
+    let enc = train::load_module(net.encoder.init(device), &dir.join("encoder.bpk"))?;
+    Ok((net, enc))
+}
+
+/// Labeled data plus the embeddings of every song by one encoder.
+pub struct EmbeddedSet {
+    /// The songs.
+    pub songs: Vec<LabeledSongData>,
+    /// `embeddings[song][phrase]`.
+    pub embeddings: Vec<Vec<Vec<f32>>>,
+}
+
+impl EmbeddedSet {
+    /// Embeddings and labels of the songs in `split`, flattened.
+    pub fn flat(&self, split: Split) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (s, e) in self.songs.iter().zip(&self.embeddings) {
+            if s.split == split {
+                x.extend(e.iter().cloned());
+                y.extend(s.labels.iter().copied());
+            }
+        }
+        (x, y)
+    }
+
+    /// (embeddings, labels) per song of `split`, for evaluation.
+    pub fn songs_of(&self, split: Split) -> Vec<(Vec<Vec<f32>>, &[usize])> {
+        self.songs
+            .iter()
+            .zip(&self.embeddings)
+            .filter(|(s, _)| s.split == split)
+            .map(|(s, e)| (e.clone(), s.labels.as_slice()))
+            .collect()
+    }
+}
+
+/// Embeds a labels file with the encoder of `model` (loaded from `model_dir`), standardised as
+/// its predictor expects: what co-ascent, evaluation and `learn` all start from.
+pub fn embed_for_model(
+    model: &PhraseModel,
+    model_dir: &Path,
+    labels: &Path,
+    device: &Device,
+) -> Result<EmbeddedSet> {
+    let key = weights_key(&model_dir.join("encoder.bpk"))?;
+    let mut set = embed_labeled(labels, &model.info.classes, &model.encoder, &key, device)?;
+    for e in &mut set.embeddings {
+        model.normalize(e);
+    }
+    Ok(set)
+}
+
+/// Loads a labels file and embeds every song with `encoder` (cached under `encoder_key`).
+pub fn embed_labeled(
+    labels: &Path,
+    classes: &[String],
+    encoder: &Encoder,
+    encoder_key: &str,
+    device: &Device,
+) -> Result<EmbeddedSet> {
+    let cache = crate::cache::cache_dir();
+    let songs = data::load_labeled(labels, classes, &cache, &mut |_, _| {})?;
+    let embeddings = songs
+        .iter()
+        .map(|s| cached_embeddings(encoder, encoder_key, &s.song, &cache, device))
+        .collect();
+    Ok(EmbeddedSet { songs, embeddings })
+}
+
+/// Top-k of the model in `dir` on the `test` split of `labels`.
+pub fn evaluate_dir(labels: &Path, dir: &Path, library: &Library) -> Result<EvalReport> {
+    let device = crate::model::default_device();
+    let model = PhraseModel::load_on(dir, &library_fingerprint(&library.index), &device)?;
+    let set = embed_for_model(&model, dir, labels, &device)?;
+    Ok(evaluate_embeddings(
+        &model.predictor,
+        &model.transitions,
+        &set.songs_of(Split::Test),
+        &device,
+    ))
+}
+
+/// What [`train_model`] needs.
+#[derive(Debug, Clone)]
+pub struct TrainJob {
+    /// Labels file.
+    pub labels: PathBuf,
+    /// Pretrained encoder folder, or `None` for a random encoder of `net`.
+    pub encoder: Option<PathBuf>,
+    /// Sizes when `encoder` is `None`.
+    pub net: NetConfig,
+    /// Predictor training settings (K is filled in).
+    pub train: TrainConfig,
+    /// Model folder to write.
+    pub out: PathBuf,
+    /// Resume from the checkpoint in `out`.
+    pub resume: bool,
+    /// Write f16 weights.
+    pub half: bool,
+    /// Where to train.
+    pub device: Device,
+}
+
+/// What `train` should do (the command line's view of a [`TrainJob`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainRequest {
+    /// Labels file.
+    pub labels: PathBuf,
+    /// Pretrained encoder folder (`None`: random encoder, ablation Group I).
+    pub encoder: Option<PathBuf>,
+    /// Network size when no encoder is given.
+    pub config: String,
+    /// Predictor size: `compact` or `paper`.
+    pub predictor: String,
+    /// Model folder to write.
+    pub out: PathBuf,
+    /// Library folder (default: the starter library).
+    pub library: Option<PathBuf>,
+    /// Epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// SGD learning rate.
+    pub lr: f64,
+    /// Class-balanced sampling (Group IV).
+    pub balanced: bool,
+    /// Predictor without the SE attention gates (Groups I–II).
+    pub no_attention: bool,
+    /// Seed.
+    pub seed: u64,
+    /// Continue from the checkpoint in `out`.
+    pub resume: bool,
+    /// Store f16 weights.
+    pub half: bool,
+    /// Device: `flex` or `wgpu`.
+    pub device: String,
+}
+
+/// `train`: the predictor and M₀ for the library, a model folder, its test-split report.
+pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> {
+    let library = load_library(req.library.as_deref())?;
+    let Some(net) = NetConfig::named(&req.config) else {
+        invalid!("unknown network config `{}` (compact or paper)", req.config);
+    };
+    let Some(predictor) = PredictorConfig::named(&req.predictor, library.index.phrases.len())
+    else {
+        invalid!("unknown predictor `{}` (compact or paper)", req.predictor);
+    };
+    let train = TrainConfig::new(predictor.with_attention(!req.no_attention))
+        .with_epochs(req.epochs)
+        .with_batch_size(req.batch)
+        .with_lr(req.lr)
+        .with_balanced(req.balanced)
+        .with_seed(req.seed);
+    let job = TrainJob {
+        labels: req.labels.clone(),
+        encoder: req.encoder.clone(),
+        net,
+        train,
+        out: req.out.clone(),
+        resume: req.resume,
+        half: req.half,
+        device: device(&req.device)?,
+    };
+    Ok(train_model(&job, &library, reporter)?.1)
+}
+
+/// Trains T (and M₀) for `library` and writes the model folder; returns the model and its
+/// test-split report.
+pub fn train_model(
+    job: &TrainJob,
+    library: &Library,
+    reporter: &mut Reporter,
+) -> Result<(PhraseModel, EvalReport)> {
+    let device = job.device.clone();
+    let classes: Vec<String> = library.index.phrases.iter().map(|p| p.id.clone()).collect();
+    let styles: Vec<String> = library
+        .index
+        .phrases
+        .iter()
+        .map(|p| p.style.clone())
+        .collect();
+    let (net, encoder, key, pretrained) = job_encoder(job, &device)?;
+    let mut set = embed_labeled(&job.labels, &classes, &encoder, &key, &device)?;
+    let norm = EmbedNorm::fit(&set.flat(Split::Train).0);
+    for e in &mut set.embeddings {
+        norm.apply(e);
+    }
+    let (x, y) = set.flat(Split::Train);
+    if x.is_empty() {
+        invalid!(
+            "{}: no labeled phrases in the train split",
+            job.labels.display()
+        );
+    }
+    let mut cfg = job.train.clone();
+    cfg.predictor.classes = classes.len();
+    let t = train::train_predictor(
+        &cfg,
+        &x,
+        &y,
+        None,
+        Some(&job.out),
+        &device,
+        job.resume,
+        reporter,
+    )?;
+    let sequences: Vec<Vec<usize>> = set
+        .songs
+        .iter()
+        .filter(|s| s.split == Split::Train)
+        .map(|s| s.labels.clone())
+        .collect();
+    let m = Transitions::from_labels(&styles, &sequences);
+    let mut report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);
+    let test_labels: Vec<usize> = set.flat(Split::Test).1;
+    report.prior = Some(prior_topk(&y, &test_labels, classes.len()));
+    let info = ModelInfo {
+        schema: MODEL_SCHEMA.into(),
+        net,
+        predictor: cfg.predictor.clone(),
+        classes,
+        library_name: library.index.name.clone(),
+        library_fingerprint: library_fingerprint(&library.index),
+        trained_on: format!(
+            "{pretrained}; predictor: {} labeled phrases of the train split of {}{}",
+            x.len(),
+            job.labels.display(),
+            if cfg.balanced { ", class-balanced" } else { "" }
+        ),
+        embed_norm: Some(norm),
+        metrics: Some(report.clone()),
+    };
+    let model = PhraseModel::new(info, encoder, t, m, device);
+    model.save_as(&job.out, job.half)?;
+    Ok((model, report))
+}
+
+/// The job's encoder: the pretrained one, or a seeded random one saved into the output
+/// folder (so that its embeddings get a cache key). Returns sizes, encoder, weights key and a
+/// description for `trained_on`.
+fn job_encoder(job: &TrainJob, device: &Device) -> Result<(NetConfig, Encoder, String, String)> {
+    Ok(match &job.encoder {
+        Some(dir) => {
+            let (net, enc) = load_encoder(dir, device)?;
+            (
+                net,
+                enc,
+                weights_key(&dir.join("encoder.bpk"))?,
+                format!("encoder pretrained in {}", dir.display()),
+            )
+        }
+        None => {
+            device.seed(job.train.seed);
+            let enc = job.net.encoder.init(device);
+            let p = job.out.join("encoder.bpk");
+            train::save_module(&enc, &p)?;
+            (
+                job.net.clone(),
+                enc,
+                weights_key(&p)?,
+                "randomly initialised encoder (no pretraining)".to_string(),
+            )
+        }
+    })
+}
+
+/// What `coascent` should do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoascentRequest {
+    /// Labels file.
+    pub labels: PathBuf,
+    /// Folders or files of unlabeled songs.
+    pub unlabeled: Vec<PathBuf>,
+    /// Trained model folder (from `train`).
+    pub model: PathBuf,
+    /// Model folder to write.
+    pub out: PathBuf,
+    /// Library folder (default: the starter library).
+    pub library: Option<PathBuf>,
+    /// Epochs.
+    pub epochs: usize,
+    /// Confidence threshold τ.
+    pub tau: f32,
+    /// Learning rate.
+    pub lr: f64,
+    /// Refresh pseudo-labels every this many epochs.
+    pub refresh_every: usize,
+    /// Momentum α of the M update.
+    pub alpha: f32,
+    /// Class-balanced sampling.
+    pub balanced: bool,
+    /// Seed.
+    pub seed: u64,
+    /// Store f16 weights.
+    pub half: bool,
+    /// Continue from the checkpoint in `out`.
+    pub resume: bool,
+    /// Device: `flex` or `wgpu`.
+    pub device: String,
+}
+
+impl CoascentRequest {
+    /// The settings `learn` uses (10 epochs, τ 0.9, lr 1e-5, refresh every 5, α 0.5).
+    pub fn new(labels: &Path, unlabeled: Vec<PathBuf>, model: &Path, out: &Path) -> Self {
+        CoascentRequest {
+            labels: labels.to_path_buf(),
+            unlabeled,
+            model: model.to_path_buf(),
+            out: out.to_path_buf(),
+            library: None,
+            epochs: 10,
+            tau: 0.9,
+            lr: 1e-5,
+            refresh_every: 5,
+            alpha: 0.5,
+            balanced: false,
+            seed: 42,
+            half: false,
+            resume: false,
+            device: "flex".into(),
+        }
+    }
+}
+
+/// Co-ascent learning: pseudo-labels on unlabeled songs, predictor and M refined; writes the
+/// model folder and `coascent-log.json`, returns the test-split report.
+pub fn coascent(
+    req: &CoascentRequest,
+    progress: &dyn Progress,
+    reporter: &mut Reporter,
+) -> Result<EvalReport> {
+    let library = load_library(req.library.as_deref())?;
+    let fp = library_fingerprint(&library.index);
+    let device = device(&req.device)?;
+    let model = PhraseModel::load_on(&req.model, &fp, &device)?;
+    let key = weights_key(&req.model.join("encoder.bpk"))?;
+    let set = embed_for_model(&model, &req.model, &req.labels, &device)?;
+    let (x, y) = set.flat(Split::Train);
+    let cache = crate::cache::cache_dir();
+    let files = song_files(&req.unlabeled)?;
+    let n = files.len().max(1) as f32;
+    let songs: Vec<SongSamples> = data::load_unlabeled(&files, &cache, &mut |i, _| {
+        progress.update("unlabeled songs", i as f32 / n);
+    });
+    progress.step("co-ascent", 0.0)?;
+    let unlabeled: Vec<Vec<Vec<f32>>> = songs
+        .iter()
+        .map(|s| {
+            let mut u = cached_embeddings(&model.encoder, &key, s, &cache, &device);
+            model.normalize(&mut u);
+            u
+        })
+        .collect();
+    let cfg = CoascentConfig::new(
+        TrainConfig::new(model.info.predictor.clone())
+            .with_balanced(req.balanced)
+            .with_seed(req.seed),
+    )
+    .with_epochs(req.epochs)
+    .with_tau(req.tau)
+    .with_lr(req.lr)
+    .with_refresh_every(req.refresh_every)
+    .with_alpha(req.alpha);
+    let mut m = model.transitions.clone();
+    let (t, log) = train::coascent(
+        &cfg,
+        model.predictor.clone(),
+        &mut m,
+        &x,
+        &y,
+        &unlabeled,
+        &device,
+        Some((&req.out, req.resume)),
+        reporter,
+    )?;
+    let report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);
+    let mut info = model.info.clone();
+    info.trained_on = format!(
+        "{}; co-ascent on {} unlabeled phrases of {} songs ({} epochs, τ {})",
+        info.trained_on,
+        log.unlabeled,
+        songs.len(),
+        req.epochs,
+        req.tau
+    );
+    info.metrics = Some(report.clone());
+    let out = PhraseModel::new(info, model.encoder.clone(), t, m, device);
+    out.save_as(&req.out, req.half)?;
+    train::write_json(&log, &req.out.join("coascent-log.json"))?;
+    Ok(report)
+}
+
+/// What `evaluate` should do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluateRequest {
+    /// Labels file.
+    pub labels: PathBuf,
+    /// Model folder.
+    pub model: PathBuf,
+    /// Library folder (default: the starter library).
+    pub library: Option<PathBuf>,
+    /// Split: `test`, `valid` or `train`.
+    pub split: String,
+    /// Device: `flex` or `wgpu`.
+    pub device: String,
+}
+
+/// Top-1/5/10 of a model folder on one split of a labels file, with and without M.
+pub fn evaluate(req: &EvaluateRequest) -> Result<EvalReport> {
+    let library = load_library(req.library.as_deref())?;
+    let fp = library_fingerprint(&library.index);
+    let device = device(&req.device)?;
+    let model = PhraseModel::load_on(&req.model, &fp, &device)?;
+    let split = match req.split.as_str() {
+        "test" => Split::Test,
+        "valid" => Split::Valid,
+        "train" => Split::Train,
+        s => invalid!("unknown split `{s}` (test, valid or train)"),
+    };
+    let set = embed_for_model(&model, &req.model, &req.labels, &device)?;
+    Ok(evaluate_embeddings(
+        &model.predictor,
+        &model.transitions,
+        &set.songs_of(split),
+        &device,
+    ))
+}

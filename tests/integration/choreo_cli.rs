@@ -1,0 +1,148 @@
+//! End to end: demo song (and every song of the shared data when present) →
+//! choreograph → BVH covering the whole song; export-project re-renders the saved project.
+
+use phrasewise::choreo::Project;
+use phrasewise::cli::choreo::{
+    ChoreographArgs, ExportProjectArgs, run_choreograph, run_export_project,
+};
+use phrasewise::cli::motion::RenderArgs;
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "phrasewise-choreo-cli-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn bvh_frames(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Frames:"))
+        .unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `choreograph SONG -o DIR/dance.bvh --project DIR/song.phrasewise.json --no-cache` with
+/// the starter library and its default scorer.
+fn args(song: &Path, dir: &Path) -> ChoreographArgs {
+    ChoreographArgs {
+        song: song.to_path_buf(),
+        out: dir.join("dance.bvh"),
+        json: None,
+        project: Some(dir.join("song.phrasewise.json")),
+        library: None,
+        model: None,
+        render: RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25,
+        },
+        no_cache: true,
+        max_minutes: 20.0,
+    }
+}
+
+fn choreograph(song: &Path, dir: &Path) -> (ChoreographArgs, usize, f64) {
+    let args = args(song, dir);
+    let tl = run_choreograph(&args).unwrap();
+    let project = Project::load(args.project.as_ref().unwrap()).unwrap();
+    // The starter library ranks with the built-in network by default.
+    assert!(
+        project.model.starts_with("network:default@"),
+        "{}",
+        project.model
+    );
+    let duration = project.analysis.duration;
+    let want = (duration * 30.0 + 1e-9).floor() as usize + 1;
+    assert_eq!(tl.frames, want, "timeline frames vs song length {duration}");
+    assert_eq!(bvh_frames(&args.out), tl.frames);
+    assert!(dir.join("dance.timeline.json").is_file());
+    assert!(tl.slots.len() >= project.slots.len());
+    (args, tl.frames, duration)
+}
+
+#[test]
+fn choreograph_demo_song_covers_the_song() {
+    let dir = temp_dir("cli-demo");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let (args, frames, _) = choreograph(&wav, &dir);
+    // the saved project renders to the same dance
+    let again = dir.join("again.bvh");
+    run_export_project(&ExportProjectArgs {
+        project: args.project.clone().unwrap(),
+        bvh: again.clone(),
+        json: Some(dir.join("again.json")),
+        library: None,
+        render: RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25,
+        },
+    })
+    .unwrap();
+    assert_eq!(bvh_frames(&again), frames);
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        std::fs::read_to_string(&args.out).unwrap(),
+        "deterministic"
+    );
+}
+
+/// Every audio file of `../shared/data/audio` (demo songs, the annotated LMMS / openMSX /
+/// Frets on Fire songs, the format samples): a dance covering the song, or — for the
+/// deliberately broken, silent or unsupported files — an error naming the file.
+#[test]
+fn choreograph_every_shared_song_when_present() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/audio");
+    if !root.is_dir() {
+        eprintln!("skipped: no {}", root.display());
+        return;
+    }
+    let mut songs = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| {
+                ["ogg", "wav", "flac", "mp3", "m4a", "opus"].contains(&x.to_str().unwrap_or(""))
+            }) {
+                songs.push(p);
+            }
+        }
+    }
+    songs.sort();
+    assert!(songs.len() >= 30, "{} audio files", songs.len());
+    // Not music (or not decodable) by design; see the data README.
+    let bad = |p: &Path| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.starts_with("bad_") || name.starts_with("silence") || name.ends_with(".opus")
+    };
+    let (mut danced, mut refused) = (0, 0);
+    for (i, s) in songs.iter().enumerate() {
+        let dir = temp_dir(&format!("cli-all-{i}"));
+        if bad(s) {
+            let args = ChoreographArgs {
+                project: None,
+                ..args(s, &dir)
+            };
+            let err = format!("{:#}", run_choreograph(&args).unwrap_err());
+            let name = s.file_name().unwrap().to_string_lossy();
+            assert!(err.contains(name.as_ref()), "{err}");
+            assert!(!dir.join("dance.bvh").exists());
+            refused += 1;
+        } else {
+            let (_, frames, duration) = choreograph(s, &dir);
+            eprintln!("{}: {duration:.1} s, {frames} frames", s.display());
+            danced += 1;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    eprintln!("{danced} songs danced, {refused} bad files refused with their name");
+    assert!(danced >= 30);
+}

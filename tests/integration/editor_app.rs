@@ -1,0 +1,593 @@
+//! Drives the real editor (`EditorApp`, the same eframe app the binary opens) with
+//! egui_kittest: keys and clicks in, assertions on the document out; plus image snapshots
+//! rendered by wgpu on the software adapter (lavapipe).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use phrasewise::app::editor::Command;
+use phrasewise::app::{EditorApp, Start, StartOptions};
+use phrasewise::choreo::{Project, SlotStatus};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pw-editor-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn options(dir: &std::path::Path) -> StartOptions {
+    StartOptions {
+        open: Start::Demo,
+        audio: false,
+        recovery_dir: dir.join("recovery"),
+        blocking_load: true,
+        autosave: Duration::from_secs(3600),
+        script: None,
+        window: [1280.0, 800.0],
+    }
+}
+
+fn harness(dir: &std::path::Path, wgpu: bool) -> Harness<'static, EditorApp> {
+    let opts = options(dir);
+    let mut b = Harness::builder().with_size(egui::vec2(1280.0, 800.0));
+    if wgpu {
+        b = b.wgpu();
+    }
+    let mut h = b.build_eframe(move |cc| EditorApp::new(cc, opts));
+    if let Some(s) = h.state_mut().editor.session.as_mut() {
+        s.user = "tester".into();
+    }
+    h.run_steps(2);
+    h
+}
+
+fn chosen(app: &EditorApp, t: usize) -> Option<String> {
+    app.editor.session.as_ref()?.project.slots[t]
+        .decision
+        .chosen
+        .clone()
+}
+
+#[test]
+fn keyboard_review_undo_save_and_reload() {
+    let dir = temp_dir("keys");
+    let mut h = harness(&dir, false);
+    let n = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("demo loaded")
+        .project
+        .slots
+        .len();
+    assert!(n >= 4, "demo has {n} slots");
+    assert_eq!(h.state().editor.view.selected, Some(0));
+
+    // → selects slot 1; ↓ moves the candidate cursor; Enter swaps to that candidate.
+    h.key_press(Key::ArrowRight);
+    h.run_steps(1);
+    assert_eq!(h.state().editor.view.selected, Some(1));
+    let before = chosen(h.state(), 1).expect("slot 1 has a phrase");
+    let cands: Vec<String> = h.state().editor.session.as_ref().expect("s").project.slots[1]
+        .candidates
+        .iter()
+        .map(|c| c.phrase.clone())
+        .collect();
+    assert!(cands.len() >= 2, "{cands:?}");
+    let cursor0 = h.state().editor.view.cursor;
+    h.key_press(Key::ArrowDown);
+    h.run_steps(1);
+    let cursor = h.state().editor.view.cursor;
+    assert_eq!(cursor, (cursor0 + 1).min(cands.len() - 1));
+    let target = cands[cursor].clone();
+    h.key_press(Key::Enter);
+    h.run_steps(1);
+    {
+        let s = h.state().editor.session.as_ref().expect("s");
+        let slot = &s.project.slots[1];
+        assert_eq!(slot.decision.chosen.as_deref(), Some(target.as_str()));
+        let expect = if target == before {
+            SlotStatus::Accepted
+        } else {
+            SlotStatus::Swapped
+        };
+        assert_eq!(slot.decision.status, expect);
+        assert!(slot.decision.locked);
+        assert_eq!(slot.decision.by.as_deref(), Some("tester"));
+        assert!(s.dirty);
+        assert_eq!(s.history.can_undo(), 1);
+    }
+
+    // Ctrl+Z restores the suggestion; Ctrl+Shift+Z brings the decision back.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    {
+        let slot = &h.state().editor.session.as_ref().expect("s").project.slots[1];
+        assert_eq!(slot.decision.status, SlotStatus::Suggested);
+        assert!(!slot.decision.locked);
+        assert_eq!(slot.decision.chosen.as_deref(), Some(before.as_str()));
+    }
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run_steps(1);
+    assert_eq!(chosen(h.state(), 1).as_deref(), Some(target.as_str()));
+
+    // Number keys pick directly; X rejects (a new phrase is suggested, the old one banned).
+    h.key_press(Key::ArrowRight);
+    h.run_steps(1);
+    let rejected = chosen(h.state(), 2).expect("slot 2 phrase");
+    h.key_press(Key::X);
+    h.run_steps(1);
+    {
+        let slot = &h.state().editor.session.as_ref().expect("s").project.slots[2];
+        assert_eq!(slot.decision.status, SlotStatus::Rejected);
+        assert_ne!(slot.decision.chosen.as_deref(), Some(rejected.as_str()));
+        assert!(slot.decision.rejected.contains(&rejected));
+    }
+    h.key_press(Key::Num1);
+    h.run_steps(1);
+    assert_eq!(
+        h.state().editor.session.as_ref().expect("s").project.slots[2]
+            .decision
+            .status,
+        SlotStatus::Accepted
+    );
+
+    // Save (first to a chosen path, as the file dialog would), edit again, Ctrl+S, reload.
+    let path = dir.join("demo.phrasewise.json");
+    h.state_mut().editor.run(Command::SaveAs(path.clone()));
+    assert!(path.is_file(), "{:?}", h.state().editor.status);
+    h.key_press(Key::ArrowRight);
+    h.run_steps(1);
+    h.key_press(Key::Enter);
+    h.run_steps(1);
+    assert!(h.state().editor.session.as_ref().expect("s").dirty);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run_steps(1);
+    assert!(!h.state().editor.session.as_ref().expect("s").dirty);
+    let saved = Project::load(&path).expect("reload");
+    let live = &h.state().editor.session.as_ref().expect("s").project;
+    for t in 0..n {
+        assert_eq!(saved.slots[t].decision, live.slots[t].decision, "slot {t}");
+    }
+    assert_eq!(
+        saved.slots[1].decision.chosen.as_deref(),
+        Some(target.as_str())
+    );
+    assert_eq!(saved.slots[3].decision.status, SlotStatus::Accepted);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn clicking_the_timeline_selects_and_help_toggles() {
+    let dir = temp_dir("click");
+    let mut h = harness(&dir, false);
+    h.key_press(Key::F1);
+    h.run_steps(1);
+    assert!(h.state().editor.view.help);
+    h.key_press(Key::Escape);
+    h.run_steps(1);
+    assert!(!h.state().editor.view.help);
+    // Zoom out to the whole song, then seek by command and check the slot under the playhead.
+    h.key_press(Key::Num0);
+    h.run_steps(1);
+    let dur = h.state().editor.duration();
+    assert!((h.state().editor.view.view.1 - dur).abs() < 1e-6);
+    let (mid_t, mid_slot) = {
+        let s = h.state().editor.session.as_ref().expect("s");
+        let k = s.project.slots.len() / 2;
+        let sl = &s.project.slots[k];
+        (0.5 * (sl.start + sl.end), k)
+    };
+    h.state_mut().editor.run(Command::Seek(mid_t));
+    h.run_steps(1);
+    assert_eq!(h.state().editor.view.selected, Some(mid_slot));
+    assert!((h.state().editor.player.transport().position() - mid_t).abs() < 1e-6);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn autosave_writes_a_recovery_file_that_a_new_editor_offers() {
+    let dir = temp_dir("recover");
+    let mut h = harness(&dir, false);
+    h.key_press(Key::Enter);
+    h.run_steps(1);
+    h.state_mut().autosave_now().expect("autosave");
+    let rec = phrasewise::app::settings::Recovery::new(dir.join("recovery"));
+    let info = rec.pending().expect("recovery pending");
+    assert!(info.original.is_none());
+    let recovered = Project::load(&rec.document()).expect("recovery document loads");
+    assert_eq!(recovered.slots[0].decision.status, SlotStatus::Accepted);
+    // A new editor on the same recovery folder offers it (a window with Recover/Discard).
+    let mut opts = options(&dir);
+    opts.open = Start::Empty;
+    let mut h2 = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h2.run_steps(2);
+    use egui_kittest::kittest::Queryable;
+    h2.get_by_label("Discard").click();
+    h2.run_steps(2);
+    assert!(
+        rec.pending().is_none(),
+        "discard removes the recovery files"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Image snapshot of the main view rendered with wgpu on the software adapter. Threshold:
+/// kittest's per-pixel colour distance 1.0 with at most 200 differing pixels (0.02 %): enough
+/// for lavapipe/LLVM rounding in anti-aliased edges, while a recoloured bone, a moved label
+/// or a shifted lane changes thousands.
+#[test]
+fn snapshot_main_view() {
+    let dir = temp_dir("snap");
+    let mut h = harness(&dir, true);
+    h.key_press(Key::ArrowRight);
+    h.run_steps(2);
+    let opts = egui_kittest::SnapshotOptions::new()
+        .threshold(1.0)
+        .max_failed_pixels(200);
+    h.snapshot_options("editor_main", &opts);
+    // The shortcut overlay over the same view.
+    h.key_press(Key::F1);
+    h.run_steps(4);
+    h.snapshot_options("editor_help", &opts);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn split_merge_and_boundary_edits_undo_through_the_history() {
+    let dir = temp_dir("spans");
+    let mut h = harness(&dir, false);
+    let spans = |app: &EditorApp| -> Vec<(f64, f64)> {
+        app.editor
+            .session
+            .as_ref()
+            .expect("s")
+            .project
+            .slots
+            .iter()
+            .map(|s| (s.start, s.end))
+            .collect()
+    };
+    let before = spans(h.state());
+    let n = before.len();
+    // S splits the selected (first) slot at a bar line: one more slot, same total span.
+    h.key_press(Key::S);
+    h.run_steps(1);
+    let after = spans(h.state());
+    assert_eq!(after.len(), n + 1, "{:?}", h.state().editor.status);
+    assert_eq!(after[0].0, before[0].0);
+    assert_eq!(after[1].1, before[0].1);
+    assert!(after[0].1 > before[0].0 && after[0].1 < before[0].1);
+    for w in after.windows(2) {
+        assert!((w[0].1 - w[1].0).abs() < 1e-9, "contiguous");
+    }
+    {
+        let s = h.state().editor.session.as_ref().expect("s");
+        assert_eq!(s.project.analysis.phrases.len(), n + 1);
+        assert!(
+            s.project.slots.iter().all(|x| x.decision.chosen.is_some()),
+            "re-ranked"
+        );
+        assert_eq!(s.scores.len(), (n + 1) * s.library.index.phrases.len());
+    }
+    // M merges it back; Ctrl+Z twice restores the split, then the original.
+    h.key_press(Key::M);
+    h.run_steps(1);
+    assert_eq!(spans(h.state()), before);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(spans(h.state()), after);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(spans(h.state()), before);
+    // Moving the first boundary one bar later (a command, as the timeline drag emits).
+    let bar = 60.0
+        / h.state()
+            .editor
+            .session
+            .as_ref()
+            .expect("s")
+            .project
+            .analysis
+            .tempo_bpm
+        * 4.0;
+    h.state_mut().editor.run(Command::MoveBoundary {
+        slot: 0,
+        to: before[0].1 + bar,
+    });
+    let moved = spans(h.state());
+    assert_eq!(moved.len(), n);
+    assert!(
+        (moved[0].1 - (before[0].1 + bar)).abs() < 0.1 * bar,
+        "{moved:?}"
+    );
+    assert_eq!(moved[1].1, before[1].1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_project_whose_song_moved_asks_for_it_and_opens() {
+    use egui_kittest::kittest::Queryable;
+    let dir = temp_dir("moved");
+    // A saved demo project next to its own copy of the song.
+    let project_path = dir.join("demo.phrasewise.json");
+    {
+        let mut h = harness(&dir, false);
+        let song = phrasewise::app::session::demo_song_path();
+        std::fs::copy(&song, dir.join("song.wav")).expect("copy song");
+        let s = h.state_mut().editor.session.as_mut().expect("demo");
+        s.project.song.path = "song.wav".into();
+        s.path = Some(project_path.clone());
+        s.base_path = project_path.clone();
+        h.state_mut().editor.run(Command::Save);
+        assert!(project_path.is_file(), "{:?}", h.state().editor.status);
+    }
+    std::fs::create_dir_all(dir.join("elsewhere")).expect("dir");
+    let moved = dir.join("elsewhere").join("moved.wav");
+    std::fs::rename(dir.join("song.wav"), &moved).expect("move song");
+
+    let mut opts = options(&dir);
+    opts.open = Start::Path(project_path.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h.run_steps(2);
+    assert!(h.state().editor.session.is_none());
+    let status = format!("{:?}", h.state().editor.status);
+    assert!(status.contains("the song moved"), "{status}");
+    // No portal here: the editor asks for a typed path.
+    let field = h.get_by_label("No file dialog is available here; type a path:");
+    field.click();
+    h.run_steps(1);
+    h.get_by_label("No file dialog is available here; type a path:")
+        .type_text(&moved.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.state().editor.session.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = format!("{:?}", h.state().editor.status);
+    let s = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .unwrap_or_else(|| panic!("project not opened after relocating: {status}"));
+    assert!(s.audio.is_some(), "song decoded from its new place");
+    let saved = Project::load(&project_path).expect("project now loads without asking");
+    assert!(
+        saved.song.path.ends_with("moved.wav"),
+        "{}",
+        saved.song.path
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The annotator flow by keys only (two annotators on the same song), then a reviewer
+/// rejects one slot; the review report shows both annotators, their agreement and the
+/// rejection with its comment.
+#[test]
+fn labelling_by_keys_two_annotators_and_a_review_report() {
+    use phrasewise::choreo::review::{ReviewReport, Verdict, find_projects};
+    let dir = temp_dir("annotate");
+    let save = |h: &mut Harness<'static, EditorApp>, name: &str| {
+        let path = dir.join(name);
+        h.state_mut().editor.run(Command::SaveAs(path.clone()));
+        assert!(path.is_file(), "{:?}", h.state().editor.status);
+    };
+    // Annotator 1: N (first slot to do), Enter accepts, N, 2 picks the 2nd candidate, N, G.
+    let mut h = harness(&dir, false);
+    h.state_mut().editor.session.as_mut().expect("s").user = "ann1".into();
+    for k in [Key::N, Key::Enter, Key::N, Key::Num2, Key::N, Key::G] {
+        h.key_press(k);
+        h.run_steps(1);
+    }
+    {
+        let s = h.state().editor.session.as_ref().expect("s");
+        let labeled = s
+            .project
+            .slots
+            .iter()
+            .filter(|x| x.decision.status.is_label())
+            .count();
+        assert_eq!(labeled, 2, "two labels from the keys");
+        assert_eq!(
+            s.project
+                .slots
+                .iter()
+                .filter(|x| x.decision.no_match)
+                .count(),
+            1
+        );
+        assert!(
+            s.project
+                .slots
+                .iter()
+                .filter(|x| x.decision.status.is_label())
+                .all(|x| x.decision.by.as_deref() == Some("ann1"))
+        );
+    }
+    save(&mut h, "a.phrasewise.json");
+    drop(h);
+    // Annotator 2 accepts the first three suggestions; a reviewer then rejects slot 2.
+    let mut h = harness(&dir, false);
+    h.state_mut().editor.session.as_mut().expect("s").user = "ann2".into();
+    for k in [
+        Key::Enter,
+        Key::ArrowRight,
+        Key::Enter,
+        Key::ArrowRight,
+        Key::Enter,
+    ] {
+        h.key_press(k);
+        h.run_steps(1);
+    }
+    h.state_mut().editor.session.as_mut().expect("s").user = "rev".into();
+    h.state_mut()
+        .editor
+        .run(Command::Review(Verdict::Rejected, "feet slide".into()));
+    h.key_press(Key::ArrowLeft);
+    h.run_steps(1);
+    h.key_press(Key::A);
+    h.run_steps(1);
+    save(&mut h, "b.phrasewise.json");
+
+    let report = ReviewReport::new(find_projects(&dir).expect("projects"));
+    assert_eq!(report.projects.len(), 2);
+    assert_eq!(report.totals.rejected_in_review, 1);
+    assert_eq!(report.totals.approved, 1);
+    assert_eq!(report.annotators["ann1"].labels, 2);
+    assert_eq!(report.annotators["ann2"].labels, 3);
+    assert_eq!(report.annotators["ann2"].rejected_in_review, 1);
+    assert_eq!(report.agreements.len(), 1);
+    let ag = &report.agreements[0].1;
+    assert!(ag.n >= 1 && ag.kappa.is_some(), "{ag:?}");
+    let md = report.to_markdown();
+    assert!(
+        md.contains("feet slide") && md.contains("**rejected**"),
+        "{md}"
+    );
+    assert!(md.contains("no good phrase"));
+    let html = report.to_html();
+    assert!(html.contains("class=\"rej\"") && html.contains("feet slide"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Edit → Learn from my edits: the open project's folder is the workspace; the job trains
+/// and validates a new version in the background and reports before/after.
+#[test]
+fn learn_from_my_edits_runs_in_the_background_and_reports() {
+    use phrasewise::choreo::network::ScoreSource;
+    use phrasewise::choreo::project::{Actor, Edit};
+    let dir = temp_dir("learn");
+    // A second labeled song in the workspace (a shifted, quieter copy of the demo).
+    let demo = phrasewise::demo::render_demo(22_050);
+    let b = dir.join("b.wav");
+    let shifted: Vec<f32> = demo.samples[44_100..].iter().map(|x| x * 0.8).collect();
+    phrasewise::demo::write_wav(&b, &shifted, 22_050).expect("wav");
+    let library = phrasewise::motion::library::Library::starter().expect("lib");
+    let bp = dir.join("b.phrasewise.json");
+    let mut p = phrasewise::service::suggest::suggest_with(
+        &phrasewise::service::suggest::SuggestRequest {
+            use_cache: true,
+            ..phrasewise::service::suggest::SuggestRequest::new(&b, &bp)
+        },
+        &library,
+        &ScoreSource::ColdStart,
+        &phrasewise::service::Quiet,
+    )
+    .expect("suggest");
+    for t in 0..p.slots.len() {
+        p.apply(&Edit::Accept { slot: t }, &Actor::now("ann"))
+            .expect("accept");
+    }
+    p.save(&bp).expect("save");
+    // The editor: label a few slots of the demo by keys, save into the workspace, learn.
+    let mut h = harness(&dir, false);
+    for _ in 0..4 {
+        h.key_press(Key::Enter);
+        h.run_steps(1);
+        h.key_press(Key::ArrowRight);
+        h.run_steps(1);
+    }
+    h.state_mut()
+        .editor
+        .run(Command::SaveAs(dir.join("demo.phrasewise.json")));
+    h.state_mut().start_learn();
+    let mut status = String::new();
+    for _ in 0..600 {
+        h.run_steps(1);
+        status = format!("{:?}", h.state().editor.status);
+        if status.contains("held-out") || status.contains("learn:") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        status.contains("v1") && status.contains("held-out"),
+        "{status}"
+    );
+    let adopted = status.contains("adopted");
+    let model = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("s")
+        .project
+        .model
+        .clone();
+    assert_eq!(
+        model.starts_with("network:v1@"),
+        adopted,
+        "{model} / {status}"
+    );
+    assert!(dir.join("models/v1/model.json").is_file());
+    // Edit > Model version > v1: current, and the slots re-ranked with it.
+    h.state_mut().switch_model(&dir, "v1");
+    let status = format!("{:?}", h.state().editor.status);
+    assert!(status.contains("v1 is current"), "{status}");
+    let model = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("s")
+        .project
+        .model
+        .clone();
+    assert!(model.starts_with("network:v1@"), "{model}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What one edit costs the editor on a real song, end to end on the UI thread: the undoable
+/// swap, the re-rank around the locks and the re-blended dance the preview plays. Run with
+/// `cargo test --test integration editor_app::bench_edit_latency -- --ignored --nocapture`; needs
+/// `../shared/data`.
+#[test]
+#[ignore]
+fn bench_edit_latency_long_song() {
+    use phrasewise::app::session::open_song;
+    use phrasewise::choreo::Edit;
+    let song = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/audio/lmms/TameAnderson-MakeMe.ogg");
+    if !song.is_file() {
+        eprintln!("skipped: {} not found", song.display());
+        return;
+    }
+    let mut s = open_song(&song, None, &phrasewise::service::Quiet).unwrap();
+    let (t_n, k) = (s.project.slots.len(), s.library.index.phrases.len());
+    let (mut edit, mut blend) = (Vec::new(), Vec::new());
+    for i in 0..20 {
+        let slot = (i * 7) % t_n;
+        let phrase = s.library.index.phrases[(i * 13) % k].id.clone();
+        let t0 = std::time::Instant::now();
+        s.edit(&Edit::Swap { slot, phrase }).unwrap();
+        edit.push(t0.elapsed().as_secs_f64() * 1e3);
+        let t0 = std::time::Instant::now();
+        s.rebuild_dance();
+        blend.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert!(s.dance.is_some(), "{:?}", s.dance_error);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "edit on {} ({t_n} slots × {k} phrases): swap + re-rank + re-blend median {:.1} ms, \
+         of which re-blending the dance {:.1} ms",
+        song.display(),
+        median(edit),
+        median(blend)
+    );
+}

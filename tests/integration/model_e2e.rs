@@ -1,0 +1,164 @@
+//! End to end: a labeled set for the starter library made by the cold-start choreographer
+//! over the 21 annotated songs of `../shared/data` (every 4th song held out as test), the
+//! predictor trained on frozen-encoder embeddings, evaluated on the held-out songs.
+//! Skipped when the data folder is absent.
+
+use crate::common_data;
+
+use phrasewise::model::train::{Reporter, TrainConfig};
+use phrasewise::model::{NetConfig, PredictorConfig};
+use phrasewise::motion::library::Library;
+use phrasewise::service::labels::coldstart_labels;
+use phrasewise::service::train::{TrainJob, train_model};
+use std::path::{Path, PathBuf};
+
+fn songs(data: &Path) -> Vec<PathBuf> {
+    common_data::annotated_songs(data)
+        .into_iter()
+        .map(|(_, audio, _)| audio)
+        .collect()
+}
+
+#[test]
+fn predictor_beats_chance_on_held_out_songs() {
+    let Some(data) = common_data::data_dir() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("pw-model-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let labels = dir.join("labels.json");
+    let library = Library::starter().unwrap();
+    let set = coldstart_labels(
+        &songs(&data),
+        &labels,
+        &library,
+        4,
+        &phrasewise::service::Quiet,
+    )
+    .unwrap();
+    set.write(&labels).unwrap();
+    let test_songs = set
+        .songs
+        .iter()
+        .filter(|s| s.split.as_deref() == Some("test"))
+        .count();
+    assert!(test_songs >= 4, "{test_songs} test songs");
+
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model");
+    let k = library.index.phrases.len();
+    let mut results = Vec::new();
+    for (name, encoder) in [
+        ("random encoder", None),
+        (
+            "shipped pretrained encoder",
+            Some(shipped.clone()).filter(|p| p.join("encoder.bpk").is_file()),
+        ),
+    ] {
+        if name.starts_with("shipped") && encoder.is_none() {
+            continue;
+        }
+        let job = TrainJob {
+            labels: labels.clone(),
+            encoder,
+            net: NetConfig::compact(),
+            train: TrainConfig::new(PredictorConfig::compact(k))
+                .with_epochs(60)
+                .with_balanced(true)
+                .with_seed(7),
+            out: dir.join(name.replace(' ', "-")),
+            resume: false,
+            half: false,
+            device: phrasewise::model::default_device(),
+        };
+        let (_, report) = train_model(&job, &library, &mut Reporter::quiet()).unwrap();
+        eprintln!("{name}: {}", serde_json::to_string(&report).unwrap());
+        results.push((name, report));
+    }
+    for (name, r) in &results {
+        assert!(r.phrases >= 40, "{name}: {} test phrases", r.phrases);
+        // clearly above chance (1/40 top-1, 5/40 top-5) on songs never seen in training
+        assert!(r.without_m.top1 >= 3.0 * r.chance.top1, "{name}: {r:?}");
+        assert!(r.without_m.top5 >= 2.0 * r.chance.top5, "{name}: {r:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn shipped_model_scores_the_demo_song_for_the_starter_library() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model");
+    let library = Library::starter().unwrap();
+    let fp = phrasewise::choreo::project::library_fingerprint(&library.index);
+    let model = phrasewise::model::PhraseModel::load(&dir, &fp).unwrap();
+    let ids: Vec<&str> = library
+        .index
+        .phrases
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(model.info.classes, ids);
+    // another library is refused with a message naming the folder
+    let err = phrasewise::model::PhraseModel::load(&dir, "0000")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("assets/model") && err.contains("starter"),
+        "{err}"
+    );
+
+    let tmp = std::env::temp_dir().join(format!("pw-model-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wav = tmp.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let cache = tmp.join("cache");
+    let song = phrasewise::model::data::song_samples(&wav, None, &cache).unwrap();
+    assert!(song.samples.len() >= 4, "{} phrases", song.samples.len());
+    let p = model.score_song(&song.samples);
+    assert_eq!(p.len(), song.samples.len());
+    for row in &p {
+        assert_eq!(row.len(), ids.len());
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    }
+    // the second call reads the target cache and gives the same scores
+    let again = phrasewise::model::data::song_samples(&wav, None, &cache).unwrap();
+    assert_eq!(model.score_song(&again.samples), p);
+
+    // A caller that decoded the song already (suggest, the editor) hands its samples over:
+    // no second decode, the same targets as decoding the file (fresh target cache; the
+    // analysis is the one the cache holds, as in the program).
+    let hash = phrasewise::cache::content_hash(&wav).unwrap();
+    let analysis = phrasewise::cache::load(&cache, &hash).expect("analysis cached above");
+    let decoded =
+        phrasewise::audio::decode_file(&wav, &phrasewise::audio::DecodeOptions::default()).unwrap();
+    let fresh = tmp.join("cache-known");
+    let known = phrasewise::model::data::Decoded {
+        analysis: &analysis,
+        samples: &decoded.samples,
+    };
+    let spans: Vec<(f64, f64)> = analysis.phrases.iter().map(|p| (p.start, p.end)).collect();
+    let with = phrasewise::model::data::song_samples_with(&wav, None, &fresh, Some(known)).unwrap();
+    assert_eq!(with.spans, spans);
+    assert_eq!(with.samples, song.samples);
+    // … and no analysis was computed or stored for it there; with no cached analysis to
+    // vouch for the caller's, the targets were not cached either
+    assert!(phrasewise::cache::load(&fresh, &hash).is_none());
+    let targets = |dir: &std::path::Path| {
+        std::fs::read_dir(dir.join("model-targets")).map_or(0, |d| d.count())
+    };
+    assert_eq!(targets(&fresh), 0);
+    // once the analysis cache holds the same analysis, they are
+    phrasewise::cache::store(&fresh, &hash, &analysis).unwrap();
+    phrasewise::model::data::song_samples_with(&wav, None, &fresh, Some(known)).unwrap();
+    assert_eq!(targets(&fresh), 1);
+    // a different analysis (an older project's, say) is used but not cached
+    let other = tmp.join("cache-other");
+    let mut older = analysis.clone();
+    older.onsets.pop();
+    phrasewise::cache::store(&other, &hash, &analysis).unwrap();
+    let known_older = phrasewise::model::data::Decoded {
+        analysis: &older,
+        samples: &decoded.samples,
+    };
+    phrasewise::model::data::song_samples_with(&wav, None, &other, Some(known_older)).unwrap();
+    assert_eq!(targets(&other), 0);
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -113,14 +113,19 @@ pub fn default_device() -> burn::tensor::Device {
 }
 
 /// A device by name: `flex` (CPU, the default) or `wgpu` (the default GPU adapter; on a
-/// machine without a GPU, a CPU Vulkan driver such as lavapipe if installed).
+/// machine without a GPU, a CPU Vulkan driver such as lavapipe if installed). `wgpu` exists
+/// only in builds with the `gpu` feature.
 pub fn device_named(name: &str) -> Option<burn::tensor::Device> {
     match name {
         "flex" | "cpu" => Some(default_device()),
+        #[cfg(feature = "gpu")]
         "wgpu" | "gpu" => Some(burn::tensor::Device::wgpu(Default::default())),
         _ => None,
     }
 }
+
+/// Whether this build has the GPU backend (the `gpu` feature).
+pub const HAS_GPU_BACKEND: bool = cfg!(feature = "gpu");
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use burn::prelude::*;
 
 use super::library::load_library;
@@ -22,8 +21,14 @@ use crate::motion::library::Library;
 
 /// The compute device named `name` (`flex` for the CPU, `wgpu` for a GPU).
 pub fn device(name: &str) -> Result<Device> {
-    Ok(crate::model::device_named(name)
-        .with_context(|| format!("unknown device `{name}` (flex or wgpu)"))?)
+    match crate::model::device_named(name) {
+        Some(d) => Ok(d),
+        None if matches!(name, "wgpu" | "gpu") && !crate::model::HAS_GPU_BACKEND => invalid!(
+            "device `{name}`: this build has no GPU backend; build with \
+             `cargo build --release --features gpu`"
+        ),
+        None => invalid!("unknown device `{name}` (flex or wgpu)"),
+    }
 }
 
 /// Songs named by `paths`: files as given, folders searched recursively for audio.
@@ -535,4 +540,23 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalReport> {
         &set.songs_of(split),
         &device,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_by_name() {
+        assert!(device("flex").is_ok());
+        let e = device("tpu").unwrap_err().to_string();
+        assert!(e.contains("unknown device `tpu`"), "{e}");
+        match device("wgpu") {
+            Ok(_) => assert!(crate::model::HAS_GPU_BACKEND),
+            Err(e) => {
+                assert!(!crate::model::HAS_GPU_BACKEND);
+                assert!(e.to_string().contains("--features gpu"), "{e}");
+            }
+        }
+    }
 }

@@ -15,6 +15,7 @@
 
 use super::decode::{DecodeSettings, Decoding, decode_vec};
 use super::paths::{dir_of, relative_to, resolve};
+use super::review_data::{Review, Verdict};
 use super::score::Scorer;
 use super::transition::TransitionMatrix;
 use super::{ChoreoError, time};
@@ -139,7 +140,7 @@ pub struct SlotDecision {
     pub no_match: bool,
     /// QA review of the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review: Option<super::review::Review>,
+    pub review: Option<Review>,
 }
 
 /// One slot: a music phrase and its dance phrase.
@@ -249,7 +250,7 @@ pub enum Edit {
     /// QA verdict on the slot's decision, with a comment.
     Review {
         slot: usize,
-        verdict: super::review::Verdict,
+        verdict: Verdict,
         comment: String,
     },
     /// Mark (or clear) "no good phrase in the library" for this music.
@@ -636,7 +637,7 @@ impl Project {
             Edit::Review {
                 verdict, comment, ..
             } => {
-                d.review = Some(super::review::Review {
+                d.review = Some(Review {
                     verdict: *verdict,
                     comment: comment.clone(),
                     by: actor.user.clone(),

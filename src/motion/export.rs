@@ -8,7 +8,7 @@
 
 use super::MotionError;
 use super::blend::Choreography;
-use super::library::r6;
+use super::index::r6;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

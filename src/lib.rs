@@ -23,6 +23,7 @@ pub mod cli_learn;
 pub mod cli_model;
 pub mod cli_motion;
 pub mod demo;
+pub mod files;
 pub mod labels;
 pub mod model;
 pub mod motion;

@@ -96,3 +96,14 @@ impl ChoreoError {
         }
     }
 }
+
+impl From<crate::files::FileError> for ChoreoError {
+    fn from(e: crate::files::FileError) -> ChoreoError {
+        use crate::files::FileError;
+        match e {
+            FileError::Io { path, source } => ChoreoError::Io { path, source },
+            FileError::Json { path, source } => ChoreoError::Json { path, source },
+            e @ FileError::NotAFile { .. } => ChoreoError::Invalid(e.to_string()),
+        }
+    }
+}

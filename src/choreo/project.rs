@@ -8,10 +8,10 @@
 //! data: after edits the caller runs [`Project::rerank`], which decodes around the locked
 //! slots (accepted, swapped, relabeled or explicitly locked).
 //!
-//! Saving is atomic: the JSON goes to `.NAME.tmp` in the same folder, is fsynced, the previous
-//! file is copied to `NAME.bak`, and the temporary file is renamed over `NAME` (then the
-//! folder is fsynced where the platform allows). A crash leaves either the old or the new file,
-//! plus possibly a stale temporary file that the next save overwrites.
+//! Saving is atomic ([`crate::files::write_atomic_with_backup`]): the previous file is kept as
+//! `NAME.bak`, the JSON goes to a uniquely named temporary file in the same folder, is fsynced
+//! and renamed over `NAME`, then the folder is fsynced. A crash leaves either the old or the
+//! new file, plus possibly a stale temporary file.
 
 use super::decode::{DecodeSettings, Decoding, decode_vec};
 use super::paths::{dir_of, relative_to, resolve};
@@ -22,7 +22,6 @@ use super::{ChoreoError, time};
 use crate::analysis::SongAnalysis;
 use crate::motion::library::LibraryIndex;
 use serde::{Deserialize, Serialize};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Schema tag of project files.
@@ -329,34 +328,10 @@ pub(crate) fn check_schema(
     })
 }
 
-/// Writes `bytes` to `path` atomically, keeping the previous file as `PATH.bak`.
+/// Writes `bytes` to `path` atomically, keeping the previous file as `PATH.bak`
+/// ([`crate::files::write_atomic_with_backup`] with this layer's error type).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ChoreoError> {
-    let dir = dir_of(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ChoreoError::Invalid(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let write_tmp = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    if let Err(e) = write_tmp() {
-        if tmp.is_file() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        return Err(ChoreoError::io(&tmp, e));
-    }
-    if path.is_file() {
-        let bak = dir.join(format!("{name}.bak"));
-        std::fs::copy(path, &bak).map_err(|e| ChoreoError::io(&bak, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| ChoreoError::io(path, e))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all(); // not supported everywhere (Windows); the rename is what matters
-    }
-    Ok(())
+    Ok(crate::files::write_atomic_with_backup(path, bytes)?)
 }
 
 impl Project {

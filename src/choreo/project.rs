@@ -535,21 +535,7 @@ impl Project {
     /// an edit that needs a chosen phrase where there is none.
     pub fn apply(&mut self, edit: &Edit, actor: &Actor) -> Result<Edit, ChoreoError> {
         if let Edit::Spans { slot, spans } = edit {
-            if spans.phrases.len() != spans.slots.len() || spans.slots.is_empty() {
-                return Err(ChoreoError::Invalid(format!(
-                    "{} phrases for {} slots",
-                    spans.phrases.len(),
-                    spans.slots.len()
-                )));
-            }
-            let before = SpanSet {
-                phrases: std::mem::replace(&mut self.analysis.phrases, spans.phrases.clone()),
-                slots: std::mem::replace(&mut self.slots, spans.slots.clone()),
-            };
-            return Ok(Edit::Spans {
-                slot: *slot,
-                spans: Box::new(before),
-            });
+            return self.replace_spans(*slot, spans);
         }
         let t = edit.slot();
         let n = self.slots.len();
@@ -558,79 +544,108 @@ impl Project {
             .get_mut(t)
             .ok_or_else(|| ChoreoError::Invalid(format!("slot {t} out of range (0..{n})")))?;
         let before = slot.decision.clone();
-        let mut d = before.clone();
-        let stamp = |d: &mut SlotDecision| {
-            d.by = Some(actor.user.clone());
-            d.at = Some(actor.at.clone());
-        };
-        let need_chosen = |d: &SlotDecision| {
-            if d.chosen.is_none() {
-                Err(ChoreoError::Invalid(format!("slot {t} has no phrase")))
-            } else {
-                Ok(())
-            }
-        };
-        match edit {
-            Edit::Accept { .. } => {
-                need_chosen(&d)?;
-                d.status = SlotStatus::Accepted;
-                d.locked = true;
-                stamp(&mut d);
-            }
-            Edit::Swap { phrase, .. } | Edit::Relabel { phrase, .. } => {
-                d.chosen = Some(phrase.clone());
-                d.status = if matches!(edit, Edit::Swap { .. }) {
-                    SlotStatus::Swapped
-                } else {
-                    SlotStatus::Relabeled
-                };
-                d.locked = true;
-                d.rejected.retain(|r| r != phrase);
-                stamp(&mut d);
-            }
-            Edit::Reject { .. } => {
-                need_chosen(&d)?;
-                if let Some(c) = d.chosen.take()
-                    && !d.rejected.contains(&c)
-                {
-                    d.rejected.push(c);
-                }
-                d.status = SlotStatus::Rejected;
-                d.locked = false;
-                stamp(&mut d);
-            }
-            Edit::Lock { .. } => {
-                need_chosen(&d)?;
-                d.locked = true;
-            }
-            Edit::Unlock { .. } => d.locked = false,
-            Edit::SetNote { note, .. } => {
-                d.note = note.clone();
-                stamp(&mut d);
-            }
-            Edit::Restore { decision, .. } => d = (**decision).clone(),
-            Edit::Review {
-                verdict, comment, ..
-            } => {
-                d.review = Some(Review {
-                    verdict: *verdict,
-                    comment: comment.clone(),
-                    by: actor.user.clone(),
-                    at: actor.at.clone(),
-                });
-            }
-            Edit::NoMatch { on, .. } => {
-                d.no_match = *on;
-                stamp(&mut d);
-            }
-            Edit::Spans { .. } => {}
-        }
-        slot.decision = d;
+        slot.decision = edited(&before, edit, actor, t)?;
         Ok(Edit::Restore {
             slot: t,
             decision: Box::new(before),
         })
     }
+
+    /// [`Edit::Spans`]: swaps in new music phrases and slots; the inverse holds the old ones.
+    fn replace_spans(&mut self, slot: usize, spans: &SpanSet) -> Result<Edit, ChoreoError> {
+        if spans.phrases.len() != spans.slots.len() || spans.slots.is_empty() {
+            return Err(ChoreoError::Invalid(format!(
+                "{} phrases for {} slots",
+                spans.phrases.len(),
+                spans.slots.len()
+            )));
+        }
+        let before = SpanSet {
+            phrases: std::mem::replace(&mut self.analysis.phrases, spans.phrases.clone()),
+            slots: std::mem::replace(&mut self.slots, spans.slots.clone()),
+        };
+        Ok(Edit::Spans {
+            slot,
+            spans: Box::new(before),
+        })
+    }
+}
+
+/// Slot `t`'s decision `before` after `edit` by `actor` (any edit but [`Edit::Spans`]).
+fn edited(
+    before: &SlotDecision,
+    edit: &Edit,
+    actor: &Actor,
+    t: usize,
+) -> Result<SlotDecision, ChoreoError> {
+    let mut d = before.clone();
+    let stamp = |d: &mut SlotDecision| {
+        d.by = Some(actor.user.clone());
+        d.at = Some(actor.at.clone());
+    };
+    let need_chosen = |d: &SlotDecision| {
+        if d.chosen.is_none() {
+            Err(ChoreoError::Invalid(format!("slot {t} has no phrase")))
+        } else {
+            Ok(())
+        }
+    };
+    match edit {
+        Edit::Accept { .. } => {
+            need_chosen(&d)?;
+            d.status = SlotStatus::Accepted;
+            d.locked = true;
+            stamp(&mut d);
+        }
+        Edit::Swap { phrase, .. } | Edit::Relabel { phrase, .. } => {
+            d.chosen = Some(phrase.clone());
+            d.status = if matches!(edit, Edit::Swap { .. }) {
+                SlotStatus::Swapped
+            } else {
+                SlotStatus::Relabeled
+            };
+            d.locked = true;
+            d.rejected.retain(|r| r != phrase);
+            stamp(&mut d);
+        }
+        Edit::Reject { .. } => {
+            need_chosen(&d)?;
+            if let Some(c) = d.chosen.take()
+                && !d.rejected.contains(&c)
+            {
+                d.rejected.push(c);
+            }
+            d.status = SlotStatus::Rejected;
+            d.locked = false;
+            stamp(&mut d);
+        }
+        Edit::Lock { .. } => {
+            need_chosen(&d)?;
+            d.locked = true;
+        }
+        Edit::Unlock { .. } => d.locked = false,
+        Edit::SetNote { note, .. } => {
+            d.note = note.clone();
+            stamp(&mut d);
+        }
+        Edit::Restore { decision, .. } => d = (**decision).clone(),
+        Edit::Review {
+            verdict, comment, ..
+        } => {
+            d.review = Some(Review {
+                verdict: *verdict,
+                comment: comment.clone(),
+                by: actor.user.clone(),
+                at: actor.at.clone(),
+            });
+        }
+        Edit::NoMatch { on, .. } => {
+            d.no_match = *on;
+            stamp(&mut d);
+        }
+        Edit::Spans { .. } => {}
+    }
+    Ok(d)
 }
 
 /// Phrase id → index, built once per re-rank (a linear search per locked or rejected slot

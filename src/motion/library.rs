@@ -300,27 +300,9 @@ pub fn build_library(
     out_dir: &Path,
     opts: &BuildOptions,
 ) -> Result<BuildReport, MotionError> {
-    let overrides = match &opts.overrides {
-        Some(p) => Overrides::read(p)?,
-        None => {
-            let p = bvh_dir.join("overrides.json");
-            if p.is_file() {
-                Overrides::read(&p)?
-            } else {
-                Overrides {
-                    schema: OVERRIDES_SCHEMA.into(),
-                    ..Default::default()
-                }
-            }
-        }
-    };
+    let overrides = build_overrides(bvh_dir, opts)?;
     let maps = gather_rigs(bvh_dir, &opts.rigs)?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
-        .map_err(|e| MotionError::io(bvh_dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
-        .collect();
-    files.sort();
+    let files = bvh_files(bvh_dir)?;
     let clips_dir = out_dir.join("clips");
     std::fs::create_dir_all(&clips_dir).map_err(|e| MotionError::io(&clips_dir, e))?;
     let mut index = LibraryIndex {
@@ -385,6 +367,36 @@ pub fn build_library(
         bytes_read,
         parse_seconds,
     })
+}
+
+/// The overrides of a build: the explicit file, else `BVH_DIR/overrides.json` if present,
+/// else none.
+fn build_overrides(bvh_dir: &Path, opts: &BuildOptions) -> Result<Overrides, MotionError> {
+    Ok(match &opts.overrides {
+        Some(p) => Overrides::read(p)?,
+        None => {
+            let p = bvh_dir.join("overrides.json");
+            if p.is_file() {
+                Overrides::read(&p)?
+            } else {
+                Overrides {
+                    schema: OVERRIDES_SCHEMA.into(),
+                    ..Default::default()
+                }
+            }
+        }
+    })
+}
+
+/// The `*.bvh` files (any case) directly in `bvh_dir`, sorted.
+fn bvh_files(bvh_dir: &Path) -> Result<Vec<PathBuf>, MotionError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
+        .map_err(|e| MotionError::io(bvh_dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Where a library's clip files live.

@@ -1,5 +1,6 @@
-//! The phrase library: per-clip metadata overrides, the versioned JSON index, building it
-//! from a folder of BVH files, and loading it (from disk or embedded in the binary).
+//! The phrase library: per-clip metadata overrides, building the index from a folder of BVH
+//! files, and loading it (from disk or embedded in the binary). The index types live in
+//! [`super::index`] and are re-exported here.
 //!
 //! A built library folder holds `index.json` (schema `phrasewise-library/1`) and `clips/`
 //! with every source clip retargeted onto the canonical skeleton (so loading never needs

@@ -66,7 +66,7 @@ pub fn load(dir: &Path, hash: &str) -> Option<SongAnalysis> {
     (a.schema == crate::analysis::ANALYSIS_SCHEMA).then_some(a)
 }
 
-/// Stores an analysis atomically (write to a temporary file, then rename).
+/// Stores an analysis atomically ([`crate::files::write_atomic`]).
 pub fn store(dir: &Path, hash: &str, analysis: &SongAnalysis) -> Result<(), CacheError> {
     let path = entry_path(dir, hash);
     let werr = |source| CacheError::Write {
@@ -76,9 +76,6 @@ pub fn store(dir: &Path, hash: &str, analysis: &SongAnalysis) -> Result<(), Cach
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(werr)?;
     }
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string(analysis).map_err(|e| werr(std::io::Error::other(e)))?;
-    std::fs::write(&tmp, text).map_err(werr)?;
-    std::fs::rename(&tmp, &path).map_err(werr)?;
-    Ok(())
+    crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| werr(e.into_io().1))
 }

@@ -49,6 +49,54 @@ fn midi_hz(m: f64) -> f64 {
     440.0 * 2f64.powf((m - 69.0) / 12.0)
 }
 
+/// Chord roots (MIDI) and triads per bar of section A.
+const PROG_A: [(i32, [i32; 3]); 4] = [
+    (57, [57, 60, 64]),
+    (53, [53, 57, 60]),
+    (48, [55, 60, 64]),
+    (55, [55, 59, 62]),
+];
+/// Chord roots (MIDI) and triads per bar of section B.
+const PROG_B: [(i32, [i32; 3]); 4] = [
+    (53, [53, 57, 60]),
+    (55, [55, 59, 62]),
+    (52, [55, 59, 64]),
+    (57, [57, 60, 64]),
+];
+/// Lead phrase of section A: 8 bars of (beat offset in phrase, length in beats, MIDI); rests
+/// at the ends of bars 4 and 8.
+const LEAD_A: [(f64, f64, f64); 14] = [
+    (0.0, 1.0, 76.0),
+    (1.0, 1.0, 74.0),
+    (2.0, 2.0, 72.0),
+    (4.0, 1.5, 71.0),
+    (5.5, 0.5, 72.0),
+    (6.0, 2.0, 74.0),
+    (8.0, 2.0, 72.0),
+    (10.0, 1.0, 71.0),
+    (11.0, 3.0, 69.0),
+    (16.0, 2.0, 76.0),
+    (18.0, 2.0, 79.0),
+    (20.0, 4.0, 77.0),
+    (24.0, 4.0, 76.0),
+    (28.0, 2.0, 72.0),
+];
+/// Lead phrase of section B, same layout as [`LEAD_A`].
+const LEAD_B: [(f64, f64, f64); 12] = [
+    (0.0, 1.0, 81.0),
+    (1.0, 1.0, 79.0),
+    (2.0, 1.0, 77.0),
+    (3.0, 1.0, 76.0),
+    (4.0, 4.0, 74.0),
+    (8.0, 2.0, 76.0),
+    (10.0, 2.0, 77.0),
+    (12.0, 2.0, 79.0),
+    (16.0, 4.0, 81.0),
+    (20.0, 4.0, 79.0),
+    (24.0, 3.0, 76.0),
+    (27.0, 2.0, 72.0),
+];
+
 /// Renders the demo song at `sample_rate` Hz (mono). Deterministic: the same bytes every time.
 pub fn render_demo(sample_rate: u32) -> DemoSong {
     let sr = f64::from(sample_rate);
@@ -60,51 +108,6 @@ pub fn render_demo(sample_rate: u32) -> DemoSong {
     let mut out = vec![0.0f32; n];
     let mut rng = Rng(0x5eed_1234_abcd_0001);
 
-    // chord roots (MIDI) and triads per bar for A and B
-    let prog_a = [
-        (57, [57, 60, 64]),
-        (53, [53, 57, 60]),
-        (48, [55, 60, 64]),
-        (55, [55, 59, 62]),
-    ];
-    let prog_b = [
-        (53, [53, 57, 60]),
-        (55, [55, 59, 62]),
-        (52, [55, 59, 64]),
-        (57, [57, 60, 64]),
-    ];
-    // lead phrases: 8 bars of (beat offset in phrase, length in beats, midi); rests at bar 4 and 8 ends
-    let lead_a: [(f64, f64, f64); 14] = [
-        (0.0, 1.0, 76.0),
-        (1.0, 1.0, 74.0),
-        (2.0, 2.0, 72.0),
-        (4.0, 1.5, 71.0),
-        (5.5, 0.5, 72.0),
-        (6.0, 2.0, 74.0),
-        (8.0, 2.0, 72.0),
-        (10.0, 1.0, 71.0),
-        (11.0, 3.0, 69.0),
-        (16.0, 2.0, 76.0),
-        (18.0, 2.0, 79.0),
-        (20.0, 4.0, 77.0),
-        (24.0, 4.0, 76.0),
-        (28.0, 2.0, 72.0),
-    ];
-    let lead_b: [(f64, f64, f64); 12] = [
-        (0.0, 1.0, 81.0),
-        (1.0, 1.0, 79.0),
-        (2.0, 1.0, 77.0),
-        (3.0, 1.0, 76.0),
-        (4.0, 4.0, 74.0),
-        (8.0, 2.0, 76.0),
-        (10.0, 2.0, 77.0),
-        (12.0, 2.0, 79.0),
-        (16.0, 4.0, 81.0),
-        (20.0, 4.0, 79.0),
-        (24.0, 3.0, 76.0),
-        (27.0, 2.0, 72.0),
-    ];
-
     let mut beats = Vec::new();
     let mut downbeats = Vec::new();
     let mut sections = Vec::new();
@@ -112,56 +115,25 @@ pub fn render_demo(sample_rate: u32) -> DemoSong {
     let mut bar_index = 0usize;
     for (label, bars) in DEMO_SECTIONS {
         let sec_start = lead_in + (bar_index * DEMO_METER) as f64 * beat;
-        let energetic = label == "B";
         for b in 0..bars {
             let bar_t = lead_in + ((bar_index + b) * DEMO_METER) as f64 * beat;
             downbeats.push(bar_t);
-            let (root, triad) = if label == "B" {
-                prog_b[b % 4]
+            let chord = if label == "B" {
+                PROG_B[b % 4]
             } else {
-                prog_a[b % 4]
+                PROG_A[b % 4]
             };
-            for k in 0..DEMO_METER {
-                let t = bar_t + k as f64 * beat;
-                beats.push(t);
-                // drums
-                if k % 2 == 0 || energetic {
-                    add_kick(&mut out, sr, t, 0.9);
-                }
-                if k % 2 == 1 && label != "intro" {
-                    add_snare(&mut out, sr, t, 0.45, &mut rng);
-                }
-                for half in 0..2 {
-                    let amp = if half == 0 { 0.12 } else { 0.18 };
-                    add_hat(&mut out, sr, t + half as f64 * beat / 2.0, amp, &mut rng);
-                }
-                // bass: root on every beat, octave on the off-beat in B
-                add_tone(
-                    &mut out,
-                    sr,
-                    t,
-                    beat * 0.9,
-                    midi_hz(f64::from(root) - 12.0),
-                    0.32,
-                    4,
-                    0.01,
-                );
-                if energetic {
-                    let hz = midi_hz(f64::from(root));
-                    add_tone(&mut out, sr, t + beat / 2.0, beat * 0.4, hz, 0.18, 4, 0.01);
-                }
-            }
-            // pad chord for the whole bar (not in intro)
-            if label != "intro" {
-                for &m in &triad {
-                    let hz = midi_hz(f64::from(m));
-                    add_tone(&mut out, sr, bar_t, beat * 4.0, hz, 0.07, 3, 0.25);
-                }
-            }
+            let bar = Bar {
+                t: bar_t,
+                beat,
+                label,
+                chord,
+            };
+            render_bar(&mut out, sr, &bar, &mut rng, &mut beats);
         }
         // lead melody over the section (A and B only), one 8-bar phrase repeated
         if label == "A" || label == "B" {
-            let notes: &[(f64, f64, f64)] = if label == "A" { &lead_a } else { &lead_b };
+            let notes: &[(f64, f64, f64)] = if label == "A" { &LEAD_A } else { &LEAD_B };
             for rep in 0..(bars / 8).max(1) {
                 for &(off, len, m) in notes {
                     let t = sec_start + (rep as f64 * 32.0 + off) * beat;
@@ -186,6 +158,58 @@ pub fn render_demo(sample_rate: u32) -> DemoSong {
         downbeats,
         sections,
         melody,
+    }
+}
+
+/// One bar of the demo: its start, the beat period, its section and its chord.
+struct Bar {
+    t: f64,
+    beat: f64,
+    label: &'static str,
+    chord: (i32, [i32; 3]),
+}
+
+/// Adds a bar's drums, bass and pad chord to `out` and its beat times to `beats`.
+fn render_bar(out: &mut [f32], sr: f64, bar: &Bar, rng: &mut Rng, beats: &mut Vec<f64>) {
+    let (root, triad) = bar.chord;
+    let beat = bar.beat;
+    let energetic = bar.label == "B";
+    for k in 0..DEMO_METER {
+        let t = bar.t + k as f64 * beat;
+        beats.push(t);
+        // drums
+        if k % 2 == 0 || energetic {
+            add_kick(out, sr, t, 0.9);
+        }
+        if k % 2 == 1 && bar.label != "intro" {
+            add_snare(out, sr, t, 0.45, rng);
+        }
+        for half in 0..2 {
+            let amp = if half == 0 { 0.12 } else { 0.18 };
+            add_hat(out, sr, t + half as f64 * beat / 2.0, amp, rng);
+        }
+        // bass: root on every beat, octave on the off-beat in B
+        add_tone(
+            out,
+            sr,
+            t,
+            beat * 0.9,
+            midi_hz(f64::from(root) - 12.0),
+            0.32,
+            4,
+            0.01,
+        );
+        if energetic {
+            let hz = midi_hz(f64::from(root));
+            add_tone(out, sr, t + beat / 2.0, beat * 0.4, hz, 0.18, 4, 0.01);
+        }
+    }
+    // pad chord for the whole bar (not in intro)
+    if bar.label != "intro" {
+        for &m in &triad {
+            let hz = midi_hz(f64::from(m));
+            add_tone(out, sr, bar.t, beat * 4.0, hz, 0.07, 3, 0.25);
+        }
     }
 }
 

@@ -152,20 +152,16 @@ impl LabelSet {
         Ok(set)
     }
 
-    /// Writes the set as pretty JSON (write to a temporary file, then rename).
+    /// Writes the set as pretty JSON, atomically ([`crate::files::write_json_atomic`]).
     pub fn write(&self, path: &Path) -> Result<(), LabelsError> {
-        let io = |source| LabelsError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut json = serde_json::to_string_pretty(self).map_err(|source| LabelsError::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        json.push('\n');
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        crate::files::write_json_atomic(path, self).map_err(|e| match e {
+            crate::files::FileError::Io { path, source } => LabelsError::Io { path, source },
+            crate::files::FileError::Json { path, source } => LabelsError::Json { path, source },
+            crate::files::FileError::NotAFile { path } => LabelsError::Invalid {
+                msg: "not a file path".into(),
+                path,
+            },
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Layers (a module may only use the ones above it), following `DESIGN.md`:
 //! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
-//!    demo song;
+//!    demo song, [`files`] atomic file writing;
 //! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
 //!    [`labels`] the `phrasewise-labels/1` labeled-example types;
 //! 2. [`model`] the network (encoder, decoders, predictor, transition matrix), its training
@@ -22,6 +22,7 @@ pub mod choreo;
 pub mod cli;
 pub mod demo;
 pub mod export;
+pub mod files;
 pub mod labels;
 pub mod model;
 pub mod motion;

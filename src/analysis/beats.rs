@@ -257,17 +257,26 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
         })
         .collect();
     // Viterbi over lags with a cost on log-tempo change
+    let log_lag: Vec<f64> = (lag_min..=lag_max).map(|l| (l as f64).log2()).collect();
+    let path = viterbi_lags(&scores, &log_lag, bcfg.tempo_change_cost);
+    let win_period = refined_periods(&scores, &path, lag_min);
+    per_frame(&centres, &win_period, n)
+}
+
+/// Best lag index per window: Viterbi over `scores` (window × lag, log domain) with a cost of
+/// `cost · Δlog2(lag)²` per step.
+fn viterbi_lags(scores: &[Vec<f64>], log_lag: &[f64], cost: f64) -> Vec<usize> {
+    let n_lags = log_lag.len();
     let t_n = scores.len();
     let mut acc = scores[0].clone();
     let mut back = vec![vec![0usize; n_lags]; t_n];
-    let log_lag: Vec<f64> = (lag_min..=lag_max).map(|l| (l as f64).log2()).collect();
     for t in 1..t_n {
         let mut next = vec![f64::NEG_INFINITY; n_lags];
         for j in 0..n_lags {
             let (mut best, mut arg) = (f64::NEG_INFINITY, 0);
             for i in 0..n_lags {
                 let d = log_lag[j] - log_lag[i];
-                let v = acc[i] - bcfg.tempo_change_cost * d * d;
+                let v = acc[i] - cost * d * d;
                 if v > best {
                     best = v;
                     arg = i;
@@ -283,12 +292,17 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
     for t in (1..t_n).rev() {
         path[t - 1] = back[t][path[t]];
     }
-    // per-window period refined by parabolic interpolation, then linearly interpolated per frame
-    let win_period: Vec<f64> = (0..t_n)
+    path
+}
+
+/// Per-window period (frames): the chosen lag refined by parabolic interpolation of its
+/// score row.
+fn refined_periods(scores: &[Vec<f64>], path: &[usize], lag_min: usize) -> Vec<f64> {
+    (0..scores.len())
         .map(|t| {
             let j = path[t];
             let s = &scores[t];
-            let frac = if j > 0 && j + 1 < n_lags {
+            let frac = if j > 0 && j + 1 < s.len() {
                 let (a, b, c) = (s[j - 1], s[j], s[j + 1]);
                 let den = a - 2.0 * b + c;
                 if den.abs() > 1e-12 {
@@ -301,7 +315,13 @@ fn local_periods(env: &[f32], fr: f64, bcfg: &BeatConfig) -> Vec<f32> {
             };
             (lag_min + j) as f64 + frac
         })
-        .collect();
+        .collect()
+}
+
+/// Window periods (at window `centres`) linearly interpolated to each of `n` frames, held
+/// constant before the first and after the last centre.
+fn per_frame(centres: &[usize], win_period: &[f64], n: usize) -> Vec<f32> {
+    let t_n = win_period.len();
     (0..n)
         .map(|i| {
             let pos = centres.partition_point(|&c| c <= i);
@@ -496,30 +516,7 @@ fn dp_beats(env: &[f32], period: &[f32], tightness: f64) -> Vec<usize> {
     if n == 0 {
         return Vec::new();
     }
-    // local score: Gaussian smoothing with the median period (as librosa)
-    let mut ps = period.to_vec();
-    ps.sort_by(|a, b| a.total_cmp(b));
-    let p_med = f64::from(ps[ps.len() / 2]).max(2.0);
-    let half = p_med.round() as isize;
-    let kernel: Vec<f32> = (-half..=half)
-        .map(|k| (-0.5 * (k as f64 * 32.0 / p_med).powi(2)).exp() as f32)
-        .collect();
-    let local: Vec<f32> = (0..n as isize)
-        .map(|t| {
-            kernel
-                .iter()
-                .enumerate()
-                .map(|(j, w)| {
-                    let idx = t + j as isize - half;
-                    if idx >= 0 && (idx as usize) < n {
-                        env[idx as usize] * w
-                    } else {
-                        0.0
-                    }
-                })
-                .sum()
-        })
-        .collect();
+    let local = local_score(env, period);
     let mut cum = vec![0.0f64; n];
     let mut back: Vec<Option<usize>> = vec![None; n];
     let lmax = local.iter().copied().fold(0.0f32, f32::max);
@@ -552,24 +549,9 @@ fn dp_beats(env: &[f32], period: &[f32], tightness: f64) -> Vec<usize> {
             cum[t] = f64::from(local[t]);
         }
     }
-    // last beat: the last local maximum of cum that exceeds half the median of maxima
-    let mut maxima: Vec<(usize, f64)> = Vec::new();
-    for t in 1..n.saturating_sub(1) {
-        if cum[t] > cum[t - 1] && cum[t] >= cum[t + 1] {
-            maxima.push((t, cum[t]));
-        }
-    }
-    if maxima.is_empty() {
+    let Some(mut t) = last_beat(&cum) else {
         return Vec::new();
-    }
-    let mut vals: Vec<f64> = maxima.iter().map(|m| m.1).collect();
-    vals.sort_by(|a, b| a.total_cmp(b));
-    let thr = 0.5 * vals[vals.len() / 2];
-    let mut t = maxima
-        .iter()
-        .rev()
-        .find(|m| m.1 >= thr)
-        .map_or(maxima[maxima.len() - 1].0, |m| m.0);
+    };
     let mut beats = vec![t];
     while let Some(prev) = back[t] {
         beats.push(prev);
@@ -577,6 +559,59 @@ fn dp_beats(env: &[f32], period: &[f32], tightness: f64) -> Vec<usize> {
     }
     beats.reverse();
     beats
+}
+
+/// Ellis's local score: the onset envelope smoothed by a Gaussian of width P/32 with the
+/// median period P (as librosa). `env` must not be empty.
+fn local_score(env: &[f32], period: &[f32]) -> Vec<f32> {
+    let n = env.len();
+    let mut ps = period.to_vec();
+    ps.sort_by(|a, b| a.total_cmp(b));
+    let p_med = f64::from(ps[ps.len() / 2]).max(2.0);
+    let half = p_med.round() as isize;
+    let kernel: Vec<f32> = (-half..=half)
+        .map(|k| (-0.5 * (k as f64 * 32.0 / p_med).powi(2)).exp() as f32)
+        .collect();
+    (0..n as isize)
+        .map(|t| {
+            kernel
+                .iter()
+                .enumerate()
+                .map(|(j, w)| {
+                    let idx = t + j as isize - half;
+                    if idx >= 0 && (idx as usize) < n {
+                        env[idx as usize] * w
+                    } else {
+                        0.0
+                    }
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// The last beat of the path: the last local maximum of `cum` that reaches half the median of
+/// the maxima; `None` without a local maximum.
+fn last_beat(cum: &[f64]) -> Option<usize> {
+    let n = cum.len();
+    let mut maxima: Vec<(usize, f64)> = Vec::new();
+    for t in 1..n.saturating_sub(1) {
+        if cum[t] > cum[t - 1] && cum[t] >= cum[t + 1] {
+            maxima.push((t, cum[t]));
+        }
+    }
+    if maxima.is_empty() {
+        return None;
+    }
+    let mut vals: Vec<f64> = maxima.iter().map(|m| m.1).collect();
+    vals.sort_by(|a, b| a.total_cmp(b));
+    let thr = 0.5 * vals[vals.len() / 2];
+    let t = maxima
+        .iter()
+        .rev()
+        .find(|m| m.1 >= thr)
+        .map_or(maxima[maxima.len() - 1].0, |m| m.0);
+    Some(t)
 }
 
 /// Drops leading and trailing beats whose smoothed onset strength is below half the RMS of the

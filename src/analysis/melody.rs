@@ -345,7 +345,6 @@ struct SalienceState {
     k_lo: usize,
     k_hi: usize,
     min_hz: f32,
-    n_bins: usize,
     harm_shift: Vec<f32>,
     harm_weight: Vec<f32>,
     weights: Vec<[f32; SPREAD]>,
@@ -361,18 +360,43 @@ struct SalienceState {
     out: SalienceFrames,
 }
 
+/// A periodic Hann window of `win_len` samples.
+fn hann(win_len: usize) -> Vec<f32> {
+    (0..win_len)
+        .map(|i| {
+            let x = std::f32::consts::TAU * i as f32 / win_len as f32;
+            0.5 - 0.5 * x.cos()
+        })
+        .collect()
+}
+
+/// Harmonic-summation spread: `weights[q][j]` is the cos² weight of bin `floor(c) - 9 + j` for
+/// a contribution centred at `c = floor(c) + q / WEIGHT_STEPS`.
+fn spread_weights() -> Vec<[f32; SPREAD]> {
+    (0..=WEIGHT_STEPS)
+        .map(|q| {
+            let frac = q as f32 / WEIGHT_STEPS as f32;
+            let mut row = [0.0_f32; SPREAD];
+            for (j, w) in row.iter_mut().enumerate() {
+                let d = (j as f32 - (BINS_PER_SEMITONE - 1) as f32 - frac).abs()
+                    / BINS_PER_SEMITONE as f32;
+                if d < 1.0 {
+                    let c = (std::f32::consts::FRAC_PI_2 * d).cos();
+                    *w = c * c;
+                }
+            }
+            row
+        })
+        .collect()
+}
+
 impl SalienceState {
     fn new(cfg: &AnalysisConfig, mcfg: &MelodyConfig, n_frames_hint: usize) -> Self {
         let sr = cfg.sr as f32;
         let hop = cfg.hop.max(1);
         let win_len = mcfg.win_len.max(16);
         let n_fft = mcfg.n_fft.max(win_len);
-        let window: Vec<f32> = (0..win_len)
-            .map(|i| {
-                let x = std::f32::consts::TAU * i as f32 / win_len as f32;
-                0.5 - 0.5 * x.cos()
-            })
-            .collect();
+        let window = hann(win_len);
         let win_sum: f32 = window.iter().sum();
         let win_sq_sum: f32 = window.iter().map(|w| w * w).sum();
         // Sine of amplitude A → spectral peak magnitude A · win_sum / 2.
@@ -402,23 +426,7 @@ impl SalienceState {
         let harm_weight: Vec<f32> = (0..n_harm)
             .map(|h| mcfg.harmonic_weight.powi(h as i32))
             .collect();
-        // weights[q][j]: cos² weight of bin `floor(c) - 9 + j` for a contribution centred at
-        // `c = floor(c) + q / WEIGHT_STEPS`.
-        let weights: Vec<[f32; SPREAD]> = (0..=WEIGHT_STEPS)
-            .map(|q| {
-                let frac = q as f32 / WEIGHT_STEPS as f32;
-                let mut row = [0.0_f32; SPREAD];
-                for (j, w) in row.iter_mut().enumerate() {
-                    let d = (j as f32 - (BINS_PER_SEMITONE - 1) as f32 - frac).abs()
-                        / BINS_PER_SEMITONE as f32;
-                    if d < 1.0 {
-                        let c = (std::f32::consts::FRAC_PI_2 * d).cos();
-                        *w = c * c;
-                    }
-                }
-                row
-            })
-            .collect();
+        let weights = spread_weights();
         let salience = vec![0.0_f32; n_bins];
         let suppressed = vec![0.0_f32; n_bins];
         let spec_peaks: Vec<SpecPeak> = Vec::with_capacity(k_hi.saturating_sub(k_lo) / 2 + 1);
@@ -450,7 +458,6 @@ impl SalienceState {
             k_lo,
             k_hi,
             min_hz,
-            n_bins,
             harm_shift,
             harm_weight,
             weights,
@@ -489,7 +496,6 @@ impl SalienceState {
             k_lo,
             k_hi,
             min_hz,
-            n_bins,
             harm_shift,
             harm_weight,
             weights,
@@ -505,7 +511,7 @@ impl SalienceState {
             out,
             win_len,
         } = self;
-        let (hop, win_sq_sum, amp_scale, bin_hz, k_lo, k_hi, min_hz, n_bins) = (
+        let (hop, win_sq_sum, amp_scale, bin_hz, k_lo, k_hi, min_hz) = (
             *hop,
             *win_sq_sum,
             *amp_scale,
@@ -513,25 +519,13 @@ impl SalienceState {
             *k_lo,
             *k_hi,
             *min_hz,
-            *n_bins,
         );
         let (per_frame, range_pow, floor_pow, beta, win_len) =
             (*per_frame, *range_pow, *floor_pow, *beta, *win_len);
         let half = (win_len / 2) as isize;
         // Centred, zero-padded frame (librosa `center=True` with constant padding).
         let start = (t * hop) as isize - half;
-        let mut energy = 0.0_f32;
-        input.fill(0.0);
-        for (i, (x, w)) in input.iter_mut().zip(window.iter()).enumerate() {
-            let s = start + i as isize;
-            if s >= 0 && (s as usize) < samples.len() {
-                let v = samples[s as usize];
-                if v.is_finite() {
-                    *x = v * w;
-                    energy += *x * *x;
-                }
-            }
-        }
+        let energy = windowed(input, window, samples, start);
         out.rms.push((energy / win_sq_sum).sqrt());
         if energy > 0.0 {
             fft.process_with_scratch(input, spectrum, scratch)?;
@@ -544,93 +538,151 @@ impl SalienceState {
                 spec_peaks.select_nth_unstable_by(k - 1, |a, b| b.amp.total_cmp(&a.amp));
                 spec_peaks.truncate(k);
             }
-            for p in spec_peaks.iter_mut() {
-                let db_interp = p.amp; // dB power from `spectral_peaks`
-                p.hz *= bin_hz;
-                let mut a = db_to_amp(db_interp) * amp_scale;
-                if mcfg.equal_loudness {
-                    a *= equal_loudness(p.hz);
-                }
-                if beta != 1.0 {
-                    a = a.powf(beta);
-                }
-                p.amp = a;
-            }
+            to_linear_amplitudes(spec_peaks, bin_hz, amp_scale, mcfg.equal_loudness, beta);
         } else {
             spec_peaks.clear();
         }
 
-        // Harmonic summation.
-        salience.fill(0.0);
-        for p in spec_peaks.iter() {
-            let c = BINS_PER_OCTAVE * (p.hz / min_hz).log2();
-            for (shift, hw) in harm_shift.iter().zip(harm_weight.iter()) {
-                let ch = c - shift;
-                if ch <= -(BINS_PER_SEMITONE as f32) {
-                    break;
-                }
-                if ch >= (n_bins - 1 + BINS_PER_SEMITONE) as f32 {
-                    continue;
-                }
-                // floor / round by truncation (`ch + 10 > 0`): no libm calls in the hot loop.
-                let fl = (ch + BINS_PER_SEMITONE as f32) as isize - BINS_PER_SEMITONE as isize;
-                let q = ((ch - fl as f32) * WEIGHT_STEPS as f32 + 0.5) as usize;
-                let row = &weights[q.min(WEIGHT_STEPS)];
-                let base = fl - (BINS_PER_SEMITONE as isize - 1);
-                let lo = base.max(0);
-                let hi = (base + SPREAD as isize).min(n_bins as isize);
-                if hi <= lo {
-                    continue;
-                }
-                let g = p.amp * hw;
-                let (lo, hi) = (lo as usize, hi as usize);
-                let off = (lo as isize - base) as usize;
-                for (s, w) in salience[lo..hi].iter_mut().zip(&row[off..]) {
-                    *s += g * w;
-                }
-            }
-        }
-
-        // Sub-octave suppression: S'(b) = max(0, S(b) − γ·S(b + 1 octave)).
-        let octave = BINS_PER_OCTAVE as usize;
-        let gamma = mcfg.octave_suppression;
-        if gamma > 0.0 {
-            for b in 0..n_bins {
-                let up = if b + octave < n_bins {
-                    salience[b + octave]
-                } else {
-                    0.0
-                };
-                suppressed[b] = (salience[b] - gamma * up).max(0.0);
-            }
-            std::mem::swap(salience, suppressed);
-        }
-
-        // Salience peaks (parabolic refinement), strongest `per_frame` kept.
-        frame_peaks.clear();
-        for b in 1..n_bins.saturating_sub(1) {
-            let (l, m, r) = (salience[b - 1], salience[b], salience[b + 1]);
-            if m > 0.0 && m > l && m >= r {
-                let den = l - 2.0 * m + r;
-                let d = if den < 0.0 {
-                    (0.5 * (l - r) / den).clamp(-0.5, 0.5)
-                } else {
-                    0.0
-                };
-                frame_peaks.push(SalPeak {
-                    bin: b as f32 + d,
-                    sal: m - 0.25 * (l - r) * d,
-                    state: PeakState::Salient,
-                });
-            }
-        }
-        frame_peaks.sort_unstable_by(|a, b| b.sal.total_cmp(&a.sal).then(a.bin.total_cmp(&b.bin)));
-        frame_peaks.truncate(per_frame);
+        harmonic_sum(
+            salience,
+            spec_peaks,
+            harm_shift,
+            harm_weight,
+            weights,
+            min_hz,
+        );
+        suppress_sub_octaves(salience, suppressed, mcfg.octave_suppression);
+        pick_salience_peaks(salience, frame_peaks, per_frame);
         out.peaks.extend_from_slice(frame_peaks);
         out.offsets.push(out.peaks.len());
 
         Ok(())
     }
+}
+
+/// Fills `input` with the window-weighted samples from `start` (zero outside the signal and
+/// for non-finite samples); returns the frame's energy.
+fn windowed(input: &mut [f32], window: &[f32], samples: &[f32], start: isize) -> f32 {
+    let mut energy = 0.0_f32;
+    input.fill(0.0);
+    for (i, (x, w)) in input.iter_mut().zip(window.iter()).enumerate() {
+        let s = start + i as isize;
+        if s >= 0 && (s as usize) < samples.len() {
+            let v = samples[s as usize];
+            if v.is_finite() {
+                *x = v * w;
+                energy += *x * *x;
+            }
+        }
+    }
+    energy
+}
+
+/// Turns spectral peaks from (bin, dB power) into (Hz, sine amplitude), optionally weighted
+/// by equal loudness and compressed by `beta`.
+fn to_linear_amplitudes(
+    spec_peaks: &mut [SpecPeak],
+    bin_hz: f32,
+    amp_scale: f32,
+    loudness: bool,
+    beta: f32,
+) {
+    for p in spec_peaks.iter_mut() {
+        let db_interp = p.amp; // dB power from `spectral_peaks`
+        p.hz *= bin_hz;
+        let mut a = db_to_amp(db_interp) * amp_scale;
+        if loudness {
+            a *= equal_loudness(p.hz);
+        }
+        if beta != 1.0 {
+            a = a.powf(beta);
+        }
+        p.amp = a;
+    }
+}
+
+/// Harmonic summation (step 2): each spectral peak adds `amp · weight_h` to the salience of
+/// its sub-harmonics `h = 1 … n`, spread over ±1 semitone with cos² weights.
+fn harmonic_sum(
+    salience: &mut [f32],
+    spec_peaks: &[SpecPeak],
+    harm_shift: &[f32],
+    harm_weight: &[f32],
+    weights: &[[f32; SPREAD]],
+    min_hz: f32,
+) {
+    let n_bins = salience.len();
+    salience.fill(0.0);
+    for p in spec_peaks.iter() {
+        let c = BINS_PER_OCTAVE * (p.hz / min_hz).log2();
+        for (shift, hw) in harm_shift.iter().zip(harm_weight.iter()) {
+            let ch = c - shift;
+            if ch <= -(BINS_PER_SEMITONE as f32) {
+                break;
+            }
+            if ch >= (n_bins - 1 + BINS_PER_SEMITONE) as f32 {
+                continue;
+            }
+            // floor / round by truncation (`ch + 10 > 0`): no libm calls in the hot loop.
+            let fl = (ch + BINS_PER_SEMITONE as f32) as isize - BINS_PER_SEMITONE as isize;
+            let q = ((ch - fl as f32) * WEIGHT_STEPS as f32 + 0.5) as usize;
+            let row = &weights[q.min(WEIGHT_STEPS)];
+            let base = fl - (BINS_PER_SEMITONE as isize - 1);
+            let lo = base.max(0);
+            let hi = (base + SPREAD as isize).min(n_bins as isize);
+            if hi <= lo {
+                continue;
+            }
+            let g = p.amp * hw;
+            let (lo, hi) = (lo as usize, hi as usize);
+            let off = (lo as isize - base) as usize;
+            for (s, w) in salience[lo..hi].iter_mut().zip(&row[off..]) {
+                *s += g * w;
+            }
+        }
+    }
+}
+
+/// Sub-octave suppression: S'(b) = max(0, S(b) − γ·S(b + 1 octave)); nothing for γ ≤ 0.
+/// `suppressed` is scratch of the same length, swapped with `salience`.
+fn suppress_sub_octaves(salience: &mut Vec<f32>, suppressed: &mut Vec<f32>, gamma: f32) {
+    let octave = BINS_PER_OCTAVE as usize;
+    let n_bins = salience.len();
+    if gamma > 0.0 {
+        for b in 0..n_bins {
+            let up = if b + octave < n_bins {
+                salience[b + octave]
+            } else {
+                0.0
+            };
+            suppressed[b] = (salience[b] - gamma * up).max(0.0);
+        }
+        std::mem::swap(salience, suppressed);
+    }
+}
+
+/// Salience peaks (parabolic refinement) into `frame_peaks`, strongest `per_frame` kept.
+fn pick_salience_peaks(salience: &[f32], frame_peaks: &mut Vec<SalPeak>, per_frame: usize) {
+    let n_bins = salience.len();
+    frame_peaks.clear();
+    for b in 1..n_bins.saturating_sub(1) {
+        let (l, m, r) = (salience[b - 1], salience[b], salience[b + 1]);
+        if m > 0.0 && m > l && m >= r {
+            let den = l - 2.0 * m + r;
+            let d = if den < 0.0 {
+                (0.5 * (l - r) / den).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            };
+            frame_peaks.push(SalPeak {
+                bin: b as f32 + d,
+                sal: m - 0.25 * (l - r) * d,
+                state: PeakState::Salient,
+            });
+        }
+    }
+    frame_peaks.sort_unstable_by(|a, b| b.sal.total_cmp(&a.sal).then(a.bin.total_cmp(&b.bin)));
+    frame_peaks.truncate(per_frame);
 }
 
 /// Steps 1–2 over a whole signal.
@@ -706,10 +758,11 @@ impl Contour {
     }
 }
 
-/// Step 3: salient / non-salient split and contour tracking.
-fn track_contours(sal: &SalienceFrames, mcfg: &MelodyConfig, frame_s: f32) -> Vec<Contour> {
+/// Marks as non-salient the peaks below `peak_frame_threshold` × their frame's strongest
+/// (τ+), then the salient ones below the song-level threshold (τσ: mean − k·std of the
+/// salient peaks, capped by `peak_floor` × their 90th percentile).
+fn mark_non_salient(peaks: &mut [SalPeak], sal: &SalienceFrames, mcfg: &MelodyConfig) {
     let n_frames = sal.rms.len();
-    let mut peaks = sal.peaks.clone();
     // Per-frame threshold (τ+).
     for t in 0..n_frames {
         let r = sal.frame(t);
@@ -747,6 +800,13 @@ fn track_contours(sal: &SalienceFrames, mcfg: &MelodyConfig, frame_s: f32) -> Ve
             }
         }
     }
+}
+
+/// Step 3: salient / non-salient split and contour tracking.
+fn track_contours(sal: &SalienceFrames, mcfg: &MelodyConfig, frame_s: f32) -> Vec<Contour> {
+    let n_frames = sal.rms.len();
+    let mut peaks = sal.peaks.clone();
+    mark_non_salient(&mut peaks, sal, mcfg);
     // Peak index → frame.
     let mut frame_of = vec![0_usize; peaks.len()];
     for t in 0..n_frames {

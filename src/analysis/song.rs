@@ -1,10 +1,10 @@
 //! The whole analysis of one song and its versioned JSON form.
 
-use super::bars::{BarConfig, decode_bars, downbeat_evidence};
-use super::beats::{BeatConfig, low_band_onset, track_beats_with_bass};
+use super::bars::{BarConfig, Bars, decode_bars, downbeat_evidence};
+use super::beats::{BeatConfig, BeatTrack, low_band_onset, track_beats_with_bass};
 use super::melody::{MelodyConfig, extract_melody};
 use super::phrases::{PhraseConfig, break_evidence, cut_fragment};
-use super::structure::{StructureConfig, segment};
+use super::structure::{Segment, StructureConfig, segment};
 use super::{AnalysisConfig, FrameMatrix, mel, rhythm};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -130,19 +130,7 @@ pub fn analyze_samples_with_melody(
             want: cfg.sr,
         });
     }
-    let mut timing = std::collections::BTreeMap::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &str, timing: &mut std::collections::BTreeMap<String, StageTime>| {
-        let now = Instant::now();
-        timing.insert(
-            name.to_string(),
-            StageTime {
-                wall_s: (now - clock).as_secs_f64(),
-            },
-        );
-        clock = now;
-    };
-    let total = Instant::now();
+    let mut timer = Timer::new();
     let mut step = |s: Stage, f: f32| {
         if progress(s, f) {
             Ok(())
@@ -159,113 +147,200 @@ pub fn analyze_samples_with_melody(
             let m = melody();
             (m, t.elapsed().as_secs_f64())
         });
-        step(Stage::Mel, 0.0)?;
-        let mel_db = mel::mel_db(samples, cfg);
-        let onset = mel::onset_strength(&mel_db, cfg);
-        lap("mel_onset", &mut timing);
-
-        step(Stage::Beats, 0.2)?;
-        let bass = low_band_onset(&mel_db, cfg);
-        let bt = track_beats_with_bass(&onset, Some(&bass), cfg, &BeatConfig::default());
-        let onset_frames = rhythm::onset_peaks(&onset, cfg);
-        lap("beats", &mut timing);
-
-        step(Stage::Bars, 0.3)?;
-        let evidence = downbeat_evidence(&mel_db, &onset, &bt.beat_frames);
-        let bars = decode_bars(&evidence, &BarConfig::default());
-        lap("bars", &mut timing);
-
-        step(Stage::Structure, 0.6)?;
-        let segments = segment(&mel_db, &bt.beat_frames, &StructureConfig::default());
-        lap("structure", &mut timing);
+        let r = rhythm_chain(samples, cfg, &mut step, &mut timer)?;
 
         step(Stage::Melody, 0.75)?;
         let (melody, melody_s) = melody_job
             .join()
             .map_err(|_| AnalysisError::Worker("melody"))?;
-        lap("melody_wait", &mut timing);
-        timing.insert("melody".into(), StageTime { wall_s: melody_s });
+        timer.lap("melody_wait");
+        timer.record("melody", melody_s);
 
         step(Stage::Phrases, 0.9)?;
         let duration = samples.len() as f64 / f64::from(cfg.sr);
-        let label_of = |l: usize| -> String {
-            let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-            if l < 26 {
-                (letters[l] as char).to_string()
-            } else {
-                format!("S{l}")
-            }
-        };
-        let mut sections: Vec<Section> = segments
-            .iter()
-            .map(|s| Section {
-                start: round3(cfg.frame_time(s.start_frame)),
-                end: round3(cfg.frame_time(s.end_frame).min(duration)),
-                label: label_of(s.label),
-            })
-            .collect();
-        if let Some(first) = sections.first_mut() {
-            first.start = 0.0;
-        }
-        if let Some(last) = sections.last_mut() {
-            last.end = round3(duration);
-        }
+        let sections = sections_from(&r.segments, cfg, duration);
         let phrases = build_phrases(
-            &bt.beat_frames,
-            &bars.downbeat_indices,
+            &r.bt.beat_frames,
+            &r.bars.downbeat_indices,
             &sections,
             &melody.f0_hz,
-            &onset,
+            &r.onset,
             cfg,
-            mel_db.rows,
+            r.mel_db.rows,
         );
-        lap("phrases", &mut timing);
-        timing.insert(
-            "total".into(),
-            StageTime {
-                wall_s: total.elapsed().as_secs_f64(),
-            },
-        );
+        timer.lap("phrases");
+        timer.record("total", timer.start.elapsed().as_secs_f64());
         step(Stage::Phrases, 1.0)?;
-
-        let analysis = SongAnalysis {
-            schema: ANALYSIS_SCHEMA.to_string(),
-            duration: round3(duration),
-            sample_rate: cfg.sr,
-            tempo_bpm: (bt.tempo_bpm * 100.0).round() / 100.0,
-            beats_per_bar: bars.beats_per_bar,
-            beats: bt.beat_times.iter().map(|t| round3(*t)).collect(),
-            beat_in_bar: bars.beat_in_bar.clone(),
-            downbeats: bars
-                .downbeat_indices
-                .iter()
-                .map(|&i| round3(bt.beat_times[i]))
-                .collect(),
-            onsets: onset_frames
-                .iter()
-                .map(|&f| round3(cfg.frame_time(f)))
-                .collect(),
+        Ok(assemble(
+            cfg,
+            duration,
+            r,
             sections,
             phrases,
-            melody: MelodyTrack {
-                hop_s: melody.hop_s,
-                f0_hz: melody
-                    .f0_hz
-                    .iter()
-                    .map(|v| (v * 10.0).round() / 10.0)
-                    .collect(),
-            },
-            warnings: Vec::new(),
-            timing,
-        };
-        let signals = AnalysisSignals {
-            mel_db,
-            onset,
-            beat_frames: bt.beat_frames,
-            onset_frames,
-        };
-        Ok((analysis, signals))
+            &melody,
+            timer.timing,
+        ))
     })
+}
+
+/// Wall time per stage: [`Timer::lap`] records the time since the previous lap.
+struct Timer {
+    start: Instant,
+    clock: Instant,
+    timing: std::collections::BTreeMap<String, StageTime>,
+}
+
+impl Timer {
+    fn new() -> Timer {
+        let now = Instant::now();
+        Timer {
+            start: now,
+            clock: now,
+            timing: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn lap(&mut self, name: &str) {
+        let now = Instant::now();
+        self.record(name, (now - self.clock).as_secs_f64());
+        self.clock = now;
+    }
+
+    fn record(&mut self, name: &str, wall_s: f64) {
+        self.timing.insert(name.to_string(), StageTime { wall_s });
+    }
+}
+
+/// What the mel → beats → bars → structure chain finds.
+struct Rhythm {
+    mel_db: FrameMatrix,
+    onset: Vec<f32>,
+    bt: BeatTrack,
+    onset_frames: Vec<usize>,
+    bars: Bars,
+    segments: Vec<Segment>,
+}
+
+/// Runs the mel → beats → bars → structure chain, reporting each stage to `step`.
+fn rhythm_chain(
+    samples: &[f32],
+    cfg: &AnalysisConfig,
+    step: &mut dyn FnMut(Stage, f32) -> Result<(), AnalysisError>,
+    timer: &mut Timer,
+) -> Result<Rhythm, AnalysisError> {
+    step(Stage::Mel, 0.0)?;
+    let mel_db = mel::mel_db(samples, cfg);
+    let onset = mel::onset_strength(&mel_db, cfg);
+    timer.lap("mel_onset");
+
+    step(Stage::Beats, 0.2)?;
+    let bass = low_band_onset(&mel_db, cfg);
+    let bt = track_beats_with_bass(&onset, Some(&bass), cfg, &BeatConfig::default());
+    let onset_frames = rhythm::onset_peaks(&onset, cfg);
+    timer.lap("beats");
+
+    step(Stage::Bars, 0.3)?;
+    let evidence = downbeat_evidence(&mel_db, &onset, &bt.beat_frames);
+    let bars = decode_bars(&evidence, &BarConfig::default());
+    timer.lap("bars");
+
+    step(Stage::Structure, 0.6)?;
+    let segments = segment(&mel_db, &bt.beat_frames, &StructureConfig::default());
+    timer.lap("structure");
+    Ok(Rhythm {
+        mel_db,
+        onset,
+        bt,
+        onset_frames,
+        bars,
+        segments,
+    })
+}
+
+/// Sections from the structure's segments, labelled "A", "B", … ("S26" on), the first
+/// starting at 0 and the last ending with the song.
+fn sections_from(segments: &[Segment], cfg: &AnalysisConfig, duration: f64) -> Vec<Section> {
+    let label_of = |l: usize| -> String {
+        let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        if l < 26 {
+            (letters[l] as char).to_string()
+        } else {
+            format!("S{l}")
+        }
+    };
+    let mut sections: Vec<Section> = segments
+        .iter()
+        .map(|s| Section {
+            start: round3(cfg.frame_time(s.start_frame)),
+            end: round3(cfg.frame_time(s.end_frame).min(duration)),
+            label: label_of(s.label),
+        })
+        .collect();
+    if let Some(first) = sections.first_mut() {
+        first.start = 0.0;
+    }
+    if let Some(last) = sections.last_mut() {
+        last.end = round3(duration);
+    }
+    sections
+}
+
+/// The analysis document (times rounded to ms, melody to 0.1 Hz) and the signals it came
+/// from.
+fn assemble(
+    cfg: &AnalysisConfig,
+    duration: f64,
+    r: Rhythm,
+    sections: Vec<Section>,
+    phrases: Vec<Phrase>,
+    melody: &MelodyTrack,
+    timing: std::collections::BTreeMap<String, StageTime>,
+) -> (SongAnalysis, AnalysisSignals) {
+    let Rhythm {
+        mel_db,
+        onset,
+        bt,
+        onset_frames,
+        bars,
+        segments: _,
+    } = r;
+    let analysis = SongAnalysis {
+        schema: ANALYSIS_SCHEMA.to_string(),
+        duration: round3(duration),
+        sample_rate: cfg.sr,
+        tempo_bpm: (bt.tempo_bpm * 100.0).round() / 100.0,
+        beats_per_bar: bars.beats_per_bar,
+        beats: bt.beat_times.iter().map(|t| round3(*t)).collect(),
+        beat_in_bar: bars.beat_in_bar.clone(),
+        downbeats: bars
+            .downbeat_indices
+            .iter()
+            .map(|&i| round3(bt.beat_times[i]))
+            .collect(),
+        onsets: onset_frames
+            .iter()
+            .map(|&f| round3(cfg.frame_time(f)))
+            .collect(),
+        sections,
+        phrases,
+        melody: MelodyTrack {
+            hop_s: melody.hop_s,
+            f0_hz: melody
+                .f0_hz
+                .iter()
+                .map(|v| (v * 10.0).round() / 10.0)
+                .collect(),
+        },
+        warnings: Vec::new(),
+        timing,
+    };
+    let signals = AnalysisSignals {
+        mel_db,
+        onset,
+        beat_frames: bt.beat_frames,
+        onset_frames,
+    };
+    (analysis, signals)
 }
 
 /// Music phrases: sections snapped to bar lines become fragments; fragments are cut at breaking

@@ -4,12 +4,14 @@
 use super::{ANALYSIS_SR, Audio, AudioError, StreamResampler};
 use std::fs::File;
 use std::path::Path;
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::audio::GenericAudioBufferRef;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::packet::Packet;
 
 /// Options for [`decode_file`].
 #[derive(Debug, Clone)]
@@ -52,6 +54,86 @@ pub fn decode_file_with(
     on_samples: &mut dyn FnMut(&[f32]),
 ) -> Result<Audio, AudioError> {
     let p = || path.to_path_buf();
+    let Opened {
+        mut format,
+        mut decoder,
+        track_id,
+        params,
+        claimed_frames,
+    } = open_track(path)?;
+    let source_rate = params.sample_rate.unwrap_or(0);
+    let channels = params.channels.as_ref().map_or(0, |c| c.count());
+    if let (Some(n), true) = (claimed_frames, source_rate > 0) {
+        let minutes = n as f64 / f64::from(source_rate) / 60.0;
+        if minutes > opts.max_minutes {
+            return Err(AudioError::TooLong {
+                path: p(),
+                limit_min: opts.max_minutes,
+            });
+        }
+    }
+
+    // MP4 edit list (AAC priming), applied by hand: symphonia 0.6 does not
+    let trim = if is_mp4(path) && source_rate > 0 {
+        mp4_edit_trim(path, source_rate)
+    } else {
+        None
+    };
+    let mut sink = Sink::new(path, opts, trim, source_rate, channels);
+    let mut bad_run = 0usize;
+    let mut bad_total = 0usize;
+    while let Some(packet) = next_packet(&mut *format, &mut sink)? {
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buf = match decoder.decode(&packet) {
+            Ok(buf) => buf,
+            Err(SymError::DecodeError(msg)) => {
+                bad_run += 1;
+                bad_total += 1;
+                if bad_run > MAX_BAD_PACKETS {
+                    if sink.decoded_frames == 0 {
+                        return Err(AudioError::Decode {
+                            path: p(),
+                            reason: msg.to_string(),
+                        });
+                    }
+                    sink.warnings
+                        .push(format!("too many corrupt packets; stopped ({msg})"));
+                    break;
+                }
+                continue;
+            }
+            Err(SymError::IoError(_)) => {
+                bad_total += 1;
+                continue;
+            }
+            Err(e) => {
+                return Err(AudioError::Decode {
+                    path: p(),
+                    reason: describe(&e),
+                });
+            }
+        };
+        bad_run = 0;
+        sink.push(&buf, on_samples)?;
+    }
+    sink.finish(bad_total, claimed_frames, on_samples)
+}
+
+/// An opened file: its demuxer, the default audio track and a decoder for it.
+struct Opened {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    params: AudioCodecParameters,
+    /// Frames the container claims the track has.
+    claimed_frames: Option<u64>,
+}
+
+/// Opens `path`, probes its format and makes a decoder for its default audio track.
+fn open_track(path: &Path) -> Result<Opened, AudioError> {
+    let p = || path.to_path_buf();
     let file = File::open(path).map_err(|source| AudioError::Open { path: p(), source })?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len == 0 {
@@ -62,7 +144,7 @@ pub fn decode_file_with(
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let mut format = symphonia::default::get_probe()
+    let format = symphonia::default::get_probe()
         .probe(
             &hint,
             mss,
@@ -84,192 +166,226 @@ pub fn decode_file_with(
         .ok_or_else(|| AudioError::NoAudioTrack { path: p() })?
         .clone();
     let claimed_frames = track.num_frames;
-    let mut decoder = symphonia::default::get_codecs()
+    let decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::Unsupported {
             path: p(),
             reason: describe(&e),
         })?;
+    Ok(Opened {
+        format,
+        decoder,
+        track_id,
+        params,
+        claimed_frames,
+    })
+}
 
-    let mut warnings = Vec::new();
-    let mut source_rate = params.sample_rate.unwrap_or(0);
-    let mut channels = params.channels.as_ref().map_or(0, |c| c.count());
-    if let (Some(n), true) = (claimed_frames, source_rate > 0) {
-        let minutes = n as f64 / f64::from(source_rate) / 60.0;
-        if minutes > opts.max_minutes {
-            return Err(AudioError::TooLong {
-                path: p(),
-                limit_min: opts.max_minutes,
-            });
-        }
-    }
-    let max_out = (opts.max_minutes * 60.0 * f64::from(opts.target_rate)) as usize;
-
-    // MP4 edit list (AAC priming), applied by hand: symphonia 0.6 does not
-    let is_mp4 = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+/// True for the MP4 family of extensions, whose edit lists are applied by hand.
+fn is_mp4(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         matches!(
             e.to_ascii_lowercase().as_str(),
             "m4a" | "mp4" | "m4b" | "aac"
         )
-    });
-    let trim = if is_mp4 && source_rate > 0 {
-        mp4_edit_trim(path, source_rate)
-    } else {
-        None
-    };
-    let mut skip_left = trim.map_or(0, |t| t.skip);
-    let keep_limit = trim.and_then(|t| t.keep);
+    })
+}
 
-    let mut resampler: Option<StreamResampler> = None;
-    let mut out: Vec<f32> = Vec::new();
-    let mut interleaved: Vec<f32> = Vec::new();
-    let mut mono: Vec<f32> = Vec::new();
-    let mut bad_run = 0usize;
-    let mut bad_total = 0usize;
-    let mut decoded_frames: u64 = 0;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(packet)) => packet,
-            Ok(None) => break,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                warnings.push("the stream ends early (file truncated?)".to_string());
-                break;
-            }
-            Err(SymError::ResetRequired) => {
-                warnings.push("stream parameters changed mid-file; decoding stopped".into());
-                break;
-            }
-            Err(e) => {
-                if decoded_frames == 0 {
-                    return Err(AudioError::Decode {
-                        path: p(),
-                        reason: describe(&e),
-                    });
-                }
-                warnings.push(format!("demuxing stopped: {}", describe(&e)));
-                break;
-            }
-        };
-        if packet.track_id != track_id {
-            continue;
+/// The next packet, or `None` when the stream ends: a truncated stream or a mid-file
+/// parameter change ends it with a warning; a demuxing error before any audio is an error.
+fn next_packet(
+    format: &mut dyn FormatReader,
+    sink: &mut Sink<'_>,
+) -> Result<Option<Packet>, AudioError> {
+    match format.next_packet() {
+        Ok(packet) => Ok(packet),
+        Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            sink.warnings
+                .push("the stream ends early (file truncated?)".to_string());
+            Ok(None)
         }
-        let buf = match decoder.decode(&packet) {
-            Ok(buf) => buf,
-            Err(SymError::DecodeError(msg)) => {
-                bad_run += 1;
-                bad_total += 1;
-                if bad_run > MAX_BAD_PACKETS {
-                    if decoded_frames == 0 {
-                        return Err(AudioError::Decode {
-                            path: p(),
-                            reason: msg.to_string(),
-                        });
-                    }
-                    warnings.push(format!("too many corrupt packets; stopped ({msg})"));
-                    break;
-                }
-                continue;
-            }
-            Err(SymError::IoError(_)) => {
-                bad_total += 1;
-                continue;
-            }
-            Err(e) => {
+        Err(SymError::ResetRequired) => {
+            sink.warnings
+                .push("stream parameters changed mid-file; decoding stopped".into());
+            Ok(None)
+        }
+        Err(e) => {
+            if sink.decoded_frames == 0 {
                 return Err(AudioError::Decode {
-                    path: p(),
+                    path: sink.path.to_path_buf(),
                     reason: describe(&e),
                 });
             }
-        };
-        bad_run = 0;
+            sink.warnings
+                .push(format!("demuxing stopped: {}", describe(&e)));
+            Ok(None)
+        }
+    }
+}
+
+/// Where decoded buffers go: edit-list trimming, downmix to mono, streaming resampling, the
+/// length limit, and the warnings gathered on the way.
+struct Sink<'a> {
+    path: &'a Path,
+    opts: &'a DecodeOptions,
+    /// Whether an MP4 edit list trims the stream (then its claimed length is not checked).
+    trimmed: bool,
+    /// Source frames still to drop (encoder priming).
+    skip_left: u64,
+    /// Source frames to keep at most.
+    keep_limit: Option<u64>,
+    /// Output samples beyond which the file is too long.
+    max_out: usize,
+    source_rate: u32,
+    channels: usize,
+    resampler: Option<StreamResampler>,
+    out: Vec<f32>,
+    interleaved: Vec<f32>,
+    mono: Vec<f32>,
+    /// Source frames decoded and kept.
+    decoded_frames: u64,
+    warnings: Vec<String>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(
+        path: &'a Path,
+        opts: &'a DecodeOptions,
+        trim: Option<EditTrim>,
+        source_rate: u32,
+        channels: usize,
+    ) -> Sink<'a> {
+        Sink {
+            path,
+            opts,
+            trimmed: trim.is_some(),
+            skip_left: trim.map_or(0, |t| t.skip),
+            keep_limit: trim.and_then(|t| t.keep),
+            max_out: (opts.max_minutes * 60.0 * f64::from(opts.target_rate)) as usize,
+            source_rate,
+            channels,
+            resampler: None,
+            out: Vec::new(),
+            interleaved: Vec::new(),
+            mono: Vec::new(),
+            decoded_frames: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Trims, downmixes and resamples one decoded buffer, handing the new output samples to
+    /// `on_samples`.
+    fn push(
+        &mut self,
+        buf: &GenericAudioBufferRef<'_>,
+        on_samples: &mut dyn FnMut(&[f32]),
+    ) -> Result<(), AudioError> {
         let spec = buf.spec();
         let ch = spec.channels().count().max(1);
-        if source_rate == 0 {
-            source_rate = spec.rate();
+        if self.source_rate == 0 {
+            self.source_rate = spec.rate();
         }
-        channels = ch;
-        if resampler.is_none() {
-            if source_rate == 0 {
+        self.channels = ch;
+        if self.resampler.is_none() {
+            if self.source_rate == 0 {
                 return Err(AudioError::Decode {
-                    path: p(),
+                    path: self.path.to_path_buf(),
                     reason: "unknown sample rate".into(),
                 });
             }
-            resampler = Some(StreamResampler::new(source_rate, opts.target_rate)?);
+            self.resampler = Some(StreamResampler::new(
+                self.source_rate,
+                self.opts.target_rate,
+            )?);
         }
-        buf.copy_to_vec_interleaved(&mut interleaved);
-        if skip_left > 0 {
-            let drop = (skip_left as usize).min(interleaved.len() / ch);
+        let interleaved = &mut self.interleaved;
+        buf.copy_to_vec_interleaved(interleaved);
+        if self.skip_left > 0 {
+            let drop = (self.skip_left as usize).min(interleaved.len() / ch);
             interleaved.drain(..drop * ch);
-            skip_left -= drop as u64;
+            self.skip_left -= drop as u64;
         }
-        if let Some(keep) = keep_limit {
-            let room = keep.saturating_sub(decoded_frames) as usize;
+        if let Some(keep) = self.keep_limit {
+            let room = keep.saturating_sub(self.decoded_frames) as usize;
             interleaved.truncate(room.min(interleaved.len() / ch) * ch);
         }
         let frames = interleaved.len() / ch;
-        decoded_frames += frames as u64;
-        mono.clear();
+        self.decoded_frames += frames as u64;
+        self.mono.clear();
         let scale = 1.0 / ch as f32;
-        mono.extend(
+        self.mono.extend(
             interleaved
                 .chunks_exact(ch)
                 .map(|f| f.iter().sum::<f32>() * scale),
         );
-        if let Some(r) = resampler.as_mut() {
-            let before = out.len();
-            r.push(&mono, &mut out)?;
-            on_samples(&out[before..]);
+        if let Some(r) = self.resampler.as_mut() {
+            let before = self.out.len();
+            r.push(&self.mono, &mut self.out)?;
+            on_samples(&self.out[before..]);
         }
-        if out.len() > max_out {
+        if self.out.len() > self.max_out {
             return Err(AudioError::TooLong {
-                path: p(),
-                limit_min: opts.max_minutes,
+                path: self.path.to_path_buf(),
+                limit_min: self.opts.max_minutes,
             });
         }
+        Ok(())
     }
-    if let Some(r) = resampler.as_mut() {
-        let before = out.len();
-        r.finish(&mut out)?;
-        if out.len() > before {
-            on_samples(&out[before..]);
+
+    /// Flushes the resampler, adds the end-of-stream warnings and checks the result.
+    fn finish(
+        mut self,
+        bad_total: usize,
+        claimed_frames: Option<u64>,
+        on_samples: &mut dyn FnMut(&[f32]),
+    ) -> Result<Audio, AudioError> {
+        let p = || self.path.to_path_buf();
+        let (source_rate, decoded_frames) = (self.source_rate, self.decoded_frames);
+        let mut out = self.out;
+        if let Some(r) = self.resampler.as_mut() {
+            let before = out.len();
+            r.finish(&mut out)?;
+            if out.len() > before {
+                on_samples(&out[before..]);
+            }
         }
+        let mut warnings = self.warnings;
+        if bad_total > 0 {
+            warnings.push(format!("{bad_total} corrupt packet(s) skipped"));
+        }
+        if let (Some(n), true) = (claimed_frames, source_rate > 0)
+            && !self.trimmed
+            && n > decoded_frames + u64::from(source_rate) / 10
+        {
+            warnings.push(format!(
+                "the header claims {:.2} s but only {:.2} s of audio is present",
+                n as f64 / f64::from(source_rate),
+                decoded_frames as f64 / f64::from(source_rate)
+            ));
+        }
+        let seconds = out.len() as f64 / f64::from(self.opts.target_rate);
+        if decoded_frames == 0 || seconds < self.opts.min_seconds {
+            return Err(AudioError::TooShort {
+                path: p(),
+                seconds,
+                min: self.opts.min_seconds,
+            });
+        }
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(AudioError::Decode {
+                path: p(),
+                reason: "decoded samples are not finite".into(),
+            });
+        }
+        warnings.dedup();
+        Ok(Audio {
+            samples: out,
+            sample_rate: self.opts.target_rate,
+            source_rate,
+            source_channels: self.channels,
+            warnings,
+        })
     }
-    if bad_total > 0 {
-        warnings.push(format!("{bad_total} corrupt packet(s) skipped"));
-    }
-    if let (Some(n), true) = (claimed_frames, source_rate > 0)
-        && trim.is_none()
-        && n > decoded_frames + u64::from(source_rate) / 10
-    {
-        warnings.push(format!(
-            "the header claims {:.2} s but only {:.2} s of audio is present",
-            n as f64 / f64::from(source_rate),
-            decoded_frames as f64 / f64::from(source_rate)
-        ));
-    }
-    let seconds = out.len() as f64 / f64::from(opts.target_rate);
-    if decoded_frames == 0 || seconds < opts.min_seconds {
-        return Err(AudioError::TooShort {
-            path: p(),
-            seconds,
-            min: opts.min_seconds,
-        });
-    }
-    if out.iter().any(|v| !v.is_finite()) {
-        return Err(AudioError::Decode {
-            path: p(),
-            reason: "decoded samples are not finite".into(),
-        });
-    }
-    warnings.dedup();
-    Ok(Audio {
-        samples: out,
-        sample_rate: opts.target_rate,
-        source_rate,
-        source_channels: channels,
-        warnings,
-    })
 }
 
 /// A short, user-facing description of a symphonia error.
@@ -297,6 +413,51 @@ pub struct EditTrim {
 /// Reads the first audio edit list of an MP4 file (box walk over `moov/trak/edts/elst` and
 /// `mdia/mdhd`, ISO/IEC 14496-12 §8.6.6), converted to frames at `rate`.
 pub fn mp4_edit_trim(path: &Path, rate: u32) -> Option<EditTrim> {
+    let moov = read_moov(path)?;
+    let movie_ts = find_box(&moov, b"mvhd").and_then(timescale)?;
+    for trak in iter_boxes(&moov).filter(|(t, _)| t == b"trak") {
+        let trak = trak.1;
+        let Some(mdia) = find_box(trak, b"mdia") else {
+            continue;
+        };
+        let is_audio = find_box(mdia, b"hdlr")
+            .and_then(|h| h.get(8..12))
+            .is_some_and(|t| t == b"soun");
+        if !is_audio {
+            continue;
+        }
+        let media_ts = find_box(mdia, b"mdhd").and_then(timescale)?;
+        let elst = find_box(trak, b"edts").and_then(|e| find_box(e, b"elst"))?;
+        let version = *elst.first()?;
+        let count = u32::from_be_bytes(elst.get(4..8)?.try_into().ok()?);
+        let mut p = 8usize;
+        for _ in 0..count {
+            let (dur, media_time, step) = if version == 1 {
+                let d = u64::from_be_bytes(elst.get(p..p + 8)?.try_into().ok()?);
+                let m = i64::from_be_bytes(elst.get(p + 8..p + 16)?.try_into().ok()?);
+                (d, m, 20)
+            } else {
+                let d = u64::from(u32::from_be_bytes(elst.get(p..p + 4)?.try_into().ok()?));
+                let m = i64::from(i32::from_be_bytes(elst.get(p + 4..p + 8)?.try_into().ok()?));
+                (d, m, 12)
+            };
+            p += step;
+            if media_time < 0 {
+                continue; // an empty edit (delay): ignored
+            }
+            let r = f64::from(rate);
+            let skip = (media_time as f64 * r / f64::from(media_ts.max(1))).round() as u64;
+            let keep =
+                (dur > 0).then(|| (dur as f64 * r / f64::from(movie_ts.max(1))).round() as u64);
+            return Some(EditTrim { skip, keep });
+        }
+        return None;
+    }
+    None
+}
+
+/// The payload of the top-level `moov` box (at most 64 MiB), if the file has one.
+fn read_moov(path: &Path) -> Option<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = File::open(path).ok()?;
     let file_len = f.metadata().ok()?.len();
@@ -330,55 +491,14 @@ pub fn mp4_edit_trim(path: &Path, rate: u32) -> Option<EditTrim> {
         }
         off += size;
     }
-    let moov = moov?;
-    let movie_ts = find_box(&moov, b"mvhd").and_then(|b| {
-        let v = *b.first()?;
-        let at = if v == 1 { 20 } else { 12 };
-        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-    })?;
-    for trak in iter_boxes(&moov).filter(|(t, _)| t == b"trak") {
-        let trak = trak.1;
-        let Some(mdia) = find_box(trak, b"mdia") else {
-            continue;
-        };
-        let is_audio = find_box(mdia, b"hdlr")
-            .and_then(|h| h.get(8..12))
-            .is_some_and(|t| t == b"soun");
-        if !is_audio {
-            continue;
-        }
-        let media_ts = find_box(mdia, b"mdhd").and_then(|b| {
-            let v = *b.first()?;
-            let at = if v == 1 { 20 } else { 12 };
-            Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-        })?;
-        let elst = find_box(trak, b"edts").and_then(|e| find_box(e, b"elst"))?;
-        let version = *elst.first()?;
-        let count = u32::from_be_bytes(elst.get(4..8)?.try_into().ok()?);
-        let mut p = 8usize;
-        for _ in 0..count {
-            let (dur, media_time, step) = if version == 1 {
-                let d = u64::from_be_bytes(elst.get(p..p + 8)?.try_into().ok()?);
-                let m = i64::from_be_bytes(elst.get(p + 8..p + 16)?.try_into().ok()?);
-                (d, m, 20)
-            } else {
-                let d = u64::from(u32::from_be_bytes(elst.get(p..p + 4)?.try_into().ok()?));
-                let m = i64::from(i32::from_be_bytes(elst.get(p + 4..p + 8)?.try_into().ok()?));
-                (d, m, 12)
-            };
-            p += step;
-            if media_time < 0 {
-                continue; // an empty edit (delay): ignored
-            }
-            let r = f64::from(rate);
-            let skip = (media_time as f64 * r / f64::from(media_ts.max(1))).round() as u64;
-            let keep =
-                (dur > 0).then(|| (dur as f64 * r / f64::from(movie_ts.max(1))).round() as u64);
-            return Some(EditTrim { skip, keep });
-        }
-        return None;
-    }
-    None
+    moov
+}
+
+/// The timescale of an `mvhd` or `mdhd` payload (its field offset depends on the version).
+fn timescale(b: &[u8]) -> Option<u32> {
+    let v = *b.first()?;
+    let at = if v == 1 { 20 } else { 12 };
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 fn iter_boxes(buf: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {

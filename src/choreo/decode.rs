@@ -517,46 +517,16 @@ pub fn decode_vec(
 ) -> Result<Decoding, ChoreoError> {
     let t_n = locks.len();
     let k = m.len();
-    if scores.len() != t_n * k {
-        return Err(ChoreoError::Invalid(format!(
-            "{} scores for {t_n} slots × {k} phrases",
-            scores.len()
-        )));
-    }
-    if let Some((t, l)) = locks
-        .iter()
-        .enumerate()
-        .find_map(|(t, l)| l.filter(|&l| l >= k).map(|l| (t, l)))
-    {
-        return Err(ChoreoError::Invalid(format!(
-            "slot {t} is locked to phrase {l}, the library has {k}"
-        )));
-    }
+    check_inputs(scores.len(), locks, k)?;
     if t_n == 0 || k == 0 {
-        return Ok(Decoding {
-            slots: t_n,
-            k,
-            path: vec![0; if k == 0 { 0 } else { t_n }],
-            marginals: Vec::new(),
-            network: Vec::new(),
-            empty_slots: Vec::new(),
-        });
+        return Ok(trivial_decoding(t_n, k));
     }
     // Small problems stay on one thread (a spawn costs more than they do).
     let threaded = t_n * k >= 20_000;
     let mut ws = WORKSPACE.with(Cell::take).unwrap_or_default();
     ws.pot.fill(&scores, k, locks, threaded);
     let mut z = normalisers(&scores, m, t_n, settings.chain);
-    let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
-    let rounds = if settings.diversity_window > 0 && pen < 0.0 {
-        settings.diversity_rounds
-    } else {
-        0
-    };
-    let settings = DecodeSettings {
-        diversity_rounds: rounds,
-        ..settings.clone()
-    };
+    let (settings, pen) = diversity(settings);
     ws.vit.reset(t_n, k);
     let Workspace { pot, vit, beta } = &mut ws;
     let (path, changed) = if threaded {
@@ -608,8 +578,92 @@ pub fn decode_vec(
             m.mul_right(&pot.masked[t * k..(t + 1) * k], &mut z[t * k..(t + 1) * k]);
         }
     }
-    let (masked, zr) = (&pot.masked, z.as_deref());
-    let mut gamma = match (threaded && beta.len() == t_n * k, changed.last()) {
+    let speculative = threaded && beta.len() == t_n * k;
+    let gamma = marginals(
+        &pot.masked,
+        z.as_deref(),
+        beta,
+        speculative,
+        changed.last(),
+        m,
+    );
+    let network = log_softmax(scores, pot, k);
+    let empty_slots = std::mem::take(&mut pot.empty);
+    // Keep the buffers for the next call unless they are unusually large.
+    if t_n * k <= KEEP_WORKSPACE_CELLS {
+        WORKSPACE.with(|w| w.set(Some(ws)));
+    }
+    Ok(Decoding {
+        slots: t_n,
+        k,
+        path,
+        marginals: gamma,
+        network,
+        empty_slots,
+    })
+}
+
+/// The decoding of a problem without slots or without phrases: nothing to choose.
+fn trivial_decoding(t_n: usize, k: usize) -> Decoding {
+    Decoding {
+        slots: t_n,
+        k,
+        path: vec![0; if k == 0 { 0 } else { t_n }],
+        marginals: Vec::new(),
+        network: Vec::new(),
+        empty_slots: Vec::new(),
+    }
+}
+
+/// The settings with no diversity rounds when diversity is off (no window, or a penalty of
+/// 1), and the log-penalty.
+fn diversity(settings: &DecodeSettings) -> (DecodeSettings, f32) {
+    let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
+    let rounds = if settings.diversity_window > 0 && pen < 0.0 {
+        settings.diversity_rounds
+    } else {
+        0
+    };
+    let settings = DecodeSettings {
+        diversity_rounds: rounds,
+        ..settings.clone()
+    };
+    (settings, pen)
+}
+
+/// Checks that there are T×K scores and every lock names one of the K phrases.
+fn check_inputs(n_scores: usize, locks: &[Option<usize>], k: usize) -> Result<(), ChoreoError> {
+    let t_n = locks.len();
+    if n_scores != t_n * k {
+        return Err(ChoreoError::Invalid(format!(
+            "{n_scores} scores for {t_n} slots × {k} phrases"
+        )));
+    }
+    if let Some((t, l)) = locks
+        .iter()
+        .enumerate()
+        .find_map(|(t, l)| l.filter(|&l| l >= k).map(|l| (t, l)))
+    {
+        return Err(ChoreoError::Invalid(format!(
+            "slot {t} is locked to phrase {l}, the library has {k}"
+        )));
+    }
+    Ok(())
+}
+
+/// Per-slot marginals from the final potentials `masked`. With a `speculative` beta (complete,
+/// computed on the undiversified potentials) only the rows before the last changed slot are
+/// redone, on a second thread while this one runs the forward pass.
+fn marginals(
+    masked: &[f32],
+    zr: Option<&[f32]>,
+    beta: &mut Vec<f32>,
+    speculative: bool,
+    last_changed: Option<&usize>,
+    m: &TransitionMatrix,
+) -> Vec<f32> {
+    let k = m.len();
+    let mut gamma = match (speculative, last_changed) {
         // The speculative beta is complete: beta_t for t ≥ the last changed slot is
         // unaffected; the rows before it are redone on the second thread while this one runs
         // the forward pass.
@@ -632,20 +686,7 @@ pub fn decode_vec(
         }
     };
     combine(&mut gamma, beta, k);
-    let network = log_softmax(scores, pot, k);
-    let empty_slots = std::mem::take(&mut pot.empty);
-    // Keep the buffers for the next call unless they are unusually large.
-    if t_n * k <= KEEP_WORKSPACE_CELLS {
-        WORKSPACE.with(|w| w.set(Some(ws)));
-    }
-    Ok(Decoding {
-        slots: t_n,
-        k,
-        path,
-        marginals: gamma,
-        network,
-        empty_slots,
-    })
+    gamma
 }
 
 /// Largest problem (slots × phrases) whose buffers stay allocated between calls: 1 000 slots

@@ -42,7 +42,7 @@ impl LabelSet {
                 s.decision
                     .review
                     .as_ref()
-                    .is_none_or(|r| r.verdict != super::review::Verdict::Rejected)
+                    .is_none_or(|r| r.verdict != super::review_data::Verdict::Rejected)
             })
             .filter_map(|s| {
                 s.decision.chosen.as_ref().map(|c| LabeledPhrase {

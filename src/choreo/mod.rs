@@ -9,6 +9,8 @@
 //!   locally normalised chain of Duan et al. 2020, Eq. 5, with locked slots as evidence.
 //! * [`project`]: the `phrasewise-project/1` document, its edits, undo history and atomic
 //!   save.
+//! * [`review_data`]: the verdict and review a slot holds; [`review`]: QA statistics and
+//!   reports over projects.
 //! * [`labels`]: the `phrasewise-labels/1` labeled-example format.
 //! * [`time`]: RFC 3339 UTC timestamps without a date library.
 
@@ -18,6 +20,7 @@ pub mod network;
 pub mod paths;
 pub mod project;
 pub mod review;
+pub mod review_data;
 pub mod score;
 pub mod spans;
 pub mod time;
@@ -90,6 +93,17 @@ impl ChoreoError {
         ChoreoError::Io {
             path: path.to_path_buf(),
             source,
+        }
+    }
+}
+
+impl From<crate::files::FileError> for ChoreoError {
+    fn from(e: crate::files::FileError) -> ChoreoError {
+        use crate::files::FileError;
+        match e {
+            FileError::Io { path, source } => ChoreoError::Io { path, source },
+            FileError::Json { path, source } => ChoreoError::Json { path, source },
+            e @ FileError::NotAFile { .. } => ChoreoError::Invalid(e.to_string()),
         }
     }
 }

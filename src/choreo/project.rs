@@ -8,20 +8,20 @@
 //! data: after edits the caller runs [`Project::rerank`], which decodes around the locked
 //! slots (accepted, swapped, relabeled or explicitly locked).
 //!
-//! Saving is atomic: the JSON goes to `.NAME.tmp` in the same folder, is fsynced, the previous
-//! file is copied to `NAME.bak`, and the temporary file is renamed over `NAME` (then the
-//! folder is fsynced where the platform allows). A crash leaves either the old or the new file,
-//! plus possibly a stale temporary file that the next save overwrites.
+//! Saving is atomic ([`crate::files::write_atomic_with_backup`]): the previous file is kept as
+//! `NAME.bak`, the JSON goes to a uniquely named temporary file in the same folder, is fsynced
+//! and renamed over `NAME`, then the folder is fsynced. A crash leaves either the old or the
+//! new file, plus possibly a stale temporary file.
 
 use super::decode::{DecodeSettings, Decoding, decode_vec};
 use super::paths::{dir_of, relative_to, resolve};
+use super::review_data::{Review, Verdict};
 use super::score::Scorer;
 use super::transition::TransitionMatrix;
 use super::{ChoreoError, time};
 use crate::analysis::SongAnalysis;
 use crate::motion::library::LibraryIndex;
 use serde::{Deserialize, Serialize};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Schema tag of project files.
@@ -139,7 +139,7 @@ pub struct SlotDecision {
     pub no_match: bool,
     /// QA review of the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review: Option<super::review::Review>,
+    pub review: Option<Review>,
 }
 
 /// One slot: a music phrase and its dance phrase.
@@ -249,7 +249,7 @@ pub enum Edit {
     /// QA verdict on the slot's decision, with a comment.
     Review {
         slot: usize,
-        verdict: super::review::Verdict,
+        verdict: Verdict,
         comment: String,
     },
     /// Mark (or clear) "no good phrase in the library" for this music.
@@ -328,34 +328,10 @@ pub(crate) fn check_schema(
     })
 }
 
-/// Writes `bytes` to `path` atomically, keeping the previous file as `PATH.bak`.
+/// Writes `bytes` to `path` atomically, keeping the previous file as `PATH.bak`
+/// ([`crate::files::write_atomic_with_backup`] with this layer's error type).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ChoreoError> {
-    let dir = dir_of(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ChoreoError::Invalid(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let write_tmp = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    if let Err(e) = write_tmp() {
-        if tmp.is_file() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        return Err(ChoreoError::io(&tmp, e));
-    }
-    if path.is_file() {
-        let bak = dir.join(format!("{name}.bak"));
-        std::fs::copy(path, &bak).map_err(|e| ChoreoError::io(&bak, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| ChoreoError::io(path, e))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all(); // not supported everywhere (Windows); the rename is what matters
-    }
-    Ok(())
+    Ok(crate::files::write_atomic_with_backup(path, bytes)?)
 }
 
 impl Project {
@@ -559,21 +535,7 @@ impl Project {
     /// an edit that needs a chosen phrase where there is none.
     pub fn apply(&mut self, edit: &Edit, actor: &Actor) -> Result<Edit, ChoreoError> {
         if let Edit::Spans { slot, spans } = edit {
-            if spans.phrases.len() != spans.slots.len() || spans.slots.is_empty() {
-                return Err(ChoreoError::Invalid(format!(
-                    "{} phrases for {} slots",
-                    spans.phrases.len(),
-                    spans.slots.len()
-                )));
-            }
-            let before = SpanSet {
-                phrases: std::mem::replace(&mut self.analysis.phrases, spans.phrases.clone()),
-                slots: std::mem::replace(&mut self.slots, spans.slots.clone()),
-            };
-            return Ok(Edit::Spans {
-                slot: *slot,
-                spans: Box::new(before),
-            });
+            return self.replace_spans(*slot, spans);
         }
         let t = edit.slot();
         let n = self.slots.len();
@@ -582,79 +544,108 @@ impl Project {
             .get_mut(t)
             .ok_or_else(|| ChoreoError::Invalid(format!("slot {t} out of range (0..{n})")))?;
         let before = slot.decision.clone();
-        let mut d = before.clone();
-        let stamp = |d: &mut SlotDecision| {
-            d.by = Some(actor.user.clone());
-            d.at = Some(actor.at.clone());
-        };
-        let need_chosen = |d: &SlotDecision| {
-            if d.chosen.is_none() {
-                Err(ChoreoError::Invalid(format!("slot {t} has no phrase")))
-            } else {
-                Ok(())
-            }
-        };
-        match edit {
-            Edit::Accept { .. } => {
-                need_chosen(&d)?;
-                d.status = SlotStatus::Accepted;
-                d.locked = true;
-                stamp(&mut d);
-            }
-            Edit::Swap { phrase, .. } | Edit::Relabel { phrase, .. } => {
-                d.chosen = Some(phrase.clone());
-                d.status = if matches!(edit, Edit::Swap { .. }) {
-                    SlotStatus::Swapped
-                } else {
-                    SlotStatus::Relabeled
-                };
-                d.locked = true;
-                d.rejected.retain(|r| r != phrase);
-                stamp(&mut d);
-            }
-            Edit::Reject { .. } => {
-                need_chosen(&d)?;
-                if let Some(c) = d.chosen.take()
-                    && !d.rejected.contains(&c)
-                {
-                    d.rejected.push(c);
-                }
-                d.status = SlotStatus::Rejected;
-                d.locked = false;
-                stamp(&mut d);
-            }
-            Edit::Lock { .. } => {
-                need_chosen(&d)?;
-                d.locked = true;
-            }
-            Edit::Unlock { .. } => d.locked = false,
-            Edit::SetNote { note, .. } => {
-                d.note = note.clone();
-                stamp(&mut d);
-            }
-            Edit::Restore { decision, .. } => d = (**decision).clone(),
-            Edit::Review {
-                verdict, comment, ..
-            } => {
-                d.review = Some(super::review::Review {
-                    verdict: *verdict,
-                    comment: comment.clone(),
-                    by: actor.user.clone(),
-                    at: actor.at.clone(),
-                });
-            }
-            Edit::NoMatch { on, .. } => {
-                d.no_match = *on;
-                stamp(&mut d);
-            }
-            Edit::Spans { .. } => {}
-        }
-        slot.decision = d;
+        slot.decision = edited(&before, edit, actor, t)?;
         Ok(Edit::Restore {
             slot: t,
             decision: Box::new(before),
         })
     }
+
+    /// [`Edit::Spans`]: swaps in new music phrases and slots; the inverse holds the old ones.
+    fn replace_spans(&mut self, slot: usize, spans: &SpanSet) -> Result<Edit, ChoreoError> {
+        if spans.phrases.len() != spans.slots.len() || spans.slots.is_empty() {
+            return Err(ChoreoError::Invalid(format!(
+                "{} phrases for {} slots",
+                spans.phrases.len(),
+                spans.slots.len()
+            )));
+        }
+        let before = SpanSet {
+            phrases: std::mem::replace(&mut self.analysis.phrases, spans.phrases.clone()),
+            slots: std::mem::replace(&mut self.slots, spans.slots.clone()),
+        };
+        Ok(Edit::Spans {
+            slot,
+            spans: Box::new(before),
+        })
+    }
+}
+
+/// Slot `t`'s decision `before` after `edit` by `actor` (any edit but [`Edit::Spans`]).
+fn edited(
+    before: &SlotDecision,
+    edit: &Edit,
+    actor: &Actor,
+    t: usize,
+) -> Result<SlotDecision, ChoreoError> {
+    let mut d = before.clone();
+    let stamp = |d: &mut SlotDecision| {
+        d.by = Some(actor.user.clone());
+        d.at = Some(actor.at.clone());
+    };
+    let need_chosen = |d: &SlotDecision| {
+        if d.chosen.is_none() {
+            Err(ChoreoError::Invalid(format!("slot {t} has no phrase")))
+        } else {
+            Ok(())
+        }
+    };
+    match edit {
+        Edit::Accept { .. } => {
+            need_chosen(&d)?;
+            d.status = SlotStatus::Accepted;
+            d.locked = true;
+            stamp(&mut d);
+        }
+        Edit::Swap { phrase, .. } | Edit::Relabel { phrase, .. } => {
+            d.chosen = Some(phrase.clone());
+            d.status = if matches!(edit, Edit::Swap { .. }) {
+                SlotStatus::Swapped
+            } else {
+                SlotStatus::Relabeled
+            };
+            d.locked = true;
+            d.rejected.retain(|r| r != phrase);
+            stamp(&mut d);
+        }
+        Edit::Reject { .. } => {
+            need_chosen(&d)?;
+            if let Some(c) = d.chosen.take()
+                && !d.rejected.contains(&c)
+            {
+                d.rejected.push(c);
+            }
+            d.status = SlotStatus::Rejected;
+            d.locked = false;
+            stamp(&mut d);
+        }
+        Edit::Lock { .. } => {
+            need_chosen(&d)?;
+            d.locked = true;
+        }
+        Edit::Unlock { .. } => d.locked = false,
+        Edit::SetNote { note, .. } => {
+            d.note = note.clone();
+            stamp(&mut d);
+        }
+        Edit::Restore { decision, .. } => d = (**decision).clone(),
+        Edit::Review {
+            verdict, comment, ..
+        } => {
+            d.review = Some(Review {
+                verdict: *verdict,
+                comment: comment.clone(),
+                by: actor.user.clone(),
+                at: actor.at.clone(),
+            });
+        }
+        Edit::NoMatch { on, .. } => {
+            d.no_match = *on;
+            stamp(&mut d);
+        }
+        Edit::Spans { .. } => {}
+    }
+    Ok(d)
 }
 
 /// Phrase id → index, built once per re-rank (a linear search per locked or rejected slot

@@ -9,44 +9,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::ChoreoError;
-use super::project::{Project, SlotStatus};
-
-/// A reviewer's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The decision is right.
-    Approved,
-    /// The decision is wrong (the comment says why).
-    Rejected,
-}
-
-impl Verdict {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Approved => "approved",
-            Verdict::Rejected => "rejected",
-        }
-    }
-}
-
-/// A review of one slot's decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Review {
-    /// Verdict.
-    pub verdict: Verdict,
-    /// Reviewer's comment.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// Reviewer.
-    pub by: String,
-    /// When (RFC 3339 UTC).
-    pub at: String,
-}
+use super::project::{Project, Slot, SlotStatus};
+pub use super::review_data::{Review, Verdict};
 
 /// Cohen's kappa of two equally long label sequences; `None` when empty. When both raters
 /// use one and the same label everywhere (`p_e = 1`) the result is 1 if they agree.
@@ -87,7 +54,7 @@ pub struct Agreement {
     pub kappa: Option<f64>,
 }
 
-fn label_of(s: &super::project::Slot) -> Option<&str> {
+fn label_of(s: &Slot) -> Option<&str> {
     (s.decision.status.is_label())
         .then_some(s.decision.chosen.as_deref())
         .flatten()

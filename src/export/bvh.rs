@@ -8,7 +8,7 @@
 
 use crate::motion::MotionError;
 use crate::motion::blend::Choreography;
-use crate::motion::library::r6;
+use crate::motion::index::r6;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

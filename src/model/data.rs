@@ -13,7 +13,6 @@ use crate::analysis::{self, AnalysisConfig, SongAnalysis, rhythm};
 use crate::audio::{self, DecodeOptions};
 use crate::cache;
 use crate::labels::LabelSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Version of the target cache files; bump when the targets change.
@@ -216,18 +215,16 @@ fn write_targets(file: &Path, samples: &[PhraseSample]) -> std::io::Result<()> {
     if let Some(p) = file.parent() {
         std::fs::create_dir_all(p)?;
     }
-    let tmp = file.with_extension("tmp");
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    w.write_all(MAGIC)?;
-    w.write_all(&(samples.len() as u32).to_le_bytes())?;
+    let per = STEPS * MELS + 2 * STEPS;
+    let mut bytes = Vec::with_capacity(8 + samples.len() * per * 4);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&(samples.len() as u32).to_le_bytes());
     for s in samples {
         for v in s.mel.iter().chain(&s.melody).chain(&s.rhythm) {
-            w.write_all(&v.to_le_bytes())?;
+            bytes.extend_from_slice(&v.to_le_bytes());
         }
     }
-    w.flush()?;
-    drop(w);
-    std::fs::rename(&tmp, file)
+    crate::files::write_atomic(file, &bytes).map_err(|e| e.into_io().1)
 }
 
 fn read_targets(file: &Path, n: usize) -> Option<Vec<PhraseSample>> {

@@ -98,6 +98,20 @@ pub enum ModelError {
     },
 }
 
+impl From<crate::files::FileError> for ModelError {
+    fn from(e: crate::files::FileError) -> ModelError {
+        use crate::files::FileError;
+        match e {
+            FileError::Io { path, source } => ModelError::Io { path, source },
+            FileError::Json { path, source } => ModelError::Json { path, source },
+            FileError::NotAFile { path } => ModelError::Data {
+                msg: "not a file path".into(),
+                path,
+            },
+        }
+    }
+}
+
 impl ModelError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         ModelError::Io {

@@ -178,13 +178,7 @@ pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<(), ModelError
     if let Some(p) = path.parent() {
         std::fs::create_dir_all(p).map_err(|e| ModelError::io(p, e))?;
     }
-    let text = serde_json::to_string_pretty(value).map_err(|source| ModelError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text + "\n").map_err(|e| ModelError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
+    Ok(crate::files::write_json_atomic(path, value)?)
 }
 
 /// Reads JSON.
@@ -472,9 +466,7 @@ pub fn cached_embeddings(
         if let Some(p) = file.parent() {
             std::fs::create_dir_all(p)?;
         }
-        let tmp = file.with_extension("tmp");
-        std::fs::write(&tmp, &bytes)?;
-        std::fs::rename(&tmp, &file)
+        crate::files::write_atomic(&file, &bytes).map_err(|e| e.into_io().1)
     };
     if let Err(e) = write() {
         tracing::warn!("cannot write embedding cache {}: {e}", file.display());

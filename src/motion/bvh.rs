@@ -644,60 +644,7 @@ impl<'a> Parser<'a> {
                     format!("more frame lines than the {claimed} the header claims"),
                 );
             }
-            let before = data.len();
-            let mut i = 0usize;
-            while i < row.len() {
-                let c = row[i];
-                if c == b' ' || c == b'\t' || c == b'\r' || c == b'\x0c' || c == b'\x0b' {
-                    i += 1;
-                    continue;
-                }
-                let s = i;
-                while i < row.len() && !row[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                let tok = &row[s..i];
-                match parse_number(tok) {
-                    Some(v) if v.is_finite() => {
-                        if data.len() - before == n {
-                            return self.err(
-                                line_no,
-                                format!(
-                                    "frame {} has more than {n} values (the hierarchy declares {n} channels)",
-                                    got + 1
-                                ),
-                            );
-                        }
-                        data.push(v);
-                    }
-                    _ => {
-                        return self.err(
-                            line_no,
-                            format!(
-                                "frame {}, value {}: `{}` is not a finite number",
-                                got + 1,
-                                data.len() - before + 1,
-                                String::from_utf8_lossy(tok)
-                            ),
-                        );
-                    }
-                }
-            }
-            let count = data.len() - before;
-            if count != n {
-                return self.err(
-                    line_no,
-                    format!(
-                        "frame {} has {count} values, the hierarchy declares {n} channels{}",
-                        got + 1,
-                        if line_end == b.len() {
-                            " (file truncated?)"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-            }
+            self.frame_row(row, n, got + 1, line_no, line_end == b.len(), &mut data)?;
             got += 1;
         }
         if got != claimed {
@@ -707,6 +654,67 @@ impl<'a> Parser<'a> {
             );
         }
         Ok(data)
+    }
+
+    /// Parses one frame line onto `data`: exactly `n` finite numbers. `frame` is 1-based;
+    /// `truncated` says the line is the file's last (mentioned when values are missing).
+    fn frame_row(
+        &self,
+        row: &[u8],
+        n: usize,
+        frame: usize,
+        line_no: usize,
+        truncated: bool,
+        data: &mut Vec<f64>,
+    ) -> Result<(), MotionError> {
+        let before = data.len();
+        let mut i = 0usize;
+        while i < row.len() {
+            let c = row[i];
+            if c == b' ' || c == b'\t' || c == b'\r' || c == b'\x0c' || c == b'\x0b' {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < row.len() && !row[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let tok = &row[s..i];
+            match parse_number(tok) {
+                Some(v) if v.is_finite() => {
+                    if data.len() - before == n {
+                        return self.err(
+                            line_no,
+                            format!(
+                                "frame {frame} has more than {n} values (the hierarchy declares {n} channels)"
+                            ),
+                        );
+                    }
+                    data.push(v);
+                }
+                _ => {
+                    return self.err(
+                        line_no,
+                        format!(
+                            "frame {frame}, value {}: `{}` is not a finite number",
+                            data.len() - before + 1,
+                            String::from_utf8_lossy(tok)
+                        ),
+                    );
+                }
+            }
+        }
+        let count = data.len() - before;
+        if count != n {
+            return self.err(
+                line_no,
+                format!(
+                    "frame {frame} has {count} values, the hierarchy declares {n} channels{}",
+                    if truncated { " (file truncated?)" } else { "" }
+                ),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -726,6 +734,9 @@ const POW10: [f64; 23] = [
 /// in 15 significant digits and the decimal exponent in ±22 (then `m · 10^e` or `m / 10^-e`
 /// is correctly rounded); otherwise defers to `str::parse::<f64>`. `nan`/`inf` are rejected
 /// by the fast path and returned non-finite by the fallback, which callers reject.
+// reason: one pass of a hand-written scanner whose state (position, mantissa, digit count,
+// exponent) every step shares; split, each piece would take and return all of it.
+#[allow(clippy::too_many_lines)]
 pub fn parse_number(tok: &[u8]) -> Option<f64> {
     let n = tok.len();
     if n == 0 {

@@ -13,8 +13,8 @@
 //! warning because jumps and cartwheels legitimately get there.
 
 use super::MotionError;
-use super::blend::Blend;
 use super::bvh::{Bvh, BvhJoint, Channel};
+use super::interpolate::Blend;
 use super::quat::{Axis, Quat, Vec3};
 use super::skeleton::{CANONICAL, JOINT_COUNT, Pose, WorldPose, joint_index};
 use serde::{Deserialize, Serialize};

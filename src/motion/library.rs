@@ -1,5 +1,6 @@
-//! The phrase library: per-clip metadata overrides, the versioned JSON index, building it
-//! from a folder of BVH files, and loading it (from disk or embedded in the binary).
+//! The phrase library: per-clip metadata overrides, building the index from a folder of BVH
+//! files, and loading it (from disk or embedded in the binary). The index types live in
+//! [`super::index`] and are re-exported here.
 //!
 //! A built library folder holds `index.json` (schema `phrasewise-library/1`) and `clips/`
 //! with every source clip retargeted onto the canonical skeleton (so loading never needs
@@ -24,23 +25,23 @@
 //! phrases, `rig` forces a rig map by name, `exclude` skips the file.
 
 use super::MotionError;
-use super::beats::{
-    BeatConfig, PhraseConfig, PhraseFeatures, cut_phrases, dance_beats, phrase_features, tempo_bpm,
-};
+use super::beats::{BeatConfig, PhraseConfig, dance_beats};
 use super::bvh::Bvh;
-use super::clip::{Clip, Plausibility, plausibility};
+use super::clip::{Clip, plausibility};
+use super::embedded::{EMBEDDED_CLIPS, EMBEDDED_INDEX};
+pub use super::index::{
+    ClipEntry, LIBRARY_SCHEMA, LibraryIndex, PhraseEntry, SKELETON_NAME, Skipped, phrases_for_clip,
+    r6, round_plaus,
+};
+pub use super::phrase::PhraseClip;
 use super::retarget::{RetargetOptions, RigMap, builtin_rigs, detect_rig, load_rig_dir, retarget};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Schema tag of library indexes.
-pub const LIBRARY_SCHEMA: &str = "phrasewise-library/1";
 /// Schema tag of override files.
 pub const OVERRIDES_SCHEMA: &str = "phrasewise-overrides/1";
-/// Name of the canonical skeleton in indexes.
-pub const SKELETON_NAME: &str = "phrasewise-canonical-22";
 
 /// Per-clip metadata corrections; every field optional.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -150,232 +151,6 @@ impl Overrides {
             None => self.defaults.clone(),
         }
     }
-}
-
-/// One source clip in the index.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClipEntry {
-    /// Identifier (the source file stem).
-    pub id: String,
-    /// Canonical-skeleton BVH, relative to the library folder.
-    pub file: String,
-    /// Source file name.
-    pub source: String,
-    /// Rig map used.
-    pub rig: String,
-    /// Detected file unit.
-    pub unit: String,
-    /// Metres per file unit.
-    pub unit_scale: f64,
-    /// Root-translation scale applied (leg-length ratio).
-    pub leg_scale: f64,
-    /// Frame rate the header claims.
-    pub header_fps: f64,
-    /// Frame rate used.
-    pub fps: f64,
-    /// Source frames kept, `[start, end)`.
-    pub source_frames: [usize; 2],
-    /// Frames in the canonical file.
-    pub frames: usize,
-    /// Style tag.
-    pub style: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Tempo of the clip's beat grid (BPM).
-    pub grid_bpm: f64,
-    /// Number of raw (Duan) dance beats.
-    pub dance_beats: usize,
-    /// Speed statistics and implausibility flags.
-    pub plausibility: Plausibility,
-}
-
-/// One phrase in the index.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PhraseEntry {
-    /// Identifier, `clip_id/NNN`.
-    pub id: String,
-    /// Clip identifier.
-    pub clip: String,
-    /// Canonical BVH (relative to the library folder).
-    pub file: String,
-    /// First frame (in the canonical file).
-    pub start_frame: usize,
-    /// Last frame, inclusive.
-    pub end_frame: usize,
-    /// Frames per second of the clip.
-    pub fps: f64,
-    /// Number of beat intervals.
-    pub beats: usize,
-    /// Beat times relative to the phrase start (s); first 0, last = duration.
-    pub beat_times: Vec<f64>,
-    /// Tempo (BPM) from the median inter-beat interval.
-    pub tempo_bpm: f64,
-    /// Style tag.
-    pub style: String,
-    /// Tags (from the clip and overrides).
-    pub tags: Vec<String>,
-    /// Motion features.
-    pub features: PhraseFeatures,
-    /// True when the clip was flagged implausible.
-    pub flagged: bool,
-}
-
-impl PhraseEntry {
-    /// Duration in seconds (first to last beat marker).
-    pub fn duration(&self) -> f64 {
-        self.beat_times.last().copied().unwrap_or(0.0)
-    }
-}
-
-/// A file the build skipped, and why.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Skipped {
-    /// Source file name.
-    pub file: String,
-    /// The reason (an error message naming file and line, or "excluded").
-    pub reason: String,
-}
-
-/// The library index (`index.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LibraryIndex {
-    /// Must be [`LIBRARY_SCHEMA`].
-    pub schema: String,
-    /// Name of the library.
-    pub name: String,
-    /// Skeleton every clip is on ([`SKELETON_NAME`]).
-    pub skeleton: String,
-    /// Program that wrote it.
-    pub generator: String,
-    /// Clips.
-    pub clips: Vec<ClipEntry>,
-    /// Phrases.
-    pub phrases: Vec<PhraseEntry>,
-    /// Files skipped by the build.
-    #[serde(default)]
-    pub skipped: Vec<Skipped>,
-}
-
-impl LibraryIndex {
-    /// Parses and checks the schema; `file` names it in errors.
-    pub fn from_json(text: &str, file: &str) -> Result<LibraryIndex, MotionError> {
-        let idx: LibraryIndex =
-            serde_json::from_str(text).map_err(|e| MotionError::json(file, e))?;
-        if idx.schema != LIBRARY_SCHEMA {
-            return Err(MotionError::invalid(
-                file,
-                format!("schema is `{}`, expected `{LIBRARY_SCHEMA}`", idx.schema),
-            ));
-        }
-        for p in &idx.phrases {
-            if !idx.clips.iter().any(|c| c.id == p.clip) {
-                return Err(MotionError::invalid(
-                    file,
-                    format!("phrase `{}` refers to unknown clip `{}`", p.id, p.clip),
-                ));
-            }
-            if p.end_frame <= p.start_frame || p.beat_times.len() != p.beats + 1 {
-                return Err(MotionError::invalid(
-                    file,
-                    format!(
-                        "phrase `{}` has an inconsistent frame range or beat list",
-                        p.id
-                    ),
-                ));
-            }
-        }
-        Ok(idx)
-    }
-
-    /// Pretty JSON with a trailing newline.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| String::from("{}"));
-        s.push('\n');
-        s
-    }
-
-    /// Median phrase length (s); 0 when there are no phrases.
-    pub fn median_phrase_seconds(&self) -> f64 {
-        let mut d: Vec<f64> = self.phrases.iter().map(PhraseEntry::duration).collect();
-        super::clip::median(&mut d)
-    }
-}
-
-/// Rounds to 6 decimals (keeps the JSON small and stable).
-pub fn r6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
-fn round_features(f: PhraseFeatures) -> PhraseFeatures {
-    PhraseFeatures {
-        mean_speed: r6(f.mean_speed),
-        energy: r6(f.energy),
-        beat_density: r6(f.beat_density),
-        height_range: r6(f.height_range),
-        travel: r6(f.travel),
-        turn_rate: r6(f.turn_rate),
-        hands_height: r6(f.hands_height),
-    }
-}
-
-/// Rounds the statistics of a [`Plausibility`] to 6 decimals.
-pub fn round_plaus(p: Plausibility) -> Plausibility {
-    Plausibility {
-        root_speed_median: r6(p.root_speed_median),
-        root_speed_p95: r6(p.root_speed_p95),
-        root_speed_sustained: r6(p.root_speed_sustained),
-        foot_speed_p99: r6(p.foot_speed_p99),
-        foot_speed_sustained: r6(p.foot_speed_sustained),
-        root_accel_p99: r6(p.root_accel_p99),
-        ..p
-    }
-}
-
-/// Cuts a canonical clip into phrases on the beat grid `grid` (seconds) and describes them.
-#[allow(clippy::too_many_arguments)]
-pub fn phrases_for_clip(
-    clip_id: &str,
-    file: &str,
-    clip: &Clip,
-    grid: &[f64],
-    style: &str,
-    tags: &[String],
-    flagged: bool,
-    cfg: &PhraseConfig,
-) -> Vec<PhraseEntry> {
-    let world = clip.world();
-    cut_phrases(grid, cfg)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(k, cut)| {
-            let start_frame = (cut.start * clip.fps).round() as usize;
-            let end_frame =
-                ((cut.end * clip.fps).round() as usize).min(clip.len().saturating_sub(1));
-            if end_frame <= start_frame {
-                return None;
-            }
-            let beat_times: Vec<f64> = grid[cut.first_beat..=cut.first_beat + cut.beats]
-                .iter()
-                .map(|t| r6(t - cut.start))
-                .collect();
-            let features = phrase_features(&world[start_frame..=end_frame], clip.fps, cut.beats);
-            Some(PhraseEntry {
-                id: format!("{clip_id}/{k:03}"),
-                clip: clip_id.to_string(),
-                file: file.to_string(),
-                start_frame,
-                end_frame,
-                fps: clip.fps,
-                beats: cut.beats,
-                tempo_bpm: r6(tempo_bpm(&beat_times)),
-                beat_times,
-                style: style.to_string(),
-                tags: tags.to_vec(),
-                features: round_features(features),
-                flagged,
-            })
-        })
-        .collect()
 }
 
 /// Options of [`build_library`].
@@ -526,27 +301,9 @@ pub fn build_library(
     out_dir: &Path,
     opts: &BuildOptions,
 ) -> Result<BuildReport, MotionError> {
-    let overrides = match &opts.overrides {
-        Some(p) => Overrides::read(p)?,
-        None => {
-            let p = bvh_dir.join("overrides.json");
-            if p.is_file() {
-                Overrides::read(&p)?
-            } else {
-                Overrides {
-                    schema: OVERRIDES_SCHEMA.into(),
-                    ..Default::default()
-                }
-            }
-        }
-    };
+    let overrides = build_overrides(bvh_dir, opts)?;
     let maps = gather_rigs(bvh_dir, &opts.rigs)?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
-        .map_err(|e| MotionError::io(bvh_dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
-        .collect();
-    files.sort();
+    let files = bvh_files(bvh_dir)?;
     let clips_dir = out_dir.join("clips");
     std::fs::create_dir_all(&clips_dir).map_err(|e| MotionError::io(&clips_dir, e))?;
     let mut index = LibraryIndex {
@@ -611,6 +368,36 @@ pub fn build_library(
         bytes_read,
         parse_seconds,
     })
+}
+
+/// The overrides of a build: the explicit file, else `BVH_DIR/overrides.json` if present,
+/// else none.
+fn build_overrides(bvh_dir: &Path, opts: &BuildOptions) -> Result<Overrides, MotionError> {
+    Ok(match &opts.overrides {
+        Some(p) => Overrides::read(p)?,
+        None => {
+            let p = bvh_dir.join("overrides.json");
+            if p.is_file() {
+                Overrides::read(&p)?
+            } else {
+                Overrides {
+                    schema: OVERRIDES_SCHEMA.into(),
+                    ..Default::default()
+                }
+            }
+        }
+    })
+}
+
+/// The `*.bvh` files (any case) directly in `bvh_dir`, sorted.
+fn bvh_files(bvh_dir: &Path) -> Result<Vec<PathBuf>, MotionError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
+        .map_err(|e| MotionError::io(bvh_dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Where a library's clip files live.
@@ -711,9 +498,12 @@ impl Library {
         ))
     }
 
-    /// The starter library compiled into the binary.
+    /// The starter library from the copy compiled into the binary (no files needed).
     pub fn starter() -> Result<Library, MotionError> {
-        super::starter::embedded_library()
+        Ok(Library::new(
+            LibraryIndex::from_json(EMBEDDED_INDEX, "<embedded>/starter/index.json")?,
+            LibrarySource::Embedded(EMBEDDED_CLIPS),
+        ))
     }
 
     /// The phrase with this id.
@@ -787,45 +577,6 @@ impl Library {
         };
         let key = (origin, clip_id.to_string(), entry.fps.to_bits());
         self.cache.get_or_load(key, || self.load_clip(clip_id))
-    }
-}
-
-/// A phrase ready for blending: its frames plus margins, and its beats.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PhraseClip {
-    /// Phrase id.
-    pub id: String,
-    /// Frames from `margin` before the phrase to `margin` after it (clamped to the clip).
-    pub clip: Clip,
-    /// Time within `clip` where the phrase starts (its first beat).
-    pub offset: f64,
-    /// Beat times relative to the phrase start (first 0, last = duration).
-    pub beats: Vec<f64>,
-}
-
-impl PhraseClip {
-    /// Cuts `entry`'s frames (plus margins) out of its clip.
-    pub fn from_clip(clip: &Clip, entry: &PhraseEntry, margin_s: f64) -> PhraseClip {
-        let m = (margin_s.max(0.0) * clip.fps).ceil() as usize;
-        let a = entry.start_frame.saturating_sub(m);
-        let b = (entry.end_frame + m + 1).min(clip.len());
-        PhraseClip {
-            id: entry.id.clone(),
-            clip: clip.slice(a, b, entry.id.clone()),
-            offset: (entry.start_frame - a) as f64 / clip.fps,
-            beats: entry.beat_times.clone(),
-        }
-    }
-
-    /// Phrase duration (s).
-    pub fn duration(&self) -> f64 {
-        self.beats.last().copied().unwrap_or(0.0)
-    }
-
-    /// Pose at phrase time `u` (0 = first beat); margins are used beyond the ends, then
-    /// the clip is clamped.
-    pub fn sample(&self, u: f64) -> super::skeleton::Pose {
-        self.clip.sample(self.offset + u)
     }
 }
 

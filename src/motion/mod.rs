@@ -3,15 +3,19 @@
 //!
 //! Pipeline: [`bvh::Bvh`] (any rig) → [`retarget::retarget`] with a [`retarget::RigMap`] →
 //! [`clip::Clip`] on [`skeleton::CANONICAL`] (metres, Y up, facing +Z) →
-//! [`beats::dance_beats`] → [`beats::cut_phrases`] → [`library::LibraryIndex`] →
+//! [`beats::dance_beats`] → [`beats::cut_phrases`] → [`index::LibraryIndex`] →
 //! [`blend::Choreography`] (time-warp + align + crossfade) → `crate::export` and [`metrics`].
 
 pub mod beats;
 pub mod blend;
 pub mod bvh;
 pub mod clip;
+pub mod embedded;
+pub mod index;
+pub mod interpolate;
 pub mod library;
 pub mod metrics;
+pub mod phrase;
 pub mod quat;
 pub mod retarget;
 pub mod skeleton;

@@ -396,53 +396,8 @@ pub fn calibrate(
 ) -> Result<[Option<Quat>; JOINT_COUNT], MotionError> {
     let rest = super::skeleton::rest_positions();
     let src = resolve_sources(bvh, map, file)?;
-    // tips
-    let mut tips = [Tip::Inherit; JOINT_COUNT];
-    for c in 0..JOINT_COUNT {
-        let Some(s) = src[c] else { continue };
-        if let Some(spec) = map.tips.get(CANONICAL[c].name) {
-            let (j, site) = parse_tip(spec, bvh, file, map)?;
-            let target = canonical_point_for_source(j, &src, &rest)
-                .or_else(|| chain_end(c, &rest))
-                .unwrap_or(rest[c] + Vec3::Y * 0.1);
-            tips[c] = match site {
-                Some(k) => Tip::End(j, k, chain_end(c, &rest).unwrap_or(target)),
-                None => Tip::Joint(j, target),
-            };
-            continue;
-        }
-        if let Some(d) = nearest_mapped_descendant(c, &src) {
-            if let Some(sd) = src[d] {
-                tips[c] = Tip::Joint(sd, rest[d]);
-            }
-        } else if !bvh.joints[s].end_sites.is_empty()
-            && let Some(e) = chain_end(c, &rest)
-        {
-            tips[c] = Tip::End(s, 0, e);
-        }
-    }
-    // reference pose
-    let (ref_pos, ref_rot) = match frame {
-        Some(f) => {
-            if f >= bvh.frames {
-                return Err(MotionError::invalid(
-                    file,
-                    format!(
-                        "rig map `{}`: reference frame {f} but the file has {} frames",
-                        map.name, bvh.frames
-                    ),
-                ));
-            }
-            let mut p = Vec::new();
-            let mut r = Vec::new();
-            bvh.world_pose(f, &mut p, &mut r);
-            (p, r)
-        }
-        None => (
-            bvh.zero_pose_positions(),
-            vec![Quat::IDENTITY; bvh.joints.len()],
-        ),
-    };
+    let tips = bone_tips(bvh, map, file, &src, &rest)?;
+    let (ref_pos, ref_rot) = reference_pose(bvh, map, file, frame)?;
     let point = |tip: &Tip| -> Option<Vec3> {
         match *tip {
             Tip::Joint(j, _) => Some(ref_pos[j]),
@@ -453,18 +408,7 @@ pub fn calibrate(
             Tip::Inherit => None,
         }
     };
-    // heading of the reference pose from the hip line (left minus right)
-    let heading = match (src[J::LUpLeg.idx()], src[J::RUpLeg.idx()]) {
-        (Some(l), Some(r)) => {
-            let f = (ref_pos[l] - ref_pos[r]).cross(Vec3::Y);
-            if f.x.hypot(f.z) > 1e-9 {
-                f.x.atan2(f.z)
-            } else {
-                0.0
-            }
-        }
-        _ => 0.0,
-    };
+    let heading = hip_heading(&src, &ref_pos);
     let h_inv = Quat::from_yaw(-heading);
     // alignment A per canonical joint, and Q_T
     let mut align = [Quat::IDENTITY; JOINT_COUNT];
@@ -499,19 +443,98 @@ pub fn calibrate(
     Ok(q_t)
 }
 
-/// Retargets a BVH onto the canonical skeleton with `map` (see the module docs).
-pub fn retarget(
+/// Where each mapped joint's bone points (module docs, step 2): an explicit tip from the
+/// map, else the nearest mapped descendant, else the joint's own end site.
+fn bone_tips(
     bvh: &Bvh,
     map: &RigMap,
     file: &str,
-    opts: &RetargetOptions,
-) -> Result<Retargeted, MotionError> {
-    let src = resolve_sources(bvh, map, file)?;
-    let src_root = src[0].unwrap_or(0);
-    if bvh.frames == 0 {
-        return Err(MotionError::invalid(file, "the file has no frames"));
+    src: &[Option<usize>; JOINT_COUNT],
+    rest: &[Vec3; JOINT_COUNT],
+) -> Result<[Tip; JOINT_COUNT], MotionError> {
+    let mut tips = [Tip::Inherit; JOINT_COUNT];
+    for c in 0..JOINT_COUNT {
+        let Some(s) = src[c] else { continue };
+        if let Some(spec) = map.tips.get(CANONICAL[c].name) {
+            let (j, site) = parse_tip(spec, bvh, file, map)?;
+            let target = canonical_point_for_source(j, src, rest)
+                .or_else(|| chain_end(c, rest))
+                .unwrap_or(rest[c] + Vec3::Y * 0.1);
+            tips[c] = match site {
+                Some(k) => Tip::End(j, k, chain_end(c, rest).unwrap_or(target)),
+                None => Tip::Joint(j, target),
+            };
+            continue;
+        }
+        if let Some(d) = nearest_mapped_descendant(c, src) {
+            if let Some(sd) = src[d] {
+                tips[c] = Tip::Joint(sd, rest[d]);
+            }
+        } else if !bvh.joints[s].end_sites.is_empty()
+            && let Some(e) = chain_end(c, rest)
+        {
+            tips[c] = Tip::End(s, 0, e);
+        }
     }
-    let q_t = match &map.reference {
+    Ok(tips)
+}
+
+/// World positions and rotations of `bvh`'s joints in the reference pose: frame `frame`, or
+/// the zero pose.
+fn reference_pose(
+    bvh: &Bvh,
+    map: &RigMap,
+    file: &str,
+    frame: Option<usize>,
+) -> Result<(Vec<Vec3>, Vec<Quat>), MotionError> {
+    Ok(match frame {
+        Some(f) => {
+            if f >= bvh.frames {
+                return Err(MotionError::invalid(
+                    file,
+                    format!(
+                        "rig map `{}`: reference frame {f} but the file has {} frames",
+                        map.name, bvh.frames
+                    ),
+                ));
+            }
+            let mut p = Vec::new();
+            let mut r = Vec::new();
+            bvh.world_pose(f, &mut p, &mut r);
+            (p, r)
+        }
+        None => (
+            bvh.zero_pose_positions(),
+            vec![Quat::IDENTITY; bvh.joints.len()],
+        ),
+    })
+}
+
+/// Heading (yaw) of the reference pose from the hip line (left minus right); 0 without both
+/// hips or with a vertical hip line.
+fn hip_heading(src: &[Option<usize>; JOINT_COUNT], ref_pos: &[Vec3]) -> f64 {
+    match (src[J::LUpLeg.idx()], src[J::RUpLeg.idx()]) {
+        (Some(l), Some(r)) => {
+            let f = (ref_pos[l] - ref_pos[r]).cross(Vec3::Y);
+            if f.x.hypot(f.z) > 1e-9 {
+                f.x.atan2(f.z)
+            } else {
+                0.0
+            }
+        }
+        _ => 0.0,
+    }
+}
+
+/// Each mapped joint's T-pose world orientation `Q_T`: calibrated from the zero pose or a
+/// frame, or given by the map's `t_pose`.
+fn reference_orientations(
+    bvh: &Bvh,
+    map: &RigMap,
+    file: &str,
+    src: &[Option<usize>; JOINT_COUNT],
+) -> Result<[Option<Quat>; JOINT_COUNT], MotionError> {
+    Ok(match &map.reference {
         Reference::Named(_) => calibrate(bvh, map, file, None)?,
         Reference::Frame { frame } => calibrate(bvh, map, file, Some(*frame))?,
         Reference::TPose { t_pose } => {
@@ -531,18 +554,12 @@ pub fn retarget(
             }
             q
         }
-    };
-    let mut q_t_inv = [Quat::IDENTITY; JOINT_COUNT];
-    for c in 0..JOINT_COUNT {
-        if let Some(q) = q_t[c] {
-            q_t_inv[c] = q.inverse();
-        }
-    }
-    // units and scales
-    let (unit, unit_scale) = match map.unit {
-        Some(u) => ("map".to_string(), u),
-        None => detect_unit(bvh, map).map_or(("m".to_string(), 1.0), |(n, s)| (n.to_string(), s)),
-    };
+    })
+}
+
+/// Scale of the root translation: the canonical leg length over the source's mean leg
+/// length (hip to knee to ankle in the zero pose), or `unit_scale` without measurable legs.
+fn leg_scale(bvh: &Bvh, src: &[Option<usize>; JOINT_COUNT], unit_scale: f64) -> f64 {
     let zero = bvh.zero_pose_positions();
     let leg = |a: J, b: J, c: J| -> Option<f64> {
         let (a, b, c) = (src[a.idx()]?, src[b.idx()]?, src[c.idx()]?);
@@ -556,11 +573,38 @@ pub fn retarget(
     .flatten()
     .filter(|l| *l > 0.0)
     .collect();
-    let leg_scale = if legs.is_empty() {
+    if legs.is_empty() {
         unit_scale
     } else {
         LEG_LENGTH / (legs.iter().sum::<f64>() / legs.len() as f64)
+    }
+}
+
+/// Retargets a BVH onto the canonical skeleton with `map` (see the module docs).
+pub fn retarget(
+    bvh: &Bvh,
+    map: &RigMap,
+    file: &str,
+    opts: &RetargetOptions,
+) -> Result<Retargeted, MotionError> {
+    let src = resolve_sources(bvh, map, file)?;
+    let src_root = src[0].unwrap_or(0);
+    if bvh.frames == 0 {
+        return Err(MotionError::invalid(file, "the file has no frames"));
+    }
+    let q_t = reference_orientations(bvh, map, file, &src)?;
+    let mut q_t_inv = [Quat::IDENTITY; JOINT_COUNT];
+    for c in 0..JOINT_COUNT {
+        if let Some(q) = q_t[c] {
+            q_t_inv[c] = q.inverse();
+        }
+    }
+    // units and scales
+    let (unit, unit_scale) = match map.unit {
+        Some(u) => ("map".to_string(), u),
+        None => detect_unit(bvh, map).map_or(("m".to_string(), 1.0), |(n, s)| (n.to_string(), s)),
     };
+    let leg_scale = leg_scale(bvh, &src, unit_scale);
     // frames
     let start = opts.start.min(bvh.frames);
     let end = opts.end.unwrap_or(bvh.frames).clamp(start, bvh.frames);

@@ -19,10 +19,11 @@
 use super::MotionError;
 use super::beats::{BeatConfig, PhraseConfig, dance_beats};
 use super::clip::{Clip, plausibility};
-use super::library::{
-    ClipEntry, LIBRARY_SCHEMA, Library, LibraryIndex, LibrarySource, SKELETON_NAME,
-    phrases_for_clip, r6,
+pub use super::embedded::{EMBEDDED_CLIPS, EMBEDDED_INDEX};
+use super::index::{
+    ClipEntry, LIBRARY_SCHEMA, LibraryIndex, SKELETON_NAME, phrases_for_clip, r6, round_plaus,
 };
+use super::library::Library;
 use super::quat::{Axis, Quat, Vec3};
 use super::skeleton::{ANKLE_HEIGHT, CANONICAL, HIPS_HEIGHT, J, Pose};
 use std::path::Path;
@@ -905,7 +906,7 @@ pub fn generate_starter() -> Vec<(String, String)> {
             tags: tags.clone(),
             grid_bpm: r6(spec.bpm()),
             dance_beats: detected.times.len(),
-            plausibility: super::library::round_plaus(plaus),
+            plausibility: round_plaus(plaus),
         });
         index.phrases.extend(phrases);
         files.push((file, clip.to_bvh().to_string_with(3)));
@@ -926,48 +927,9 @@ pub fn write_starter(dir: &Path) -> Result<usize, MotionError> {
     Ok(files.len())
 }
 
-macro_rules! embedded {
-    ($($name:literal),* $(,)?) => {
-        &[$((
-            concat!("clips/", $name, ".bvh"),
-            include_str!(concat!("../../assets/library/starter/clips/", $name, ".bvh")),
-        )),*]
-    };
-}
-
-/// The starter clips compiled into the binary: (path relative to the library, BVH text).
-pub const EMBEDDED_CLIPS: &[(&str, &str)] = embedded!(
-    "chill_sway",
-    "chill_step_touch",
-    "chill_arm_wave",
-    "chill_nod_bounce",
-    "chill_twist",
-    "groove_bounce",
-    "groove_clap_step",
-    "groove_body_roll",
-    "groove_grapevine",
-    "groove_shoulder_pop",
-    "hype_jumping_jacks",
-    "hype_kicks",
-    "hype_fist_pump",
-    "hype_jump_turn",
-    "hype_high_knees",
-    "latin_salsa_basic",
-    "latin_side_basic",
-    "latin_cumbia",
-    "latin_hip_sway",
-    "latin_turn",
-);
-
-/// The starter index compiled into the binary.
-pub const EMBEDDED_INDEX: &str = include_str!("../../assets/library/starter/index.json");
-
 /// The starter library from the copy compiled into the binary (no files needed).
 pub fn embedded_library() -> Result<Library, MotionError> {
-    Ok(Library::new(
-        LibraryIndex::from_json(EMBEDDED_INDEX, "<embedded>/starter/index.json")?,
-        LibrarySource::Embedded(EMBEDDED_CLIPS),
-    ))
+    Library::starter()
 }
 
 #[cfg(test)]

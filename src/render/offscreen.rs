@@ -131,6 +131,19 @@ impl OffscreenRenderer {
         Ok(img)
     }
 
+    /// Makes the read-back buffer at least `size` bytes (kept between frames).
+    fn grow_readback(&mut self, size: u64) {
+        if self.readback.as_ref().is_none_or(|(_, s)| *s < size) {
+            let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("phrasewise read-back"),
+                size,
+                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+                mapped_at_creation: false,
+            });
+            self.readback = Some((buffer, size));
+        }
+    }
+
     /// Renders `scene` at `image`'s size into `image`, reusing its allocation (for exporting
     /// many frames).
     pub fn render_into(&mut self, scene: &Scene, image: &mut RgbaImage) -> Result<(), RenderError> {
@@ -145,15 +158,7 @@ impl OffscreenRenderer {
         let row = width as u64 * 4;
         let padded_row = row.next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as u64);
         let size = padded_row * height as u64;
-        if self.readback.as_ref().is_none_or(|(_, s)| *s < size) {
-            let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("phrasewise read-back"),
-                size,
-                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-                mapped_at_creation: false,
-            });
-            self.readback = Some((buffer, size));
-        }
+        self.grow_readback(size);
         let Some((buffer, _)) = &self.readback else {
             return Err(RenderError::Gpu("no read-back buffer".into()));
         };

@@ -151,43 +151,7 @@ impl SkeletonRenderer {
         scene_samples: u32,
     ) -> SkeletonRenderer {
         let samples = if scene_samples == 1 { 1 } else { 4 };
-        let scene_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("phrasewise skeleton"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/skeleton.wgsl").into()),
-        });
-        let blit_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("phrasewise blit"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/blit.wgsl").into()),
-        });
-
-        let globals = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("phrasewise globals"),
-            size: std::mem::size_of::<Globals>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let globals_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("phrasewise globals"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Globals>() as u64),
-                },
-                count: None,
-            }],
-        });
-        let globals_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("phrasewise globals"),
-            layout: &globals_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: globals.as_entire_binding(),
-            }],
-        });
-
+        let (globals, globals_layout, globals_bind_group) = globals_resources(device);
         let (verts, idx) = capsule_mesh();
         let mesh_vertices = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("phrasewise capsule vertices"),
@@ -205,175 +169,8 @@ impl SkeletonRenderer {
             usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-
-        let scene_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("phrasewise scene"),
-            bind_group_layouts: &[Some(&globals_layout)],
-            immediate_size: 0,
-        });
-        let msaa = wgpu::MultisampleState {
-            count: samples,
-            mask: !0,
-            alpha_to_coverage_enabled: false,
-        };
-        let depth = |write: bool, compare: wgpu::CompareFunction| wgpu::DepthStencilState {
-            format: DEPTH_FORMAT,
-            depth_write_enabled: Some(write),
-            depth_compare: Some(compare),
-            stencil: wgpu::StencilState::default(),
-            bias: wgpu::DepthBiasState::default(),
-        };
-        let color_target = |blend: Option<wgpu::BlendState>| {
-            [Some(wgpu::ColorTargetState {
-                format: COLOR_FORMAT,
-                blend,
-                write_mask: wgpu::ColorWrites::ALL,
-            })]
-        };
-        let opaque = color_target(None);
-        let blended = color_target(Some(wgpu::BlendState::ALPHA_BLENDING));
-
-        let background = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("phrasewise background"),
-            layout: Some(&scene_layout),
-            vertex: wgpu::VertexState {
-                module: &scene_shader,
-                entry_point: Some("vs_background"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(depth(false, wgpu::CompareFunction::Always)),
-            multisample: msaa,
-            fragment: Some(wgpu::FragmentState {
-                module: &scene_shader,
-                entry_point: Some("fs_background"),
-                compilation_options: Default::default(),
-                targets: &opaque,
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        // The floor writes depth so limbs that dip below it are hidden, and is drawn before
-        // the figure; both faces, since the camera may graze it.
-        let floor = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("phrasewise floor"),
-            layout: Some(&scene_layout),
-            vertex: wgpu::VertexState {
-                module: &scene_shader,
-                entry_point: Some("vs_floor"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(depth(true, wgpu::CompareFunction::LessEqual)),
-            multisample: msaa,
-            fragment: Some(wgpu::FragmentState {
-                module: &scene_shader,
-                entry_point: Some("fs_floor"),
-                compilation_options: Default::default(),
-                targets: &blended,
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        let figure = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("phrasewise figure"),
-            layout: Some(&scene_layout),
-            vertex: wgpu::VertexState {
-                module: &scene_shader,
-                entry_point: Some("vs_figure"),
-                compilation_options: Default::default(),
-                buffers: &[
-                    Some(wgpu::VertexBufferLayout {
-                        array_stride: std::mem::size_of::<CapsuleVertex>() as u64,
-                        step_mode: wgpu::VertexStepMode::Vertex,
-                        attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32],
-                    }),
-                    Some(wgpu::VertexBufferLayout {
-                        array_stride: std::mem::size_of::<Capsule>() as u64,
-                        step_mode: wgpu::VertexStepMode::Instance,
-                        attributes: &wgpu::vertex_attr_array![
-                            2 => Float32x3, 3 => Float32, 4 => Float32x3, 5 => Float32,
-                            6 => Float32x4
-                        ],
-                    }),
-                ],
-            },
-            primitive: wgpu::PrimitiveState {
-                cull_mode: Some(wgpu::Face::Back),
-                ..Default::default()
-            },
-            depth_stencil: Some(depth(true, wgpu::CompareFunction::Less)),
-            multisample: msaa,
-            fragment: Some(wgpu::FragmentState {
-                module: &scene_shader,
-                entry_point: Some("fs_figure"),
-                compilation_options: Default::default(),
-                targets: &opaque,
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-
-        let blit_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("phrasewise blit"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-            ],
-        });
-        let blit_pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("phrasewise blit"),
-            bind_group_layouts: &[Some(&blit_layout)],
-            immediate_size: 0,
-        });
-        let blit = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("phrasewise blit"),
-            layout: Some(&blit_pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &blit_shader,
-                entry_point: Some("vs_blit"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState {
-                count: output_samples.max(1),
-                ..Default::default()
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &blit_shader,
-                entry_point: Some(if output_format.is_srgb() {
-                    "fs_blit"
-                } else {
-                    "fs_blit_encode"
-                }),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: output_format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let [background, floor, figure] = scene_pipelines(device, &globals_layout, samples);
+        let (blit, blit_layout) = blit_pipeline(device, output_format, output_samples);
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("phrasewise blit"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -556,6 +353,238 @@ impl SkeletonRenderer {
             blit_bind_group,
         }
     }
+}
+
+/// The per-frame uniform buffer, its bind group layout and bind group.
+fn globals_resources(
+    device: &wgpu::Device,
+) -> (wgpu::Buffer, wgpu::BindGroupLayout, wgpu::BindGroup) {
+    let globals = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("phrasewise globals"),
+        size: std::mem::size_of::<Globals>() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let globals_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("phrasewise globals"),
+        entries: &[wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Globals>() as u64),
+            },
+            count: None,
+        }],
+    });
+    let globals_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("phrasewise globals"),
+        layout: &globals_layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: globals.as_entire_binding(),
+        }],
+    });
+    (globals, globals_layout, globals_bind_group)
+}
+
+/// What differs between the three 3-D pipelines.
+struct ScenePass<'a> {
+    label: &'static str,
+    vs: &'static str,
+    fs: &'static str,
+    buffers: &'a [Option<wgpu::VertexBufferLayout<'a>>],
+    primitive: wgpu::PrimitiveState,
+    depth_write: bool,
+    depth_compare: wgpu::CompareFunction,
+    blend: Option<wgpu::BlendState>,
+}
+
+/// The background, floor and figure pipelines of the 3-D pass (`samples` per pixel).
+fn scene_pipelines(
+    device: &wgpu::Device,
+    globals_layout: &wgpu::BindGroupLayout,
+    samples: u32,
+) -> [wgpu::RenderPipeline; 3] {
+    let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("phrasewise skeleton"),
+        source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/skeleton.wgsl").into()),
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("phrasewise scene"),
+        bind_group_layouts: &[Some(globals_layout)],
+        immediate_size: 0,
+    });
+    let pipeline = |pass| scene_pipeline(device, &layout, &shader, samples, &pass);
+    let background = pipeline(ScenePass {
+        label: "phrasewise background",
+        vs: "vs_background",
+        fs: "fs_background",
+        buffers: &[],
+        primitive: wgpu::PrimitiveState::default(),
+        depth_write: false,
+        depth_compare: wgpu::CompareFunction::Always,
+        blend: None,
+    });
+    // The floor writes depth so limbs that dip below it are hidden, and is drawn before
+    // the figure; both faces, since the camera may graze it.
+    let floor = pipeline(ScenePass {
+        label: "phrasewise floor",
+        vs: "vs_floor",
+        fs: "fs_floor",
+        buffers: &[],
+        primitive: wgpu::PrimitiveState::default(),
+        depth_write: true,
+        depth_compare: wgpu::CompareFunction::LessEqual,
+        blend: Some(wgpu::BlendState::ALPHA_BLENDING),
+    });
+    let figure = pipeline(ScenePass {
+        label: "phrasewise figure",
+        vs: "vs_figure",
+        fs: "fs_figure",
+        buffers: &[
+            Some(wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<CapsuleVertex>() as u64,
+                step_mode: wgpu::VertexStepMode::Vertex,
+                attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32],
+            }),
+            Some(wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<Capsule>() as u64,
+                step_mode: wgpu::VertexStepMode::Instance,
+                attributes: &wgpu::vertex_attr_array![
+                    2 => Float32x3, 3 => Float32, 4 => Float32x3, 5 => Float32,
+                    6 => Float32x4
+                ],
+            }),
+        ],
+        primitive: wgpu::PrimitiveState {
+            cull_mode: Some(wgpu::Face::Back),
+            ..Default::default()
+        },
+        depth_write: true,
+        depth_compare: wgpu::CompareFunction::Less,
+        blend: None,
+    });
+    [background, floor, figure]
+}
+
+/// One 3-D pipeline: shared layout, shader, depth format and multisampling, plus `pass`.
+fn scene_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    shader: &wgpu::ShaderModule,
+    samples: u32,
+    pass: &ScenePass<'_>,
+) -> wgpu::RenderPipeline {
+    let targets = [Some(wgpu::ColorTargetState {
+        format: COLOR_FORMAT,
+        blend: pass.blend,
+        write_mask: wgpu::ColorWrites::ALL,
+    })];
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(pass.label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some(pass.vs),
+            compilation_options: Default::default(),
+            buffers: pass.buffers,
+        },
+        primitive: pass.primitive,
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(pass.depth_write),
+            depth_compare: Some(pass.depth_compare),
+            stencil: wgpu::StencilState::default(),
+            bias: wgpu::DepthBiasState::default(),
+        }),
+        multisample: wgpu::MultisampleState {
+            count: samples,
+            mask: !0,
+            alpha_to_coverage_enabled: false,
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some(pass.fs),
+            compilation_options: Default::default(),
+            targets: &targets,
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+/// The pipeline that copies the resolved scene into the host pass (`output_format`,
+/// `output_samples` per pixel), and its bind group layout (texture + sampler).
+fn blit_pipeline(
+    device: &wgpu::Device,
+    output_format: wgpu::TextureFormat,
+    output_samples: u32,
+) -> (wgpu::RenderPipeline, wgpu::BindGroupLayout) {
+    let blit_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("phrasewise blit"),
+        source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/blit.wgsl").into()),
+    });
+    let blit_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("phrasewise blit"),
+        entries: &[
+            wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                count: None,
+            },
+            wgpu::BindGroupLayoutEntry {
+                binding: 1,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                count: None,
+            },
+        ],
+    });
+    let blit_pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("phrasewise blit"),
+        bind_group_layouts: &[Some(&blit_layout)],
+        immediate_size: 0,
+    });
+    let blit = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some("phrasewise blit"),
+        layout: Some(&blit_pipeline_layout),
+        vertex: wgpu::VertexState {
+            module: &blit_shader,
+            entry_point: Some("vs_blit"),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState {
+            count: output_samples.max(1),
+            ..Default::default()
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: &blit_shader,
+            entry_point: Some(if output_format.is_srgb() {
+                "fs_blit"
+            } else {
+                "fs_blit_encode"
+            }),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format: output_format,
+                blend: None,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    });
+    (blit, blit_layout)
 }
 
 /// The frame's uniforms. The key light follows the camera (above and to the left of it) so

@@ -196,18 +196,31 @@ fn atomic_save_survives_a_crash() {
     p.save(&path).unwrap();
     let first = std::fs::read_to_string(&path).unwrap();
     // a crash mid-write leaves a half-written temporary file: the project still loads
-    let tmp = dir.join(".song.phrasewise.json.tmp");
+    let tmp = dir.join(".song.phrasewise.json.1.0.0.tmp");
     std::fs::write(&tmp, "{\"schema\": \"phrasewise-proj").unwrap();
     assert_eq!(Project::load(&path).unwrap(), p);
-    // the next save overwrites it and keeps a backup of the previous file
+    // the next save writes its own temporary file (none is left) and keeps a backup
+    let temporaries = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count()
+    };
     p.apply(&Edit::Accept { slot: 0 }, &actor()).unwrap();
     p.save(&path).unwrap();
-    assert!(!tmp.exists());
+    assert_eq!(temporaries(), 1, "only the crashed write's file");
     let bak = dir.join("song.phrasewise.json.bak");
     assert_eq!(std::fs::read_to_string(&bak).unwrap(), first);
     assert_eq!(Project::load(&path).unwrap(), p);
-    // a write that fails (the temporary path is blocked) leaves the old file intact
-    std::fs::create_dir_all(&tmp).unwrap();
+    // a write that fails (the backup path is blocked by a folder) leaves the old file intact
+    std::fs::remove_file(&bak).unwrap();
+    std::fs::create_dir_all(&bak).unwrap();
     let saved = p.clone();
     p.apply(&Edit::Accept { slot: 1 }, &actor()).unwrap();
     let err = p.save(&path).unwrap_err();

@@ -70,10 +70,22 @@ fn main() {
     let mut rows: Vec<(String, f64)> = Vec::new(); // (name, ms per sample)
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into());
 
+    reference_rows(reps, &d, &refs, &mut rows);
+    training_rows(reps, &d, &refs, &mut rows);
+    inference_rows(reps, &d, &refs, &mut rows);
+    print_rows(&rows, &threads, json);
+}
+
+type Rows = Vec<(String, f64)>;
+
+/// The rows `model_ref.py` times in PyTorch: paper encoder (batch 1 and 32, forward and
+/// forward + backward), paper predictor with K = 1101.
+fn reference_rows(reps: usize, d: &Device, refs: &[&PhraseSample], rows: &mut Rows) {
+    let d = d.clone();
     // model_ref.py rows: paper encoder, predictor K = 1101
     let enc = NetConfig::paper().encoder.init(&d).valid();
     let x1 = mel_batch(&refs[..1], &d);
-    let x32 = mel_batch(&refs, &d);
+    let x32 = mel_batch(refs, &d);
     let s = time(reps, || {
         for _ in 0..3 {
             sync(enc.forward(x1.clone()).embedding);
@@ -84,7 +96,7 @@ fn main() {
     rows.push(("enc_fwd_b32".into(), s / 32.0 * 1e3));
     let ad = d.clone().autodiff();
     let enc_ad = NetConfig::paper().encoder.init(&ad);
-    let x32a = mel_batch(&refs, &ad);
+    let x32a = mel_batch(refs, &ad);
     let target = Tensor::<2>::zeros([32, 512], &ad);
     let s = time(reps.min(3), || {
         let u = enc_ad.forward(x32a.clone()).embedding;
@@ -104,7 +116,12 @@ fn main() {
         let _ = cross_entropy(ta.forward(u256a.clone()), y.clone(), w.clone()).backward();
     });
     rows.push(("mlp_fwdbwd_b256".into(), s / 256.0 * 1e3));
+}
 
+/// Training throughput: a pretext step (E + D1–D3, Adam, batch 8) per network size, and a
+/// predictor step (SGD, batch 32, K = 40) per predictor size.
+fn training_rows(reps: usize, d: &Device, refs: &[&PhraseSample], rows: &mut Rows) {
+    let ad = d.clone().autodiff();
     // training throughput: pretext step (E + D1–D3, Adam) per configuration, batch 8
     for (name, net_cfg, r) in [
         ("compact", NetConfig::compact(), reps),
@@ -136,7 +153,7 @@ fn main() {
                     .collect()
             })
             .collect();
-        let xr: Vec<&[f32]> = x.iter().map(|r| r.as_slice()).collect();
+        let xr: Vec<&[f32]> = x.iter().map(std::vec::Vec::as_slice).collect();
         let yb: Vec<usize> = (0..32).map(|i| i % 40).collect();
         let s = time(reps, || {
             if let Some(p) = t.take() {
@@ -146,7 +163,11 @@ fn main() {
         });
         rows.push((format!("train_step_b32_{name}"), s / 32.0 * 1e3));
     }
+}
 
+/// Inference: encoder + predictor (softmax), K = 40, one phrase and a 4-minute song.
+fn inference_rows(reps: usize, d: &Device, refs: &[&PhraseSample], rows: &mut Rows) {
+    let d = d.clone();
     // inference: encoder + predictor (softmax), K = 40
     for (name, net_cfg, pcfg) in [
         (
@@ -173,7 +194,9 @@ fn main() {
         // per song, not per sample
         rows.push((format!("song_4min_{name}"), s * 1e3));
     }
+}
 
+fn print_rows(rows: &Rows, threads: &str, json: bool) {
     if json {
         let map: serde_json::Map<String, serde_json::Value> = rows
             .iter()
@@ -185,7 +208,7 @@ fn main() {
         );
     } else {
         println!("threads: {threads}");
-        for (k, v) in &rows {
+        for (k, v) in rows {
             let unit = if k.starts_with("song_") {
                 "ms per song"
             } else if k.starts_with("phrase_") {

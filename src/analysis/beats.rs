@@ -136,7 +136,7 @@ pub fn track_beats_with_bass(
     swing_phase(&env, &mut beats);
     let tempo_bpm = if beats.len() >= 2 {
         let mut ibis: Vec<f64> = beats.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
-        ibis.sort_by(|a, b| a.total_cmp(b));
+        ibis.sort_by(f64::total_cmp);
         // mean of the middle half: robust to outliers, not quantised to whole frames
         let (a, b) = (
             ibis.len() / 4,
@@ -566,7 +566,7 @@ fn dp_beats(env: &[f32], period: &[f32], tightness: f64) -> Vec<usize> {
 fn local_score(env: &[f32], period: &[f32]) -> Vec<f32> {
     let n = env.len();
     let mut ps = period.to_vec();
-    ps.sort_by(|a, b| a.total_cmp(b));
+    ps.sort_by(f32::total_cmp);
     let p_med = f64::from(ps[ps.len() / 2]).max(2.0);
     let half = p_med.round() as isize;
     let kernel: Vec<f32> = (-half..=half)
@@ -604,7 +604,7 @@ fn last_beat(cum: &[f64]) -> Option<usize> {
         return None;
     }
     let mut vals: Vec<f64> = maxima.iter().map(|m| m.1).collect();
-    vals.sort_by(|a, b| a.total_cmp(b));
+    vals.sort_by(f64::total_cmp);
     let thr = 0.5 * vals[vals.len() / 2];
     let t = maxima
         .iter()

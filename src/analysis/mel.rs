@@ -181,11 +181,11 @@ pub fn power_to_db(m: &mut FrameMatrix, top_db: f32) {
     let amin = 1e-10f32;
     let max = m.data.iter().copied().fold(amin, f32::max);
     let ref_db = 10.0 * max.log10();
-    for v in m.data.iter_mut() {
+    for v in &mut m.data {
         *v = 10.0 * v.max(amin).log10() - ref_db;
     }
     let floor = -top_db;
-    for v in m.data.iter_mut() {
+    for v in &mut m.data {
         *v = v.max(floor);
     }
 }

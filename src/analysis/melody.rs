@@ -197,7 +197,7 @@ fn melody_from_salience(
         }
     }
     let bin_hz = |b: f32| mcfg.min_hz * (b / BINS_PER_OCTAVE).exp2();
-    for f in f0_hz.iter_mut() {
+    for f in &mut f0_hz {
         if *f > 0.0 {
             // `f` holds `bin + 1` (0 reserved for unvoiced) until here.
             *f = bin_hz(*f - 1.0);
@@ -613,7 +613,7 @@ fn harmonic_sum(
 ) {
     let n_bins = salience.len();
     salience.fill(0.0);
-    for p in spec_peaks.iter() {
+    for p in spec_peaks {
         let c = BINS_PER_OCTAVE * (p.hz / min_hz).log2();
         for (shift, hw) in harm_shift.iter().zip(harm_weight.iter()) {
             let ch = c - shift;

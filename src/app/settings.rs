@@ -78,7 +78,7 @@ impl Recovery {
     /// Writes the sidecar after the document was written.
     pub fn write_info(&self, info: &RecoveryInfo) -> anyhow::Result<()> {
         let json = serde_json::to_string_pretty(info)?;
-        crate::choreo::project::atomic_write(&self.info_path(), json.as_bytes())?;
+        crate::files::write_atomic(&self.info_path(), json.as_bytes())?;
         Ok(())
     }
 

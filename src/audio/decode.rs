@@ -62,6 +62,7 @@ pub fn decode_file_with(
         claimed_frames,
     } = open_track(path)?;
     let source_rate = params.sample_rate.unwrap_or(0);
+    #[allow(clippy::redundant_closure_for_method_calls)] // the type's path is private
     let channels = params.channels.as_ref().map_or(0, |c| c.count());
     if let (Some(n), true) = (claimed_frames, source_rate > 0) {
         let minutes = n as f64 / f64::from(source_rate) / 60.0;
@@ -135,7 +136,7 @@ struct Opened {
 fn open_track(path: &Path) -> Result<Opened, AudioError> {
     let p = || path.to_path_buf();
     let file = File::open(path).map_err(|source| AudioError::Open { path: p(), source })?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = file.metadata().map_or(0, |m| m.len());
     if len == 0 {
         return Err(AudioError::Empty { path: p() });
     }

@@ -31,8 +31,10 @@ impl StreamResampler {
                 .map_err(|e| AudioError::Resample(e.to_string()))?;
             Some(r)
         };
-        let delay_left = inner.as_ref().map_or(0, |r| r.output_delay());
-        let out_max = inner.as_ref().map_or(0, |r| r.output_frames_max());
+        let delay_left = inner.as_ref().map_or(0, rubato::Resampler::output_delay);
+        let out_max = inner
+            .as_ref()
+            .map_or(0, rubato::Resampler::output_frames_max);
         Ok(Self {
             inner,
             pending: Vec::with_capacity(CHUNK * 2),

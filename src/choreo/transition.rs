@@ -425,7 +425,10 @@ mod tests {
     }
 
     fn random_matrix(seed: &mut u64, k: usize) -> TransitionMatrix {
-        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         let styles: Vec<String> = (0..k).map(|i| names[i % 3].clone()).collect();
         let base = (0..9).map(|_| 0.01 + 0.99 * lcg(seed)).collect();
         let mut ex = vec![];
@@ -510,7 +513,10 @@ mod tests {
 
     #[test]
     fn defaults_and_validation() {
-        let st: Vec<String> = ["x", "x", "y"].iter().map(|s| s.to_string()).collect();
+        let st: Vec<String> = ["x", "x", "y"]
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         let mut m = TransitionMatrix::style_blocks(&st, 1.0, 0.3, 0.05).unwrap();
         assert_eq!(m.get(0, 1), 1.0);
         assert_eq!(m.get(0, 2), 0.3);

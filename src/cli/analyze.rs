@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::progress::TerminalProgress;
 use crate::analysis::SongAnalysis;
@@ -77,7 +77,7 @@ pub fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
     }
     if let Some(out) = &args.output {
         let text = serde_json::to_string_pretty(&value)?;
-        std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
+        crate::files::write_atomic(out, text.as_bytes())?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&value)?);

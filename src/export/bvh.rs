@@ -110,11 +110,15 @@ pub fn export_dance(
     }
     let clip = ch.bake(fps);
     let bvh = clip.to_bvh();
-    std::fs::write(bvh_path, bvh.to_string_with(6)).map_err(|e| MotionError::io(bvh_path, e))?;
+    // Written atomically: a failed or cancelled export never leaves half a file under the
+    // final name.
+    crate::files::write_atomic(bvh_path, bvh.to_string_with(6).as_bytes())
+        .map_err(|e| MotionError::io(bvh_path, e.into_io().1))?;
     let tl = timeline(ch, fps);
     let mut json = serde_json::to_string_pretty(&tl)
         .map_err(|e| MotionError::json(timeline_path.display().to_string(), e))?;
     json.push('\n');
-    std::fs::write(timeline_path, json).map_err(|e| MotionError::io(timeline_path, e))?;
+    crate::files::write_atomic(timeline_path, json.as_bytes())
+        .map_err(|e| MotionError::io(timeline_path, e.into_io().1))?;
     Ok(tl)
 }

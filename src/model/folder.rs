@@ -62,7 +62,7 @@ pub struct EmbedNorm {
 impl EmbedNorm {
     /// Mean and standard deviation of `rows` (all of one width).
     pub fn fit(rows: &[Vec<f32>]) -> EmbedNorm {
-        let d = rows.first().map_or(0, |r| r.len());
+        let d = rows.first().map_or(0, std::vec::Vec::len);
         let n = rows.len().max(1) as f64;
         let mut mean = vec![0.0f64; d];
         for r in rows {

@@ -17,7 +17,9 @@ use burn::prelude::*;
 static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn seed_lock() -> std::sync::MutexGuard<'static, ()> {
-    SEED_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    SEED_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn device() -> Device {
@@ -52,7 +54,7 @@ fn compact_encoder_shapes() {
     let dims: Vec<[usize; 4]> = enc
         .stage_outputs(x.clone())
         .iter()
-        .map(|t| t.dims())
+        .map(burn::Tensor::dims)
         .collect();
     assert_eq!(
         dims,
@@ -79,7 +81,7 @@ fn paper_encoder_shapes_table3() {
     let dims: Vec<[usize; 4]> = enc
         .stage_outputs(x.clone())
         .iter()
-        .map(|t| t.dims())
+        .map(burn::Tensor::dims)
         .collect();
     // MaxPool 64×32×32, Conv_2 … Conv_5 (bottleneck output = 4 × planes)
     assert_eq!(
@@ -175,7 +177,7 @@ fn a_predictor_step_lowers_the_loss() {
     let x: Vec<Vec<f32>> = (0..8)
         .map(|i| (0..512).map(|j| ((i * 7 + j) % 13) as f32 / 13.0).collect())
         .collect();
-    let xr: Vec<&[f32]> = x.iter().map(|r| r.as_slice()).collect();
+    let xr: Vec<&[f32]> = x.iter().map(std::vec::Vec::as_slice).collect();
     let y: Vec<usize> = (0..8).map(|i| i % 10).collect();
     let (t1, l0) = predictor_step(t, &mut optim, &xr, &y, 1e-2, &d);
     t = t1;

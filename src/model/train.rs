@@ -457,7 +457,7 @@ pub fn cached_embeddings(
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        return v.chunks_exact(dim).map(|c| c.to_vec()).collect();
+        return v.chunks_exact(dim).map(<[f32]>::to_vec).collect();
     }
     let refs: Vec<&PhraseSample> = song.samples.iter().collect();
     let emb = embed_samples(encoder, &refs, 16, device);
@@ -616,7 +616,12 @@ pub fn predict(t: &Predictor, x: &[Vec<f32>], device: &Device) -> Vec<Vec<f32>> 
     let mut out = Vec::with_capacity(x.len());
     for chunk in x.chunks(256) {
         let dim = chunk[0].len();
-        let xb = rows_batch(chunk.iter().map(|r| r.as_slice()), chunk.len(), dim, device);
+        let xb = rows_batch(
+            chunk.iter().map(std::vec::Vec::as_slice),
+            chunk.len(),
+            dim,
+            device,
+        );
         out.extend(to_vec(softmax(t.forward(xb), 1))); // [b, K]
     }
     out
@@ -709,7 +714,7 @@ pub fn coascent(
     let mut optim = sgd(&cfg.train);
     let mut state = CoascentState {
         log: CoascentLog {
-            unlabeled: unlabeled.iter().map(|s| s.len()).sum(),
+            unlabeled: unlabeled.iter().map(std::vec::Vec::len).sum(),
             ..Default::default()
         },
         ..Default::default()

@@ -156,7 +156,10 @@ mod tests {
     use super::*;
 
     fn styles() -> Vec<String> {
-        ["a", "a", "b"].iter().map(|s| s.to_string()).collect()
+        ["a", "a", "b"]
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     }
 
     #[test]

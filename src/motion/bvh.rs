@@ -635,7 +635,7 @@ impl<'a> Parser<'a> {
             self.pos = (line_end + 1).min(b.len());
             self.line += 1;
             let row = &b[line_start..line_end];
-            if row.iter().all(|c| c.is_ascii_whitespace()) {
+            if row.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             if got == claimed {

@@ -159,7 +159,7 @@ impl Clip {
         let order = [Axis::Z, Axis::X, Axis::Y];
         let mut joints = Vec::with_capacity(JOINT_COUNT);
         let mut first = 0;
-        for cjoint in CANONICAL.iter() {
+        for cjoint in &CANONICAL {
             let channels = if cjoint.parent.is_none() {
                 vec![
                     Channel::XPos,
@@ -290,7 +290,7 @@ pub fn percentile(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     let r = (p / 100.0).clamp(0.0, 1.0) * (v.len() - 1) as f64;
     let i = r.floor() as usize;
     let j = (i + 1).min(v.len() - 1);

@@ -458,14 +458,17 @@ impl ClipCache {
         if let Some(c) = self
             .0
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clips
             .get(&key)
         {
             return Ok(c.clone());
         }
         let clip = Arc::new(load()?);
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.clips.len() >= Self::MAX_CLIPS || map.frames + clip.len() > Self::MAX_FRAMES {
             map.clips.clear();
             map.frames = 0;

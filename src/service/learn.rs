@@ -90,7 +90,7 @@ pub fn current_model(ws: &Path) -> Option<PathBuf> {
 }
 
 fn set_current(ws: &Path, version: &str) -> Result<()> {
-    crate::choreo::project::atomic_write(
+    crate::files::write_atomic(
         &models_dir(ws).join("CURRENT"),
         format!("{version}\n").as_bytes(),
     )?;

@@ -131,6 +131,9 @@ pub enum ServiceError {
     /// A labels file could not be used.
     #[error(transparent)]
     Labels(#[from] crate::labels::LabelsError),
+    /// A file could not be written.
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
     /// The analysis cache could not be used.
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),

@@ -27,6 +27,6 @@ pub fn write_report(report: &ReviewReport, out: &Path) -> Result<()> {
     } else {
         report.to_markdown()
     };
-    crate::choreo::project::atomic_write(out, text.as_bytes())?;
+    crate::files::write_atomic(out, text.as_bytes())?;
     Ok(())
 }

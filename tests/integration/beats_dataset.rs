@@ -29,7 +29,7 @@ fn beat_f_measure_on_annotated_songs() {
         let f = beat_f_measure(&truth, &bt.beat_times);
         let gt_bpm = {
             let mut d: Vec<f64> = truth.windows(2).map(|w| w[1] - w[0]).collect();
-            d.sort_by(|a, b| a.total_cmp(b));
+            d.sort_by(f64::total_cmp);
             60.0 / d[d.len() / 2]
         };
         let name = audio.file_stem().unwrap().to_string_lossy().to_string();

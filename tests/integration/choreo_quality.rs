@@ -44,7 +44,7 @@ fn suggested_dance_versus_random_phrases() {
                 use_cache: false,
                 ..phrasewise::service::suggest::SuggestRequest::new(
                     &path,
-                    &dir.join("p.phrasewise.json"),
+                    dir.join("p.phrasewise.json"),
                 )
             },
             &library,

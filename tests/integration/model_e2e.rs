@@ -142,7 +142,7 @@ fn shipped_model_scores_the_demo_song_for_the_starter_library() {
     // vouch for the caller's, the targets were not cached either
     assert!(phrasewise::cache::load(&fresh, &hash).is_none());
     let targets = |dir: &std::path::Path| {
-        std::fs::read_dir(dir.join("model-targets")).map_or(0, |d| d.count())
+        std::fs::read_dir(dir.join("model-targets")).map_or(0, std::iter::Iterator::count)
     };
     assert_eq!(targets(&fresh), 0);
     // once the analysis cache holds the same analysis, they are

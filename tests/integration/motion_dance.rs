@@ -131,7 +131,7 @@ fn embedded_starter_library_loads_without_files() {
 fn starter_moves_have_velocity_minima_on_their_beats() {
     let lib = Library::starter().expect("starter");
     let mut good = 0;
-    for spec in MOVES.iter() {
+    for spec in &MOVES {
         let clip = lib.load_clip(spec.name).expect("clip");
         let b = dance_beats(&clip, &BeatConfig::default());
         let truth: Vec<f64> = (0..=16)
@@ -313,7 +313,11 @@ fn export_writes_a_bvh_blender_reads_at_the_right_length() {
     assert_eq!(v["slots"][1]["blend_in"], 0.25);
     assert_eq!(v["slots"][0]["blend_in"], 0.0);
     let clip = Clip::from_canonical_bvh(&bvh, "dance.bvh", None).expect("canonical");
-    assert!(clip.poses.iter().all(|p| p.is_finite()));
+    assert!(
+        clip.poses
+            .iter()
+            .all(phrasewise::motion::skeleton::Pose::is_finite)
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

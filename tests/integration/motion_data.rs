@@ -176,7 +176,7 @@ fn broken_files_give_clear_errors() {
     );
     // a frame with a value missing
     let k = motion_line + 10;
-    let mut v: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = lines.iter().map(std::string::ToString::to_string).collect();
     let mut vals: Vec<&str> = lines[k - 1].split_whitespace().collect();
     vals.pop();
     v[k - 1] = vals.join(" ");
@@ -194,7 +194,7 @@ fn broken_files_give_clear_errors() {
         "{e}"
     );
     // NaN in a frame
-    let mut v: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = lines.iter().map(std::string::ToString::to_string).collect();
     let k = motion_line + 20;
     v[k - 1] = v[k - 1].replacen(' ', " nan ", 1);
     let e = parse_error(&tmp, "nan.bvh", &(v.join("\n") + "\n"));

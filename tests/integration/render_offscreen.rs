@@ -431,7 +431,7 @@ fn read_texture(r: &OffscreenRenderer, texture: &wgpu::Texture) -> Vec<u8> {
     );
     r.queue().submit([enc.finish()]);
     buffer.map_async(wgpu::MapMode::Read, .., |res| {
-        res.unwrap_or_else(|e| panic!("map: {e}"))
+        res.unwrap_or_else(|e| panic!("map: {e}"));
     });
     r.device()
         .poll(wgpu::PollType::wait_indefinitely())

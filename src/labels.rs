@@ -70,6 +70,10 @@ pub struct LabeledSong {
     /// `train` / `valid` / `test`, when assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
+    /// The song's dance style (`waltz`, `cha-cha`, …), when known: `evaluate` then reports a
+    /// per-style frequency prior and per-style rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
 }
 
 /// A labeled dataset.
@@ -185,6 +189,7 @@ mod tests {
                 label: "a/000".into(),
             }],
             split: Some("train".into()),
+            style: Some("waltz".into()),
         });
         set.write(&path).unwrap();
         let back = LabelSet::read(&path).unwrap();

@@ -58,6 +58,7 @@ impl LabelSet {
             content_hash: Some(project.song.content_hash.clone()),
             phrases,
             split: None,
+            style: None,
         };
         self.add_song(entry);
         n

@@ -58,7 +58,7 @@ pub enum Command {
     Train(model::TrainArgs),
     /// Co-ascent learning: pseudo-labels on unlabeled songs, predictor and matrix refined.
     Coascent(model::CoascentArgs),
-    /// Top-1/5/10 of a model folder on a labels file's test split (JSON).
+    /// Top-1/5/10 of a model folder on a labels file's test split, against baselines.
     Evaluate(model::EvaluateArgs),
     /// Write the embedded demo song as a WAV file.
     DemoSong {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::progress::{TerminalProgress, epoch_reporter};
 use crate::model::EvalReport;
+use crate::model::evaluation::EvalTable;
 use crate::model::train::EpochReport;
 use crate::service::train::{
     self, CoascentRequest, EvaluateRequest, PretrainRequest, TrainRequest,
@@ -164,6 +165,9 @@ pub struct EvaluateArgs {
     /// Device: `flex` (CPU, default) or `wgpu` (GPU).
     #[arg(long, default_value = "flex")]
     pub device: String,
+    /// Print the table as JSON: `{"rows": [{"name", "top1", "top5", "top10", "top5_ci", …}]}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pretrain`.
@@ -259,15 +263,19 @@ pub fn run_coascent(args: &CoascentArgs) -> anyhow::Result<EvalReport> {
     Ok(report)
 }
 
-/// `evaluate`.
-pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<EvalReport> {
-    let report = train::evaluate(&EvaluateRequest {
+/// `evaluate`: the table (text, or JSON with `--json`).
+pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<EvalTable> {
+    let table = train::evaluate(&EvaluateRequest {
         labels: args.labels.clone(),
         model: args.model.clone(),
         library: args.library.clone(),
         split: args.split.clone(),
         device: args.device.clone(),
     })?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(report)
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&table)?);
+    } else {
+        print!("{}", table.to_text());
+    }
+    Ok(table)
 }

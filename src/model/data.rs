@@ -273,6 +273,8 @@ pub struct LabeledSongData {
     pub labels: Vec<usize>,
     /// Split.
     pub split: Split,
+    /// Dance style, when the labels say.
+    pub style: Option<String>,
 }
 
 /// Loads a labels file: every song's labeled phrases as samples, labels mapped to indices of
@@ -313,6 +315,7 @@ pub fn load_labeled(
             song,
             labels,
             split,
+            style: s.style.clone(),
         });
     }
     progress(set.songs.len(), set.songs.len());

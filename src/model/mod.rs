@@ -21,6 +21,7 @@
 pub mod data;
 pub mod decoders;
 pub mod encoder;
+pub mod evaluation;
 pub mod folder;
 pub mod net;
 pub mod predictor;

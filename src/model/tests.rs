@@ -347,6 +347,7 @@ fn a_label_outside_the_library_is_an_error_naming_the_file() {
             label: "nowhere/000".into(),
         }],
         split: None,
+        style: None,
     });
     set.write(&path).unwrap();
     let classes = vec!["a/000".to_string()];

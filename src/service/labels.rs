@@ -82,6 +82,7 @@ pub fn coldstart_labels(
             content_hash: Some(analysed.content_hash),
             phrases,
             split: Some(split.into()),
+            style: None,
         });
     }
     let mut classes: Vec<String> = set

@@ -10,6 +10,7 @@ use super::library::load_library;
 use super::{Progress, Result, invalid};
 use crate::choreo::project::library_fingerprint;
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
+use crate::model::evaluation::{EvalSong, EvalTable, TrainSong, evaluation_table};
 use crate::model::folder::{
     EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, evaluate_embeddings, prior_topk,
 };
@@ -521,8 +522,11 @@ pub struct EvaluateRequest {
     pub device: String,
 }
 
-/// Top-1/5/10 of a model folder on one split of a labels file, with and without M.
-pub fn evaluate(req: &EvaluateRequest) -> Result<EvalReport> {
+/// The evaluation table of a model folder on one split of a labels file: the model alone,
+/// with the matrix over the whole song and interactively, against the frequency, per-style
+/// frequency and matrix-only baselines counted on the train split, each with a bootstrap
+/// interval over songs (see [`crate::model::evaluation`]).
+pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
     let library = load_library(req.library.as_deref())?;
     let fp = library_fingerprint(&library.index);
     let device = device(&req.device)?;
@@ -534,13 +538,44 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalReport> {
         s => invalid!("unknown split `{s}` (test, valid or train)"),
     };
     let set = embed_for_model(&model, &req.model, &req.labels, &device)?;
-    Ok(evaluate_embeddings(
-        &model.predictor,
+    let test: Vec<EvalSong> = set
+        .songs
+        .iter()
+        .zip(&set.embeddings)
+        .filter(|(s, e)| s.split == split && !e.is_empty())
+        .map(|(s, e)| EvalSong {
+            probs: train::predict(&model.predictor, e, &device),
+            labels: s.labels.clone(),
+            style: s.style.clone(),
+        })
+        .collect();
+    if test.is_empty() {
+        invalid!(
+            "{}: no labeled phrases in the {} split",
+            req.labels.display(),
+            req.split
+        );
+    }
+    let train_songs: Vec<TrainSong> = set
+        .songs
+        .iter()
+        .filter(|s| s.split == Split::Train)
+        .map(|s| TrainSong {
+            labels: s.labels.clone(),
+            style: s.style.clone(),
+        })
+        .collect();
+    Ok(evaluation_table(
+        &test,
+        &train_songs,
         &model.transitions,
-        &set.songs_of(split),
-        &device,
+        MATRIX_WEIGHT,
     ))
 }
+
+/// Weight of the transition matrix in the `model_matrix*` rows: 1 is the paper's Eq. 6
+/// product F(u_t) · M.
+pub const MATRIX_WEIGHT: f32 = 1.0;
 
 #[cfg(test)]
 mod tests {

@@ -80,6 +80,56 @@ fn predictor_beats_chance_on_held_out_songs() {
         assert!(r.without_m.top1 >= 3.0 * r.chance.top1, "{name}: {r:?}");
         assert!(r.without_m.top5 >= 2.0 * r.chance.top5, "{name}: {r:?}");
     }
+    // The evaluation table of the first model: its `model` and `frequency` rows are the
+    // training report's network and prior figures, every row holds its point inside its
+    // interval, and the matrix-only row with the true previous label is a real baseline.
+    let (name, report) = &results[0];
+    let table =
+        phrasewise::service::train::evaluate(&phrasewise::service::train::EvaluateRequest {
+            labels: labels.clone(),
+            model: dir.join(name.replace(' ', "-")),
+            library: None,
+            split: "test".into(),
+            device: "flex".into(),
+        })
+        .unwrap();
+    eprintln!("{}", table.to_text());
+    let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "frequency",
+            "transition_interactive",
+            "model",
+            "model_matrix",
+            "model_matrix_interactive"
+        ],
+        "no styles in these labels: no style_frequency row"
+    );
+    let row = |n: &str| table.row(n).unwrap();
+    assert!(
+        (row("model").top5 - report.without_m.top5).abs() < 1e-9,
+        "{table:?}"
+    );
+    let prior = report.prior.clone().unwrap();
+    assert!(
+        (row("frequency").top5 - prior.top5).abs() < 1e-9,
+        "{table:?}"
+    );
+    for r in &table.rows {
+        assert_eq!(r.phrases, report.phrases);
+        for (v, ci) in [
+            (r.top1, r.top1_ci),
+            (r.top5, r.top5_ci),
+            (r.top10, r.top10_ci),
+        ] {
+            assert!(ci[0] <= v + 1e-9 && v <= ci[1] + 1e-9, "{r:?}");
+        }
+    }
+    assert!(
+        row("transition_interactive").top5 > row("frequency").top5,
+        "{table:?}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -1,0 +1,460 @@
+//! The evaluation table: the model against simple baselines on one test split, each row's
+//! top-1/5/10 with a 95 % bootstrap interval over songs (test sets are a handful of songs, so
+//! an interval matters more than a third decimal).
+//!
+//! Rows (names are stable: `evaluate --json` prints them):
+//! - `frequency`: one fixed ranking by training-label frequency (no music at all);
+//! - `style_frequency`: the same, counted on the training songs of the test song's style
+//!   (only when the songs carry a `style`);
+//! - `transition_interactive`: M's row of the previous slot's *true* label (the editor's case:
+//!   the slot before was accepted); the first slot falls back to `frequency`;
+//! - `model`: the network's probabilities F(u_t);
+//! - `model_matrix`: the whole song decoded with M, `log F(u_t)(j) + w · log M(i → j)`,
+//!   ranked by max-marginals (the best path through each candidate; its top-1 is the Viterbi
+//!   path);
+//! - `model_matrix_interactive`: `log F(u_t)(j) + w · log M(l_{t−1} → j)` with the previous
+//!   true label `l_{t−1}` known.
+//!
+//! `w` is the matrix weight (1 is the paper's Eq. 6 product). Everything here is plain
+//! arithmetic on probabilities and labels: the network has run before.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::transition::Transitions;
+
+/// Bootstrap resamples of the songs.
+pub const BOOTSTRAP_ROUNDS: usize = 1000;
+/// Seed of the bootstrap (runs repeat).
+pub const BOOTSTRAP_SEED: u64 = 0x5eed_b007;
+
+/// One evaluated test song.
+#[derive(Clone, Debug)]
+pub struct EvalSong {
+    /// The network's probabilities, one row of K per phrase.
+    pub probs: Vec<Vec<f32>>,
+    /// True class per phrase.
+    pub labels: Vec<usize>,
+    /// The song's dance style, when the labels say.
+    pub style: Option<String>,
+}
+
+/// The training side the baselines are counted on: one labeled song each.
+#[derive(Clone, Debug)]
+pub struct TrainSong {
+    /// Class per phrase, in time order.
+    pub labels: Vec<usize>,
+    /// Its style.
+    pub style: Option<String>,
+}
+
+/// One row of the table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalRow {
+    /// Stable row name (see the module docs).
+    pub name: String,
+    /// Share of phrases whose true label is ranked first.
+    pub top1: f64,
+    /// … within the first five.
+    pub top5: f64,
+    /// … within the first ten.
+    pub top10: f64,
+    /// 95 % bootstrap interval of `top1` over songs.
+    pub top1_ci: [f64; 2],
+    /// 95 % bootstrap interval of `top5` over songs.
+    pub top5_ci: [f64; 2],
+    /// 95 % bootstrap interval of `top10` over songs.
+    pub top10_ci: [f64; 2],
+    /// Phrases counted.
+    pub phrases: usize,
+}
+
+/// The whole table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalTable {
+    /// The rows, baselines first.
+    pub rows: Vec<EvalRow>,
+    /// The matrix weight `w` used by the `model_matrix*` rows.
+    pub matrix_weight: f32,
+    /// Test songs.
+    pub songs: usize,
+    /// Number of classes K.
+    pub classes: usize,
+}
+
+impl EvalTable {
+    /// The row called `name`.
+    pub fn row(&self, name: &str) -> Option<&EvalRow> {
+        self.rows.iter().find(|r| r.name == name)
+    }
+
+    /// A readable table (percentages, intervals of top-5).
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "{} test songs, K = {}, matrix weight {:.2}\n{:<26} {:>6} {:>6} {:>7}  {:>15}\n",
+            self.songs,
+            self.classes,
+            self.matrix_weight,
+            "row",
+            "top-1",
+            "top-5",
+            "top-10",
+            "top-5 95% CI"
+        );
+        for r in &self.rows {
+            s.push_str(&format!(
+                "{:<26} {:>6.1} {:>6.1} {:>7.1}  [{:>5.1}, {:>5.1}]\n",
+                r.name,
+                100.0 * r.top1,
+                100.0 * r.top5,
+                100.0 * r.top10,
+                100.0 * r.top5_ci[0],
+                100.0 * r.top5_ci[1]
+            ));
+        }
+        s
+    }
+}
+
+/// 1-based rank of class `label` in `scores` (higher is better; ties count against it).
+pub fn rank_of(scores: &[f32], label: usize) -> usize {
+    let Some(&v) = scores.get(label) else {
+        return scores.len() + 1;
+    };
+    1 + scores
+        .iter()
+        .enumerate()
+        .filter(|&(j, &s)| j != label && s >= v)
+        .count()
+}
+
+/// Training-label counts per class (with a tiny index tie-break, so the ranking is fixed).
+fn frequency(songs: &[&TrainSong], k: usize) -> Vec<f32> {
+    let mut f = vec![0.0f32; k];
+    for s in songs {
+        for &l in &s.labels {
+            if l < k {
+                f[l] += 1.0;
+            }
+        }
+    }
+    for (i, v) in f.iter_mut().enumerate() {
+        *v -= i as f32 * 1e-6;
+    }
+    f
+}
+
+/// Max-marginals of a chain with unary scores `unary[t][j]` and pairwise `w · log M(i → j)`:
+/// for each (t, j), the score of the best whole-song path through j at t. Forward and
+/// backward max-product (Viterbi) passes, O(T K²).
+pub fn max_marginals(unary: &[Vec<f32>], m: &Transitions, w: f32) -> Vec<Vec<f32>> {
+    let n = unary.len();
+    let Some(k) = unary.first().map(Vec::len) else {
+        return Vec::new();
+    };
+    let lm: Vec<f32> = (0..k * k)
+        .map(|idx| w * m.get(idx / k, idx % k).max(1e-12).ln())
+        .collect();
+    let mut fwd = vec![vec![0.0f32; k]; n];
+    fwd[0].clone_from(&unary[0]);
+    for t in 1..n {
+        for j in 0..k {
+            let best = (0..k)
+                .map(|i| fwd[t - 1][i] + lm[i * k + j])
+                .fold(f32::NEG_INFINITY, f32::max);
+            fwd[t][j] = unary[t][j] + best;
+        }
+    }
+    let mut bwd = vec![vec![0.0f32; k]; n];
+    for t in (0..n.saturating_sub(1)).rev() {
+        for i in 0..k {
+            bwd[t][i] = (0..k)
+                .map(|j| lm[i * k + j] + unary[t + 1][j] + bwd[t + 1][j])
+                .fold(f32::NEG_INFINITY, f32::max);
+        }
+    }
+    fwd.iter()
+        .zip(&bwd)
+        .map(|(f, b)| f.iter().zip(b).map(|(x, y)| x + y).collect())
+        .collect()
+}
+
+fn log_probs(p: &[f32]) -> Vec<f32> {
+    p.iter().map(|v| v.max(1e-12).ln()).collect()
+}
+
+/// Per-song ranks of one row.
+type Ranks = Vec<Vec<usize>>;
+
+/// The table for `test` songs, baselines counted on `train`; `w` weights the matrix.
+pub fn evaluation_table(
+    test: &[EvalSong],
+    train: &[TrainSong],
+    m: &Transitions,
+    w: f32,
+) -> EvalTable {
+    let k = m.k;
+    let all: Vec<&TrainSong> = train.iter().collect();
+    let freq = frequency(&all, k);
+    let mut rows: Vec<(&str, Ranks)> = Vec::new();
+    let fixed = |scores: &[f32]| -> Ranks {
+        test.iter()
+            .map(|s| s.labels.iter().map(|&l| rank_of(scores, l)).collect())
+            .collect()
+    };
+    rows.push(("frequency", fixed(&freq)));
+    if test.iter().any(|s| s.style.is_some()) {
+        let ranks = test
+            .iter()
+            .map(|s| {
+                let same: Vec<&TrainSong> = train
+                    .iter()
+                    .filter(|t| s.style.is_some() && t.style == s.style)
+                    .collect();
+                let f = if same.is_empty() {
+                    freq.clone()
+                } else {
+                    frequency(&same, k)
+                };
+                s.labels.iter().map(|&l| rank_of(&f, l)).collect()
+            })
+            .collect();
+        rows.push(("style_frequency", ranks));
+    }
+    let previous_row = |prev: usize| -> Vec<f32> {
+        (0..k)
+            .map(|j| m.get(prev, j).max(1e-12).ln() + 1e-3 * freq[j] / (1.0 + freq[j].abs()))
+            .collect()
+    };
+    rows.push((
+        "transition_interactive",
+        test.iter()
+            .map(|s| {
+                s.labels
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &l)| match t {
+                        0 => rank_of(&freq, l),
+                        _ => rank_of(&previous_row(s.labels[t - 1]), l),
+                    })
+                    .collect()
+            })
+            .collect(),
+    ));
+    rows.push((
+        "model",
+        test.iter()
+            .map(|s| {
+                s.probs
+                    .iter()
+                    .zip(&s.labels)
+                    .map(|(p, &l)| rank_of(p, l))
+                    .collect()
+            })
+            .collect(),
+    ));
+    rows.push((
+        "model_matrix",
+        test.iter()
+            .map(|s| {
+                let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| log_probs(p)).collect();
+                let mm = max_marginals(&unary, m, w);
+                mm.iter()
+                    .zip(&s.labels)
+                    .map(|(v, &l)| rank_of(v, l))
+                    .collect()
+            })
+            .collect(),
+    ));
+    rows.push((
+        "model_matrix_interactive",
+        test.iter()
+            .map(|s| {
+                s.probs
+                    .iter()
+                    .zip(&s.labels)
+                    .enumerate()
+                    .map(|(t, (p, &l))| {
+                        let mut v = log_probs(p);
+                        if t > 0 {
+                            let prev = s.labels[t - 1];
+                            for (j, x) in v.iter_mut().enumerate().take(k) {
+                                *x += w * m.get(prev, j).max(1e-12).ln();
+                            }
+                        }
+                        rank_of(&v, l)
+                    })
+                    .collect()
+            })
+            .collect(),
+    ));
+    EvalTable {
+        rows: rows
+            .into_iter()
+            .map(|(name, ranks)| row(name, &ranks))
+            .collect(),
+        matrix_weight: w,
+        songs: test.len(),
+        classes: k,
+    }
+}
+
+/// Top-1/5/10 of pooled phrases and their bootstrap intervals over songs.
+fn row(name: &str, ranks: &Ranks) -> EvalRow {
+    let point = pooled(ranks, |_| 1);
+    let mut rng = StdRng::seed_from_u64(BOOTSTRAP_SEED);
+    let n = ranks.len();
+    let mut samples: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    if n > 0 {
+        for _ in 0..BOOTSTRAP_ROUNDS {
+            let mut weight = vec![0usize; n];
+            for _ in 0..n {
+                weight[rng.random_range(0..n)] += 1;
+            }
+            let b = pooled(ranks, |i| weight[i]);
+            for (s, v) in samples.iter_mut().zip(b) {
+                s.push(v);
+            }
+        }
+    }
+    let ci = |v: &mut Vec<f64>| -> [f64; 2] {
+        if v.is_empty() {
+            return [0.0, 0.0];
+        }
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        [at(0.025), at(0.975)]
+    };
+    let [mut s1, mut s5, mut s10] = samples;
+    EvalRow {
+        name: name.to_string(),
+        top1: point[0],
+        top5: point[1],
+        top10: point[2],
+        top1_ci: ci(&mut s1),
+        top5_ci: ci(&mut s5),
+        top10_ci: ci(&mut s10),
+        phrases: ranks.iter().map(Vec::len).sum(),
+    }
+}
+
+/// Top-1/5/10 over the phrases of every song, song `i` counted `weight(i)` times.
+fn pooled(ranks: &Ranks, weight: impl Fn(usize) -> usize) -> [f64; 3] {
+    let mut hits = [0usize; 3];
+    let mut total = 0usize;
+    for (i, song) in ranks.iter().enumerate() {
+        let w = weight(i);
+        total += w * song.len();
+        for &r in song {
+            for (h, k) in hits.iter_mut().zip([1, 5, 10]) {
+                if r <= k {
+                    *h += w;
+                }
+            }
+        }
+    }
+    let t = total.max(1) as f64;
+    hits.map(|h| h as f64 / t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_hot(k: usize, j: usize, p: f32) -> Vec<f32> {
+        let rest = (1.0 - p) / (k - 1) as f32;
+        (0..k).map(|i| if i == j { p } else { rest }).collect()
+    }
+
+    #[test]
+    fn ranks_count_ties_against_the_label() {
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 1), 1);
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 0), 3);
+        assert_eq!(rank_of(&[0.5, 0.5], 1), 2);
+        assert_eq!(rank_of(&[0.5], 3), 2);
+    }
+
+    #[test]
+    fn max_marginals_top1_is_the_viterbi_path() {
+        // Three classes; the network is unsure at t = 1, M says 0 → 2 only.
+        let mut m = Transitions {
+            k: 3,
+            m: vec![0.01; 9],
+        };
+        m.m[2] = 1.0; // 0 → 2
+        m.m[2 * 3] = 1.0; // 2 → 0
+        let unary: Vec<Vec<f32>> = [[0.9, 0.05, 0.05], [0.3, 0.4, 0.3], [0.9, 0.05, 0.05]]
+            .iter()
+            .map(|p| log_probs(p))
+            .collect();
+        let mm = max_marginals(&unary, &m, 1.0);
+        // The best path is 0 → 2 → 0: the matrix overrules the unsure middle phrase.
+        assert_eq!(rank_of(&mm[0], 0), 1);
+        assert_eq!(rank_of(&mm[1], 2), 1, "{:?}", mm[1]);
+        assert_eq!(rank_of(&mm[2], 0), 1);
+        // Without the matrix the middle phrase goes to the network's choice.
+        let mm0 = max_marginals(&unary, &m, 0.0);
+        assert_eq!(rank_of(&mm0[1], 1), 1);
+    }
+
+    #[test]
+    fn table_rows_separate_a_good_model_from_the_baselines() {
+        let k = 12;
+        // Labels cycle 0 → 1 → 2 → … ; M knows the cycle; the network is right 60 % of
+        // the time with confidence 0.5.
+        let mut m = Transitions {
+            k,
+            m: vec![0.01; k * k],
+        };
+        for i in 0..k {
+            m.m[i * k + (i + 1) % k] = 1.0;
+        }
+        let song = |start: usize, style: &str| {
+            let labels: Vec<usize> = (0..20).map(|t| (start + t) % k).collect();
+            let probs = labels
+                .iter()
+                .enumerate()
+                .map(|(t, &l)| one_hot(k, if t % 5 < 3 { l } else { (l + 5) % k }, 0.5))
+                .collect();
+            EvalSong {
+                probs,
+                labels,
+                style: Some(style.into()),
+            }
+        };
+        let test: Vec<EvalSong> = (0..6).map(|i| song(i, "a")).collect();
+        let train: Vec<TrainSong> = (0..4)
+            .map(|i| TrainSong {
+                labels: (0..5).map(|t| (i + t) % 3).collect(),
+                style: Some("a".into()),
+            })
+            .collect();
+        let table = evaluation_table(&test, &train, &m, 1.0);
+        let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "frequency",
+                "style_frequency",
+                "transition_interactive",
+                "model",
+                "model_matrix",
+                "model_matrix_interactive"
+            ]
+        );
+        let r = |n: &str| table.row(n).unwrap().clone();
+        assert!((r("model").top1 - 0.6).abs() < 1e-9);
+        assert!(r("transition_interactive").top1 > 0.9);
+        assert!(r("model_matrix").top1 > r("model").top1 + 0.3);
+        assert!(r("model_matrix_interactive").top1 > 0.9);
+        assert!(r("frequency").top5 < 0.5);
+        for row in &table.rows {
+            assert!(row.top5_ci[0] <= row.top5 + 1e-9 && row.top5 <= row.top5_ci[1] + 1e-9);
+            assert_eq!(row.phrases, 120);
+        }
+        // Same input, same intervals (seeded bootstrap).
+        assert_eq!(evaluation_table(&test, &train, &m, 1.0), table);
+        assert!(table.to_text().contains("model_matrix_interactive"));
+    }
+}

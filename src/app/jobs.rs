@@ -189,4 +189,40 @@ mod tests {
         let ok = Job::spawn("x", |_| Ok(7), || {});
         assert_eq!(ok.wait().ok(), Some(7));
     }
+
+    #[test]
+    fn one_job_works_on_the_document_at_a_time() {
+        let mut jobs = Jobs::default();
+        assert!(jobs.document_busy().is_none() && !jobs.any());
+        let (tx, rx) = mpsc::channel::<()>();
+        jobs.export = Some(Job::spawn(
+            "exporting a.bvh",
+            move |_| {
+                let _ = rx.recv();
+                Ok("done".to_string())
+            },
+            || {},
+        ));
+        assert_eq!(jobs.document_busy(), Some("exporting a.bvh"));
+        assert_eq!(jobs.rows().len(), 1);
+        assert!(jobs.poll().is_empty(), "still running");
+        tx.send(()).unwrap();
+        let mut finished = Vec::new();
+        for _ in 0..200 {
+            finished = jobs.poll();
+            if !finished.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(matches!(finished.as_slice(), [Finished::Exported(Ok(m))] if m == "done"));
+        assert!(jobs.document_busy().is_none() && !jobs.any());
+    }
+
+    #[test]
+    fn a_cancelled_service_is_told_apart_from_a_failure() {
+        let cancelled = anyhow::Error::from(crate::service::ServiceError::Cancelled);
+        assert!(is_cancel(&cancelled));
+        assert!(!is_cancel(&anyhow::anyhow!("disk full")));
+    }
 }

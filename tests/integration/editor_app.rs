@@ -591,3 +591,25 @@ fn bench_edit_latency_long_song() {
         median(blend)
     );
 }
+
+#[test]
+fn export_never_overwrites_the_open_project() {
+    use phrasewise::app::AppCommand;
+    use phrasewise::app::dialogs::DialogKind;
+    let dir = temp_dir("export-guard");
+    let mut h = harness(&dir, false);
+    let path = dir.join("song.phrasewise.json");
+    h.state_mut().editor.run(Command::SaveAs(path.clone()));
+    let saved = std::fs::read(&path).expect("saved project");
+    h.state_mut()
+        .dispatch(AppCommand::Chosen(DialogKind::ExportBvh, path.clone()));
+    let status = h.state().editor.status.clone().expect("a message");
+    assert!(status.1.contains("open project"), "{status:?}");
+    assert_eq!(
+        std::fs::read(&path).expect("project"),
+        saved,
+        "project untouched"
+    );
+    assert!(Project::read(&path).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -197,97 +197,28 @@ pub fn evaluation_table(
     let k = m.k;
     let all: Vec<&TrainSong> = train.iter().collect();
     let freq = frequency(&all, k);
-    let mut rows: Vec<(&str, Ranks)> = Vec::new();
-    let fixed = |scores: &[f32]| -> Ranks {
-        test.iter()
-            .map(|s| s.labels.iter().map(|&l| rank_of(scores, l)).collect())
-            .collect()
-    };
-    rows.push(("frequency", fixed(&freq)));
+    let mut rows: Vec<(&str, Ranks)> = vec![("frequency", fixed_ranks(test, &freq))];
     if test.iter().any(|s| s.style.is_some()) {
-        let ranks = test
-            .iter()
-            .map(|s| {
-                let same: Vec<&TrainSong> = train
-                    .iter()
-                    .filter(|t| s.style.is_some() && t.style == s.style)
-                    .collect();
-                let f = if same.is_empty() {
-                    freq.clone()
-                } else {
-                    frequency(&same, k)
-                };
-                s.labels.iter().map(|&l| rank_of(&f, l)).collect()
-            })
-            .collect();
-        rows.push(("style_frequency", ranks));
+        rows.push(("style_frequency", style_ranks(test, train, &freq, k)));
     }
-    let previous_row = |prev: usize| -> Vec<f32> {
-        (0..k)
-            .map(|j| m.get(prev, j).max(1e-12).ln() + 1e-3 * freq[j] / (1.0 + freq[j].abs()))
-            .collect()
-    };
-    rows.push((
-        "transition_interactive",
-        test.iter()
-            .map(|s| {
-                s.labels
-                    .iter()
-                    .enumerate()
-                    .map(|(t, &l)| match t {
-                        0 => rank_of(&freq, l),
-                        _ => rank_of(&previous_row(s.labels[t - 1]), l),
-                    })
-                    .collect()
-            })
-            .collect(),
-    ));
+    rows.push(("transition_interactive", transition_ranks(test, m, &freq)));
     rows.push((
         "model",
-        test.iter()
-            .map(|s| {
-                s.probs
-                    .iter()
-                    .zip(&s.labels)
-                    .map(|(p, &l)| rank_of(p, l))
-                    .collect()
-            })
-            .collect(),
+        per_phrase(test, |s, t| rank_of(&s.probs[t], s.labels[t])),
     ));
-    rows.push((
-        "model_matrix",
-        test.iter()
-            .map(|s| {
-                let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| log_probs(p)).collect();
-                let mm = max_marginals(&unary, m, w);
-                mm.iter()
-                    .zip(&s.labels)
-                    .map(|(v, &l)| rank_of(v, l))
-                    .collect()
-            })
-            .collect(),
-    ));
+    rows.push(("model_matrix", whole_song_ranks(test, m, w)));
     rows.push((
         "model_matrix_interactive",
-        test.iter()
-            .map(|s| {
-                s.probs
-                    .iter()
-                    .zip(&s.labels)
-                    .enumerate()
-                    .map(|(t, (p, &l))| {
-                        let mut v = log_probs(p);
-                        if t > 0 {
-                            let prev = s.labels[t - 1];
-                            for (j, x) in v.iter_mut().enumerate().take(k) {
-                                *x += w * m.get(prev, j).max(1e-12).ln();
-                            }
-                        }
-                        rank_of(&v, l)
-                    })
-                    .collect()
-            })
-            .collect(),
+        per_phrase(test, |s, t| {
+            let mut v = log_probs(&s.probs[t]);
+            if t > 0 {
+                let prev = s.labels[t - 1];
+                for (j, x) in v.iter_mut().enumerate().take(k) {
+                    *x += w * m.get(prev, j).max(1e-12).ln();
+                }
+            }
+            rank_of(&v, s.labels[t])
+        }),
     ));
     EvalTable {
         rows: rows
@@ -298,6 +229,78 @@ pub fn evaluation_table(
         songs: test.len(),
         classes: k,
     }
+}
+
+/// `rank(song, t)` for every phrase of every song.
+fn per_phrase(test: &[EvalSong], rank: impl Fn(&EvalSong, usize) -> usize) -> Ranks {
+    test.iter()
+        .map(|s| {
+            (0..s.labels.len().min(s.probs.len()))
+                .map(|t| rank(s, t))
+                .collect()
+        })
+        .collect()
+}
+
+/// One fixed ranking for every phrase.
+fn fixed_ranks(test: &[EvalSong], scores: &[f32]) -> Ranks {
+    test.iter()
+        .map(|s| s.labels.iter().map(|&l| rank_of(scores, l)).collect())
+        .collect()
+}
+
+/// Frequencies counted on the training songs of each test song's style (all songs when the
+/// style has none, or the song has no style).
+fn style_ranks(test: &[EvalSong], train: &[TrainSong], freq: &[f32], k: usize) -> Ranks {
+    test.iter()
+        .map(|s| {
+            let same: Vec<&TrainSong> = train
+                .iter()
+                .filter(|t| s.style.is_some() && t.style == s.style)
+                .collect();
+            let f = if same.is_empty() {
+                freq.to_vec()
+            } else {
+                frequency(&same, k)
+            };
+            s.labels.iter().map(|&l| rank_of(&f, l)).collect()
+        })
+        .collect()
+}
+
+/// M's row of the previous true label (frequency breaks ties and ranks the first phrase).
+fn transition_ranks(test: &[EvalSong], m: &Transitions, freq: &[f32]) -> Ranks {
+    let row_of = |prev: usize| -> Vec<f32> {
+        (0..m.k)
+            .map(|j| m.get(prev, j).max(1e-12).ln() + 1e-3 * freq[j] / (1.0 + freq[j].abs()))
+            .collect()
+    };
+    test.iter()
+        .map(|s| {
+            s.labels
+                .iter()
+                .enumerate()
+                .map(|(t, &l)| match t {
+                    0 => rank_of(freq, l),
+                    _ => rank_of(&row_of(s.labels[t - 1]), l),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Max-marginal ranks of the whole-song chain.
+fn whole_song_ranks(test: &[EvalSong], m: &Transitions, w: f32) -> Ranks {
+    test.iter()
+        .map(|s| {
+            let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| log_probs(p)).collect();
+            let mm = max_marginals(&unary, m, w);
+            mm.iter()
+                .zip(&s.labels)
+                .map(|(v, &l)| rank_of(v, l))
+                .collect()
+        })
+        .collect()
 }
 
 /// Top-1/5/10 of pooled phrases and their bootstrap intervals over songs.

@@ -111,7 +111,7 @@ fn predictor_beats_chance_on_held_out_songs() {
         (row("model").top5 - report.without_m.top5).abs() < 1e-9,
         "{table:?}"
     );
-    let prior = report.prior.clone().unwrap();
+    let prior = report.prior.unwrap();
     assert!(
         (row("frequency").top5 - prior.top5).abs() < 1e-9,
         "{table:?}"

@@ -25,12 +25,20 @@ pub enum CacheError {
 /// Bumped whenever an analysis algorithm changes, so stale entries are never served.
 pub const ANALYSIS_VERSION: u32 = 1;
 
-/// BLAKE3 of a file's bytes, hex.
+/// BLAKE3 of a file's bytes, hex. Only regular files: a device (`/dev/zero`), a FIFO or a
+/// folder would never end or block, so they are refused with an error naming the path.
 pub fn content_hash(path: &Path) -> Result<String, CacheError> {
     let map_err = |source| CacheError::Read {
         path: path.to_path_buf(),
         source,
     };
+    let meta = std::fs::metadata(path).map_err(map_err)?;
+    if !meta.is_file() {
+        return Err(map_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
     let mut f = std::fs::File::open(path).map_err(map_err)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -78,4 +86,34 @@ pub fn store(dir: &Path, hash: &str, analysis: &SongAnalysis) -> Result<(), Cach
     }
     let text = serde_json::to_string(analysis).map_err(|e| werr(std::io::Error::other(e)))?;
     crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| werr(e.into_io().1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_regular_files_and_refuses_the_rest_at_once() {
+        let dir = std::env::temp_dir().join(format!("pw-hash-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("a.wav");
+        std::fs::write(&f, b"RIFF0000").unwrap();
+        assert_eq!(
+            content_hash(&f).unwrap(),
+            blake3::hash(b"RIFF0000").to_hex().to_string()
+        );
+        let e = content_hash(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains("not a regular file") && e.contains("pw-hash"),
+            "{e}"
+        );
+        #[cfg(unix)]
+        {
+            let e = content_hash(Path::new("/dev/zero"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("/dev/zero"), "{e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -36,6 +36,12 @@ impl Audio {
     pub fn duration(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.sample_rate.max(1))
     }
+
+    /// The samples when they are at [`ANALYSIS_SR`]: the network's inputs are computed from
+    /// them, so scoring a decoded song needs no second decode.
+    pub fn analysis_samples(&self) -> Option<&[f32]> {
+        (self.sample_rate == ANALYSIS_SR).then_some(&self.samples[..])
+    }
 }
 
 /// Everything that can go wrong turning a file into samples. Messages name the file last.

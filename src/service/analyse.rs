@@ -53,10 +53,7 @@ impl Analysed {
     /// The decoded samples when they are at the analysis rate: the network's inputs are
     /// computed from them, so scoring needs no second decode.
     pub fn analysis_samples(&self) -> Option<&[f32]> {
-        self.audio
-            .as_ref()
-            .filter(|a| a.sample_rate == ANALYSIS_SR)
-            .map(|a| &a.samples[..])
+        self.audio.as_ref().and_then(audio::Audio::analysis_samples)
     }
 }
 
@@ -68,18 +65,13 @@ pub fn analyse_file(
 ) -> Result<Analysed> {
     let hash = cache::content_hash(path)?;
     let dir = cache::cache_dir();
-    let decode_opts = DecodeOptions {
-        max_minutes: opts.max_minutes,
-        ..DecodeOptions::default()
-    };
     if opts.use_cache
         && let Some(analysis) = cache::load(&dir, &hash)
     {
         let (audio, decode_s) = if opts.need_audio {
             progress.step("decoding", 0.0)?;
             let t0 = Instant::now();
-            let a = audio::decode_file(path, &decode_opts)?;
-            log_warnings(path, &a.warnings);
+            let a = decode_song(path, opts.max_minutes)?;
             (Some(a), t0.elapsed().as_secs_f64())
         } else {
             (None, 0.0)
@@ -92,6 +84,10 @@ pub fn analyse_file(
             audio,
         });
     }
+    let decode_opts = DecodeOptions {
+        max_minutes: opts.max_minutes,
+        ..DecodeOptions::default()
+    };
     let (decoded, analysis, decode_s) = decode_and_analyse(path, &decode_opts, progress)?;
     if opts.use_cache
         && let Err(e) = cache::store(&dir, &hash, &analysis)
@@ -107,6 +103,18 @@ pub fn analyse_file(
     })
 }
 
+/// A song must have music phrases to be ranked: too short or no steady beat is an error
+/// naming the file.
+pub fn require_phrases(analysis: &SongAnalysis, song: &Path) -> Result<()> {
+    if analysis.phrases.is_empty() {
+        return Err(ServiceError::Invalid(format!(
+            "no music phrases found (too short or no steady beat): {}",
+            song.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Analyses samples already in memory whose file hashes to `hash` (the editor's demo),
 /// through the same cache.
 pub fn analyse_samples_cached(
@@ -120,14 +128,7 @@ pub fn analyse_samples_cached(
     if let Some(a) = cache::load(&dir, hash) {
         return Ok(a);
     }
-    let cfg = AnalysisConfig::default();
-    let analysis = analyse_samples_with(
-        samples,
-        sample_rate,
-        || analysis::melody::extract_melody(samples, &cfg, &Default::default()),
-        progress,
-    )
-    .map_err(|e| match e {
+    let analysis = analyse_samples(samples, sample_rate, progress).map_err(|e| match e {
         ServiceError::Cancelled => e,
         e => anyhow::Error::new(e)
             .context(format!("analysing {}", source.display()))

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::analyse::{AnalyseOptions, analyse_file, analyse_samples_cached, decode_song};
+use super::analyse::{
+    AnalyseOptions, analyse_file, analyse_samples_cached, decode_song, require_phrases,
+};
 use super::library::{load_library, project_library};
 use super::scoring::{project_source, workspace_or_default};
-use super::{Progress, Result, invalid};
+use super::{Progress, Result};
 use crate::audio::{ANALYSIS_SR, Audio};
 use crate::choreo::Project;
 use crate::choreo::network::{PrecomputedScorer, ScoreSource, song_scores};
@@ -61,12 +63,7 @@ pub fn open_song(
         },
         progress,
     )?;
-    if analysed.analysis.phrases.is_empty() {
-        invalid!(
-            "no music phrases found (too short or no steady beat): {}",
-            song.display()
-        );
-    }
+    require_phrases(&analysed.analysis, song)?;
     progress.step("ranking", 0.92)?;
     let source = workspace_or_default(song, library_dir.as_deref());
     let audio = analysed
@@ -94,8 +91,13 @@ fn untitled(
     source: ScoreSource,
 ) -> Result<Opened> {
     let base = song.with_extension("phrasewise.json");
-    let samples = (audio.sample_rate == ANALYSIS_SR).then_some(&audio.samples[..]);
-    let scorer = song_scores(&source, song, &analysis, samples, &library.index)?;
+    let scorer = song_scores(
+        &source,
+        song,
+        &analysis,
+        audio.analysis_samples(),
+        &library.index,
+    )?;
     let project = Project::new(
         &base,
         song,
@@ -136,10 +138,7 @@ pub fn open_project(path: &Path, progress: &dyn Progress) -> Result<Opened> {
         }
     };
     let source = project_source(&project.model, path, library_dir.as_deref());
-    let samples = audio
-        .as_ref()
-        .filter(|a| a.sample_rate == ANALYSIS_SR)
-        .map(|a| &a.samples[..]);
+    let samples = audio.as_ref().and_then(Audio::analysis_samples);
     let (source, scorer) =
         match song_scores(&source, &song, &project.analysis, samples, &library.index) {
             Ok(s) => (source, s),

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::analyse::{AnalyseOptions, Analysed, analyse_file};
+use super::analyse::{AnalyseOptions, Analysed, analyse_file, require_phrases};
 use super::library::{load_library, project_library};
 use super::scoring::score_source;
-use super::{Progress, Result, invalid};
+use super::{Progress, Result};
 use crate::choreo::network::{ScoreSource, song_scores};
 use crate::choreo::project::{Project, RankSettings};
 use crate::export::{ExportOptions, Timeline, export_project};
@@ -89,12 +89,7 @@ pub fn rank(
     source: &ScoreSource,
     analysed: Analysed,
 ) -> Result<Project> {
-    if analysed.analysis.phrases.is_empty() {
-        invalid!(
-            "no music phrases found (too short or no steady beat): {}",
-            req.song.display()
-        );
-    }
+    require_phrases(&analysed.analysis, &req.song)?;
     let settings = RankSettings {
         top_k: req.top_k,
         ..RankSettings::default()

@@ -10,9 +10,11 @@ use super::editor::{Command, Level};
 use super::jobs::{Finished, Job, is_cancel};
 use super::session::{self, Session};
 use super::{EditorApp, Start};
+use crate::export::ExportOptions;
 use crate::service::Progress as _;
 use crate::service::learn::{self, LearnReport, LearnRequest};
 use crate::service::library::library_dir_for_song;
+use crate::service::suggest::RenderTarget;
 
 /// Something the user asked the shell for.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,12 +203,21 @@ impl EditorApp {
         }
     }
 
+    /// One job at a time works on the open document: says which one runs and returns `true`
+    /// when another has to wait.
+    fn refuse_while_document_busy(&mut self) -> bool {
+        let Some(busy) = self.jobs.document_busy() else {
+            return false;
+        };
+        let msg = format!("wait for “{busy}” to finish (or cancel it) first");
+        self.editor.say(Level::Error, msg);
+        true
+    }
+
     /// Starts "learn from my edits" on the folder of the open (saved) project: the workspace.
     /// Refused while an export of the document runs.
     pub fn start_learn(&mut self) {
-        if let Some(busy) = self.jobs.document_busy() {
-            let msg = format!("wait for “{busy}” to finish (or cancel it) first");
-            self.editor.say(Level::Error, msg);
+        if self.refuse_while_document_busy() {
             return;
         }
         let Some(path) = self.editor.project_path().map(Path::to_path_buf) else {
@@ -350,18 +361,16 @@ impl EditorApp {
     /// Exports the dance in the background. Refused while a learn run works on the document,
     /// and when `out` is the open project file itself.
     fn export_bvh(&mut self, out: PathBuf) {
-        if let Some(busy) = self.jobs.document_busy() {
-            let msg = format!("wait for “{busy}” to finish (or cancel it) first");
-            self.editor.say(Level::Error, msg);
+        if self.refuse_while_document_busy() {
             return;
         }
         let Some(s) = &self.editor.session else {
             self.editor.say(Level::Error, "no project to export");
             return;
         };
-        let timeline = out.with_extension("timeline.json");
+        let target = RenderTarget::new(&out, None, ExportOptions::default());
         if let Some(p) = &s.path
-            && (p == &out || p == &timeline)
+            && (p == &target.bvh || p == &target.timeline)
         {
             self.editor.say(
                 Level::Error,
@@ -381,15 +390,15 @@ impl EditorApp {
                 let tl = crate::export::export_project(
                     &project,
                     &library,
-                    &crate::export::ExportOptions::default(),
-                    &out,
-                    &timeline,
+                    &target.options,
+                    &target.bvh,
+                    &target.timeline,
                 )?;
                 Ok(format!(
                     "exported {} ({} frames) and {}",
-                    out.display(),
+                    target.bvh.display(),
                     tl.frames,
-                    timeline.display()
+                    target.timeline.display()
                 ))
             },
             self.repaint_hook(),

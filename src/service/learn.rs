@@ -82,10 +82,16 @@ fn models_dir(ws: &Path) -> PathBuf {
     ws.join("models")
 }
 
+/// The version `models/CURRENT` names, if any.
+fn current_name(ws: &Path) -> Option<String> {
+    std::fs::read_to_string(models_dir(ws).join("CURRENT"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
 /// The current model folder of a workspace, if one was adopted.
 pub fn current_model(ws: &Path) -> Option<PathBuf> {
-    let name = std::fs::read_to_string(models_dir(ws).join("CURRENT")).ok()?;
-    let dir = models_dir(ws).join(name.trim());
+    let dir = models_dir(ws).join(current_name(ws)?);
     dir.join("model.json").is_file().then_some(dir)
 }
 
@@ -104,10 +110,7 @@ pub fn versions(ws: &Path) -> (Vec<String>, Option<String>) {
         .filter(|(_, name)| models_dir(ws).join(name).join("model.json").is_file())
         .collect();
     v.sort();
-    let current = std::fs::read_to_string(models_dir(ws).join("CURRENT"))
-        .ok()
-        .map(|s| s.trim().to_string());
-    (v.into_iter().map(|(_, n)| n).collect(), current)
+    (v.into_iter().map(|(_, n)| n).collect(), current_name(ws))
 }
 
 /// Every `vN` entry of `models/` (complete or not), with its number.

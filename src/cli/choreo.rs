@@ -98,22 +98,22 @@ pub struct ChoreographArgs {
 }
 
 impl ChoreographArgs {
-    /// `choreograph SONG -o OUT` with every other option at its command-line default.
-    pub fn new(song: impl Into<PathBuf>, out: impl Into<PathBuf>) -> ChoreographArgs {
-        ChoreographArgs {
-            song: song.into(),
-            out: out.into(),
-            json: None,
-            project: None,
-            library: None,
-            model: None,
-            render: RenderArgs {
-                fps: 30.0,
-                crossfade: 0.25,
-            },
-            no_cache: false,
-            max_minutes: 20.0,
+    /// `choreograph SONG -o OUT` with every other option at its command-line default (read
+    /// from the attributes above through clap, so the defaults are written once).
+    pub fn new(song: &Path, out: &Path) -> Result<ChoreographArgs, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Line {
+            #[command(flatten)]
+            args: ChoreographArgs,
         }
+        let line: [&std::ffi::OsStr; 5] = [
+            "choreograph".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            "--".as_ref(),
+            song.as_os_str(),
+        ];
+        <Line as clap::Parser>::try_parse_from(line).map(|l| l.args)
     }
 }
 

@@ -31,18 +31,9 @@ fn bvh_frames(path: &Path) -> usize {
 /// the starter library and its default scorer.
 fn args(song: &Path, dir: &Path) -> ChoreographArgs {
     ChoreographArgs {
-        song: song.to_path_buf(),
-        out: dir.join("dance.bvh"),
-        json: None,
         project: Some(dir.join("song.phrasewise.json")),
-        library: None,
-        model: None,
-        render: RenderArgs {
-            fps: 30.0,
-            crossfade: 0.25,
-        },
         no_cache: true,
-        max_minutes: 20.0,
+        ..ChoreographArgs::new(song, &dir.join("dance.bvh")).unwrap()
     }
 }
 
@@ -145,4 +136,24 @@ fn choreograph_every_shared_song_when_present() {
     }
     eprintln!("{danced} songs danced, {refused} bad files refused with their name");
     assert!(danced >= 30);
+}
+
+#[test]
+fn choreograph_args_new_has_the_command_line_defaults() {
+    // A song whose name starts with a dash is still the song, not an option.
+    let a = ChoreographArgs::new(Path::new("-song.wav"), Path::new("o.bvh")).unwrap();
+    assert_eq!(a.song, Path::new("-song.wav"));
+    assert_eq!(a.out, Path::new("o.bvh"));
+    assert_eq!(
+        a.render,
+        RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25
+        }
+    );
+    assert_eq!((a.max_minutes, a.no_cache), (20.0, false));
+    assert_eq!(
+        (a.json, a.project, a.library, a.model),
+        (None, None, None, None)
+    );
 }

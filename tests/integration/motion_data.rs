@@ -3,7 +3,6 @@
 
 use phrasewise::choreo::Project;
 use phrasewise::cli::choreo::{ChoreographArgs, run_choreograph};
-use phrasewise::cli::motion::RenderArgs;
 use phrasewise::motion::beats::{BeatConfig, PhraseConfig, cut_phrases, dance_beats};
 use phrasewise::motion::bvh::Bvh;
 use phrasewise::motion::clip::{median, percentile, plausibility};
@@ -466,18 +465,10 @@ fn builds_and_loads_the_cmu_libraries() {
         let song = tmp.join("demo.wav");
         phrasewise::service::analyse::write_demo_song(&song).expect("demo song");
         let args = ChoreographArgs {
-            song,
-            out: out.join("dance.bvh"),
-            json: None,
             project: Some(out.join("demo.phrasewise.json")),
             library: Some(out.clone()),
-            model: None,
-            render: RenderArgs {
-                fps: 30.0,
-                crossfade: 0.25,
-            },
             no_cache: true,
-            max_minutes: 20.0,
+            ..ChoreographArgs::new(&song, &out.join("dance.bvh")).unwrap()
         };
         let tl = run_choreograph(&args).unwrap_or_else(|e| panic!("{set}: {e:#}"));
         let project = Project::load(&out.join("demo.phrasewise.json")).expect("project");

@@ -129,20 +129,24 @@ pub fn rank_of(scores: &[f32], label: usize) -> usize {
         .count()
 }
 
-/// Training-label counts per class (with a tiny index tie-break, so the ranking is fixed).
-fn frequency(songs: &[&TrainSong], k: usize) -> Vec<f32> {
+/// Label counts per class, with a tiny index tie-break so that the ranking they give is fixed
+/// (the frequency prior; labels outside `0..k` are ignored).
+pub fn label_frequency(labels: impl IntoIterator<Item = usize>, k: usize) -> Vec<f32> {
     let mut f = vec![0.0f32; k];
-    for s in songs {
-        for &l in &s.labels {
-            if l < k {
-                f[l] += 1.0;
-            }
+    for l in labels {
+        if l < k {
+            f[l] += 1.0;
         }
     }
     for (i, v) in f.iter_mut().enumerate() {
         *v -= i as f32 * 1e-6;
     }
     f
+}
+
+/// [`label_frequency`] of the labels of `songs`.
+fn frequency(songs: &[&TrainSong], k: usize) -> Vec<f32> {
+    label_frequency(songs.iter().flat_map(|s| s.labels.iter().copied()), k)
 }
 
 /// Max-marginals of a chain with unary scores `unary[t][j]` and pairwise `w · log M(i → j)`:

@@ -126,16 +126,7 @@ pub struct EvalReport {
 
 /// Top-k of the fixed ranking by the class frequencies of `train_labels`, on `test_labels`.
 pub fn prior_topk(train_labels: &[usize], test_labels: &[usize], k: usize) -> TopK {
-    let mut freq = vec![0.0f32; k];
-    for &l in train_labels {
-        if l < k {
-            freq[l] += 1.0;
-        }
-    }
-    // ties broken by index, like any deterministic ranking
-    for (i, f) in freq.iter_mut().enumerate() {
-        *f -= i as f32 * 1e-6;
-    }
+    let freq = super::evaluation::label_frequency(train_labels.iter().copied(), k);
     let ranks: Vec<usize> = test_labels.iter().map(|&l| rank_of(&freq, l)).collect();
     topk(&ranks)
 }

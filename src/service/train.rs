@@ -47,6 +47,22 @@ pub fn song_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The analysed phrases of every song named by `paths` (see [`song_files`]), reported to
+/// `progress` as `step` song by song.
+fn unlabeled_songs(
+    paths: &[PathBuf],
+    step: &str,
+    progress: &dyn Progress,
+) -> Result<Vec<SongSamples>> {
+    let files = song_files(paths)?;
+    let n = files.len().max(1) as f32;
+    Ok(data::load_unlabeled(
+        &files,
+        &crate::cache::cache_dir(),
+        &mut |i, _| progress.update(step, i as f32 / n),
+    ))
+}
+
 /// What `pretrain` should do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PretrainRequest {
@@ -82,12 +98,7 @@ pub fn pretrain(
     let Some(net) = NetConfig::named(&req.config) else {
         invalid!("unknown network config `{}` (compact or paper)", req.config);
     };
-    let files = song_files(&req.songs)?;
-    let cache = crate::cache::cache_dir();
-    let n = files.len().max(1) as f32;
-    let songs = data::load_unlabeled(&files, &cache, &mut |i, _| {
-        progress.update("phrases of the songs", i as f32 / n);
-    });
+    let songs = unlabeled_songs(&req.songs, "phrases of the songs", progress)?;
     progress.step("pretraining", 0.0)?;
     let samples: Vec<PhraseSample> = songs.into_iter().flat_map(|s| s.samples).collect();
     let cfg = PretrainConfig::new(net, crate::model::net::PretextWeights::new())
@@ -454,11 +465,7 @@ pub fn coascent(
     let set = embed_for_model(&model, &req.model, &req.labels, &device)?;
     let (x, y) = set.flat(Split::Train);
     let cache = crate::cache::cache_dir();
-    let files = song_files(&req.unlabeled)?;
-    let n = files.len().max(1) as f32;
-    let songs: Vec<SongSamples> = data::load_unlabeled(&files, &cache, &mut |i, _| {
-        progress.update("unlabeled songs", i as f32 / n);
-    });
+    let songs = unlabeled_songs(&req.unlabeled, "unlabeled songs", progress)?;
     progress.step("co-ascent", 0.0)?;
     let unlabeled: Vec<Vec<Vec<f32>>> = songs
         .iter()

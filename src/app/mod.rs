@@ -139,11 +139,6 @@ impl EditorApp {
         app
     }
 
-    /// Frame times (ms) of the last frames.
-    pub fn frame_ms(&self) -> &std::collections::VecDeque<f32> {
-        &self.view.frame_ms
-    }
-
     /// Periodic recovery write of a dirty document.
     fn autosave_if_due(&mut self) {
         if self.last_autosave.elapsed() < self.autosave {

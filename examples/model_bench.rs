@@ -32,6 +32,9 @@ fn sample(i: usize) -> PhraseSample {
         rhythm: (0..128)
             .map(|k| if k % 8 == 0 { 1.0 } else { 0.0 })
             .collect(),
+        features: (0..phrasewise::model::data::MUSIC_FEATURES)
+            .map(f)
+            .collect(),
     }
 }
 

@@ -15,6 +15,7 @@ use anyhow::Result;
 use crate::audio::ANALYSIS_SR;
 use crate::choreo::network::{PrecomputedScorer, ScoreSource, song_scores};
 use crate::choreo::project::{Actor, Edit};
+use crate::choreo::score::Scorer;
 use crate::choreo::{History, Project, TransitionMatrix};
 use crate::export::{ExportOptions, choreograph, slot_specs};
 use crate::motion::blend::Choreography;
@@ -123,8 +124,8 @@ impl Session {
         source: ScoreSource,
         scorer: PrecomputedScorer,
     ) -> Result<Session> {
+        let matrix = scorer.transitions(&library.index)?;
         let scores = scorer.scores;
-        let matrix = TransitionMatrix::for_library(&library.index)?;
         let scored_spans = project.slots.iter().map(|s| (s.start, s.end)).collect();
         let mut s = Session {
             scored_spans,
@@ -198,6 +199,7 @@ impl Session {
     pub fn set_source(&mut self, source: ScoreSource) -> Result<()> {
         let scorer = self.score(&source)?;
         self.project.model = scorer.id.clone();
+        self.matrix = scorer.transitions(&self.library.index)?;
         self.scores = scorer.scores;
         self.source = source;
         self.rerank()

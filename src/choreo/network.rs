@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::ChoreoError;
 use super::project::library_fingerprint;
 use super::score::Scorer;
+use super::transition::{MIN_WEIGHT, OTHER_STYLE, REPEAT, SAME_STYLE, TransitionMatrix};
 use crate::analysis::SongAnalysis;
 use crate::model::PhraseModel;
 use crate::model::data::Decoded;
@@ -27,11 +28,21 @@ pub struct PrecomputedScorer {
     pub scores: Vec<f32>,
     /// K.
     pub k: usize,
+    /// The model's learned transition matrix in library order (`None`: the library's style
+    /// blocks, as for cold start).
+    pub matrix: Option<TransitionMatrix>,
 }
 
 impl Scorer for PrecomputedScorer {
     fn id(&self) -> String {
         self.id.clone()
+    }
+
+    fn transitions(&self, library: &LibraryIndex) -> Result<TransitionMatrix, ChoreoError> {
+        match &self.matrix {
+            Some(m) if m.len() == library.phrases.len() => Ok(m.clone()),
+            _ => TransitionMatrix::for_library(library),
+        }
     }
 
     fn score(&self, _song: &SongAnalysis, slot: usize, _library: &LibraryIndex) -> Vec<f32> {
@@ -140,6 +151,49 @@ pub fn network_scores(
     Ok(out)
 }
 
+/// The model's M in the library's phrase order, each entry raised to the model's calibrated
+/// matrix weight `w` (so the decoder's `log F + log M'` is `log F + w · log M`, the
+/// combination the weight was fitted for) and clipped to the decoder's range. A phrase the
+/// model does not know gets the style-block default.
+pub fn model_matrix(
+    model: &PhraseModel,
+    index: &LibraryIndex,
+) -> Result<TransitionMatrix, ChoreoError> {
+    let k = index.phrases.len();
+    let pos: std::collections::HashMap<&str, usize> = model
+        .info
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let w = model.info.matrix_weight();
+    let t = &model.transitions;
+    let mut dense = Vec::with_capacity(k * k);
+    for (a, pa) in index.phrases.iter().enumerate() {
+        for (b, pb) in index.phrases.iter().enumerate() {
+            let learned = match (pos.get(pa.id.as_str()), pos.get(pb.id.as_str())) {
+                (Some(&i), Some(&j)) if i < t.k && j < t.k => Some(t.get(i, j)),
+                _ => None,
+            };
+            let v = learned.unwrap_or(if a == b {
+                REPEAT
+            } else if pa.style == pb.style {
+                SAME_STYLE
+            } else {
+                OTHER_STYLE
+            });
+            let v = if v.is_finite() {
+                v.max(1e-12).powf(w)
+            } else {
+                MIN_WEIGHT
+            };
+            dense.push(v.clamp(MIN_WEIGHT, 1.0));
+        }
+    }
+    TransitionMatrix::from_dense(k, &dense)
+}
+
 /// Where a song's network part comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScoreSource {
@@ -193,6 +247,7 @@ pub fn song_scores(
                 id: cold.id(),
                 scores: cold_scores,
                 k,
+                matrix: None,
             });
         }
         ScoreSource::Model(d) => d.clone(),
@@ -219,5 +274,11 @@ pub fn song_scores(
         }
         _ => model_id(&dir),
     };
-    Ok(PrecomputedScorer { id, scores, k })
+    let matrix = Some(model_matrix(&model, index)?);
+    Ok(PrecomputedScorer {
+        id,
+        scores,
+        k,
+        matrix,
+    })
 }

@@ -385,7 +385,7 @@ impl Project {
             modified_at: now,
         };
         let scores = scorer.score_all(&project.analysis, index);
-        let matrix = TransitionMatrix::for_library(index)?;
+        let matrix = scorer.transitions(index)?;
         project.rerank(&scores, index, &matrix)?;
         Ok(project)
     }

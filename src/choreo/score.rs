@@ -39,6 +39,15 @@ pub trait Scorer {
     /// (index into `song.phrases`).
     fn score(&self, song: &SongAnalysis, slot: usize, library: &LibraryIndex) -> Vec<f32>;
 
+    /// The transition matrix to decode with: the library's style blocks unless the scorer
+    /// brings a learned one (a trained model's M, weighted as it was calibrated).
+    fn transitions(
+        &self,
+        library: &LibraryIndex,
+    ) -> Result<super::transition::TransitionMatrix, super::ChoreoError> {
+        super::transition::TransitionMatrix::for_library(library)
+    }
+
     /// Scores of every slot, row-major T×K. Override when slots share work.
     fn score_all(&self, song: &SongAnalysis, library: &LibraryIndex) -> Vec<f32> {
         (0..song.phrases.len())

@@ -83,6 +83,10 @@ pub struct TrainArgs {
     /// Predictor without the SE attention gates (Groups I–II).
     #[arg(long)]
     pub no_attention: bool,
+    /// The paper's predictor only, for ablations: no music features beside the embedding and
+    /// a plain output layer instead of the candidate-aware one.
+    #[arg(long)]
+    pub plain: bool,
     /// Seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -216,6 +220,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<EvalReport> {
         lr: args.lr,
         balanced: args.balanced,
         no_attention: args.no_attention,
+        plain: args.plain,
         seed: args.seed,
         resume: args.resume,
         half: args.half,

@@ -9,6 +9,7 @@
 //! hash and the phrase spans.
 
 use super::ModelError;
+pub use super::features::MUSIC_FEATURES;
 use crate::analysis::{self, AnalysisConfig, SongAnalysis, rhythm};
 use crate::audio::{self, DecodeOptions};
 use crate::cache;
@@ -16,7 +17,7 @@ use crate::labels::LabelSet;
 use std::path::{Path, PathBuf};
 
 /// Version of the target cache files; bump when the targets change.
-pub const TARGETS_VERSION: u32 = 1;
+pub const TARGETS_VERSION: u32 = 2;
 /// Steps per phrase (time axis of the mel image, melody and rhythm).
 pub const STEPS: usize = 128;
 /// Mel bands.
@@ -33,6 +34,9 @@ pub struct PhraseSample {
     pub melody: Vec<f32>,
     /// Rhythm per step, 1 at an onset or beat.
     pub rhythm: Vec<f32>,
+    /// Music features ([`super::features::music_features`], [`MUSIC_FEATURES`] values):
+    /// tempo, metre, length and the like, which the fixed-size mel image does not keep.
+    pub features: Vec<f32>,
 }
 
 /// The phrases of one song.
@@ -186,10 +190,12 @@ pub fn song_samples_with(
                     mel[k * MELS + m] = t.mel[m * STEPS + k];
                 }
             }
+            let features = super::features::music_features(a, (s, e), &mel, &t.melody);
             PhraseSample {
                 mel,
                 melody: t.melody,
                 rhythm: t.rhythm,
+                features,
             }
         })
         .collect();
@@ -209,18 +215,25 @@ pub fn song_samples_with(
     })
 }
 
-const MAGIC: &[u8; 4] = b"PWT1";
+const MAGIC: &[u8; 4] = b"PWT2";
+/// Floats per cached sample: mel, melody, rhythm, features.
+const PER_SAMPLE: usize = STEPS * MELS + 2 * STEPS + MUSIC_FEATURES;
 
 fn write_targets(file: &Path, samples: &[PhraseSample]) -> std::io::Result<()> {
     if let Some(p) = file.parent() {
         std::fs::create_dir_all(p)?;
     }
-    let per = STEPS * MELS + 2 * STEPS;
-    let mut bytes = Vec::with_capacity(8 + samples.len() * per * 4);
+    let mut bytes = Vec::with_capacity(8 + samples.len() * PER_SAMPLE * 4);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&(samples.len() as u32).to_le_bytes());
     for s in samples {
-        for v in s.mel.iter().chain(&s.melody).chain(&s.rhythm) {
+        for v in s
+            .mel
+            .iter()
+            .chain(&s.melody)
+            .chain(&s.rhythm)
+            .chain(&s.features)
+        {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
     }
@@ -229,7 +242,7 @@ fn write_targets(file: &Path, samples: &[PhraseSample]) -> std::io::Result<()> {
 
 fn read_targets(file: &Path, n: usize) -> Option<Vec<PhraseSample>> {
     let bytes = std::fs::read(file).ok()?;
-    let per = STEPS * MELS + 2 * STEPS;
+    let per = PER_SAMPLE;
     if bytes.len() != 8 + n * per * 4 || &bytes[..4] != MAGIC {
         return None;
     }
@@ -247,7 +260,8 @@ fn read_targets(file: &Path, n: usize) -> Option<Vec<PhraseSample>> {
             .map(|c| PhraseSample {
                 mel: c[..STEPS * MELS].to_vec(),
                 melody: c[STEPS * MELS..STEPS * MELS + STEPS].to_vec(),
-                rhythm: c[STEPS * MELS + STEPS..].to_vec(),
+                rhythm: c[STEPS * MELS + STEPS..STEPS * MELS + 2 * STEPS].to_vec(),
+                features: c[STEPS * MELS + 2 * STEPS..].to_vec(),
             })
             .collect(),
     )

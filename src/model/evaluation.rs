@@ -77,10 +77,28 @@ pub struct EvalTable {
     pub rows: Vec<EvalRow>,
     /// The matrix weight `w` used by the `model_matrix*` rows.
     pub matrix_weight: f32,
+    /// The song-context weight applied to the network's probabilities before every `model*`
+    /// row (see [`with_song_context`]; set by the caller that applied it).
+    #[serde(default)]
+    pub song_context: f32,
     /// Test songs.
     pub songs: usize,
     /// Number of classes K.
     pub classes: usize,
+    /// The same rows per dance style (when the songs carry one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_style: Vec<StyleRows>,
+}
+
+/// The table's rows on the test songs of one style.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StyleRows {
+    /// The style.
+    pub style: String,
+    /// Its test songs.
+    pub songs: usize,
+    /// The rows, as in [`EvalTable::rows`].
+    pub rows: Vec<EvalRow>,
 }
 
 impl EvalTable {
@@ -92,10 +110,12 @@ impl EvalTable {
     /// A readable table (percentages, intervals of top-5).
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "{} test songs, K = {}, matrix weight {:.2}\n{:<26} {:>6} {:>6} {:>7}  {:>15}\n",
+            "{} test songs, K = {}, matrix weight {:.2}, song context {:.2}\n\
+             {:<26} {:>6} {:>6} {:>7}  {:>15}\n",
             self.songs,
             self.classes,
             self.matrix_weight,
+            self.song_context,
             "row",
             "top-1",
             "top-5",
@@ -112,6 +132,20 @@ impl EvalTable {
                 100.0 * r.top5_ci[0],
                 100.0 * r.top5_ci[1]
             ));
+        }
+        if !self.per_style.is_empty() {
+            s.push_str("\ntop-5 per style (songs):");
+            for r in self.per_style.first().map_or(&[][..], |p| &p.rows[..]) {
+                s.push_str(&format!(" | {}", r.name));
+            }
+            s.push('\n');
+            for p in &self.per_style {
+                s.push_str(&format!("{} ({})", p.style, p.songs));
+                for r in &p.rows {
+                    s.push_str(&format!(" | {:.1}", 100.0 * r.top5));
+                }
+                s.push('\n');
+            }
         }
         s
     }
@@ -211,28 +245,161 @@ pub fn evaluation_table(
         per_phrase(test, |s, t| rank_of(&s.probs[t], s.labels[t])),
     ));
     rows.push(("model_matrix", whole_song_ranks(test, m, w)));
-    rows.push((
-        "model_matrix_interactive",
-        per_phrase(test, |s, t| {
-            let mut v = log_probs(&s.probs[t]);
-            if t > 0 {
-                let prev = s.labels[t - 1];
-                for (j, x) in v.iter_mut().enumerate().take(k) {
-                    *x += w * m.get(prev, j).max(1e-12).ln();
-                }
-            }
-            rank_of(&v, s.labels[t])
-        }),
-    ));
+    rows.push(("model_matrix_interactive", interactive_ranks(test, m, w)));
+    let per_style = per_style_rows(test, &rows);
     EvalTable {
         rows: rows
             .into_iter()
             .map(|(name, ranks)| row(name, &ranks))
             .collect(),
         matrix_weight: w,
+        song_context: 0.0,
         songs: test.len(),
         classes: k,
+        per_style,
     }
+}
+
+/// The rows again for the songs of each style (songs without one are left out), styles in
+/// name order.
+fn per_style_rows(test: &[EvalSong], rows: &[(&str, Ranks)]) -> Vec<StyleRows> {
+    let mut styles: Vec<&str> = test.iter().filter_map(|s| s.style.as_deref()).collect();
+    styles.sort_unstable();
+    styles.dedup();
+    styles
+        .into_iter()
+        .map(|style| {
+            let pick = |ranks: &Ranks| -> Ranks {
+                ranks
+                    .iter()
+                    .zip(test)
+                    .filter(|(_, s)| s.style.as_deref() == Some(style))
+                    .map(|(r, _)| r.clone())
+                    .collect()
+            };
+            StyleRows {
+                style: style.to_string(),
+                songs: test
+                    .iter()
+                    .filter(|s| s.style.as_deref() == Some(style))
+                    .count(),
+                rows: rows
+                    .iter()
+                    .map(|(name, ranks)| row(name, &pick(ranks)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// `log F(u_t)(j) + w · log M(l_{t−1} → j)` with the previous true label known.
+fn interactive_ranks(test: &[EvalSong], m: &Transitions, w: f32) -> Ranks {
+    per_phrase(test, |s, t| {
+        let mut v = log_probs(&s.probs[t]);
+        if t > 0 {
+            let prev = s.labels[t - 1];
+            for (j, x) in v.iter_mut().enumerate().take(m.k) {
+                *x += w * m.get(prev, j).max(1e-12).ln();
+            }
+        }
+        rank_of(&v, s.labels[t])
+    })
+}
+
+/// Matrix weights tried by [`calibrate`].
+pub const CALIBRATION_WEIGHTS: [f32; 11] =
+    [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0];
+/// Song-context weights tried by [`calibrate`].
+pub const CONTEXT_WEIGHTS: [f32; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
+
+/// Song context: `log F'_t(j) = log F_t(j) + γ · log F̄(j)`, renormalised, where `F̄` is the
+/// mean of the network's distributions over all phrases of the song. A song is danced in one
+/// style, so the phrases' pooled opinion of which dance phrases fit it is a far steadier cue
+/// than any single phrase's (the per-song analogue of the per-style frequency prior, with the
+/// style inferred from the music rather than given). `γ = 0` leaves `F` as it is.
+pub fn with_song_context(probs: &[Vec<f32>], gamma: f32) -> Vec<Vec<f32>> {
+    let Some(k) = probs.first().map(Vec::len) else {
+        return Vec::new();
+    };
+    if gamma == 0.0 {
+        return probs.to_vec();
+    }
+    let n = probs.len() as f32;
+    let mut mean = vec![0.0f32; k];
+    for p in probs {
+        for (m, v) in mean.iter_mut().zip(p) {
+            *m += v / n;
+        }
+    }
+    probs
+        .iter()
+        .map(|p| {
+            let mut q: Vec<f32> = p
+                .iter()
+                .zip(&mean)
+                .map(|(v, m)| v.max(1e-12) * m.max(1e-12).powf(gamma))
+                .collect();
+            let s: f32 = q.iter().sum();
+            if s > 0.0 && s.is_finite() {
+                for v in &mut q {
+                    *v /= s;
+                }
+            }
+            q
+        })
+        .collect()
+}
+
+/// How the network and the matrix are combined, as fitted by [`calibrate`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Combination {
+    /// Index of the chosen matrix among the candidates.
+    pub matrix: usize,
+    /// Matrix weight `w`.
+    pub matrix_weight: f32,
+    /// Song-context weight `γ` ([`with_song_context`]).
+    pub song_context: f32,
+    /// The validation score it reached (mean of top-1 and top-5, whole song and
+    /// interactive).
+    pub score: f64,
+}
+
+/// Fits the combination of network and matrix on validation songs: among the candidate
+/// matrices `ms`, the weights [`CALIBRATION_WEIGHTS`] and the song-context weights
+/// [`CONTEXT_WEIGHTS`], the one with the best mean of top-1 and top-5 over the whole-song
+/// decode and the interactive case (ties: the earlier candidate, the smaller weights).
+pub fn calibrate(valid: &[EvalSong], ms: &[Transitions]) -> Combination {
+    let mut best = Combination {
+        matrix: 0,
+        matrix_weight: 1.0,
+        song_context: 0.0,
+        score: f64::NEG_INFINITY,
+    };
+    for &gamma in &CONTEXT_WEIGHTS {
+        let songs: Vec<EvalSong> = valid
+            .iter()
+            .map(|s| EvalSong {
+                probs: with_song_context(&s.probs, gamma),
+                ..s.clone()
+            })
+            .collect();
+        for (i, m) in ms.iter().enumerate() {
+            for &w in &CALIBRATION_WEIGHTS {
+                let whole = pooled(&whole_song_ranks(&songs, m, w), |_| 1);
+                let inter = pooled(&interactive_ranks(&songs, m, w), |_| 1);
+                let score = (whole[0] + whole[1] + inter[0] + inter[1]) / 4.0;
+                if score > best.score + 1e-12 {
+                    best = Combination {
+                        matrix: i,
+                        matrix_weight: w,
+                        song_context: gamma,
+                        score,
+                    };
+                }
+            }
+        }
+    }
+    best
 }
 
 /// `rank(song, t)` for every phrase of every song.
@@ -383,6 +550,24 @@ mod tests {
     }
 
     #[test]
+    fn song_context_pulls_phrases_towards_the_song() {
+        // Two phrases lean to class 0, one is torn between 1 and 2; the song's mean favours
+        // class 1 over 2 (the first two give it more), so context settles the third.
+        let probs = vec![
+            vec![0.6, 0.3, 0.1],
+            vec![0.6, 0.3, 0.1],
+            vec![0.1, 0.44, 0.46],
+        ];
+        assert_eq!(with_song_context(&probs, 0.0), probs);
+        let c = with_song_context(&probs, 2.0);
+        assert!(c[2][1] > c[2][2], "{:?}", c[2]);
+        for row in &c {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        assert!(with_song_context(&[], 1.0).is_empty());
+    }
+
+    #[test]
     fn max_marginals_top1_is_the_viterbi_path() {
         // Three classes; the network is unsure at t = 1, M says 0 → 2 only.
         let mut m = Transitions {
@@ -460,6 +645,21 @@ mod tests {
             assert!(row.top5_ci[0] <= row.top5 + 1e-9 && row.top5 <= row.top5_ci[1] + 1e-9);
             assert_eq!(row.phrases, 120);
         }
+        assert_eq!(table.per_style.len(), 1);
+        assert_eq!(
+            table.per_style[0].rows, table.rows,
+            "one style: the same rows"
+        );
+        assert!(table.to_text().contains("top-5 per style"));
+        // Calibration on these songs: the matrix helps, so a positive weight wins, and the
+        // useful matrix beats a flat one.
+        let flat = Transitions {
+            k,
+            m: vec![1.0; k * k],
+        };
+        let c = calibrate(&test, &[flat, m.clone()]);
+        assert_eq!(c.matrix, 1);
+        assert!(c.matrix_weight > 0.0 && c.score > 0.8, "{c:?}");
         // Same input, same intervals (seeded bootstrap).
         assert_eq!(evaluation_table(&test, &train, &m, 1.0), table);
         assert!(table.to_text().contains("model_matrix_interactive"));

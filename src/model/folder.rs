@@ -48,6 +48,33 @@ pub struct ModelInfo {
     /// Test-split metrics at save time, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<EvalReport>,
+    /// Weight `w` of the matrix in `log F + w · log M`, fitted on validation songs (absent:
+    /// 1, the paper's Eq. 6 product).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_weight: Option<f32>,
+    /// Additive smoothing β of M ([`Transitions::smoothed`]), fitted with the weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_smoothing: Option<f32>,
+    /// Song-context weight γ ([`super::evaluation::with_song_context`]), fitted with the
+    /// matrix weight (absent: 0, none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub song_context: Option<f32>,
+}
+
+impl ModelInfo {
+    /// The song-context weight to score with: the fitted one, else 0.
+    pub fn song_context(&self) -> f32 {
+        self.song_context
+            .filter(|g| g.is_finite() && *g >= 0.0)
+            .unwrap_or(0.0)
+    }
+
+    /// The matrix weight to rank with: the fitted one, else 1.
+    pub fn matrix_weight(&self) -> f32 {
+        self.matrix_weight
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .unwrap_or(1.0)
+    }
 }
 
 /// Standardisation of the embeddings `u` (see [`ModelInfo::embed_norm`]).
@@ -57,6 +84,26 @@ pub struct EmbedNorm {
     pub mean: Vec<f32>,
     /// Standard deviation per dimension (at least 1e-6).
     pub std: Vec<f32>,
+    /// The last `gained` dimensions (the music features) are multiplied by `gain` after
+    /// standardising (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gained: usize,
+    /// See `gained`.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub gain: f32,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_one(v: &f32) -> bool {
+    *v == 1.0
 }
 
 impl EmbedNorm {
@@ -79,14 +126,35 @@ impl EmbedNorm {
         EmbedNorm {
             mean: mean.iter().map(|m| *m as f32).collect(),
             std: var.iter().map(|v| (v.sqrt() as f32).max(1e-6)).collect(),
+            gained: 0,
+            gain: 1.0,
         }
     }
 
-    /// Standardises `rows` in place.
+    /// [`fit`](Self::fit) for rows `[u; f]` whose last `features` values are the music
+    /// features: those are given as much weight in total as the whole embedding
+    /// (`gain = √(dim u / features)`). A handful of decisive cues (tempo, metre) would
+    /// otherwise enter T's first layer as 11 of 523 equal inputs, and with a few hundred
+    /// labeled phrases T fits the embedding's noise before it finds them.
+    pub fn fit_with_features(rows: &[Vec<f32>], features: usize) -> EmbedNorm {
+        let mut n = EmbedNorm::fit(rows);
+        let d = n.mean.len();
+        if features > 0 && features < d {
+            n.gained = features;
+            n.gain = (((d - features) as f32) / features as f32).sqrt();
+        }
+        n
+    }
+
+    /// Standardises `rows` in place (and applies the features' gain).
     pub fn apply(&self, rows: &mut [Vec<f32>]) {
+        let from = self.mean.len().saturating_sub(self.gained);
         for r in rows {
-            for ((v, m), s) in r.iter_mut().zip(&self.mean).zip(&self.std) {
+            for (i, ((v, m), s)) in r.iter_mut().zip(&self.mean).zip(&self.std).enumerate() {
                 *v = (*v - m) / s;
+                if i >= from {
+                    *v *= self.gain;
+                }
             }
         }
     }
@@ -172,7 +240,18 @@ impl PhraseModel {
     /// Reads `dir/model.json` and checks schema and K (no weights).
     pub fn read_info(dir: &Path) -> Result<ModelInfo, ModelError> {
         let path = dir.join("model.json");
-        let info: ModelInfo = read_json(&path)?;
+        let mut value: serde_json::Value = read_json(&path)?;
+        // Predictor widths added after `phrasewise-model/1` was first written: absent means
+        // 0 (the paper's predictor). burn's `Config` derive has no serde defaults.
+        if let Some(p) = value.get_mut("predictor").and_then(|p| p.as_object_mut()) {
+            for field in ["features", "candidates"] {
+                p.entry(field).or_insert(serde_json::Value::from(0));
+            }
+        }
+        let info: ModelInfo = serde_json::from_value(value).map_err(|source| ModelError::Json {
+            path: path.clone(),
+            source,
+        })?;
         if info.schema != MODEL_SCHEMA {
             return Err(ModelError::Invalid {
                 msg: format!("schema is `{}`, expected `{MODEL_SCHEMA}`", info.schema),
@@ -253,10 +332,12 @@ impl PhraseModel {
         &self.device
     }
 
-    /// Embeddings `u` of phrases, standardised as T expects.
+    /// T's inputs for phrases: embeddings `u` plus the music features the predictor reads,
+    /// standardised as T expects.
     pub fn embed(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
         let refs: Vec<&PhraseSample> = phrases.iter().collect();
         let mut u = embed_samples(&self.encoder, &refs, 16, &self.device);
+        super::features::append_music_features(&mut u, phrases, self.info.predictor.features);
         self.normalize(&mut u);
         u
     }
@@ -268,9 +349,12 @@ impl PhraseModel {
         }
     }
 
-    /// F(u_t): probabilities over the K library phrases for every music phrase (no M).
+    /// F(u_t): probabilities over the K library phrases for every music phrase of one song,
+    /// in order (no M), with the model's song context applied
+    /// ([`super::evaluation::with_song_context`]).
     pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
-        predict(&self.predictor, &self.embed(phrases), &self.device)
+        let p = predict(&self.predictor, &self.embed(phrases), &self.device);
+        super::evaluation::with_song_context(&p, self.info.song_context())
     }
 
     /// [`score_phrases`](Self::score_phrases) of a song's phrases in order, re-scored by M
@@ -287,14 +371,20 @@ impl PhraseModel {
             .filter(|s| s.split == split)
             .map(|s| (self.embed(&s.song.samples), s.labels.as_slice()))
             .collect();
-        evaluate_embeddings(&self.predictor, &self.transitions, &songs, &self.device)
+        evaluate_embeddings(
+            &self.predictor,
+            (&self.transitions, self.info.song_context()),
+            &songs,
+            &self.device,
+        )
     }
 }
 
-/// Rank (0-based) of `label` in `probs` (number of classes scored strictly higher).
+/// Rank (0-based) of `label` in `probs`: the classes scored at least as high (ties count
+/// against the label, as in the evaluation table: a model that scores everything alike
+/// ranks nothing first).
 fn rank_of(probs: &[f32], label: usize) -> usize {
-    let p = probs.get(label).copied().unwrap_or(f32::NEG_INFINITY);
-    probs.iter().filter(|&&q| q > p).count()
+    super::evaluation::rank_of(probs, label) - 1
 }
 
 fn topk(ranks: &[usize]) -> TopK {
@@ -307,11 +397,11 @@ fn topk(ranks: &[usize]) -> TopK {
     }
 }
 
-/// Top-k of T's predictions (and of their M re-scoring along each song) for songs given as
-/// (embeddings, labels).
+/// Top-k of T's predictions with song context `context` (and of their M re-scoring along
+/// each song) for songs given as (embeddings, labels).
 pub fn evaluate_embeddings(
     t: &Predictor,
-    m: &Transitions,
+    (m, context): (&Transitions, f32),
     songs: &[(Vec<Vec<f32>>, &[usize])],
     device: &Device,
 ) -> EvalReport {
@@ -321,7 +411,7 @@ pub fn evaluate_embeddings(
         if u.is_empty() {
             continue;
         }
-        let p = predict(t, u, device);
+        let p = super::evaluation::with_song_context(&predict(t, u, device), context);
         k = p[0].len();
         let q = m.rescale(&p);
         for ((pi, qi), &l) in p.iter().zip(&q).zip(labels.iter()) {
@@ -353,6 +443,7 @@ mod tests {
     fn ranks_and_topk() {
         assert_eq!(rank_of(&[0.1, 0.5, 0.4], 2), 1);
         assert_eq!(rank_of(&[0.1, 0.5, 0.4], 1), 0);
+        assert_eq!(rank_of(&[0.5, 0.5], 0), 1, "a tie counts against");
         let t = topk(&[0, 1, 7, 20]);
         assert_eq!((t.top1, t.top5, t.top10), (0.25, 0.5, 0.75));
     }

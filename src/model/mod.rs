@@ -8,6 +8,8 @@
 //! * [`predictor`]: T with residual SE-attention blocks (Table 6).
 //! * [`net`]: E + D1–D3 and the losses (Eq. 1–5).
 //! * [`transition`]: M, its style prior, Eq. 6 re-scoring and the Algorithm 1 update.
+//! * [`features`]: music features per phrase and motion features per candidate, beside the
+//!   learned embeddings.
 //! * [`data`]: labeled / unlabeled songs → per-phrase inputs and targets, cached on disk.
 //! * [`train`]: pretraining, embedding cache, predictor training, co-ascent; checkpoints.
 //! * [`folder`]: the model folder (weights + config + M + library fingerprint), the scorer
@@ -22,6 +24,7 @@ pub mod data;
 pub mod decoders;
 pub mod encoder;
 pub mod evaluation;
+pub mod features;
 pub mod folder;
 pub mod net;
 pub mod predictor;

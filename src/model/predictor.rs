@@ -2,7 +2,12 @@
 //! residual attention blocks, Linear(512, K). A block is an MLP (512 → 1024 → 512) whose
 //! output is gated channel-wise by a squeeze-and-excitation branch (512 → 16 → 512, sigmoid)
 //! and added to the block input (SENet without the global pooling, applied to an FC layer).
+//!
+//! Two extensions, both off in configurations that predate them (their widths default to 0):
+//! the input may carry music features beside `u` ([`PredictorConfig::features`]), and the
+//! output layer may be the candidate-aware [`CandidateHead`] instead of Linear(512, K).
 
+use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
@@ -79,6 +84,14 @@ pub struct PredictorConfig {
     /// SE gates on (the paper's "attention" predictor, Groups III–V).
     #[config(default = true)]
     pub attention: bool,
+    /// Music features appended to `u` ([`super::features::MUSIC_FEATURES`]; 0 in models
+    /// that predate them).
+    #[config(default = 0)]
+    pub features: usize,
+    /// Width of the candidate features of [`CandidateHead`]; 0 = the paper's plain output
+    /// layer.
+    #[config(default = 0)]
+    pub candidates: usize,
 }
 
 impl PredictorConfig {
@@ -102,32 +115,171 @@ impl PredictorConfig {
         }
     }
 
-    /// Builds T on `device`.
+    /// This configuration with the music features and the candidate-aware head on (the
+    /// default for new models).
+    pub fn with_extensions(self) -> Self {
+        self.with_features(super::features::MUSIC_FEATURES)
+            .with_candidates(super::features::CANDIDATE_FEATURES)
+    }
+
+    /// Width of T's input: `u` plus the music features.
+    pub fn input_width(&self) -> usize {
+        self.embed_dim + self.features
+    }
+
+    /// Builds T on `device`; a candidate-aware head starts with all-zero candidate features
+    /// (loading weights or [`Predictor::with_candidates`] sets them).
     pub fn init(&self, device: &Device) -> Predictor {
         let block = ResAttConfig::new(self.embed_dim, self.expand, self.squeeze, self.attention);
+        let (output, head) = if self.candidates == 0 {
+            (
+                Some(LinearConfig::new(self.embed_dim, self.classes).init(device)),
+                None,
+            )
+        } else {
+            (None, Some(self.head(device)))
+        };
         Predictor {
-            input: LinearConfig::new(self.embed_dim, self.embed_dim).init(device),
+            input: LinearConfig::new(self.input_width(), self.embed_dim).init(device),
             blocks: (0..self.blocks).map(|_| block.init(device)).collect(),
-            output: LinearConfig::new(self.embed_dim, self.classes).init(device),
+            output,
+            head,
+        }
+    }
+
+    fn head(&self, device: &Device) -> CandidateHead {
+        let (k, d, c) = (self.classes, self.embed_dim, self.candidates);
+        let init = burn::nn::Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
+        // Small initial weights: the first logits are the bias (see `with_prior`), not noise.
+        CandidateHead {
+            phrase: init.init([k, d], device),
+            bias: burn::nn::Initializer::Zeros.init([k], device),
+            proj: LinearConfig::new(c, d)
+                .with_bias(false)
+                .with_initializer(init.clone())
+                .init(device),
+            proj_bias: LinearConfig::new(c, 1).with_initializer(init).init(device),
+            candidates: Param::from_tensor(Tensor::zeros([k, c], device)).set_require_grad(false),
         }
     }
 }
 
-/// Predictor T: `u` → logits over the K dance phrases of the library.
+/// Candidate-aware output layer: the logit of library phrase `j` for hidden music state `h` is
+/// `h · (e_j + P c_j) + b_j + q · c_j`, where `c_j` are the phrase's motion features
+/// ([`super::features::candidate_features`]), `e_j`, `b_j` a learned per-phrase embedding and
+/// bias, and `P`, `q` shared. A phrase with few labels borrows `P c_j` from phrases with
+/// similar features; one with no label at all (`e_j = 0`, `b_j = 0`) is still scored. This is
+/// the factorised ("two-tower") form of Linear(512, K), which it reduces to when `c = 0`.
+#[derive(Module, Debug)]
+pub struct CandidateHead {
+    /// `e`: `[K, d]`.
+    phrase: Param<Tensor<2>>,
+    /// `b`: `[K]`.
+    bias: Param<Tensor<1>>,
+    /// `P`: C → d.
+    proj: Linear,
+    /// `q` (and a shared offset): C → 1.
+    proj_bias: Linear,
+    /// `c`: `[K, C]`, constant (not trained).
+    candidates: Param<Tensor<2>>,
+}
+
+impl CandidateHead {
+    /// `[batch, d]` → logits `[batch, K]`.
+    pub fn forward(&self, h: Tensor<2>) -> Tensor<2> {
+        let c = self.candidates.val(); // [K, C]
+        let w = self.phrase.val() + self.proj.forward(c.clone()); // [K, d]
+        let b = self.bias.val() + self.proj_bias.forward(c).squeeze_dim::<1>(1); // [K]
+        h.matmul(w.transpose()) + b.unsqueeze_dim(0) // [b, K]
+    }
+}
+
+/// Predictor T: `u` (plus music features) → logits over the K dance phrases of the library.
 #[derive(Module, Debug)]
 pub struct Predictor {
     input: Linear,
     blocks: Vec<ResAtt>,
-    output: Linear,
+    /// The paper's Linear(512, K) (models without candidate features).
+    output: Option<Linear>,
+    /// The candidate-aware head.
+    head: Option<CandidateHead>,
 }
 
 impl Predictor {
-    /// `[batch, 512]` → logits `[batch, K]`.
+    /// `[batch, 512 + F]` → logits `[batch, K]`.
     pub fn forward(&self, u: Tensor<2>) -> Tensor<2> {
         let mut x = relu(self.input.forward(u)); // [b, 512]
         for block in &self.blocks {
             x = block.forward(x); // [b, 512]
         }
-        self.output.forward(x) // [b, K]
+        match (&self.head, &self.output) {
+            (Some(head), _) => head.forward(x),  // [b, K]
+            (None, Some(out)) => out.forward(x), // [b, K]
+            (None, None) => x,
+        }
+    }
+
+    /// Sets the output bias to `log_prior` (`[K]`, the log of the training labels'
+    /// smoothed frequencies, centred): T then starts as the frequency prior and learns what
+    /// the music adds to it, and early stopping can keep that start when nothing is learned.
+    /// No-op when the length does not fit.
+    #[must_use]
+    pub fn with_prior(mut self, log_prior: &[f32]) -> Self {
+        let bias = match (&mut self.head, &mut self.output) {
+            (Some(head), _) => Some(&mut head.bias),
+            (None, Some(out)) => out.bias.as_mut(),
+            (None, None) => None,
+        };
+        if let Some(bias) = bias {
+            let [k] = bias.val().dims();
+            if log_prior.len() == k {
+                let device = bias.val().device();
+                let t = Tensor::<1>::from_data(TensorData::new(log_prior.to_vec(), [k]), &device);
+                *bias = Param::from_tensor(t);
+            }
+        }
+        if let Some(out) = self.output.as_mut() {
+            // the paper's layer: shrink its weights too, as the candidate head's are
+            out.weight = Param::from_tensor((out.weight.val() * 0.1).detach());
+        }
+        self
+    }
+
+    /// Adds `delta` (`[K]`) to the output bias (logit adjustment after class-balanced
+    /// training). No-op when the length does not fit.
+    #[must_use]
+    pub fn with_bias_added(mut self, delta: &[f32]) -> Self {
+        let bias = match (&mut self.head, &mut self.output) {
+            (Some(head), _) => Some(&mut head.bias),
+            (None, Some(out)) => out.bias.as_mut(),
+            (None, None) => None,
+        };
+        if let Some(bias) = bias {
+            let [k] = bias.val().dims();
+            if delta.len() == k {
+                let device = bias.val().device();
+                let d = Tensor::<1>::from_data(TensorData::new(delta.to_vec(), [k]), &device);
+                *bias = Param::from_tensor((bias.val() + d).detach());
+            }
+        }
+        self
+    }
+
+    /// Sets the candidate features `[K, C]` (row-major) of the candidate-aware head; no-op
+    /// without one or when the shape does not fit.
+    #[must_use]
+    pub fn with_candidates(mut self, features: &[f32]) -> Self {
+        if let Some(head) = self.head.as_mut() {
+            let [k, c] = head.candidates.val().dims();
+            if features.len() == k * c {
+                let device = head.candidates.val().device();
+                let t = Tensor::<2>::from_data(TensorData::new(features.to_vec(), [k, c]), &device);
+                head.candidates = Param::from_tensor(t).set_require_grad(false);
+            }
+        }
+        self
     }
 }

@@ -35,6 +35,7 @@ fn sample(seed: u64) -> PhraseSample {
         rhythm: (0..128)
             .map(|i| if i % 8 == 0 { 1.0 } else { 0.0 })
             .collect(),
+        features: (0..super::data::MUSIC_FEATURES).map(|_| u()).collect(),
     }
 }
 
@@ -243,6 +244,9 @@ fn model_folder_refuses_another_library() {
         trained_on: "unit test".into(),
         embed_norm: None,
         metrics: None,
+        matrix_weight: None,
+        matrix_smoothing: None,
+        song_context: None,
     };
     let styles = vec!["a".to_string(), "a".into(), "b".into()];
     let model = PhraseModel::new(
@@ -417,4 +421,54 @@ fn coascent_pseudo_labels_updates_m_and_resumes_exactly() {
     for dir in [a, b] {
         std::fs::remove_dir_all(dir).ok();
     }
+}
+
+#[test]
+fn candidate_aware_model_round_trips_with_its_features() {
+    let _seeded = seed_lock();
+    let d = device();
+    d.seed(11);
+    let net = NetConfig::compact();
+    let pcfg = PredictorConfig::compact(3).with_extensions();
+    let c = super::features::CANDIDATE_FEATURES;
+    let cand: Vec<f32> = (0..3 * c).map(|i| ((i * 7) % 5) as f32 / 5.0).collect();
+    let t = pcfg
+        .init(&d)
+        .with_candidates(&cand)
+        .with_prior(&[0.5, 0.0, -0.5]);
+    // candidate features change the scores (they enter the head)
+    let x = Tensor::<2>::ones([1, pcfg.input_width()], &d);
+    let without = pcfg.init(&d).forward(x.clone()).into_data();
+    let with = t.forward(x).into_data();
+    assert_ne!(without, with);
+    let info = ModelInfo {
+        schema: MODEL_SCHEMA.into(),
+        net: net.clone(),
+        predictor: pcfg,
+        classes: vec!["a/000".into(), "a/001".into(), "b/000".into()],
+        library_name: "test".into(),
+        library_fingerprint: "abc".into(),
+        trained_on: "unit test".into(),
+        embed_norm: None,
+        metrics: None,
+        matrix_weight: Some(2.0),
+        matrix_smoothing: Some(0.5),
+        song_context: Some(1.0),
+    };
+    let styles = vec!["a".to_string(), "a".into(), "b".into()];
+    let model = PhraseModel::new(
+        info,
+        net.encoder.init(&d),
+        t,
+        Transitions::style_prior(&styles),
+        d.clone(),
+    );
+    let dir = tmpdir("candidates");
+    model.save(&dir).unwrap();
+    let back = PhraseModel::load(&dir, "abc").unwrap();
+    let s = vec![sample(1), sample(2), sample(3)];
+    assert_eq!(back.score_phrases(&s), model.score_phrases(&s));
+    assert_eq!(back.info.matrix_weight(), 2.0);
+    assert_eq!(back.info.song_context(), 1.0);
+    std::fs::remove_dir_all(&dir).ok();
 }

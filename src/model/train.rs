@@ -573,6 +573,68 @@ pub fn train_predictor(
     resume: bool,
     report: &mut Reporter,
 ) -> Result<Predictor, ModelError> {
+    let data = PredictorData {
+        x,
+        y,
+        valid_x: &[],
+        valid_y: &[],
+        adjust: None,
+    };
+    Ok(train_predictor_on(cfg, &data, init, out, device, resume, report)?.0)
+}
+
+/// Training and validation rows of [`train_predictor_on`].
+#[derive(Clone, Copy, Debug)]
+pub struct PredictorData<'a> {
+    /// Training inputs, one row per phrase.
+    pub x: &'a [Vec<f32>],
+    /// Training labels.
+    pub y: &'a [usize],
+    /// Validation inputs (may be empty).
+    pub valid_x: &'a [Vec<f32>],
+    /// Validation labels.
+    pub valid_y: &'a [usize],
+    /// Logit adjustment `[K]` added to T's outputs when scoring the validation rows (the
+    /// log prior, after class-balanced training: Menon et al. 2021, post-hoc form).
+    pub adjust: Option<&'a [f32]>,
+}
+
+/// Mean cross-entropy of T's predictions for `x` against `y` (inference mode), with
+/// `adjust` added to the logits.
+pub fn mean_cross_entropy(
+    t: &Predictor,
+    x: &[Vec<f32>],
+    y: &[usize],
+    adjust: Option<&[f32]>,
+    device: &Device,
+) -> f64 {
+    let p = match adjust {
+        Some(a) => predict(&t.valid().with_bias_added(a), x, device),
+        None => predict(t, x, device),
+    };
+    let n = p.len().min(y.len()).max(1) as f64;
+    p.iter()
+        .zip(y)
+        .map(|(row, &l)| -f64::from(row.get(l).copied().unwrap_or(0.0).max(1e-12)).ln())
+        .sum::<f64>()
+        / n
+}
+
+/// [`train_predictor`] with early stopping: with validation rows, T is scored on them after
+/// every epoch and the epoch of the lowest validation cross-entropy is kept (labeled sets
+/// are small and T over-fits them long before the paper's 500 epochs). Returns T and the
+/// epoch kept (the last one without validation rows).
+#[allow(clippy::too_many_arguments)]
+pub fn train_predictor_on(
+    cfg: &TrainConfig,
+    data: &PredictorData,
+    init: Option<Predictor>,
+    out: Option<&Path>,
+    device: &Device,
+    resume: bool,
+    report: &mut Reporter,
+) -> Result<(Predictor, usize), ModelError> {
+    let (x, y) = (data.x, data.y);
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     let mut t = match init {
@@ -589,8 +651,15 @@ pub fn train_predictor(
         (t, optim, state) = (p, o, s);
     }
     if x.is_empty() {
-        return Ok(t);
+        return Ok((t, state.epoch));
     }
+    // The start counts as epoch 0: when no epoch beats it on the validation songs, T stays
+    // as it began (the frequency prior, when started from one).
+    let mut best: Option<(f64, Predictor, usize)> = (!data.valid_x.is_empty() && state.epoch == 0)
+        .then(|| {
+            let v = mean_cross_entropy(&t, data.valid_x, data.valid_y, data.adjust, device);
+            (v, t.clone(), 0)
+        });
     for epoch in state.epoch..cfg.epochs {
         let mut rng = Rng::new(cfg.seed, 1_000 + epoch as u64);
         let order = epoch_order(y, cfg.balanced, &mut rng);
@@ -605,9 +674,18 @@ pub fn train_predictor(
         if let Some(ck) = &ck {
             ck.save(&t, &optim, &state)?;
         }
+        if !data.valid_x.is_empty() {
+            let v = mean_cross_entropy(&t, data.valid_x, data.valid_y, data.adjust, device);
+            if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
+                best = Some((v, t.clone(), epoch + 1));
+            }
+        }
         report.epoch(&r);
     }
-    Ok(t)
+    Ok(match best {
+        Some((_, b, e)) => (b, e),
+        None => (t, state.epoch),
+    })
 }
 
 /// Class probabilities (softmax of T) for embeddings `x`, inference mode.

@@ -70,6 +70,50 @@ impl Transitions {
         t
     }
 
+    /// M from labeled sequences as smoothed transition probabilities (additive smoothing
+    /// towards a back-off, as in n-gram language models): `P(j | i) = (c(i→j) + β π_i(j)) /
+    /// (n_i + β)`, where `c` counts the observed transitions, `n_i` those leaving `i`, and
+    /// the back-off `π_i(j) ∝ prior(i→j) · (1 + f_j)` is the style prior weighted by how often
+    /// `j` is labeled at all (`f_j`). Each row is scaled to a maximum of 1 and clipped to
+    /// [[`M_MIN`], [`M_MAX`]], the paper's range, so `ln M` is the log-probability up to a
+    /// per-row constant. Unlike [`from_labels`](Self::from_labels), unseen transitions are
+    /// as unlikely as the data says rather than half as likely as the most common one: with
+    /// many classes the observed transitions carry most of the information (with the previous
+    /// label known, they alone rank the next one far above any frequency prior).
+    pub fn smoothed(styles: &[String], sequences: &[Vec<usize>], beta: f32) -> Transitions {
+        let prior = Transitions::style_prior(styles);
+        let k = prior.k;
+        let mut counts = vec![0.0f32; k * k];
+        let mut freq = vec![0.0f32; k];
+        for seq in sequences {
+            for &l in seq.iter().filter(|&&l| l < k) {
+                freq[l] += 1.0;
+            }
+            for w in seq.windows(2) {
+                if w[0] < k && w[1] < k {
+                    counts[w[0] * k + w[1]] += 1.0;
+                }
+            }
+        }
+        let mut m = vec![0.0f32; k * k];
+        for i in 0..k {
+            let back: Vec<f32> = (0..k).map(|j| prior.get(i, j) * (1.0 + freq[j])).collect();
+            let bsum: f32 = back.iter().sum::<f32>().max(1e-12);
+            let row = &counts[i * k..(i + 1) * k];
+            let n: f32 = row.iter().sum();
+            let p: Vec<f32> = (0..k)
+                .map(|j| (row[j] + beta * back[j] / bsum) / (n + beta).max(1e-12))
+                .collect();
+            let max = p.iter().copied().fold(0.0f32, f32::max).max(1e-12);
+            for j in 0..k {
+                m[i * k + j] = p[j] / max;
+            }
+        }
+        let mut t = Transitions { k, m };
+        t.clip();
+        t
+    }
+
     /// `M(i → j)`.
     pub fn get(&self, i: usize, j: usize) -> f32 {
         self.m[i * self.k + j]
@@ -175,6 +219,29 @@ mod tests {
         assert!((t.get(0, 0) - 0.5 * 0.05).abs() < 1e-6);
         // row 1 (observed 1→… never) keeps the prior
         assert_eq!(t.get(1, 0), SAME_STYLE);
+    }
+
+    #[test]
+    fn smoothed_follows_the_counts_and_backs_off() {
+        // 0→1 seen 9 times, 0→2 once; row 1 never left; label 2 frequent elsewhere
+        let mut seqs = vec![vec![0, 1]; 9];
+        seqs.push(vec![0, 2]);
+        seqs.push(vec![2, 2, 2, 2]);
+        let t = Transitions::smoothed(&styles(), &seqs, 1.0);
+        assert_eq!(
+            t.get(0, 1),
+            1.0,
+            "most observed transition is the row's maximum"
+        );
+        assert!(t.get(0, 2) < 0.2, "seen once in ten: {}", t.get(0, 2));
+        assert!(t.get(0, 2) > t.get(0, 0), "seen beats unseen");
+        // a row without observations is the back-off: style prior × label frequency
+        assert!(t.get(1, 0) > t.get(1, 1), "repeat is discouraged");
+        assert!(t.get(1, 0) <= 1.0 && t.get(1, 2) >= M_MIN);
+        // stronger smoothing moves a seen row towards the back-off
+        let loose = Transitions::smoothed(&styles(), &seqs, 50.0);
+        assert!(loose.get(0, 2) > t.get(0, 2));
+        assert!(t.m.iter().all(|v| (M_MIN..=M_MAX).contains(v)));
     }
 
     #[test]

@@ -272,7 +272,7 @@ fn train_version(
     out: &Path,
 ) -> Result<crate::model::EvalReport> {
     let base_info = PhraseModel::read_info(base)?;
-    let mut predictor = base_info.predictor.clone();
+    let mut predictor = base_info.predictor.clone().with_extensions();
     predictor.classes = library.index.phrases.len();
     let train = TrainConfig::new(predictor)
         .with_epochs(req.epochs)

@@ -10,7 +10,10 @@ use super::library::load_library;
 use super::{Progress, Result, invalid};
 use crate::choreo::project::library_fingerprint;
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
-use crate::model::evaluation::{EvalSong, EvalTable, TrainSong, evaluation_table};
+use crate::model::evaluation::{
+    EvalSong, EvalTable, TrainSong, evaluation_table, with_song_context,
+};
+use crate::model::features::{append_music_features, candidate_matrix};
 use crate::model::folder::{
     EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, evaluate_embeddings, prior_topk,
 };
@@ -170,26 +173,36 @@ pub fn embed_for_model(
     device: &Device,
 ) -> Result<EmbeddedSet> {
     let key = weights_key(&model_dir.join("encoder.bpk"))?;
-    let mut set = embed_labeled(labels, &model.info.classes, &model.encoder, &key, device)?;
+    let width = model.info.predictor.features;
+    let mut set = embed_labeled(
+        labels,
+        &model.info.classes,
+        (&model.encoder, &key, width),
+        device,
+    )?;
     for e in &mut set.embeddings {
         model.normalize(e);
     }
     Ok(set)
 }
 
-/// Loads a labels file and embeds every song with `encoder` (cached under `encoder_key`).
+/// Loads a labels file and embeds every song with `encoder` (cached under `encoder_key`),
+/// each row followed by the first `features` music features of its phrase (T's input).
 pub fn embed_labeled(
     labels: &Path,
     classes: &[String],
-    encoder: &Encoder,
-    encoder_key: &str,
+    (encoder, encoder_key, features): (&Encoder, &str, usize),
     device: &Device,
 ) -> Result<EmbeddedSet> {
     let cache = crate::cache::cache_dir();
     let songs = data::load_labeled(labels, classes, &cache, &mut |_, _| {})?;
     let embeddings = songs
         .iter()
-        .map(|s| cached_embeddings(encoder, encoder_key, &s.song, &cache, device))
+        .map(|s| {
+            let mut u = cached_embeddings(encoder, encoder_key, &s.song, &cache, device);
+            append_music_features(&mut u, &s.song.samples, features);
+            u
+        })
         .collect();
     Ok(EmbeddedSet { songs, embeddings })
 }
@@ -201,7 +214,7 @@ pub fn evaluate_dir(labels: &Path, dir: &Path, library: &Library) -> Result<Eval
     let set = embed_for_model(&model, dir, labels, &device)?;
     Ok(evaluate_embeddings(
         &model.predictor,
-        &model.transitions,
+        (&model.transitions, model.info.song_context()),
         &set.songs_of(Split::Test),
         &device,
     ))
@@ -253,6 +266,8 @@ pub struct TrainRequest {
     pub balanced: bool,
     /// Predictor without the SE attention gates (Groups I–II).
     pub no_attention: bool,
+    /// The paper's predictor only: no music features, no candidate-aware head (ablations).
+    pub plain: bool,
     /// Seed.
     pub seed: u64,
     /// Continue from the checkpoint in `out`.
@@ -273,7 +288,13 @@ pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> 
     else {
         invalid!("unknown predictor `{}` (compact or paper)", req.predictor);
     };
-    let train = TrainConfig::new(predictor.with_attention(!req.no_attention))
+    let predictor = predictor.with_attention(!req.no_attention);
+    let predictor = if req.plain {
+        predictor
+    } else {
+        predictor.with_extensions()
+    };
+    let train = TrainConfig::new(predictor)
         .with_epochs(req.epochs)
         .with_batch_size(req.batch)
         .with_lr(req.lr)
@@ -292,8 +313,15 @@ pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> 
     Ok(train_model(&job, &library, reporter)?.1)
 }
 
-/// Trains T (and M₀) for `library` and writes the model folder; returns the model and its
+/// Trains T (and M) for `library` and writes the model folder; returns the model and its
 /// test-split report.
+///
+/// Validation songs (the labels' `valid` split, else every fifth training song, by style)
+/// pick the number of epochs of T (early stopping on their cross-entropy) and calibrate the
+/// combination with M: the smoothing of M and the matrix weight that
+/// [`crate::model::evaluation::calibrate`] finds best are saved in `model.json`. Then T is
+/// trained again from the same seed, and M counted, on every training song (validation
+/// songs included): labeled sets are small, and a fifth of them is too much to leave out.
 pub fn train_model(
     job: &TrainJob,
     library: &Library,
@@ -301,45 +329,29 @@ pub fn train_model(
 ) -> Result<(PhraseModel, EvalReport)> {
     let device = job.device.clone();
     let classes: Vec<String> = library.index.phrases.iter().map(|p| p.id.clone()).collect();
-    let styles: Vec<String> = library
-        .index
-        .phrases
-        .iter()
-        .map(|p| p.style.clone())
-        .collect();
+    let mut cfg = job.train.clone();
+    cfg.predictor.classes = classes.len();
     let (net, encoder, key, pretrained) = job_encoder(job, &device)?;
-    let mut set = embed_labeled(&job.labels, &classes, &encoder, &key, &device)?;
-    let norm = EmbedNorm::fit(&set.flat(Split::Train).0);
-    for e in &mut set.embeddings {
-        norm.apply(e);
-    }
-    let (x, y) = set.flat(Split::Train);
-    if x.is_empty() {
+    let set = embed_labeled(
+        &job.labels,
+        &classes,
+        (&encoder, &key, cfg.predictor.features),
+        &device,
+    )?;
+    let mut fit = Fitting::new(set, library, &cfg, &device);
+    if fit.fit.is_empty() || fit.rows(&fit.fit).0.is_empty() {
         invalid!(
             "{}: no labeled phrases in the train split",
             job.labels.display()
         );
     }
-    let mut cfg = job.train.clone();
-    cfg.predictor.classes = classes.len();
-    let t = train::train_predictor(
-        &cfg,
-        &x,
-        &y,
-        None,
-        Some(&job.out),
-        &device,
-        job.resume,
-        reporter,
-    )?;
-    let sequences: Vec<Vec<usize>> = set
-        .songs
-        .iter()
-        .filter(|s| s.split == Split::Train)
-        .map(|s| s.labels.clone())
-        .collect();
-    let m = Transitions::from_labels(&styles, &sequences);
-    let mut report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);
+    let norm = fit.standardise();
+    let c = fit.calibrate()?;
+    let (t, y) = fit.final_predictor(c.epochs, (&job.out, job.resume), reporter)?;
+    let all_train = fit.all_train.clone();
+    let m = Transitions::smoothed(&fit.styles, &fit.sequences(&all_train), c.beta);
+    let set = &fit.set;
+    let mut report = evaluate_embeddings(&t, (&m, c.context), &set.songs_of(Split::Test), &device);
     let test_labels: Vec<usize> = set.flat(Split::Test).1;
     report.prior = Some(prior_topk(&y, &test_labels, classes.len()));
     let info = ModelInfo {
@@ -350,17 +362,263 @@ pub fn train_model(
         library_name: library.index.name.clone(),
         library_fingerprint: library_fingerprint(&library.index),
         trained_on: format!(
-            "{pretrained}; predictor: {} labeled phrases of the train split of {}{}",
-            x.len(),
+            "{pretrained}; predictor: {} labeled phrases of {} songs of the train split of {}{}; \
+             {} of them held out for validation ({} epochs kept, matrix smoothing {}, \
+             weight {}, song context {})",
+            y.len(),
+            all_train.len(),
             job.labels.display(),
-            if cfg.balanced { ", class-balanced" } else { "" }
+            if cfg.balanced { ", class-balanced" } else { "" },
+            fit.valid.len(),
+            c.epochs,
+            c.beta,
+            c.weight,
+            c.context,
         ),
         embed_norm: Some(norm),
         metrics: Some(report.clone()),
+        matrix_weight: Some(c.weight),
+        matrix_smoothing: Some(c.beta),
+        song_context: Some(c.context),
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
     model.save_as(&job.out, job.half)?;
     Ok((model, report))
+}
+
+/// What the validation songs decided (see [`train_model`]).
+#[derive(Clone, Copy, Debug)]
+struct Calibration {
+    /// Epochs of T.
+    epochs: usize,
+    /// Smoothing of M.
+    beta: f32,
+    /// Matrix weight.
+    weight: f32,
+    /// Song-context weight.
+    context: f32,
+}
+
+/// The labeled songs of a `train` run, split into the songs T is fitted on, the validation
+/// songs and all training songs, with what T starts from.
+struct Fitting<'a> {
+    set: EmbeddedSet,
+    /// Training songs less the validation songs.
+    fit: Vec<usize>,
+    /// Validation songs.
+    valid: Vec<usize>,
+    /// Every song of the train split (validation songs carved from it included).
+    all_train: Vec<usize>,
+    styles: Vec<String>,
+    candidates: Vec<f32>,
+    cfg: &'a TrainConfig,
+    device: &'a Device,
+}
+
+impl<'a> Fitting<'a> {
+    fn new(set: EmbeddedSet, library: &Library, cfg: &'a TrainConfig, device: &'a Device) -> Self {
+        let valid = validation_songs(&set.songs);
+        let fit = (0..set.songs.len())
+            .filter(|&i| set.songs[i].split == Split::Train && !valid.contains(&i))
+            .collect();
+        let all_train = (0..set.songs.len())
+            .filter(|&i| set.songs[i].split == Split::Train)
+            .collect();
+        let phrases: Vec<_> = library.index.phrases.iter().collect();
+        Fitting {
+            fit,
+            valid,
+            all_train,
+            styles: phrases.iter().map(|p| p.style.clone()).collect(),
+            candidates: candidate_matrix(&phrases),
+            set,
+            cfg,
+            device,
+        }
+    }
+
+    /// Rows and labels of the songs `idx`.
+    fn rows(&self, idx: &[usize]) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let x = idx
+            .iter()
+            .flat_map(|&i| self.set.embeddings[i].clone())
+            .collect();
+        (x, self.sequences(idx).concat())
+    }
+
+    /// Label sequences of the songs `idx`.
+    fn sequences(&self, idx: &[usize]) -> Vec<Vec<usize>> {
+        idx.iter()
+            .map(|&i| self.set.songs[i].labels.clone())
+            .collect()
+    }
+
+    /// Fits the standardisation on the fitting songs and applies it to every song.
+    fn standardise(&mut self) -> EmbedNorm {
+        let norm =
+            EmbedNorm::fit_with_features(&self.rows(&self.fit).0, self.cfg.predictor.features);
+        for e in &mut self.set.embeddings {
+            norm.apply(e);
+        }
+        norm
+    }
+
+    /// A fresh T (seeded) with the library's candidate features, starting as the frequency
+    /// prior of `labels` — or uniform under class-balanced training, which learns as if
+    /// classes were equally common; the prior is added back afterwards ([`Self::adjust`]).
+    fn fresh(&self, labels: &[usize]) -> crate::model::Predictor {
+        self.device.seed(self.cfg.seed);
+        let k = self.cfg.predictor.classes;
+        let start = if self.cfg.balanced {
+            vec![0.0; k]
+        } else {
+            log_prior(labels, k)
+        };
+        self.cfg
+            .predictor
+            .init(self.device)
+            .with_candidates(&self.candidates)
+            .with_prior(&start)
+    }
+
+    /// The logit adjustment after class-balanced training (`None` otherwise).
+    fn adjust(&self, labels: &[usize]) -> Option<Vec<f32>> {
+        self.cfg
+            .balanced
+            .then(|| log_prior(labels, self.cfg.predictor.classes))
+    }
+
+    /// Phase 1: T on the fitting songs with early stopping on the validation songs, then the
+    /// matrix calibration with that T. Defaults when there are no validation songs.
+    fn calibrate(&self) -> Result<Calibration> {
+        let (vx, vy) = self.rows(&self.valid);
+        if vx.is_empty() {
+            return Ok(Calibration {
+                epochs: self.cfg.epochs,
+                beta: DEFAULT_SMOOTHING,
+                weight: MATRIX_WEIGHT,
+                context: 0.0,
+            });
+        }
+        let (x, y) = self.rows(&self.fit);
+        let adjustment = self.adjust(&y);
+        let data = train::PredictorData {
+            x: &x,
+            y: &y,
+            valid_x: &vx,
+            valid_y: &vy,
+            adjust: adjustment.as_deref(),
+        };
+        let init = Some(self.fresh(&y));
+        let mut quiet = Reporter::quiet();
+        let (t, epochs) =
+            train::train_predictor_on(self.cfg, &data, init, None, self.device, false, &mut quiet)?;
+        let t = match &adjustment {
+            Some(a) => t.with_bias_added(a),
+            None => t,
+        };
+        let (beta, weight, context) = calibrate_matrix(
+            &t.valid(),
+            &self.styles,
+            &self.sequences(&self.fit),
+            &self.valid,
+            &self.set,
+            self.device,
+        );
+        Ok(Calibration {
+            epochs,
+            beta,
+            weight,
+            context,
+        })
+    }
+
+    /// Phase 2: T on every training song for `epochs` (checkpointed in `out`); returns T
+    /// (inference mode) and the labels it was trained on.
+    fn final_predictor(
+        &self,
+        epochs: usize,
+        (out, resume): (&Path, bool),
+        reporter: &mut Reporter,
+    ) -> Result<(crate::model::Predictor, Vec<usize>)> {
+        let (x, y) = self.rows(&self.all_train);
+        let cfg = self.cfg.clone().with_epochs(epochs);
+        let init = Some(self.fresh(&y));
+        let t =
+            train::train_predictor(&cfg, &x, &y, init, Some(out), self.device, resume, reporter)?
+                .valid();
+        let t = match self.adjust(&y) {
+            Some(a) => t.with_bias_added(&a),
+            None => t,
+        };
+        Ok((t, y))
+    }
+}
+
+/// Centred log of the label frequencies (add-one smoothed) of `labels` over `k` classes.
+fn log_prior(labels: &[usize], k: usize) -> Vec<f32> {
+    let mut f = vec![1.0f32; k];
+    for &l in labels.iter().filter(|&&l| l < k) {
+        f[l] += 1.0;
+    }
+    let logs: Vec<f32> = f.iter().map(|v| v.ln()).collect();
+    let mean = logs.iter().sum::<f32>() / k.max(1) as f32;
+    logs.iter().map(|v| v - mean).collect()
+}
+
+/// Smoothings of M tried by [`calibrate_matrix`].
+const MATRIX_SMOOTHINGS: [f32; 4] = [0.5, 2.0, 8.0, 32.0];
+/// Smoothing and weight used when there are no validation songs to fit them on.
+const DEFAULT_SMOOTHING: f32 = 2.0;
+
+/// The smoothing of M (counted on `train_sequences`), the matrix weight and the song-context
+/// weight that rank the validation songs `valid` best (see
+/// [`crate::model::evaluation::calibrate`]); the defaults without validation songs.
+fn calibrate_matrix(
+    t: &crate::model::Predictor,
+    styles: &[String],
+    train_sequences: &[Vec<usize>],
+    valid: &[usize],
+    set: &EmbeddedSet,
+    device: &Device,
+) -> (f32, f32, f32) {
+    let songs: Vec<EvalSong> = valid
+        .iter()
+        .filter(|&&i| !set.embeddings[i].is_empty())
+        .map(|&i| EvalSong {
+            probs: train::predict(t, &set.embeddings[i], device),
+            labels: set.songs[i].labels.clone(),
+            style: set.songs[i].style.clone(),
+        })
+        .collect();
+    if songs.is_empty() {
+        return (DEFAULT_SMOOTHING, MATRIX_WEIGHT, 0.0);
+    }
+    let ms: Vec<Transitions> = MATRIX_SMOOTHINGS
+        .iter()
+        .map(|&b| Transitions::smoothed(styles, train_sequences, b))
+        .collect();
+    let c = crate::model::evaluation::calibrate(&songs, &ms);
+    (MATRIX_SMOOTHINGS[c.matrix], c.matrix_weight, c.song_context)
+}
+
+/// Indices of the validation songs: the `valid` split when the labels have one, else every
+/// fifth training song in (style, file) order — none when there are fewer than five.
+fn validation_songs(songs: &[LabeledSongData]) -> Vec<usize> {
+    let marked: Vec<usize> = (0..songs.len())
+        .filter(|&i| songs[i].split == Split::Valid)
+        .collect();
+    if !marked.is_empty() {
+        return marked;
+    }
+    let mut train: Vec<usize> = (0..songs.len())
+        .filter(|&i| songs[i].split == Split::Train && !songs[i].labels.is_empty())
+        .collect();
+    if train.len() < 5 {
+        return Vec::new();
+    }
+    train.sort_by_key(|&i| (songs[i].style.clone(), i));
+    train.into_iter().skip(2).step_by(5).collect()
 }
 
 /// The job's encoder: the pretrained one, or a seeded random one saved into the output
@@ -382,6 +640,10 @@ fn job_encoder(job: &TrainJob, device: &Device) -> Result<(NetConfig, Encoder, S
             let enc = job.net.encoder.init(device);
             let p = job.out.join("encoder.bpk");
             train::save_module(&enc, &p)?;
+            // Use the weights as saved: burn initialises parameters lazily from a generator
+            // shared by every thread, so the in-memory copy is not guaranteed to hold what
+            // the file (and the embedding cache key) holds when other work runs alongside.
+            let enc = train::load_module(job.net.encoder.init(device), &p)?;
             (
                 job.net.clone(),
                 enc,
@@ -471,6 +733,7 @@ pub fn coascent(
         .iter()
         .map(|s| {
             let mut u = cached_embeddings(&model.encoder, &key, s, &cache, &device);
+            append_music_features(&mut u, &s.samples, model.info.predictor.features);
             model.normalize(&mut u);
             u
         })
@@ -497,7 +760,13 @@ pub fn coascent(
         Some((&req.out, req.resume)),
         reporter,
     )?;
-    let report = evaluate_embeddings(&t.valid(), &m, &set.songs_of(Split::Test), &device);
+    let context = model.info.song_context();
+    let report = evaluate_embeddings(
+        &t.valid(),
+        (&m, context),
+        &set.songs_of(Split::Test),
+        &device,
+    );
     let mut info = model.info.clone();
     info.trained_on = format!(
         "{}; co-ascent on {} unlabeled phrases of {} songs ({} epochs, τ {})",
@@ -551,7 +820,10 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         .zip(&set.embeddings)
         .filter(|(s, e)| s.split == split && !e.is_empty())
         .map(|(s, e)| EvalSong {
-            probs: train::predict(&model.predictor, e, &device),
+            probs: with_song_context(
+                &train::predict(&model.predictor, e, &device),
+                model.info.song_context(),
+            ),
             labels: s.labels.clone(),
             style: s.style.clone(),
         })
@@ -572,16 +844,18 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
             style: s.style.clone(),
         })
         .collect();
-    Ok(evaluation_table(
+    let mut table = evaluation_table(
         &test,
         &train_songs,
         &model.transitions,
-        MATRIX_WEIGHT,
-    ))
+        model.info.matrix_weight(),
+    );
+    table.song_context = model.info.song_context();
+    Ok(table)
 }
 
-/// Weight of the transition matrix in the `model_matrix*` rows: 1 is the paper's Eq. 6
-/// product F(u_t) · M.
+/// Weight of the transition matrix when none was fitted: 1 is the paper's Eq. 6 product
+/// F(u_t) · M.
 pub const MATRIX_WEIGHT: f32 = 1.0;
 
 #[cfg(test)]

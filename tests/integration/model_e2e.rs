@@ -61,9 +61,10 @@ fn predictor_beats_chance_on_held_out_songs() {
             labels: labels.clone(),
             encoder,
             net: NetConfig::compact(),
-            train: TrainConfig::new(PredictorConfig::compact(k))
+            // what `phrasewise train` does by default: music features, candidate-aware head,
+            // natural sampling; early stopping and calibration on carved validation songs
+            train: TrainConfig::new(PredictorConfig::compact(k).with_extensions())
                 .with_epochs(60)
-                .with_balanced(true)
                 .with_seed(7),
             out: dir.join(name.replace(' ', "-")),
             resume: false,
@@ -94,6 +95,16 @@ fn predictor_beats_chance_on_held_out_songs() {
         })
         .unwrap();
     eprintln!("{}", table.to_text());
+    // The combination was fitted on validation songs and saved; evaluate ranks with it.
+    let info =
+        phrasewise::model::PhraseModel::read_info(&dir.join(name.replace(' ', "-"))).unwrap();
+    assert!(info.matrix_weight.is_some() && info.matrix_smoothing.is_some());
+    assert_eq!(table.matrix_weight, info.matrix_weight());
+    assert_eq!(table.song_context, info.song_context());
+    assert_eq!(
+        info.predictor.features,
+        phrasewise::model::data::MUSIC_FEATURES
+    );
     let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
         names,

@@ -300,18 +300,32 @@ pub fn load_labeled(
     cache_dir: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<LabeledSongData>, ModelError> {
-    let set = LabelSet::read(labels_path).map_err(|e| ModelError::Data {
-        msg: e.to_string(),
-        path: labels_path.to_path_buf(),
-    })?;
+    let set = LabelSet::read(labels_path)?;
     let mut out = Vec::with_capacity(set.songs.len());
+    let styled = set.songs.iter().filter(|s| s.style.is_some()).count();
+    if styled > 0 && styled < set.songs.len() {
+        tracing::warn!(
+            "{}: {} of {} songs have a style; the others count towards no style's prior",
+            labels_path.display(),
+            styled,
+            set.songs.len()
+        );
+    }
     for (i, s) in set.songs.iter().enumerate() {
         progress(i, set.songs.len());
         let mut labels = Vec::with_capacity(s.phrases.len());
-        for p in &s.phrases {
+        for (j, p) in s.phrases.iter().enumerate() {
             let Some(c) = classes.iter().position(|c| *c == p.label) else {
                 return Err(ModelError::Data {
-                    msg: format!("label `{}` is not a phrase of the model's library", p.label),
+                    msg: format!(
+                        "song {} ({}), phrase {} at {:.2} s: label `{}` is not a phrase of the \
+                         model's library",
+                        i + 1,
+                        s.audio,
+                        j + 1,
+                        p.start,
+                        p.label
+                    ),
                     path: labels_path.to_path_buf(),
                 });
             };
@@ -319,6 +333,12 @@ pub fn load_labeled(
         }
         let spans: Vec<(f64, f64)> = s.phrases.iter().map(|p| (p.start, p.end)).collect();
         let audio = LabelSet::audio_path(labels_path, s);
+        if !audio.is_file() {
+            return Err(ModelError::Data {
+                msg: format!("song {}: audio `{}` not found", i + 1, audio.display()),
+                path: labels_path.to_path_buf(),
+            });
+        }
         let song = song_samples(&audio, Some(&spans), cache_dir)?;
         let split = match s.split.as_deref() {
             Some("test") => Split::Test,

@@ -92,6 +92,9 @@ pub enum ModelError {
         /// The model folder.
         path: PathBuf,
     },
+    /// A labels file could not be read (the error names it).
+    #[error(transparent)]
+    Labels(#[from] crate::labels::LabelsError),
     /// A configuration or argument is unusable.
     #[error("{path}: {msg}")]
     Invalid {

@@ -472,3 +472,38 @@ fn candidate_aware_model_round_trips_with_its_features() {
     assert_eq!(back.info.song_context(), 1.0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn bad_labels_name_the_file_and_the_entry() {
+    let dir = tmpdir("bad-labels");
+    let labels = dir.join("labels.json");
+    let classes = vec!["a/000".to_string(), "b/000".to_string()];
+    let write = |label: &str, audio: &str| {
+        let json = serde_json::json!({
+            "schema": "phrasewise-labels/1",
+            "classes": ["a/000", "b/000", "zzz/000"],
+            "songs": [{"audio": audio, "phrases": [
+                {"start": 0.0, "end": 2.0, "label": "a/000"},
+                {"start": 2.0, "end": 4.0, "label": label}]}]
+        });
+        std::fs::write(&labels, json.to_string()).unwrap();
+    };
+    write("zzz/000", "missing.wav");
+    let e = super::data::load_labeled(&labels, &classes, &dir, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("labels.json") && e.contains("song 1 (missing.wav), phrase 2"),
+        "{e}"
+    );
+    assert!(e.contains("`zzz/000`"), "{e}");
+    write("b/000", "missing.wav");
+    let e = super::data::load_labeled(&labels, &classes, &dir, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("labels.json") && e.contains("missing.wav") && e.contains("not found"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -107,10 +107,19 @@ pub fn model_id(dir: &Path) -> String {
     format!("network:{name}@{hash}")
 }
 
-/// Loads the model in `dir` for `index` (a model trained for another library is an error).
+/// Loads the model in `dir` for `index`. A candidate-aware model also loads for a library
+/// that gained (or lost) phrases since training, new phrases scored from their motion
+/// features ([`PhraseModel::load_adapted`]); any other model trained for another library is
+/// an error.
 pub fn load_model(dir: &Path, index: &LibraryIndex) -> Result<PhraseModel, ChoreoError> {
-    PhraseModel::load(dir, &library_fingerprint(index))
-        .map_err(|e| ChoreoError::Invalid(format!("{e}")))
+    let phrases: Vec<_> = index.phrases.iter().collect();
+    PhraseModel::load_adapted(
+        dir,
+        (&library_fingerprint(index), &index.name),
+        &phrases,
+        &crate::model::default_device(),
+    )
+    .map_err(|e| ChoreoError::Invalid(format!("{e}")))
 }
 
 /// Network log-scores (T×K) of the music phrases `spans` of the song at `audio`, in the

@@ -306,6 +306,65 @@ impl PhraseModel {
         ))
     }
 
+    /// [`load_on`](Self::load_on) for a library that may have changed since training (by
+    /// phrase id; `phrases` in the library's order, `fingerprint` its fingerprint). The
+    /// library it was trained for loads as it is. Another library loads only into a
+    /// candidate-aware model: known phrases keep what was learned for them, phrases added
+    /// since are scored from their motion features ([`Predictor::for_classes`]) and enter M
+    /// with the style prior — no retraining needed to suggest them. A model with the paper's
+    /// output layer is [`ModelError::WrongLibrary`] as before.
+    pub fn load_adapted(
+        dir: &Path,
+        (fingerprint, name): (&str, &str),
+        phrases: &[&crate::motion::index::PhraseEntry],
+        device: &Device,
+    ) -> Result<PhraseModel, ModelError> {
+        let info = PhraseModel::read_info(dir)?;
+        if info.library_fingerprint == fingerprint || info.predictor.candidates == 0 {
+            return PhraseModel::load_on(dir, fingerprint, device);
+        }
+        let trained = PhraseModel::load_on(dir, &info.library_fingerprint, device)?;
+        let map: Vec<Option<usize>> = phrases
+            .iter()
+            .map(|p| info.classes.iter().position(|c| *c == p.id))
+            .collect();
+        let candidates = super::features::candidate_matrix(phrases);
+        let Some(predictor) = trained.predictor.for_classes(&map, &candidates) else {
+            return Err(ModelError::Invalid {
+                msg: "the predictor cannot be adapted to this library".into(),
+                path: dir.to_path_buf(),
+            });
+        };
+        let styles: Vec<String> = phrases.iter().map(|p| p.style.clone()).collect();
+        let mut transitions = Transitions::style_prior(&styles);
+        let k = phrases.len();
+        for (a, ma) in map.iter().enumerate() {
+            for (b, mb) in map.iter().enumerate() {
+                if let (Some(i), Some(j)) = (ma, mb) {
+                    transitions.m[a * k + b] = trained.transitions.get(*i, *j);
+                }
+            }
+        }
+        let added = map.iter().filter(|m| m.is_none()).count();
+        let mut info = info;
+        info.trained_on = format!(
+            "{}; adapted to library `{name}`: {added} phrases new since training, scored from \
+             their motion features",
+            info.trained_on
+        );
+        info.classes = phrases.iter().map(|p| p.id.clone()).collect();
+        info.predictor.classes = k;
+        info.library_fingerprint = fingerprint.to_string();
+        info.library_name = name.to_string();
+        Ok(PhraseModel::new(
+            info,
+            trained.encoder,
+            predictor,
+            transitions,
+            device.clone(),
+        ))
+    }
+
     /// Writes the folder (f32 weights).
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
         self.save_as(dir, false)

@@ -268,6 +268,66 @@ impl Predictor {
         self
     }
 
+    /// T for another library: `map[j]` is the old class of new phrase `j` (`None`: a phrase
+    /// T has never seen), `candidates` the new library's features `[K', C]`. Known phrases
+    /// keep their embedding and bias; new ones get none (`e_j = 0`) and the mean bias, so
+    /// they are scored from their motion features alone (cold start without retraining).
+    /// `None` when T has no candidate-aware head (the paper's layer cannot score a phrase it
+    /// has no output for).
+    pub fn for_classes(&self, map: &[Option<usize>], candidates: &[f32]) -> Option<Predictor> {
+        let head = self.head.as_ref()?;
+        let [k, d] = head.phrase.val().dims();
+        let [_, c] = head.candidates.val().dims();
+        if candidates.len() != map.len() * c || map.iter().flatten().any(|&i| i >= k) {
+            return None;
+        }
+        let floats = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().ok();
+        let phrase = floats(head.phrase.val())?;
+        let bias = head
+            .bias
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .ok()?;
+        let mean_bias = bias.iter().sum::<f32>() / k.max(1) as f32;
+        let (mut e, mut b) = (
+            Vec::with_capacity(map.len() * d),
+            Vec::with_capacity(map.len()),
+        );
+        for m in map {
+            match m {
+                Some(i) => {
+                    e.extend_from_slice(&phrase[i * d..(i + 1) * d]);
+                    b.push(bias[*i]);
+                }
+                None => {
+                    e.extend(std::iter::repeat_n(0.0, d));
+                    b.push(mean_bias);
+                }
+            }
+        }
+        let device = head.phrase.val().device();
+        let n = map.len();
+        let new_head = CandidateHead {
+            phrase: Param::from_tensor(Tensor::from_data(TensorData::new(e, [n, d]), &device)),
+            bias: Param::from_tensor(Tensor::from_data(TensorData::new(b, [n]), &device)),
+            proj: head.proj.clone(),
+            proj_bias: head.proj_bias.clone(),
+            candidates: Param::from_tensor(Tensor::from_data(
+                TensorData::new(candidates.to_vec(), [n, c]),
+                &device,
+            ))
+            .set_require_grad(false),
+        };
+        Some(Predictor {
+            input: self.input.clone(),
+            blocks: self.blocks.clone(),
+            output: None,
+            head: Some(new_head),
+        })
+    }
+
     /// Sets the candidate features `[K, C]` (row-major) of the candidate-aware head; no-op
     /// without one or when the shape does not fit.
     #[must_use]

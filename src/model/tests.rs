@@ -507,3 +507,93 @@ fn bad_labels_name_the_file_and_the_entry() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario: train, grow the library, compare
+fn candidate_aware_model_scores_phrases_added_after_training() {
+    let _seeded = seed_lock();
+    let d = device();
+    d.seed(5);
+    let lib = crate::motion::library::Library::starter().unwrap();
+    let all: Vec<&crate::motion::index::PhraseEntry> = lib.index.phrases.iter().collect();
+    // trained on three phrases of two moves; the library then gains two phrases (one of a
+    // move it knows the twin of, one of a new move)
+    let trained: Vec<&crate::motion::index::PhraseEntry> = vec![all[0], all[2], all[10]];
+    let grown: Vec<&crate::motion::index::PhraseEntry> =
+        vec![all[0], all[1], all[2], all[10], all[12]];
+    let net = NetConfig::compact();
+    let pcfg = PredictorConfig::compact(3).with_extensions();
+    let t = pcfg
+        .init(&d)
+        .with_candidates(&super::features::candidate_matrix(&trained))
+        .with_prior(&[0.3, 0.0, -0.3]);
+    let info = ModelInfo {
+        schema: MODEL_SCHEMA.into(),
+        net: net.clone(),
+        predictor: pcfg,
+        classes: trained.iter().map(|p| p.id.clone()).collect(),
+        library_name: "three".into(),
+        library_fingerprint: "abc".into(),
+        trained_on: "unit test".into(),
+        embed_norm: None,
+        metrics: None,
+        matrix_weight: None,
+        matrix_smoothing: None,
+        song_context: None,
+    };
+    let styles: Vec<String> = trained.iter().map(|p| p.style.clone()).collect();
+    let model = PhraseModel::new(
+        info,
+        net.encoder.init(&d),
+        t,
+        Transitions::style_prior(&styles),
+        d.clone(),
+    );
+    let dir = tmpdir("adapt");
+    model.save(&dir).unwrap();
+    let same = PhraseModel::load_adapted(&dir, ("abc", "three"), &trained, &d).unwrap();
+    let s = vec![sample(1), sample(2)];
+    assert_eq!(same.score_phrases(&s), model.score_phrases(&s));
+    let grown_model = PhraseModel::load_adapted(&dir, ("xyz", "grown"), &grown, &d).unwrap();
+    assert_eq!(grown_model.info.classes.len(), 5);
+    assert_eq!(grown_model.transitions.k, 5);
+    assert!(
+        grown_model
+            .info
+            .trained_on
+            .contains("2 phrases new since training")
+    );
+    let before = model.score_phrases(&s);
+    let after = grown_model.score_phrases(&s);
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a.len(), 5);
+        assert!(a.iter().all(|v| v.is_finite() && *v > 0.0), "{a:?}");
+        // the known phrases keep their odds against each other
+        let (r_before, r_after) = (b[0] / b[1], a[0] / a[2]);
+        assert!(
+            (r_before / r_after - 1.0).abs() < 1e-3,
+            "{r_before} vs {r_after}"
+        );
+    }
+    // M: a known pair keeps its learned value; a new phrase gets the style prior
+    assert_eq!(
+        grown_model.transitions.get(0, 2),
+        model.transitions.get(0, 1)
+    );
+    let plain_dir = tmpdir("adapt-plain");
+    let plain = PhraseModel::new(
+        ModelInfo {
+            predictor: PredictorConfig::compact(3),
+            ..model.info.clone()
+        },
+        net.encoder.init(&d),
+        PredictorConfig::compact(3).init(&d),
+        Transitions::style_prior(&styles),
+        d.clone(),
+    );
+    plain.save(&plain_dir).unwrap();
+    let err = PhraseModel::load_adapted(&plain_dir, ("xyz", "grown"), &grown, &d).unwrap_err();
+    assert!(matches!(err, ModelError::WrongLibrary { .. }), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&plain_dir).ok();
+}

@@ -245,7 +245,16 @@ impl Editor {
             view: (0.0, dur.min(40.0)),
             ..ViewState::default()
         };
+        let first = (!session.project.slots.is_empty()).then_some(0);
         self.session = Some(session);
+        // Selecting puts the candidate cursor on the chosen phrase, so Enter accepts the
+        // suggestion (the chosen phrase is not always the first candidate: the list is
+        // ordered by marginal probability, the choice is the best whole path).
+        if let Some(t) = first
+            && let Err(e) = self.select(t)
+        {
+            self.say(Level::Error, e.to_string());
+        }
     }
 
     /// Reports a message in the status bar.

@@ -32,11 +32,22 @@ pub struct DemoSong {
     pub melody: Vec<(f64, f64, f64)>,
 }
 
-/// Small deterministic PRNG (xorshift64*), seeded, for the noise instruments.
-struct Rng(u64);
+/// Small deterministic PRNG (xorshift64*), seeded, for the noise instruments (also used by
+/// the learning benchmark's songs, `crate::bench`).
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn next_f32(&mut self) -> f32 {
+    /// A generator seeded with `seed` (a zero seed would stay zero: it is replaced).
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(if seed == 0 {
+            0x5eed_1234_abcd_0001
+        } else {
+            seed
+        })
+    }
+
+    /// Uniform in [-1, 1).
+    pub(crate) fn next_f32(&mut self) -> f32 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -45,7 +56,7 @@ impl Rng {
     }
 }
 
-fn midi_hz(m: f64) -> f64 {
+pub(crate) fn midi_hz(m: f64) -> f64 {
     440.0 * 2f64.powf((m - 69.0) / 12.0)
 }
 
@@ -106,7 +117,7 @@ pub fn render_demo(sample_rate: u32) -> DemoSong {
     let tail = 1.5;
     let n = ((lead_in + (total_bars * DEMO_METER) as f64 * beat + tail) * sr) as usize;
     let mut out = vec![0.0f32; n];
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut rng = Rng::new(0x5eed_1234_abcd_0001);
 
     let mut beats = Vec::new();
     let mut downbeats = Vec::new();
@@ -213,13 +224,13 @@ fn render_bar(out: &mut [f32], sr: f64, bar: &Bar, rng: &mut Rng, beats: &mut Ve
     }
 }
 
-fn span(sr: f64, t: f64, dur: f64, len: usize) -> (usize, usize) {
+pub(crate) fn span(sr: f64, t: f64, dur: f64, len: usize) -> (usize, usize) {
     let a = ((t * sr) as usize).min(len);
     let b = (((t + dur) * sr) as usize).min(len).max(a);
     (a, b)
 }
 
-fn add_kick(out: &mut [f32], sr: f64, t: f64, amp: f32) {
+pub(crate) fn add_kick(out: &mut [f32], sr: f64, t: f64, amp: f32) {
     let (a, b) = span(sr, t, 0.35, out.len());
     let mut phase = 0.0f64;
     for (i, o) in out[a..b].iter_mut().enumerate() {
@@ -230,7 +241,7 @@ fn add_kick(out: &mut [f32], sr: f64, t: f64, amp: f32) {
     }
 }
 
-fn add_snare(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
+pub(crate) fn add_snare(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
     let (a, b) = span(sr, t, 0.2, out.len());
     for (i, o) in out[a..b].iter_mut().enumerate() {
         let x = i as f64 / sr;
@@ -240,7 +251,7 @@ fn add_snare(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
     }
 }
 
-fn add_hat(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
+pub(crate) fn add_hat(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
     let (a, b) = span(sr, t, 0.06, out.len());
     let mut prev = 0.0f32;
     for (i, o) in out[a..b].iter_mut().enumerate() {
@@ -254,7 +265,7 @@ fn add_hat(out: &mut [f32], sr: f64, t: f64, amp: f32, rng: &mut Rng) {
 
 /// A harmonic tone with `harmonics` partials (1/h amplitudes), attack `att` s, release tail.
 #[allow(clippy::too_many_arguments)]
-fn add_tone(
+pub(crate) fn add_tone(
     out: &mut [f32],
     sr: f64,
     t: f64,
@@ -280,7 +291,7 @@ fn add_tone(
 }
 
 /// The lead: a bright harmonic tone with gentle vibrato.
-fn add_lead(out: &mut [f32], sr: f64, t: f64, dur: f64, hz: f64, amp: f32) {
+pub(crate) fn add_lead(out: &mut [f32], sr: f64, t: f64, dur: f64, hz: f64, amp: f32) {
     let (a, b) = span(sr, t, dur, out.len());
     let mut phase = 0.0f64;
     for (i, o) in out[a..b].iter_mut().enumerate() {
@@ -296,26 +307,31 @@ fn add_lead(out: &mut [f32], sr: f64, t: f64, dur: f64, hz: f64, amp: f32) {
     }
 }
 
-/// Writes mono samples as a 16-bit PCM WAV file.
-pub fn write_wav(path: &std::path::Path, samples: &[f32], sample_rate: u32) -> std::io::Result<()> {
-    use std::io::Write;
+/// Mono samples as the bytes of a 16-bit PCM WAV file (the benchmark compares them with a
+/// file on disk before writing).
+pub fn wav_bytes(samples: &[f32], sample_rate: u32) -> Vec<u8> {
     let data_len = (samples.len() * 2) as u32;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    f.write_all(b"RIFF")?;
-    f.write_all(&(36 + data_len).to_le_bytes())?;
-    f.write_all(b"WAVEfmt ")?;
-    f.write_all(&16u32.to_le_bytes())?;
-    f.write_all(&1u16.to_le_bytes())?;
-    f.write_all(&1u16.to_le_bytes())?;
-    f.write_all(&sample_rate.to_le_bytes())?;
-    f.write_all(&(sample_rate * 2).to_le_bytes())?;
-    f.write_all(&2u16.to_le_bytes())?;
-    f.write_all(&16u16.to_le_bytes())?;
-    f.write_all(b"data")?;
-    f.write_all(&data_len.to_le_bytes())?;
+    let mut f = Vec::with_capacity(44 + samples.len() * 2);
+    f.extend_from_slice(b"RIFF");
+    f.extend_from_slice(&(36 + data_len).to_le_bytes());
+    f.extend_from_slice(b"WAVEfmt ");
+    f.extend_from_slice(&16u32.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes());
+    f.extend_from_slice(&sample_rate.to_le_bytes());
+    f.extend_from_slice(&(sample_rate * 2).to_le_bytes());
+    f.extend_from_slice(&2u16.to_le_bytes());
+    f.extend_from_slice(&16u16.to_le_bytes());
+    f.extend_from_slice(b"data");
+    f.extend_from_slice(&data_len.to_le_bytes());
     for s in samples {
         let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-        f.write_all(&v.to_le_bytes())?;
+        f.extend_from_slice(&v.to_le_bytes());
     }
-    f.flush()
+    f
+}
+
+/// Writes mono samples as a 16-bit PCM WAV file.
+pub fn write_wav(path: &std::path::Path, samples: &[f32], sample_rate: u32) -> std::io::Result<()> {
+    std::fs::write(path, wav_bytes(samples, sample_rate))
 }

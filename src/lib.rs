@@ -4,7 +4,8 @@
 //! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
 //!    demo song, [`files`] atomic file writing;
 //! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
-//!    [`labels`] the `phrasewise-labels/1` labeled-example types;
+//!    [`labels`] the `phrasewise-labels/1` labeled-example types; [`bench`] labeled songs the
+//!    learning benchmark makes itself;
 //! 2. [`model`] the network (encoder, decoders, predictor, transition matrix), its training
 //!    loops, model folder and evaluation (burn);
 //! 3. [`choreo`] the choreography document, scoring, transition matrix and decoding, review;
@@ -17,6 +18,7 @@
 pub mod analysis;
 pub mod app;
 pub mod audio;
+pub mod bench;
 pub mod cache;
 pub mod choreo;
 pub mod cli;

@@ -3,6 +3,7 @@
 //! [`main`].
 
 pub mod analyze;
+pub mod bench;
 pub mod choreo;
 pub mod learn;
 pub mod model;
@@ -60,6 +61,9 @@ pub enum Command {
     Coascent(model::CoascentArgs),
     /// Top-1/5/10 of a model folder on a labels file's test split, against baselines.
     Evaluate(model::EvaluateArgs),
+    /// Benchmarks on data the program makes itself: `bench learn [--quick] [--json]`.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Write the embedded demo song as a WAV file.
     DemoSong {
         /// Output WAV path.
@@ -171,6 +175,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Train(args) => model::run_train(args).map(|_| ()),
         Command::Coascent(args) => model::run_coascent(args).map(|_| ()),
         Command::Evaluate(args) => model::run_evaluate(args).map(|_| ()),
+        Command::Bench(cmd) => bench::run_bench(cmd),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Services (layer 5): one function per user job — analyse a song, suggest, export a project,
 //! learn from a workspace, pretrain, train, co-ascent, evaluate, make labels, write a review
-//! report, open a document for the editor. Each takes plain inputs and a [`Progress`] handle
-//! and returns a typed result or a [`ServiceError`].
+//! report, open a document for the editor, run the learning benchmark. Each takes plain inputs
+//! and a [`Progress`] handle and returns a typed result or a [`ServiceError`].
 //!
 //! The command line (`crate::cli`) and the editor (`crate::app`) are thin shells over these:
 //! they parse arguments or gather clicks, call a service (the editor on a job thread), and
@@ -10,6 +10,7 @@
 //! ([`analyse`]), scorer choice ([`scoring`]) and the suggest pipeline ([`suggest`]).
 
 pub mod analyse;
+pub mod bench;
 pub mod document;
 pub mod labels;
 pub mod learn;
@@ -137,6 +138,9 @@ pub enum ServiceError {
     /// The analysis cache could not be used.
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
+    /// Benchmark data could not be generated.
+    #[error(transparent)]
+    Bench(#[from] crate::bench::BenchError),
     /// Anything else, with its context.
     #[error(transparent)]
     Other(#[from] anyhow::Error),

@@ -1,0 +1,184 @@
+//! `bench learn`: the learning benchmark on data the program makes itself
+//! ([`crate::bench::learn_set`]): generate the labeled songs, pretrain the encoder on the
+//! train split's audio, train the predictor and M₀ on its labels, and evaluate on the test
+//! split — the same services `pretrain`, `train` and `evaluate` run, so the table is the one a
+//! user gets on real data.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::train::{
+    EvaluateRequest, PretrainRequest, TrainRequest, evaluate, pretrain, train as train_model,
+};
+use super::{Progress, Result};
+use crate::bench::LearnSetConfig;
+use crate::labels::LabelSet;
+use crate::model::evaluation::EvalTable;
+use crate::model::train::Reporter;
+
+/// What `bench learn` should do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchLearnRequest {
+    /// The data set.
+    pub config: LearnSetConfig,
+    /// Folder holding the data set's folder (`learn-KEY`, see
+    /// [`LearnSetConfig::folder_name`]) and, inside it, the run (`run/pretrain`,
+    /// `run/model`).
+    pub out: PathBuf,
+    /// Pretraining epochs.
+    pub pretrain_epochs: usize,
+    /// Predictor epochs.
+    pub train_epochs: usize,
+    /// Seed of pretraining and training.
+    pub seed: u64,
+    /// Device: `flex` or `wgpu`.
+    pub device: String,
+}
+
+impl BenchLearnRequest {
+    /// The quick benchmark: [`LearnSetConfig::quick`], 8 pretraining epochs (a few minutes
+    /// on two cores in the dev profile).
+    pub fn quick(out: &Path) -> BenchLearnRequest {
+        BenchLearnRequest {
+            config: LearnSetConfig::quick(),
+            out: out.to_path_buf(),
+            pretrain_epochs: 8,
+            train_epochs: 100,
+            seed: 42,
+            device: "flex".into(),
+        }
+    }
+
+    /// The full benchmark: [`LearnSetConfig::full`], 25 pretraining epochs (as the shipped
+    /// encoder was pretrained, see BENCHMARKS.md).
+    pub fn full(out: &Path) -> BenchLearnRequest {
+        BenchLearnRequest {
+            config: LearnSetConfig::full(),
+            pretrain_epochs: 25,
+            ..BenchLearnRequest::quick(out)
+        }
+    }
+}
+
+/// Where `bench learn` writes by default: `bench/` in the cache folder.
+pub fn default_out() -> PathBuf {
+    crate::cache::cache_dir().join("bench")
+}
+
+/// Wall-clock seconds of each stage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StageSeconds {
+    /// Generating the songs (or finding them written).
+    pub generate: f64,
+    /// Analysing the train songs and pretraining the encoder.
+    pub pretrain: f64,
+    /// Embedding the labeled phrases and training the predictor.
+    pub train: f64,
+    /// Evaluating on the test split.
+    pub evaluate: f64,
+}
+
+/// The outcome of `bench learn`: the evaluation table and what it cost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BenchLearnReport {
+    /// The `evaluate` table on the test split.
+    #[serde(flatten)]
+    pub table: EvalTable,
+    /// The labels file of the data set.
+    pub labels: PathBuf,
+    /// Songs in the train split (pretrained on, trained on).
+    pub train_songs: usize,
+    /// Phrases the encoder was pretrained on.
+    pub pretrain_phrases: usize,
+    /// Seconds per stage.
+    pub seconds: StageSeconds,
+}
+
+/// Runs the benchmark of `req`; `reporter` sees the epochs of pretraining and training.
+pub fn bench_learn(
+    req: &BenchLearnRequest,
+    progress: &dyn Progress,
+    reporter: &mut Reporter,
+) -> Result<BenchLearnReport> {
+    let dir = req.out.join(req.config.folder_name());
+    let mut seconds = StageSeconds::default();
+    let clock = Instant::now();
+    let n = req.config.songs.max(1) as f32;
+    let labels = crate::bench::generate(&req.config, &dir, &mut |i, _| {
+        progress.update("generating songs", i as f32 / n);
+    })?;
+    seconds.generate = clock.elapsed().as_secs_f64();
+    progress.step("pretraining", 0.0)?;
+    let set = LabelSet::read(&labels)?;
+    let train_songs: Vec<PathBuf> = set
+        .songs
+        .iter()
+        .filter(|s| s.split.as_deref() == Some("train"))
+        .map(|s| LabelSet::audio_path(&labels, s))
+        .collect();
+    let run = dir.join("run");
+    let clock = Instant::now();
+    let pretrain_phrases = pretrain(
+        &PretrainRequest {
+            songs: train_songs.clone(),
+            out: run.join("pretrain"),
+            config: "compact".into(),
+            epochs: req.pretrain_epochs,
+            batch: 16,
+            lr: 1e-3,
+            decay_every: (req.pretrain_epochs * 3 / 5).max(1),
+            seed: req.seed,
+            resume: false,
+            device: req.device.clone(),
+        },
+        progress,
+        reporter,
+    )?;
+    seconds.pretrain = clock.elapsed().as_secs_f64();
+    progress.step("training", 0.0)?;
+    let clock = Instant::now();
+    train_model(&train_request(req, &labels, &run), reporter)?;
+    seconds.train = clock.elapsed().as_secs_f64();
+    progress.step("evaluating", 0.0)?;
+    let clock = Instant::now();
+    let table = evaluate(&EvaluateRequest {
+        labels: labels.clone(),
+        model: run.join("model"),
+        library: None,
+        split: "test".into(),
+        device: req.device.clone(),
+    })?;
+    seconds.evaluate = clock.elapsed().as_secs_f64();
+    Ok(BenchLearnReport {
+        table,
+        labels,
+        train_songs: train_songs.len(),
+        pretrain_phrases,
+        seconds,
+    })
+}
+
+/// `train`'s defaults (compact predictor, SGD 1e-2, batch 32) on the benchmark's labels,
+/// with the encoder pretrained in `run/pretrain`.
+fn train_request(req: &BenchLearnRequest, labels: &Path, run: &Path) -> TrainRequest {
+    TrainRequest {
+        labels: labels.to_path_buf(),
+        encoder: Some(run.join("pretrain")),
+        config: "compact".into(),
+        predictor: "compact".into(),
+        out: run.join("model"),
+        library: None,
+        epochs: req.train_epochs,
+        batch: 32,
+        lr: 1e-2,
+        balanced: false,
+        no_attention: false,
+        plain: false,
+        seed: req.seed,
+        resume: false,
+        half: false,
+        device: req.device.clone(),
+    }
+}

@@ -6,11 +6,14 @@
 //! - every song has one music style ([`super::styles::STYLES`]): metre, a tempo drawn from
 //!   the style's range (ranges overlap), drum, bass and chord patterns and timbres, with
 //!   per-song key, detuning, levels, swing, fills and arrangement ([`super::synth`]);
+//! - the library's phrases have one choreographic grammar shared by all styles ([`grammar`]:
+//!   which phrases flow well out of which, preferably within a library style);
 //! - every style dances its own subset of the starter library's 40 phrases (12–16 figures,
-//!   drawn with a preference for two of the library's styles, so subsets overlap and none is
-//!   one library style); its labels follow a per-style Markov chain (three likely successors
-//!   per figure, preferably of its library style, 10 % spread over the rest), and
-//!   [`OFF_CHAIN`] of them are drawn off the chain;
+//!   drawn with a preference for two of the library's styles and for figures that flow out
+//!   of those already chosen, so subsets overlap and none is one library style); its labels
+//!   follow a per-style Markov chain (three likely successors per figure, from the grammar
+//!   where the repertoire allows, each figure about equally often a likely successor; 10 %
+//!   spread over the rest), and [`OFF_CHAIN`] of them are drawn off the chain;
 //! - phrases are 2 or 4 bars, on the generator's exact bar boundaries; each figure has a
 //!   length of its own, kept with probability [`OWN_LENGTH`] (real figures have a length
 //!   in bars; dancers and annotators do not always keep it);
@@ -57,6 +60,9 @@ const GRAMMAR_NEXT: usize = 5;
 /// Weight of a phrase that flows out of a figure already in a style's repertoire when the
 /// repertoire is drawn.
 const FLOW_WEIGHT: f64 = 3.0;
+/// Weight of a grammar successor among the candidates for a figure's likely successors
+/// (others weigh 1): the chain follows the grammar where the repertoire allows.
+const GRAMMAR_WEIGHT: f64 = 9.0;
 /// Figures per style.
 const FIGURES: (usize, usize) = (12, 16);
 
@@ -212,8 +218,8 @@ fn pick(rng: &mut StdRng, weights: &[f64]) -> usize {
     weights.len().saturating_sub(1)
 }
 
-/// Weight of drawing `j` where the library styles of `i` and `j` are `same` (the figure
-/// itself weighs 1).
+/// Weight of library phrase `j` as a successor of `i`: [`SAME_STYLE_NEXT`] within a library
+/// style, 1 across styles and for `i` itself.
 fn flow_weight(i: usize, j: usize, styles: &[String]) -> f64 {
     if i != j && styles[i] == styles[j] {
         SAME_STYLE_NEXT
@@ -246,8 +252,8 @@ pub(crate) fn grammar(seed: u64, library_styles: &[String]) -> Vec<Vec<usize>> {
 
 /// The figures of style `s`, drawn from the library phrases whose styles are
 /// `library_styles`: a repertoire that favours the style's home library styles and figures
-/// that flow out of those already chosen (`grammar`), and a chain whose likely successors
-/// are the grammar's (in an order of the style's own), topped up from the repertoire.
+/// that flow out of those already chosen (`grammar`), its [`chain`], and each figure's own
+/// length.
 pub(crate) fn figures(
     seed: u64,
     s: usize,
@@ -317,11 +323,7 @@ fn chain(
             let w: Vec<f64> = cands
                 .iter()
                 .map(|&j| {
-                    let g = if in_grammar(j) {
-                        FLOW_WEIGHT * FLOW_WEIGHT
-                    } else {
-                        1.0
-                    };
+                    let g = if in_grammar(j) { GRAMMAR_WEIGHT } else { 1.0 };
                     g * flow_weight(ids[i], ids[j], library_styles)
                 })
                 .collect();

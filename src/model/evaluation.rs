@@ -81,6 +81,9 @@ pub struct EvalTable {
     /// row (see [`with_song_context`]; set by the caller that applied it).
     #[serde(default)]
     pub song_context: f32,
+    /// The style-prior weight applied before them (0: none; set by the caller).
+    #[serde(default)]
+    pub style_weight: f32,
     /// Test songs.
     pub songs: usize,
     /// Number of classes K.
@@ -110,12 +113,13 @@ impl EvalTable {
     /// A readable table (percentages, intervals of top-5).
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "{} test songs, K = {}, matrix weight {:.2}, song context {:.2}\n\
+            "{} test songs, K = {}, matrix weight {:.2}, song context {:.2}, style prior {:.2}\n\
              {:<26} {:>6} {:>6} {:>7}  {:>15}\n",
             self.songs,
             self.classes,
             self.matrix_weight,
             self.song_context,
+            self.style_weight,
             "row",
             "top-1",
             "top-5",
@@ -254,6 +258,7 @@ pub fn evaluation_table(
             .collect(),
         matrix_weight: w,
         song_context: 0.0,
+        style_weight: 0.0,
         songs: test.len(),
         classes: k,
         per_style,
@@ -359,42 +364,109 @@ pub struct Combination {
     pub matrix_weight: f32,
     /// Song-context weight `γ` ([`with_song_context`]).
     pub song_context: f32,
-    /// The validation score it reached (mean of top-1 and top-5, whole song and
-    /// interactive).
+    /// Style-prior weight `λ` ([`super::style::StylePrior`]).
+    pub style_weight: f32,
+    /// The validation score it reached (see `calibration_score`; higher is better).
     pub score: f64,
 }
 
+/// Mean log-likelihood of the true labels under `softmax(log F_t + w · log M(l_{t−1}, ·))`
+/// (the first phrase of a song under `F_1`): how well the combination predicts the next
+/// phrase once the previous one is known.
+fn interactive_log_likelihood(songs: &[EvalSong], m: &Transitions, w: f32) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for s in songs {
+        for t in 0..s.labels.len().min(s.probs.len()) {
+            let mut v = log_probs(&s.probs[t]);
+            if t > 0 {
+                let prev = s.labels[t - 1];
+                for (j, x) in v.iter_mut().enumerate().take(m.k) {
+                    *x += w * m.get(prev, j).max(1e-12).ln();
+                }
+            }
+            let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let lse = max + v.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
+            if let Some(x) = v.get(s.labels[t]) {
+                sum += f64::from(x - lse);
+                n += 1;
+            }
+        }
+    }
+    sum / n.max(1) as f64
+}
+
+/// What [`calibrate`] maximises: the mean reciprocal rank of the true labels over the
+/// whole-song decode and the interactive case, plus a hundredth of the interactive
+/// log-likelihood to break ties. Reciprocal ranks move smoothly with the weights where a
+/// top-k count over a few dozen validation phrases jumps; the likelihood alone prefers small
+/// matrix weights (one unseen transition costs it dearly) where ranking wants large ones.
+fn calibration_score(songs: &[EvalSong], m: &Transitions, w: f32) -> f64 {
+    let mrr = |ranks: &Ranks| -> f64 {
+        let (sum, n) = ranks
+            .iter()
+            .flatten()
+            .fold((0.0f64, 0usize), |(s, n), &r| (s + 1.0 / r as f64, n + 1));
+        sum / n.max(1) as f64
+    };
+    let whole = mrr(&whole_song_ranks(songs, m, w));
+    let inter = mrr(&interactive_ranks(songs, m, w));
+    0.5 * (whole + inter) + 0.01 * interactive_log_likelihood(songs, m, w)
+}
+
+/// Style-prior weights tried by [`calibrate`].
+pub const STYLE_WEIGHTS: [f32; 4] = [0.0, 0.5, 1.0, 2.0];
+
 /// Fits the combination of network and matrix on validation songs: among the candidate
-/// matrices `ms`, the weights [`CALIBRATION_WEIGHTS`] and the song-context weights
-/// [`CONTEXT_WEIGHTS`], the one with the best mean of top-1 and top-5 over the whole-song
-/// decode and the interactive case (ties: the earlier candidate, the smaller weights).
-pub fn calibrate(valid: &[EvalSong], ms: &[Transitions]) -> Combination {
+/// matrices `ms`, the weights [`CALIBRATION_WEIGHTS`], the song-context weights
+/// [`CONTEXT_WEIGHTS`] and, where `style_priors` gives a song its style prior (inferred from
+/// its music), the style weights [`STYLE_WEIGHTS`], the one that ranks the true phrases of
+/// the validation songs best (mean reciprocal rank, whole song and interactive; ties: the
+/// earlier candidate, the smaller weights).
+pub fn calibrate(
+    valid: &[EvalSong],
+    ms: &[Transitions],
+    style_priors: &[Option<Vec<f32>>],
+) -> Combination {
     let mut best = Combination {
         matrix: 0,
         matrix_weight: 1.0,
         song_context: 0.0,
+        style_weight: 0.0,
         score: f64::NEG_INFINITY,
     };
-    for &gamma in &CONTEXT_WEIGHTS {
-        let songs: Vec<EvalSong> = valid
-            .iter()
-            .map(|s| EvalSong {
-                probs: with_song_context(&s.probs, gamma),
-                ..s.clone()
-            })
-            .collect();
-        for (i, m) in ms.iter().enumerate() {
-            for &w in &CALIBRATION_WEIGHTS {
-                let whole = pooled(&whole_song_ranks(&songs, m, w), |_| 1);
-                let inter = pooled(&interactive_ranks(&songs, m, w), |_| 1);
-                let score = (whole[0] + whole[1] + inter[0] + inter[1]) / 4.0;
-                if score > best.score + 1e-12 {
-                    best = Combination {
-                        matrix: i,
-                        matrix_weight: w,
-                        song_context: gamma,
-                        score,
+    let styles: &[f32] = if style_priors.iter().any(Option::is_some) {
+        &STYLE_WEIGHTS
+    } else {
+        &[0.0]
+    };
+    for &lambda in styles {
+        for &gamma in &CONTEXT_WEIGHTS {
+            let songs: Vec<EvalSong> = valid
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let p = match style_priors.get(i) {
+                        Some(Some(prior)) => super::style::with_prior(&s.probs, prior, lambda),
+                        _ => s.probs.clone(),
                     };
+                    EvalSong {
+                        probs: with_song_context(&p, gamma),
+                        ..s.clone()
+                    }
+                })
+                .collect();
+            for (i, m) in ms.iter().enumerate() {
+                for &w in &CALIBRATION_WEIGHTS {
+                    let score = calibration_score(&songs, m, w);
+                    if score > best.score + 1e-9 {
+                        best = Combination {
+                            matrix: i,
+                            matrix_weight: w,
+                            song_context: gamma,
+                            style_weight: lambda,
+                            score,
+                        };
+                    }
                 }
             }
         }
@@ -657,9 +729,12 @@ mod tests {
             k,
             m: vec![1.0; k * k],
         };
-        let c = calibrate(&test, &[flat, m.clone()]);
+        let c = calibrate(&test, &[flat, m.clone()], &[]);
         assert_eq!(c.matrix, 1);
-        assert!(c.matrix_weight > 0.0 && c.score > 0.8, "{c:?}");
+        assert!(c.matrix_weight > 0.0 && c.score.is_finite(), "{c:?}");
+        // the likelihood rises with the weight of a matrix that knows the sequence
+        let good = interactive_log_likelihood(&test, &m, 2.0);
+        assert!(good > interactive_log_likelihood(&test, &m, 0.0), "{good}");
         // Same input, same intervals (seeded bootstrap).
         assert_eq!(evaluation_table(&test, &train, &m, 1.0), table);
         assert!(table.to_text().contains("model_matrix_interactive"));

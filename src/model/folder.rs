@@ -59,9 +59,53 @@ pub struct ModelInfo {
     /// matrix weight (absent: 0, none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub song_context: Option<f32>,
+    /// The style prior ([`super::style::StylePrior`], its weight fitted on validation songs),
+    /// when the training labels name styles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style_prior: Option<super::style::StylePrior>,
+}
+
+/// What a model multiplies the network's probabilities by, song by song: the style prior
+/// (inferred from the song's music) and the song context, in that order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SongPriors<'a> {
+    /// Song-context weight γ.
+    pub context: f32,
+    /// Style prior and its weight.
+    pub style: Option<(&'a super::style::StylePrior, f32)>,
+}
+
+impl SongPriors<'_> {
+    /// The priors applied to the probabilities of one song's phrases, given the song's mean
+    /// music features.
+    pub fn apply(&self, probs: &[Vec<f32>], song_features: &[f32]) -> Vec<Vec<f32>> {
+        let p = match self.style {
+            Some((s, w)) if w != 0.0 => s.apply(probs, song_features, w),
+            _ => probs.to_vec(),
+        };
+        super::evaluation::with_song_context(&p, self.context)
+    }
+}
+
+/// A song's mean music features from its phrases.
+pub fn song_features_of(phrases: &[PhraseSample]) -> Vec<f32> {
+    let rows: Vec<&[f32]> = phrases.iter().map(|p| p.features.as_slice()).collect();
+    super::style::song_features(&rows)
 }
 
 impl ModelInfo {
+    /// The song-level priors this model scores with.
+    pub fn priors(&self) -> SongPriors<'_> {
+        SongPriors {
+            context: self.song_context(),
+            style: self
+                .style_prior
+                .as_ref()
+                .map(|s| (s, s.weight))
+                .filter(|(_, w)| w.is_finite() && *w > 0.0),
+        }
+    }
+
     /// The song-context weight to score with: the fitted one, else 0.
     pub fn song_context(&self) -> f32 {
         self.song_context
@@ -413,7 +457,7 @@ impl PhraseModel {
     /// ([`super::evaluation::with_song_context`]).
     pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
         let p = predict(&self.predictor, &self.embed(phrases), &self.device);
-        super::evaluation::with_song_context(&p, self.info.song_context())
+        self.info.priors().apply(&p, &song_features_of(phrases))
     }
 
     /// [`score_phrases`](Self::score_phrases) of a song's phrases in order, re-scored by M
@@ -425,14 +469,20 @@ impl PhraseModel {
     /// Top-1/5/10 on the songs of `split`, with and without M, from embeddings computed by
     /// this model's encoder.
     pub fn evaluate(&self, data: &[LabeledSongData], split: Split) -> EvalReport {
-        let songs: Vec<(Vec<Vec<f32>>, &[usize])> = data
+        let songs: Vec<EvalInput> = data
             .iter()
             .filter(|s| s.split == split)
-            .map(|s| (self.embed(&s.song.samples), s.labels.as_slice()))
+            .map(|s| {
+                (
+                    self.embed(&s.song.samples),
+                    s.labels.as_slice(),
+                    song_features_of(&s.song.samples),
+                )
+            })
             .collect();
         evaluate_embeddings(
             &self.predictor,
-            (&self.transitions, self.info.song_context()),
+            (&self.transitions, &self.info.priors()),
             &songs,
             &self.device,
         )
@@ -456,21 +506,24 @@ fn topk(ranks: &[usize]) -> TopK {
     }
 }
 
-/// Top-k of T's predictions with song context `context` (and of their M re-scoring along
-/// each song) for songs given as (embeddings, labels).
+/// One song to evaluate: T's inputs, the labels, the song's mean music features.
+pub type EvalInput<'a> = (Vec<Vec<f32>>, &'a [usize], Vec<f32>);
+
+/// Top-k of T's predictions with the song-level `priors` (and of their M re-scoring along
+/// each song) for songs given as (inputs, labels, song features).
 pub fn evaluate_embeddings(
     t: &Predictor,
-    (m, context): (&Transitions, f32),
-    songs: &[(Vec<Vec<f32>>, &[usize])],
+    (m, priors): (&Transitions, &SongPriors),
+    songs: &[EvalInput],
     device: &Device,
 ) -> EvalReport {
     let (mut raw, mut resc) = (Vec::new(), Vec::new());
     let mut k = m.k;
-    for (u, labels) in songs {
+    for (u, labels, song) in songs {
         if u.is_empty() {
             continue;
         }
-        let p = super::evaluation::with_song_context(&predict(t, u, device), context);
+        let p = priors.apply(&predict(t, u, device), song);
         k = p[0].len();
         let q = m.rescale(&p);
         for ((pi, qi), &l) in p.iter().zip(&q).zip(labels.iter()) {

@@ -10,6 +10,7 @@
 //! * [`transition`]: M, its style prior, Eq. 6 re-scoring and the Algorithm 1 update.
 //! * [`features`]: music features per phrase and motion features per candidate, beside the
 //!   learned embeddings.
+//! * [`style`]: the song's style inferred from its music, as a prior over the phrases.
 //! * [`data`]: labeled / unlabeled songs → per-phrase inputs and targets, cached on disk.
 //! * [`train`]: pretraining, embedding cache, predictor training, co-ascent; checkpoints.
 //! * [`folder`]: the model folder (weights + config + M + library fingerprint), the scorer
@@ -28,6 +29,7 @@ pub mod features;
 pub mod folder;
 pub mod net;
 pub mod predictor;
+pub mod style;
 pub mod train;
 pub mod transition;
 

@@ -247,6 +247,7 @@ fn model_folder_refuses_another_library() {
         matrix_weight: None,
         matrix_smoothing: None,
         song_context: None,
+        style_prior: None,
     };
     let styles = vec!["a".to_string(), "a".into(), "b".into()];
     let model = PhraseModel::new(
@@ -454,6 +455,7 @@ fn candidate_aware_model_round_trips_with_its_features() {
         matrix_weight: Some(2.0),
         matrix_smoothing: Some(0.5),
         song_context: Some(1.0),
+        style_prior: None,
     };
     let styles = vec!["a".to_string(), "a".into(), "b".into()];
     let model = PhraseModel::new(
@@ -540,6 +542,7 @@ fn candidate_aware_model_scores_phrases_added_after_training() {
         matrix_weight: None,
         matrix_smoothing: None,
         song_context: None,
+        style_prior: None,
     };
     let styles: Vec<String> = trained.iter().map(|p| p.style.clone()).collect();
     let model = PhraseModel::new(

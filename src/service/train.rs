@@ -10,13 +10,13 @@ use super::library::load_library;
 use super::{Progress, Result, invalid};
 use crate::choreo::project::library_fingerprint;
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
-use crate::model::evaluation::{
-    EvalSong, EvalTable, TrainSong, evaluation_table, with_song_context,
-};
+use crate::model::evaluation::{EvalSong, EvalTable, TrainSong, evaluation_table};
 use crate::model::features::{append_music_features, candidate_matrix};
 use crate::model::folder::{
-    EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, evaluate_embeddings, prior_topk,
+    EvalInput, EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, SongPriors, evaluate_embeddings,
+    prior_topk, song_features_of,
 };
+use crate::model::style::StylePrior;
 use crate::model::train::{
     self, CoascentConfig, PretrainConfig, Reporter, TrainConfig, cached_embeddings, weights_key,
 };
@@ -153,13 +153,19 @@ impl EmbeddedSet {
         (x, y)
     }
 
-    /// (embeddings, labels) per song of `split`, for evaluation.
-    pub fn songs_of(&self, split: Split) -> Vec<(Vec<Vec<f32>>, &[usize])> {
+    /// (inputs, labels, song features) per song of `split`, for evaluation.
+    pub fn songs_of(&self, split: Split) -> Vec<EvalInput<'_>> {
         self.songs
             .iter()
             .zip(&self.embeddings)
             .filter(|(s, _)| s.split == split)
-            .map(|(s, e)| (e.clone(), s.labels.as_slice()))
+            .map(|(s, e)| {
+                (
+                    e.clone(),
+                    s.labels.as_slice(),
+                    song_features_of(&s.song.samples),
+                )
+            })
             .collect()
     }
 }
@@ -214,7 +220,7 @@ pub fn evaluate_dir(labels: &Path, dir: &Path, library: &Library) -> Result<Eval
     let set = embed_for_model(&model, dir, labels, &device)?;
     Ok(evaluate_embeddings(
         &model.predictor,
-        (&model.transitions, model.info.song_context()),
+        (&model.transitions, &model.info.priors()),
         &set.songs_of(Split::Test),
         &device,
     ))
@@ -351,7 +357,15 @@ pub fn train_model(
     let all_train = fit.all_train.clone();
     let m = Transitions::smoothed(&fit.styles, &fit.sequences(&all_train), c.beta);
     let set = &fit.set;
-    let mut report = evaluate_embeddings(&t, (&m, c.context), &set.songs_of(Split::Test), &device);
+    let style_prior = fit.style_prior(&all_train).map(|mut s| {
+        s.weight = c.style;
+        s
+    });
+    let priors = SongPriors {
+        context: c.context,
+        style: style_prior.as_ref().map(|s| (s, s.weight)),
+    };
+    let mut report = evaluate_embeddings(&t, (&m, &priors), &set.songs_of(Split::Test), &device);
     let test_labels: Vec<usize> = set.flat(Split::Test).1;
     report.prior = Some(prior_topk(&y, &test_labels, classes.len()));
     let info = ModelInfo {
@@ -364,7 +378,7 @@ pub fn train_model(
         trained_on: format!(
             "{pretrained}; predictor: {} labeled phrases of {} songs of the train split of {}{}; \
              {} of them held out for validation ({} epochs kept, matrix smoothing {}, \
-             weight {}, song context {})",
+             weight {}, song context {}, style prior {})",
             y.len(),
             all_train.len(),
             job.labels.display(),
@@ -374,12 +388,14 @@ pub fn train_model(
             c.beta,
             c.weight,
             c.context,
+            c.style,
         ),
         embed_norm: Some(norm),
         metrics: Some(report.clone()),
         matrix_weight: Some(c.weight),
         matrix_smoothing: Some(c.beta),
         song_context: Some(c.context),
+        style_prior,
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
     model.save_as(&job.out, job.half)?;
@@ -397,6 +413,8 @@ struct Calibration {
     weight: f32,
     /// Song-context weight.
     context: f32,
+    /// Style-prior weight.
+    style: f32,
 }
 
 /// The labeled songs of a `train` run, split into the songs T is fitted on, the validation
@@ -498,6 +516,7 @@ impl<'a> Fitting<'a> {
                 beta: DEFAULT_SMOOTHING,
                 weight: MATRIX_WEIGHT,
                 context: 0.0,
+                style: 0.0,
             });
         }
         let (x, y) = self.rows(&self.fit);
@@ -517,10 +536,11 @@ impl<'a> Fitting<'a> {
             Some(a) => t.with_bias_added(a),
             None => t,
         };
-        let (beta, weight, context) = calibrate_matrix(
+        let style = self.style_prior(&self.fit);
+        let (beta, weight, context, style) = calibrate_matrix(
             &t.valid(),
-            &self.styles,
-            &self.sequences(&self.fit),
+            (&self.styles, &self.sequences(&self.fit)),
+            style.as_ref(),
             &self.valid,
             &self.set,
             self.device,
@@ -530,7 +550,24 @@ impl<'a> Fitting<'a> {
             beta,
             weight,
             context,
+            style,
         })
+    }
+
+    /// The style prior counted on the songs `idx` (`None` without two styles among them).
+    fn style_prior(&self, idx: &[usize]) -> Option<StylePrior> {
+        let songs: Vec<(Vec<f32>, Option<&str>, &[usize])> = idx
+            .iter()
+            .map(|&i| {
+                let s = &self.set.songs[i];
+                (
+                    song_features_of(&s.song.samples),
+                    s.style.as_deref(),
+                    s.labels.as_slice(),
+                )
+            })
+            .collect();
+        StylePrior::fit(&songs, self.cfg.predictor.classes)
     }
 
     /// Phase 2: T on every training song for `epochs` (checkpointed in `out`); returns T
@@ -571,35 +608,48 @@ const MATRIX_SMOOTHINGS: [f32; 4] = [0.5, 2.0, 8.0, 32.0];
 /// Smoothing and weight used when there are no validation songs to fit them on.
 const DEFAULT_SMOOTHING: f32 = 2.0;
 
-/// The smoothing of M (counted on `train_sequences`), the matrix weight and the song-context
-/// weight that rank the validation songs `valid` best (see
-/// [`crate::model::evaluation::calibrate`]); the defaults without validation songs.
+/// The smoothing of M (counted on the training `sequences`), the matrix weight, the
+/// song-context weight and the style-prior weight that predict the validation songs `valid`
+/// best (see [`crate::model::evaluation::calibrate`]); the defaults without validation songs.
 fn calibrate_matrix(
     t: &crate::model::Predictor,
-    styles: &[String],
-    train_sequences: &[Vec<usize>],
+    (styles, sequences): (&[String], &[Vec<usize>]),
+    style: Option<&StylePrior>,
     valid: &[usize],
     set: &EmbeddedSet,
     device: &Device,
-) -> (f32, f32, f32) {
-    let songs: Vec<EvalSong> = valid
+) -> (f32, f32, f32, f32) {
+    let keep: Vec<usize> = valid
         .iter()
-        .filter(|&&i| !set.embeddings[i].is_empty())
+        .copied()
+        .filter(|&i| !set.embeddings[i].is_empty())
+        .collect();
+    if keep.is_empty() {
+        return (DEFAULT_SMOOTHING, MATRIX_WEIGHT, 0.0, 0.0);
+    }
+    let songs: Vec<EvalSong> = keep
+        .iter()
         .map(|&i| EvalSong {
             probs: train::predict(t, &set.embeddings[i], device),
             labels: set.songs[i].labels.clone(),
             style: set.songs[i].style.clone(),
         })
         .collect();
-    if songs.is_empty() {
-        return (DEFAULT_SMOOTHING, MATRIX_WEIGHT, 0.0);
-    }
+    let priors: Vec<Option<Vec<f32>>> = keep
+        .iter()
+        .map(|&i| style.map(|s| s.phrase_prior(&song_features_of(&set.songs[i].song.samples))))
+        .collect();
     let ms: Vec<Transitions> = MATRIX_SMOOTHINGS
         .iter()
-        .map(|&b| Transitions::smoothed(styles, train_sequences, b))
+        .map(|&b| Transitions::smoothed(styles, sequences, b))
         .collect();
-    let c = crate::model::evaluation::calibrate(&songs, &ms);
-    (MATRIX_SMOOTHINGS[c.matrix], c.matrix_weight, c.song_context)
+    let c = crate::model::evaluation::calibrate(&songs, &ms, &priors);
+    (
+        MATRIX_SMOOTHINGS[c.matrix],
+        c.matrix_weight,
+        c.song_context,
+        c.style_weight,
+    )
 }
 
 /// Indices of the validation songs: the `valid` split when the labels have one, else every
@@ -760,10 +810,9 @@ pub fn coascent(
         Some((&req.out, req.resume)),
         reporter,
     )?;
-    let context = model.info.song_context();
     let report = evaluate_embeddings(
         &t.valid(),
-        (&m, context),
+        (&m, &model.info.priors()),
         &set.songs_of(Split::Test),
         &device,
     );
@@ -820,9 +869,9 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         .zip(&set.embeddings)
         .filter(|(s, e)| s.split == split && !e.is_empty())
         .map(|(s, e)| EvalSong {
-            probs: with_song_context(
+            probs: model.info.priors().apply(
                 &train::predict(&model.predictor, e, &device),
-                model.info.song_context(),
+                &song_features_of(&s.song.samples),
             ),
             labels: s.labels.clone(),
             style: s.style.clone(),
@@ -851,6 +900,7 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         model.info.matrix_weight(),
     );
     table.song_context = model.info.song_context();
+    table.style_weight = model.info.priors().style.map_or(0.0, |(_, w)| w);
     Ok(table)
 }
 

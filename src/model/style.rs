@@ -1,0 +1,220 @@
+//! The dance style of a song, inferred from its music, as a prior over the library phrases.
+//!
+//! Labels may name each song's style (`waltz`, `cha-cha`, …). A song is danced in one style
+//! and each style dances its own repertoire, so "which phrases does this style use, how
+//! often" is a strong prior — the per-style frequency baseline of the evaluation table knows
+//! the true style and beats a network that has to find it phrase by phrase. [`StylePrior`]
+//! finds it song by song instead: a nearest-centroid classifier (shared diagonal variance,
+//! i.e. linear discriminant analysis with a diagonal covariance) on the song's mean music
+//! features (tempo, metre, loudness, timbre…), robust with a few songs per style, gives
+//! `P(style | song)`; the prior is `Σ_s P(s | song) · P(phrase | s)` with add-one smoothed
+//! per-style label frequencies. The network's probabilities are multiplied by it raised to a
+//! weight fitted on validation songs ([`super::evaluation::calibrate`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Style classifier plus per-style label frequencies (saved in `model.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StylePrior {
+    /// Style names.
+    pub styles: Vec<String>,
+    /// Per style, the mean of its training songs' standardised song-level features.
+    pub centroids: Vec<Vec<f32>>,
+    /// Mean and standard deviation of the song-level features over the training songs.
+    pub feature_mean: Vec<f32>,
+    /// See `feature_mean`.
+    pub feature_std: Vec<f32>,
+    /// Per style, `P(phrase | style)` over the K classes (add-one smoothed).
+    pub phrase_given_style: Vec<Vec<f32>>,
+    /// Weight `λ` of the prior (fitted on validation songs; 0 = off).
+    #[serde(default)]
+    pub weight: f32,
+}
+
+/// A song's music features averaged over its phrases.
+pub fn song_features(phrases: &[&[f32]]) -> Vec<f32> {
+    let Some(d) = phrases.first().map(|p| p.len()) else {
+        return Vec::new();
+    };
+    let n = phrases.len() as f32;
+    let mut m = vec![0.0f32; d];
+    for p in phrases {
+        for (a, v) in m.iter_mut().zip(p.iter()) {
+            *a += v / n;
+        }
+    }
+    m
+}
+
+impl StylePrior {
+    /// Fits the prior on training songs given as (song-level features, style, labels); songs
+    /// without a style are left out. `None` with fewer than two styles.
+    pub fn fit(songs: &[(Vec<f32>, Option<&str>, &[usize])], k: usize) -> Option<StylePrior> {
+        let mut styles: Vec<String> = songs
+            .iter()
+            .filter_map(|(_, s, _)| s.map(str::to_string))
+            .collect();
+        styles.sort();
+        styles.dedup();
+        let styled: Vec<(&Vec<f32>, usize, &[usize])> = songs
+            .iter()
+            .filter_map(|(f, s, l)| {
+                let i = styles.iter().position(|x| Some(x.as_str()) == *s)?;
+                Some((f, i, *l))
+            })
+            .collect();
+        let d = styled.first()?.0.len();
+        if styles.len() < 2 || d == 0 {
+            return None;
+        }
+        let n = styled.len() as f32;
+        let mut mean = vec![0.0f32; d];
+        for (f, _, _) in &styled {
+            for (m, v) in mean.iter_mut().zip(f.iter()) {
+                *m += v / n;
+            }
+        }
+        let mut std = vec![0.0f32; d];
+        for (f, _, _) in &styled {
+            for ((s, v), m) in std.iter_mut().zip(f.iter()).zip(&mean) {
+                *s += (v - m).powi(2) / n;
+            }
+        }
+        let std: Vec<f32> = std.iter().map(|v| v.sqrt().max(1e-3)).collect();
+        let z = |f: &[f32]| -> Vec<f32> {
+            f.iter()
+                .zip(&mean)
+                .zip(&std)
+                .map(|((v, m), s)| (v - m) / s)
+                .collect()
+        };
+        let mut centroids = vec![vec![0.0f32; d]; styles.len()];
+        let mut counts = vec![0usize; styles.len()];
+        let mut freq = vec![vec![1.0f32; k]; styles.len()];
+        for (f, s, labels) in &styled {
+            counts[*s] += 1;
+            for (c, v) in centroids[*s].iter_mut().zip(z(f)) {
+                *c += v;
+            }
+            for &l in labels.iter().filter(|&&l| l < k) {
+                freq[*s][l] += 1.0;
+            }
+        }
+        for (c, n) in centroids.iter_mut().zip(&counts) {
+            for v in c.iter_mut() {
+                *v /= (*n).max(1) as f32;
+            }
+        }
+        for row in &mut freq {
+            let sum: f32 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= sum);
+        }
+        Some(StylePrior {
+            styles,
+            centroids,
+            feature_mean: mean,
+            feature_std: std,
+            phrase_given_style: freq,
+            weight: 0.0,
+        })
+    }
+
+    /// `P(style | song)` from the song's mean music features (softmax of minus half the
+    /// squared standardised distance to each centroid).
+    pub fn style_posterior(&self, song: &[f32]) -> Vec<f32> {
+        let d2: Vec<f32> = self
+            .centroids
+            .iter()
+            .map(|c| {
+                song.iter()
+                    .zip(&self.feature_mean)
+                    .zip(&self.feature_std)
+                    .zip(c)
+                    .map(|(((v, m), s), c)| ((v - m) / s - c).powi(2))
+                    .sum::<f32>()
+            })
+            .collect();
+        let logits: Vec<f32> = d2.iter().map(|d| -0.5 * d).collect();
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+        let sum: f32 = e.iter().sum::<f32>().max(1e-30);
+        e.iter().map(|v| v / sum).collect()
+    }
+
+    /// `Σ_s P(s | song) · P(phrase | s)` over the K classes.
+    pub fn phrase_prior(&self, song: &[f32]) -> Vec<f32> {
+        let post = self.style_posterior(song);
+        let k = self.phrase_given_style.first().map_or(0, Vec::len);
+        let mut out = vec![0.0f32; k];
+        for (p, row) in post.iter().zip(&self.phrase_given_style) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += p * v;
+            }
+        }
+        out
+    }
+
+    /// `F_t(j) · prior(j)^λ`, renormalised, for every phrase of one song (`λ` = `weight`).
+    pub fn apply(&self, probs: &[Vec<f32>], song: &[f32], weight: f32) -> Vec<Vec<f32>> {
+        if weight == 0.0 {
+            return probs.to_vec();
+        }
+        with_prior(probs, &self.phrase_prior(song), weight)
+    }
+}
+
+/// `F_t(j) · prior(j)^λ`, renormalised, for every row of `probs`.
+pub fn with_prior(probs: &[Vec<f32>], prior: &[f32], weight: f32) -> Vec<Vec<f32>> {
+    if weight == 0.0 {
+        return probs.to_vec();
+    }
+    probs
+        .iter()
+        .map(|p| {
+            let mut q: Vec<f32> = p
+                .iter()
+                .zip(prior)
+                .map(|(v, r)| v.max(1e-12) * r.max(1e-12).powf(weight))
+                .collect();
+            let s: f32 = q.iter().sum();
+            if s > 0.0 && s.is_finite() {
+                q.iter_mut().for_each(|v| *v /= s);
+            }
+            q
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn styles_are_told_apart_and_their_repertoires_become_the_prior() {
+        // two styles: fast 4/4 dances phrases 0–1, slow 3/4 dances 2–3
+        let fast = |x: f32| vec![0.5 + x, 0.0];
+        let slow = |x: f32| vec![-0.5 + x, 1.0];
+        let (a, b): (&[usize], &[usize]) = (&[0, 1, 0, 1], &[2, 3, 3, 2]);
+        let songs = vec![
+            (fast(0.05), Some("quick"), a),
+            (fast(-0.05), Some("quick"), a),
+            (slow(0.02), Some("waltz"), b),
+            (slow(-0.02), Some("waltz"), b),
+            (slow(0.0), None, b),
+        ];
+        let p = StylePrior::fit(&songs, 4).unwrap();
+        assert_eq!(p.styles, ["quick", "waltz"]);
+        let post = p.style_posterior(&slow(0.1));
+        assert!(post[1] > 0.9, "{post:?}");
+        let prior = p.phrase_prior(&fast(0.0));
+        assert!(prior[0] > prior[2] && prior[1] > prior[3], "{prior:?}");
+        assert!((prior.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        // applied to a flat network: the song's style's phrases come first
+        let flat = vec![vec![0.25; 4]];
+        let q = p.apply(&flat, &slow(0.0), 1.0);
+        assert!(q[0][2] > q[0][0] && q[0][3] > q[0][1], "{q:?}");
+        assert_eq!(p.apply(&flat, &slow(0.0), 0.0), flat);
+        // one style only: no prior
+        assert!(StylePrior::fit(&songs[..2], 4).is_none());
+    }
+}

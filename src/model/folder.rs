@@ -190,6 +190,20 @@ impl EmbedNorm {
         n
     }
 
+    /// This standardisation without its last `n` dimensions (for rows without the music
+    /// features).
+    #[must_use]
+    pub fn without_last(mut self, n: usize) -> EmbedNorm {
+        let d = self.mean.len().saturating_sub(n);
+        self.mean.truncate(d);
+        self.std.truncate(d);
+        self.gained = self.gained.saturating_sub(n);
+        if self.gained == 0 {
+            self.gain = 1.0;
+        }
+        self
+    }
+
     /// Standardises `rows` in place (and applies the features' gain).
     pub fn apply(&self, rows: &mut [Vec<f32>]) {
         let from = self.mean.len().saturating_sub(self.gained);

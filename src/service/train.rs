@@ -352,7 +352,7 @@ pub fn train_model(
         );
     }
     let norm = fit.standardise();
-    let c = fit.calibrate()?;
+    let (c, norm) = fit.choose_predictor(norm)?;
     let (t, y) = fit.final_predictor(c.epochs, (&job.out, job.resume), reporter)?;
     let all_train = fit.all_train.clone();
     let m = Transitions::smoothed(&fit.styles, &fit.sequences(&all_train), c.beta);
@@ -371,14 +371,19 @@ pub fn train_model(
     let info = ModelInfo {
         schema: MODEL_SCHEMA.into(),
         net,
-        predictor: cfg.predictor.clone(),
+        predictor: fit.cfg.predictor.clone(),
         classes,
         library_name: library.index.name.clone(),
         library_fingerprint: library_fingerprint(&library.index),
         trained_on: format!(
-            "{pretrained}; predictor: {} labeled phrases of {} songs of the train split of {}{}; \
+            "{pretrained}; predictor ({}): {} labeled phrases of {} songs of the train split of {}{}; \
              {} of them held out for validation ({} epochs kept, matrix smoothing {}, \
              weight {}, song context {}, style prior {})",
+            if fit.cfg.predictor.features > 0 {
+                "music features and candidate-aware head"
+            } else {
+                "the paper's, which ranked the validation songs better"
+            },
             y.len(),
             all_train.len(),
             job.labels.display(),
@@ -415,6 +420,8 @@ struct Calibration {
     context: f32,
     /// Style-prior weight.
     style: f32,
+    /// The validation score reached (higher is better).
+    score: f64,
 }
 
 /// The labeled songs of a `train` run, split into the songs T is fitted on, the validation
@@ -429,7 +436,10 @@ struct Fitting<'a> {
     all_train: Vec<usize>,
     styles: Vec<String>,
     candidates: Vec<f32>,
-    cfg: &'a TrainConfig,
+    /// The settings in use (the paper's predictor when [`Self::use_plain`] switched to it).
+    cfg: TrainConfig,
+    /// Music features at the end of each row that the predictor in use does not read.
+    strip: usize,
     device: &'a Device,
 }
 
@@ -450,7 +460,8 @@ impl<'a> Fitting<'a> {
             styles: phrases.iter().map(|p| p.style.clone()).collect(),
             candidates: candidate_matrix(&phrases),
             set,
-            cfg,
+            cfg: cfg.clone(),
+            strip: 0,
             device,
         }
     }
@@ -459,9 +470,46 @@ impl<'a> Fitting<'a> {
     fn rows(&self, idx: &[usize]) -> (Vec<Vec<f32>>, Vec<usize>) {
         let x = idx
             .iter()
-            .flat_map(|&i| self.set.embeddings[i].clone())
+            .flat_map(|&i| strip_rows(&self.set.embeddings[i], self.strip))
             .collect();
         (x, self.sequences(idx).concat())
+    }
+
+    /// Calibrates the predictor of the settings and, when they are the extended one, the
+    /// paper's predictor on the same validation songs: where that ranks them better (music
+    /// features and the candidate head do not help every label set), it is the one kept.
+    /// Returns the calibration and the standardisation that go with the choice.
+    fn choose_predictor(&mut self, norm: EmbedNorm) -> Result<(Calibration, EmbedNorm)> {
+        let c = self.calibrate()?;
+        if self.cfg.predictor.features == 0 || !c.score.is_finite() {
+            return Ok((c, norm));
+        }
+        let extended = self.cfg.clone();
+        self.use_plain();
+        let plain = self.calibrate()?;
+        if plain.score > c.score {
+            self.keep_plain();
+            return Ok((plain, norm.without_last(extended.predictor.features)));
+        }
+        self.cfg = extended;
+        self.strip = 0;
+        Ok((c, norm))
+    }
+
+    /// Makes the paper's predictor the one kept: the rows lose the music features for good.
+    fn keep_plain(&mut self) {
+        for e in &mut self.set.embeddings {
+            *e = strip_rows(e, self.strip);
+        }
+        self.strip = 0;
+    }
+
+    /// Switches to the paper's predictor (no music features, plain output layer) for the
+    /// same rows: the variant [`train_model`] weighs against the extended one.
+    fn use_plain(&mut self) {
+        self.strip = self.cfg.predictor.features;
+        self.cfg.predictor.features = 0;
+        self.cfg.predictor.candidates = 0;
     }
 
     /// Label sequences of the songs `idx`.
@@ -517,6 +565,7 @@ impl<'a> Fitting<'a> {
                 weight: MATRIX_WEIGHT,
                 context: 0.0,
                 style: 0.0,
+                score: f64::NEG_INFINITY,
             });
         }
         let (x, y) = self.rows(&self.fit);
@@ -530,19 +579,25 @@ impl<'a> Fitting<'a> {
         };
         let init = Some(self.fresh(&y));
         let mut quiet = Reporter::quiet();
-        let (t, epochs) =
-            train::train_predictor_on(self.cfg, &data, init, None, self.device, false, &mut quiet)?;
+        let (t, epochs) = train::train_predictor_on(
+            &self.cfg,
+            &data,
+            init,
+            None,
+            self.device,
+            false,
+            &mut quiet,
+        )?;
         let t = match &adjustment {
             Some(a) => t.with_bias_added(a),
             None => t,
         };
         let style = self.style_prior(&self.fit);
-        let (beta, weight, context, style) = calibrate_matrix(
+        let (beta, weight, context, style, score) = calibrate_matrix(
             &t.valid(),
             (&self.styles, &self.sequences(&self.fit)),
             style.as_ref(),
-            &self.valid,
-            &self.set,
+            (&self.valid, &self.set, self.strip),
             self.device,
         );
         Ok(Calibration {
@@ -551,6 +606,7 @@ impl<'a> Fitting<'a> {
             weight,
             context,
             style,
+            score,
         })
     }
 
@@ -592,6 +648,13 @@ impl<'a> Fitting<'a> {
     }
 }
 
+/// `rows` without their last `n` values.
+fn strip_rows(rows: &[Vec<f32>], n: usize) -> Vec<Vec<f32>> {
+    rows.iter()
+        .map(|r| r[..r.len().saturating_sub(n)].to_vec())
+        .collect()
+}
+
 /// Centred log of the label frequencies (add-one smoothed) of `labels` over `k` classes.
 fn log_prior(labels: &[usize], k: usize) -> Vec<f32> {
     let mut f = vec![1.0f32; k];
@@ -615,22 +678,27 @@ fn calibrate_matrix(
     t: &crate::model::Predictor,
     (styles, sequences): (&[String], &[Vec<usize>]),
     style: Option<&StylePrior>,
-    valid: &[usize],
-    set: &EmbeddedSet,
+    (valid, set, strip): (&[usize], &EmbeddedSet, usize),
     device: &Device,
-) -> (f32, f32, f32, f32) {
+) -> (f32, f32, f32, f32, f64) {
     let keep: Vec<usize> = valid
         .iter()
         .copied()
         .filter(|&i| !set.embeddings[i].is_empty())
         .collect();
     if keep.is_empty() {
-        return (DEFAULT_SMOOTHING, MATRIX_WEIGHT, 0.0, 0.0);
+        return (
+            DEFAULT_SMOOTHING,
+            MATRIX_WEIGHT,
+            0.0,
+            0.0,
+            f64::NEG_INFINITY,
+        );
     }
     let songs: Vec<EvalSong> = keep
         .iter()
         .map(|&i| EvalSong {
-            probs: train::predict(t, &set.embeddings[i], device),
+            probs: train::predict(t, &strip_rows(&set.embeddings[i], strip), device),
             labels: set.songs[i].labels.clone(),
             style: set.songs[i].style.clone(),
         })
@@ -649,6 +717,7 @@ fn calibrate_matrix(
         c.matrix_weight,
         c.song_context,
         c.style_weight,
+        c.score,
     )
 }
 

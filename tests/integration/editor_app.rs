@@ -127,7 +127,24 @@ fn keyboard_review_undo_save_and_reload() {
         assert_ne!(slot.decision.chosen.as_deref(), Some(rejected.as_str()));
         assert!(slot.decision.rejected.contains(&rejected));
     }
-    h.key_press(Key::Num1);
+    // The number key of the suggested phrase accepts it (the list is ordered by marginal
+    // probability, so the suggestion — the best whole path — need not be candidate 1).
+    let n = {
+        let slot = &h.state().editor.session.as_ref().expect("s").project.slots[2];
+        slot.candidates
+            .iter()
+            .position(|c| Some(&c.phrase) == slot.decision.chosen.as_ref())
+            .expect("the chosen phrase is listed")
+    };
+    let keys = [
+        Key::Num1,
+        Key::Num2,
+        Key::Num3,
+        Key::Num4,
+        Key::Num5,
+        Key::Num6,
+    ];
+    h.key_press(keys[n]);
     h.run_steps(1);
     assert_eq!(
         h.state().editor.session.as_ref().expect("s").project.slots[2]

@@ -143,13 +143,7 @@ pub fn network_scores(
     // Map the model's classes onto the library's phrase order (same fingerprint, so the
     // same set; the order is checked rather than assumed).
     let k = index.phrases.len();
-    let pos: std::collections::HashMap<&str, usize> = model
-        .info
-        .classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
+    let pos = class_positions(model);
     let mut out = Vec::with_capacity(spans.len() * k);
     for row in &probs {
         for p in &index.phrases {
@@ -158,6 +152,17 @@ pub fn network_scores(
         }
     }
     Ok(out)
+}
+
+/// Class index of each of the model's phrase ids.
+fn class_positions(model: &PhraseModel) -> std::collections::HashMap<&str, usize> {
+    model
+        .info
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect()
 }
 
 /// The model's M in the library's phrase order, each entry raised to the model's calibrated
@@ -169,13 +174,7 @@ pub fn model_matrix(
     index: &LibraryIndex,
 ) -> Result<TransitionMatrix, ChoreoError> {
     let k = index.phrases.len();
-    let pos: std::collections::HashMap<&str, usize> = model
-        .info
-        .classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
+    let pos = class_positions(model);
     let w = model.info.matrix_weight();
     let t = &model.transitions;
     let mut dense = Vec::with_capacity(k * k);

@@ -228,19 +228,7 @@ impl Predictor {
     /// No-op when the length does not fit.
     #[must_use]
     pub fn with_prior(mut self, log_prior: &[f32]) -> Self {
-        let bias = match (&mut self.head, &mut self.output) {
-            (Some(head), _) => Some(&mut head.bias),
-            (None, Some(out)) => out.bias.as_mut(),
-            (None, None) => None,
-        };
-        if let Some(bias) = bias {
-            let [k] = bias.val().dims();
-            if log_prior.len() == k {
-                let device = bias.val().device();
-                let t = Tensor::<1>::from_data(TensorData::new(log_prior.to_vec(), [k]), &device);
-                *bias = Param::from_tensor(t);
-            }
-        }
+        self.map_bias(log_prior, |_, prior| prior);
         if let Some(out) = self.output.as_mut() {
             // the paper's layer: shrink its weights too, as the candidate head's are
             out.weight = Param::from_tensor((out.weight.val() * 0.1).detach());
@@ -252,6 +240,13 @@ impl Predictor {
     /// training). No-op when the length does not fit.
     #[must_use]
     pub fn with_bias_added(mut self, delta: &[f32]) -> Self {
+        self.map_bias(delta, |bias, d| bias + d);
+        self
+    }
+
+    /// Replaces the output bias `b` (`[K]`) by `f(b, v)`, `v` given as `values`; no-op when
+    /// the lengths differ or there is no output bias.
+    fn map_bias(&mut self, values: &[f32], f: impl FnOnce(Tensor<1>, Tensor<1>) -> Tensor<1>) {
         let bias = match (&mut self.head, &mut self.output) {
             (Some(head), _) => Some(&mut head.bias),
             (None, Some(out)) => out.bias.as_mut(),
@@ -259,13 +254,12 @@ impl Predictor {
         };
         if let Some(bias) = bias {
             let [k] = bias.val().dims();
-            if delta.len() == k {
+            if values.len() == k {
                 let device = bias.val().device();
-                let d = Tensor::<1>::from_data(TensorData::new(delta.to_vec(), [k]), &device);
-                *bias = Param::from_tensor((bias.val() + d).detach());
+                let v = Tensor::<1>::from_data(TensorData::new(values.to_vec(), [k]), &device);
+                *bias = Param::from_tensor(f(bias.val(), v).detach());
             }
         }
-        self
     }
 
     /// T for another library: `map[j]` is the old class of new phrase `j` (`None`: a phrase

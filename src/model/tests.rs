@@ -39,6 +39,25 @@ fn sample(seed: u64) -> PhraseSample {
     }
 }
 
+/// `model.json` of a test model for library "test" (fingerprint "abc"), three classes.
+fn test_info(net: &NetConfig, predictor: PredictorConfig) -> ModelInfo {
+    ModelInfo {
+        schema: MODEL_SCHEMA.into(),
+        net: net.clone(),
+        predictor,
+        classes: vec!["a/000".into(), "a/001".into(), "b/000".into()],
+        library_name: "test".into(),
+        library_fingerprint: "abc".into(),
+        trained_on: "unit test".into(),
+        embed_norm: None,
+        metrics: None,
+        matrix_weight: None,
+        matrix_smoothing: None,
+        song_context: None,
+        style_prior: None,
+    }
+}
+
 fn tmpdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("pw-model-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -234,21 +253,7 @@ fn model_folder_refuses_another_library() {
         &mut Reporter::quiet(),
     )
     .unwrap();
-    let info = ModelInfo {
-        schema: MODEL_SCHEMA.into(),
-        net: net.clone(),
-        predictor: pcfg,
-        classes: vec!["a/000".into(), "a/001".into(), "b/000".into()],
-        library_name: "test".into(),
-        library_fingerprint: "abc".into(),
-        trained_on: "unit test".into(),
-        embed_norm: None,
-        metrics: None,
-        matrix_weight: None,
-        matrix_smoothing: None,
-        song_context: None,
-        style_prior: None,
-    };
+    let info = test_info(&net, pcfg);
     let styles = vec!["a".to_string(), "a".into(), "b".into()];
     let model = PhraseModel::new(
         info,
@@ -443,19 +448,10 @@ fn candidate_aware_model_round_trips_with_its_features() {
     let with = t.forward(x).into_data();
     assert_ne!(without, with);
     let info = ModelInfo {
-        schema: MODEL_SCHEMA.into(),
-        net: net.clone(),
-        predictor: pcfg,
-        classes: vec!["a/000".into(), "a/001".into(), "b/000".into()],
-        library_name: "test".into(),
-        library_fingerprint: "abc".into(),
-        trained_on: "unit test".into(),
-        embed_norm: None,
-        metrics: None,
         matrix_weight: Some(2.0),
         matrix_smoothing: Some(0.5),
         song_context: Some(1.0),
-        style_prior: None,
+        ..test_info(&net, pcfg)
     };
     let styles = vec!["a".to_string(), "a".into(), "b".into()];
     let model = PhraseModel::new(
@@ -530,19 +526,9 @@ fn candidate_aware_model_scores_phrases_added_after_training() {
         .with_candidates(&super::features::candidate_matrix(&trained))
         .with_prior(&[0.3, 0.0, -0.3]);
     let info = ModelInfo {
-        schema: MODEL_SCHEMA.into(),
-        net: net.clone(),
-        predictor: pcfg,
         classes: trained.iter().map(|p| p.id.clone()).collect(),
         library_name: "three".into(),
-        library_fingerprint: "abc".into(),
-        trained_on: "unit test".into(),
-        embed_norm: None,
-        metrics: None,
-        matrix_weight: None,
-        matrix_smoothing: None,
-        song_context: None,
-        style_prior: None,
+        ..test_info(&net, pcfg)
     };
     let styles: Vec<String> = trained.iter().map(|p| p.style.clone()).collect();
     let model = PhraseModel::new(

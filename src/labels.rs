@@ -103,6 +103,19 @@ impl LabelSet {
         LabelSet::default()
     }
 
+    /// Adds every label of the songs to `classes` (kept sorted and distinct).
+    pub fn refresh_classes(&mut self) {
+        let mut c: Vec<String> = self
+            .songs
+            .iter()
+            .flat_map(|s| s.phrases.iter().map(|p| p.label.clone()))
+            .collect();
+        c.append(&mut self.classes);
+        c.sort();
+        c.dedup();
+        self.classes = c;
+    }
+
     /// Number of labeled phrases.
     pub fn examples(&self) -> usize {
         self.songs.iter().map(|s| s.phrases.len()).sum()

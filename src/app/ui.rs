@@ -144,25 +144,27 @@ fn shortcuts(ed: &Editor) -> Vec<(Modifiers, Key, Command)> {
     if ed.view.help {
         t.push((NONE, Key::Escape, Command::ToggleHelp));
     }
-    let digits = [
-        Key::Num1,
-        Key::Num2,
-        Key::Num3,
-        Key::Num4,
-        Key::Num5,
-        Key::Num6,
-        Key::Num7,
-        Key::Num8,
-        Key::Num9,
-    ];
     t.extend(
-        digits
+        PICK_KEYS
             .into_iter()
             .enumerate()
             .map(|(n, k)| (NONE, k, Command::Pick(n))),
     );
     t
 }
+
+/// Number keys 1–9: pick the selected slot's candidate 1–9 at once.
+pub const PICK_KEYS: [Key; 9] = [
+    Key::Num1,
+    Key::Num2,
+    Key::Num3,
+    Key::Num4,
+    Key::Num5,
+    Key::Num6,
+    Key::Num7,
+    Key::Num8,
+    Key::Num9,
+];
 
 /// Transport bar: play, time, speed, loop, follow.
 pub fn transport_bar(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {

@@ -464,14 +464,7 @@ fn label_set(plans: &[SongPlan], ids: &[String]) -> LabelSet {
             style: Some(p.music().name.to_string()),
         });
     }
-    let mut classes: Vec<String> = set
-        .songs
-        .iter()
-        .flat_map(|s| s.phrases.iter().map(|p| p.label.clone()))
-        .collect();
-    classes.sort();
-    classes.dedup();
-    set.classes = classes;
+    set.refresh_classes();
     set
 }
 

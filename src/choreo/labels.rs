@@ -92,18 +92,6 @@ impl LabelSet {
         }
     }
 
-    fn refresh_classes(&mut self) {
-        let mut c: Vec<String> = self
-            .songs
-            .iter()
-            .flat_map(|s| s.phrases.iter().map(|p| p.label.clone()))
-            .collect();
-        c.append(&mut self.classes);
-        c.sort();
-        c.dedup();
-        self.classes = c;
-    }
-
     /// Reads and checks a labels file.
     pub fn load(path: &Path) -> Result<LabelSet, ChoreoError> {
         let text = std::fs::read_to_string(path).map_err(|e| ChoreoError::io(path, e))?;

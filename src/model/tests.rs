@@ -58,6 +58,19 @@ fn test_info(net: &NetConfig, predictor: PredictorConfig) -> ModelInfo {
     }
 }
 
+/// A model of `info` with a fresh encoder, predictor `t` and the style prior over
+/// `test_info`'s classes (styles a, a, b).
+fn test_model(net: &NetConfig, info: ModelInfo, t: super::Predictor, d: &Device) -> PhraseModel {
+    let styles = vec!["a".to_string(), "a".into(), "b".into()];
+    PhraseModel::new(
+        info,
+        net.encoder.init(d),
+        t,
+        Transitions::style_prior(&styles),
+        d.clone(),
+    )
+}
+
 fn tmpdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("pw-model-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -254,14 +267,7 @@ fn model_folder_refuses_another_library() {
     )
     .unwrap();
     let info = test_info(&net, pcfg);
-    let styles = vec!["a".to_string(), "a".into(), "b".into()];
-    let model = PhraseModel::new(
-        info,
-        net.encoder.init(&d),
-        t,
-        Transitions::style_prior(&styles),
-        d.clone(),
-    );
+    let model = test_model(&net, info, t, &d);
     let dir = tmpdir("folder");
     model.save(&dir).unwrap();
     let err = PhraseModel::load(&dir, "other").unwrap_err();
@@ -453,14 +459,7 @@ fn candidate_aware_model_round_trips_with_its_features() {
         song_context: Some(1.0),
         ..test_info(&net, pcfg)
     };
-    let styles = vec!["a".to_string(), "a".into(), "b".into()];
-    let model = PhraseModel::new(
-        info,
-        net.encoder.init(&d),
-        t,
-        Transitions::style_prior(&styles),
-        d.clone(),
-    );
+    let model = test_model(&net, info, t, &d);
     let dir = tmpdir("candidates");
     model.save(&dir).unwrap();
     let back = PhraseModel::load(&dir, "abc").unwrap();

@@ -85,13 +85,6 @@ pub fn coldstart_labels(
             style: None,
         });
     }
-    let mut classes: Vec<String> = set
-        .songs
-        .iter()
-        .flat_map(|s| s.phrases.iter().map(|p| p.label.clone()))
-        .collect();
-    classes.sort();
-    classes.dedup();
-    set.classes = classes;
+    set.refresh_classes();
     Ok(set)
 }

@@ -136,15 +136,7 @@ fn keyboard_review_undo_save_and_reload() {
             .position(|c| Some(&c.phrase) == slot.decision.chosen.as_ref())
             .expect("the chosen phrase is listed")
     };
-    let keys = [
-        Key::Num1,
-        Key::Num2,
-        Key::Num3,
-        Key::Num4,
-        Key::Num5,
-        Key::Num6,
-    ];
-    h.key_press(keys[n]);
+    h.key_press(phrasewise::app::ui::PICK_KEYS[n]);
     h.run_steps(1);
     assert_eq!(
         h.state().editor.session.as_ref().expect("s").project.slots[2]

@@ -300,15 +300,21 @@ fn per_style_rows(test: &[EvalSong], rows: &[(&str, Ranks)]) -> Vec<StyleRows> {
 /// `log F(u_t)(j) + w · log M(l_{t−1} → j)` with the previous true label known.
 fn interactive_ranks(test: &[EvalSong], m: &Transitions, w: f32) -> Ranks {
     per_phrase(test, |s, t| {
-        let mut v = log_probs(&s.probs[t]);
-        if t > 0 {
-            let prev = s.labels[t - 1];
-            for (j, x) in v.iter_mut().enumerate().take(m.k) {
-                *x += w * m.get(prev, j).max(1e-12).ln();
-            }
-        }
-        rank_of(&v, s.labels[t])
+        rank_of(&interactive_scores(s, t, m, w), s.labels[t])
     })
+}
+
+/// Phrase `t`'s scores with the previous true label known: `log F_t + w · log M(l_{t−1}, ·)`
+/// (`log F_1` for the first phrase).
+fn interactive_scores(s: &EvalSong, t: usize, m: &Transitions, w: f32) -> Vec<f32> {
+    let mut v = log_probs(&s.probs[t]);
+    if t > 0 {
+        let prev = s.labels[t - 1];
+        for (j, x) in v.iter_mut().enumerate().take(m.k) {
+            *x += w * m.get(prev, j).max(1e-12).ln();
+        }
+    }
+    v
 }
 
 /// Matrix weights tried by [`calibrate`].
@@ -336,23 +342,7 @@ pub fn with_song_context(probs: &[Vec<f32>], gamma: f32) -> Vec<Vec<f32>> {
             *m += v / n;
         }
     }
-    probs
-        .iter()
-        .map(|p| {
-            let mut q: Vec<f32> = p
-                .iter()
-                .zip(&mean)
-                .map(|(v, m)| v.max(1e-12) * m.max(1e-12).powf(gamma))
-                .collect();
-            let s: f32 = q.iter().sum();
-            if s > 0.0 && s.is_finite() {
-                for v in &mut q {
-                    *v /= s;
-                }
-            }
-            q
-        })
-        .collect()
+    super::style::with_prior(probs, &mean, gamma)
 }
 
 /// How the network and the matrix are combined, as fitted by [`calibrate`].
@@ -377,13 +367,7 @@ fn interactive_log_likelihood(songs: &[EvalSong], m: &Transitions, w: f32) -> f6
     let (mut sum, mut n) = (0.0f64, 0usize);
     for s in songs {
         for t in 0..s.labels.len().min(s.probs.len()) {
-            let mut v = log_probs(&s.probs[t]);
-            if t > 0 {
-                let prev = s.labels[t - 1];
-                for (j, x) in v.iter_mut().enumerate().take(m.k) {
-                    *x += w * m.get(prev, j).max(1e-12).ln();
-                }
-            }
+            let v = interactive_scores(s, t, m, w);
             let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let lse = max + v.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
             if let Some(x) = v.get(s.labels[t]) {

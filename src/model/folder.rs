@@ -335,7 +335,21 @@ impl PhraseModel {
         library_fingerprint: &str,
         device: &Device,
     ) -> Result<PhraseModel, ModelError> {
-        let info = PhraseModel::read_info(dir)?;
+        PhraseModel::load_with(
+            PhraseModel::read_info(dir)?,
+            dir,
+            library_fingerprint,
+            device,
+        )
+    }
+
+    /// [`load_on`](Self::load_on) with `model.json` already read.
+    fn load_with(
+        info: ModelInfo,
+        dir: &Path,
+        library_fingerprint: &str,
+        device: &Device,
+    ) -> Result<PhraseModel, ModelError> {
         if info.library_fingerprint != library_fingerprint {
             return Err(ModelError::WrongLibrary {
                 model_library: info.library_name.clone(),
@@ -379,12 +393,13 @@ impl PhraseModel {
     ) -> Result<PhraseModel, ModelError> {
         let info = PhraseModel::read_info(dir)?;
         if info.library_fingerprint == fingerprint || info.predictor.candidates == 0 {
-            return PhraseModel::load_on(dir, fingerprint, device);
+            return PhraseModel::load_with(info, dir, fingerprint, device);
         }
-        let trained = PhraseModel::load_on(dir, &info.library_fingerprint, device)?;
+        let trained_fp = info.library_fingerprint.clone();
+        let trained = PhraseModel::load_with(info, dir, &trained_fp, device)?;
         let map: Vec<Option<usize>> = phrases
             .iter()
-            .map(|p| info.classes.iter().position(|c| *c == p.id))
+            .map(|p| trained.info.classes.iter().position(|c| *c == p.id))
             .collect();
         let candidates = super::features::candidate_matrix(phrases);
         let Some(predictor) = trained.predictor.for_classes(&map, &candidates) else {
@@ -404,7 +419,7 @@ impl PhraseModel {
             }
         }
         let added = map.iter().filter(|m| m.is_none()).count();
-        let mut info = info;
+        let mut info = trained.info;
         info.trained_on = format!(
             "{}; adapted to library `{name}`: {added} phrases new since training, scored from \
              their motion features",

@@ -618,27 +618,6 @@ fn validation_loss(t: &Predictor, data: &PredictorData, device: &Device) -> f64 
     -(rr / n) + 0.01 * ce / n
 }
 
-/// Mean cross-entropy of T's predictions for `x` against `y` (inference mode), with
-/// `adjust` added to the logits.
-pub fn mean_cross_entropy(
-    t: &Predictor,
-    x: &[Vec<f32>],
-    y: &[usize],
-    adjust: Option<&[f32]>,
-    device: &Device,
-) -> f64 {
-    let p = match adjust {
-        Some(a) => predict(&t.valid().with_bias_added(a), x, device),
-        None => predict(t, x, device),
-    };
-    let n = p.len().min(y.len()).max(1) as f64;
-    p.iter()
-        .zip(y)
-        .map(|(row, &l)| -f64::from(row.get(l).copied().unwrap_or(0.0).max(1e-12)).ln())
-        .sum::<f64>()
-        / n
-}
-
 /// [`train_predictor`] with early stopping: with validation rows, T is scored on them after
 /// every epoch and the epoch of the lowest validation cross-entropy is kept (labeled sets
 /// are small and T over-fits them long before the paper's 500 epochs). Returns T and the

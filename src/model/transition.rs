@@ -43,42 +43,15 @@ impl Transitions {
         Transitions { k, m }
     }
 
-    /// M₀ of Algorithm 1 from labeled sequences (class indices in time order, one sequence per
-    /// song): half the style prior plus half the observed transition counts scaled by the
-    /// largest count of their row, clipped. Rows without observations keep the full prior.
-    pub fn from_labels(styles: &[String], sequences: &[Vec<usize>]) -> Transitions {
-        let mut t = Transitions::style_prior(styles);
-        let k = t.k;
-        let mut counts = vec![0.0f32; k * k];
-        for seq in sequences {
-            for w in seq.windows(2) {
-                if w[0] < k && w[1] < k {
-                    counts[w[0] * k + w[1]] += 1.0;
-                }
-            }
-        }
-        for i in 0..k {
-            let row = &counts[i * k..(i + 1) * k];
-            let max = row.iter().copied().fold(0.0f32, f32::max);
-            if max > 0.0 {
-                for (m, c) in t.m[i * k..(i + 1) * k].iter_mut().zip(row) {
-                    *m = 0.5 * *m + 0.5 * c / max;
-                }
-            }
-        }
-        t.clip();
-        t
-    }
-
     /// M from labeled sequences as smoothed transition probabilities (additive smoothing
     /// towards a back-off, as in n-gram language models): `P(j | i) = (c(i→j) + β π_i(j)) /
     /// (n_i + β)`, where `c` counts the observed transitions, `n_i` those leaving `i`, and
     /// the back-off `π_i(j) ∝ prior(i→j) · (1 + f_j)` is the style prior weighted by how often
     /// `j` is labeled at all (`f_j`). Each row is scaled to a maximum of 1 and clipped to
     /// [[`M_MIN`], [`M_MAX`]], the paper's range, so `ln M` is the log-probability up to a
-    /// per-row constant. Unlike [`from_labels`](Self::from_labels), unseen transitions are
-    /// as unlikely as the data says rather than half as likely as the most common one: with
-    /// many classes the observed transitions carry most of the information (with the previous
+    /// per-row constant. Unlike the earlier construction (half style prior, half counts scaled
+    /// by the row's largest), unseen transitions are as unlikely as the data says rather than
+    /// half as likely as the most common one: with many classes the observed transitions carry most of the information (with the previous
     /// label known, they alone rank the next one far above any frequency prior).
     pub fn smoothed(styles: &[String], sequences: &[Vec<usize>], beta: f32) -> Transitions {
         let prior = Transitions::style_prior(styles);
@@ -207,18 +180,11 @@ mod tests {
     }
 
     #[test]
-    fn style_prior_and_label_counts() {
+    fn style_prior() {
         let t = Transitions::style_prior(&styles());
         assert_eq!(t.get(0, 1), SAME_STYLE);
         assert_eq!(t.get(0, 2), OTHER_STYLE);
         assert_eq!(t.get(1, 1), REPEAT);
-        // row 0 observed 0→2 twice, 0→1 once: 0.5·prior + 0.5·count/max
-        let t = Transitions::from_labels(&styles(), &[vec![0, 2, 0, 1], vec![0, 2]]);
-        assert!((t.get(0, 2) - (0.5 * 0.3 + 0.5)).abs() < 1e-6);
-        assert!((t.get(0, 1) - (0.5 * 1.0 + 0.25)).abs() < 1e-6);
-        assert!((t.get(0, 0) - 0.5 * 0.05).abs() < 1e-6);
-        // row 1 (observed 1→… never) keeps the prior
-        assert_eq!(t.get(1, 0), SAME_STYLE);
     }
 
     #[test]

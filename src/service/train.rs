@@ -345,7 +345,7 @@ pub fn train_model(
         &device,
     )?;
     let mut fit = Fitting::new(set, library, &cfg, &device);
-    if fit.fit.is_empty() || fit.rows(&fit.fit).0.is_empty() {
+    if fit.fit.iter().all(|&i| fit.set.embeddings[i].is_empty()) {
         invalid!(
             "{}: no labeled phrases in the train split",
             job.labels.display()

@@ -139,16 +139,17 @@ pub fn network_scores(
         known,
     )
     .map_err(|e| ChoreoError::Invalid(format!("{e}")))?;
-    let probs = model.score_phrases(&samples.samples);
+    // The chain's unary terms: F with the model's prior correction.
+    let unary = model.chain_scores(&samples.samples);
     // Map the model's classes onto the library's phrase order (same fingerprint, so the
     // same set; the order is checked rather than assumed).
     let k = index.phrases.len();
     let pos = class_positions(model);
     let mut out = Vec::with_capacity(spans.len() * k);
-    for row in &probs {
+    for row in &unary {
         for p in &index.phrases {
             let v = pos.get(p.id.as_str()).and_then(|&i| row.get(i)).copied();
-            out.push(v.map_or(f32::NEG_INFINITY, |x| x.max(1e-12).ln()));
+            out.push(v.unwrap_or(f32::NEG_INFINITY));
         }
     }
     Ok(out)

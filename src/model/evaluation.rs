@@ -9,13 +9,15 @@
 //! - `transition_interactive`: M's row of the previous slot's *true* label (the editor's case:
 //!   the slot before was accepted); the first slot falls back to `frequency`;
 //! - `model`: the network's probabilities F(u_t);
-//! - `model_matrix`: the whole song decoded with M, `log F(u_t)(j) + w · log M(i → j)`,
-//!   ranked by max-marginals (the best path through each candidate; its top-1 is the Viterbi
-//!   path);
-//! - `model_matrix_interactive`: `log F(u_t)(j) + w · log M(l_{t−1} → j)` with the previous
-//!   true label `l_{t−1}` known.
+//! - `model_matrix`: the whole song decoded with M, unary `log F(u_t)(j) − α log P(j)`,
+//!   pairwise `w · log M(i → j)` ([`ChainModel`]), ranked by posterior marginals
+//!   (forward–backward: each slot's ranking uses every phrase of the song, as the editor's
+//!   candidate lists do);
+//! - `model_matrix_interactive`: `log F(u_t)(j) − α log P(j) + w · log M(l_{t−1} → j)` with
+//!   the previous true label `l_{t−1}` known.
 //!
-//! `w` is the matrix weight (1 is the paper's Eq. 6 product). Everything here is plain
+//! `w` is the matrix weight and `α` the prior correction (`w = 1, α = 0` is the paper's
+//! Eq. 6 product). Everything here is plain
 //! arithmetic on probabilities and labels: the network has run before.
 
 use rand::rngs::StdRng;
@@ -77,6 +79,9 @@ pub struct EvalTable {
     pub rows: Vec<EvalRow>,
     /// The matrix weight `w` used by the `model_matrix*` rows.
     pub matrix_weight: f32,
+    /// The prior correction `α` used by them ([`ChainModel`]).
+    #[serde(default)]
+    pub prior_correction: f32,
     /// The song-context weight applied to the network's probabilities before every `model*`
     /// row (see [`with_song_context`]; set by the caller that applied it).
     #[serde(default)]
@@ -113,11 +118,13 @@ impl EvalTable {
     /// A readable table (percentages, intervals of top-5).
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "{} test songs, K = {}, matrix weight {:.2}, song context {:.2}, style prior {:.2}\n\
+            "{} test songs, K = {}, matrix weight {:.2}, prior correction {:.2}, song context \
+             {:.2}, style prior {:.2}\n\
              {:<26} {:>6} {:>6} {:>7}  {:>15}\n",
             self.songs,
             self.classes,
             self.matrix_weight,
+            self.prior_correction,
             self.song_context,
             self.style_weight,
             "row",
@@ -187,56 +194,131 @@ fn frequency(songs: &[&TrainSong], k: usize) -> Vec<f32> {
     label_frequency(songs.iter().flat_map(|s| s.labels.iter().copied()), k)
 }
 
-/// Max-marginals of a chain with unary scores `unary[t][j]` and pairwise `w · log M(i → j)`:
-/// for each (t, j), the score of the best whole-song path through j at t. Forward and
-/// backward max-product (Viterbi) passes, O(T K²).
-pub fn max_marginals(unary: &[Vec<f32>], m: &Transitions, w: f32) -> Vec<Vec<f32>> {
+/// How the network and the matrix meet on a song's chain (Duan et al. 2020, Eq. 6, with
+/// fitted exponents): unary `log F_t(j) − α · log P(j)`, pairwise `w · log M(i → j)`.
+///
+/// `F_t` is a posterior `P(j | u_t)` trained by cross-entropy, so it already holds the label
+/// prior `P(j)`, and so does M's row (`M(i → j) = P(j | i)`): their product counts the prior
+/// twice and ranks the common phrases above what the matrix says — with a near-flat network
+/// the matrix then adds almost nothing. Dividing it out (`α = 1`) turns F into the scaled
+/// likelihood `P(u_t | j) / P(u_t)` of hybrid network/HMM recognisers (Bourlard & Morgan
+/// 1994), and `F_t / P · M(l_{t−1}, ·)` becomes Bayes' rule for the interactive case; `α` and
+/// `w` are fitted on validation songs ([`calibrate`]) because F is not perfectly calibrated.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainModel<'a> {
+    /// The transition matrix M.
+    pub m: &'a Transitions,
+    /// Its weight `w`.
+    pub w: f32,
+    /// Exponent `α` of the label prior divided out of F (0: F as it is, the paper's product).
+    pub alpha: f32,
+    /// `log P(j)`, the training labels' prior F learnt (empty: none).
+    pub log_prior: &'a [f32],
+}
+
+impl<'a> ChainModel<'a> {
+    /// `F · M^w`, no prior correction.
+    pub fn plain(m: &'a Transitions, w: f32) -> ChainModel<'a> {
+        ChainModel {
+            m,
+            w,
+            alpha: 0.0,
+            log_prior: &[],
+        }
+    }
+
+    /// The unary term of one phrase from its probabilities.
+    pub fn unary(&self, p: &[f32]) -> Vec<f32> {
+        p.iter()
+            .enumerate()
+            .map(|(j, v)| {
+                let prior = self.log_prior.get(j).copied().unwrap_or(0.0);
+                v.max(1e-12).ln() - self.alpha * prior
+            })
+            .collect()
+    }
+
+    /// The pairwise term `w · log M(i → j)`.
+    fn pairwise(&self, i: usize, j: usize) -> f32 {
+        self.w * self.m.get(i, j).max(1e-12).ln()
+    }
+}
+
+/// Log posterior marginals `log P(d_t = j | u_1 … u_T)` (up to a constant per slot) of the
+/// chain with unary scores `unary[t][j]` and pairwise `chain`'s `w · log M(i → j)`: the scaled
+/// forward–backward recursions (Rabiner 1989) in f64, O(T K²). This is the ranking the
+/// editor's per-slot candidate lists show (`choreo::decode`).
+pub fn posterior_marginals(unary: &[Vec<f32>], chain: &ChainModel<'_>) -> Vec<Vec<f32>> {
     let n = unary.len();
     let Some(k) = unary.first().map(Vec::len) else {
         return Vec::new();
     };
-    let lm: Vec<f32> = (0..k * k)
-        .map(|idx| w * m.get(idx / k, idx % k).max(1e-12).ln())
+    let mw: Vec<f64> = (0..k * k)
+        .map(|idx| f64::from(chain.pairwise(idx / k, idx % k)).exp())
         .collect();
-    let mut fwd = vec![vec![0.0f32; k]; n];
-    fwd[0].clone_from(&unary[0]);
+    let e: Vec<Vec<f64>> = unary
+        .iter()
+        .map(|u| {
+            let max = u.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            u.iter().map(|x| f64::from(x - max).exp()).collect()
+        })
+        .collect();
+    let normalise = |v: &mut [f64]| {
+        let s: f64 = v.iter().sum();
+        if s > 0.0 && s.is_finite() {
+            v.iter_mut().for_each(|x| *x /= s);
+        }
+    };
+    let mut alpha = vec![vec![0.0f64; k]; n];
+    alpha[0].clone_from(&e[0]);
+    normalise(&mut alpha[0]);
     for t in 1..n {
-        for j in 0..k {
-            let best = (0..k)
-                .map(|i| fwd[t - 1][i] + lm[i * k + j])
-                .fold(f32::NEG_INFINITY, f32::max);
-            fwd[t][j] = unary[t][j] + best;
+        let (done, rest) = alpha.split_at_mut(t);
+        let (prev, cur) = (&done[t - 1], &mut rest[0]);
+        for (i, &a) in prev.iter().enumerate() {
+            if a > 0.0 {
+                for (c, m) in cur.iter_mut().zip(&mw[i * k..(i + 1) * k]) {
+                    *c += a * m;
+                }
+            }
         }
+        cur.iter_mut().zip(&e[t]).for_each(|(c, x)| *c *= x);
+        normalise(cur);
     }
-    let mut bwd = vec![vec![0.0f32; k]; n];
+    let mut beta = vec![vec![1.0f64; k]; n];
     for t in (0..n.saturating_sub(1)).rev() {
-        for i in 0..k {
-            bwd[t][i] = (0..k)
-                .map(|j| lm[i * k + j] + unary[t + 1][j] + bwd[t + 1][j])
-                .fold(f32::NEG_INFINITY, f32::max);
+        let next: Vec<f64> = e[t + 1]
+            .iter()
+            .zip(&beta[t + 1])
+            .map(|(a, b)| a * b)
+            .collect();
+        for (i, b) in beta[t].iter_mut().enumerate() {
+            *b = mw[i * k..(i + 1) * k]
+                .iter()
+                .zip(&next)
+                .map(|(m, x)| m * x)
+                .sum();
         }
+        normalise(&mut beta[t]);
     }
-    fwd.iter()
-        .zip(&bwd)
-        .map(|(f, b)| f.iter().zip(b).map(|(x, y)| x + y).collect())
+    alpha
+        .iter()
+        .zip(&beta)
+        .map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x * y).ln() as f32).collect())
         .collect()
-}
-
-fn log_probs(p: &[f32]) -> Vec<f32> {
-    p.iter().map(|v| v.max(1e-12).ln()).collect()
 }
 
 /// Per-song ranks of one row.
 type Ranks = Vec<Vec<usize>>;
 
-/// The table for `test` songs, baselines counted on `train`; `w` weights the matrix.
+/// The table for `test` songs, baselines counted on `train`; `chain` combines the network
+/// and the matrix (the baselines use its M).
 pub fn evaluation_table(
     test: &[EvalSong],
     train: &[TrainSong],
-    m: &Transitions,
-    w: f32,
+    chain: &ChainModel<'_>,
 ) -> EvalTable {
-    let k = m.k;
+    let (m, k) = (chain.m, chain.m.k);
     let all: Vec<&TrainSong> = train.iter().collect();
     let freq = frequency(&all, k);
     let mut rows: Vec<(&str, Ranks)> = vec![("frequency", fixed_ranks(test, &freq))];
@@ -248,15 +330,16 @@ pub fn evaluation_table(
         "model",
         per_phrase(test, |s, t| rank_of(&s.probs[t], s.labels[t])),
     ));
-    rows.push(("model_matrix", whole_song_ranks(test, m, w)));
-    rows.push(("model_matrix_interactive", interactive_ranks(test, m, w)));
+    rows.push(("model_matrix", whole_song_ranks(test, chain)));
+    rows.push(("model_matrix_interactive", interactive_ranks(test, chain)));
     let per_style = per_style_rows(test, &rows);
     EvalTable {
         rows: rows
             .into_iter()
             .map(|(name, ranks)| row(name, &ranks))
             .collect(),
-        matrix_weight: w,
+        matrix_weight: chain.w,
+        prior_correction: chain.alpha,
         song_context: 0.0,
         style_weight: 0.0,
         songs: test.len(),
@@ -297,21 +380,21 @@ fn per_style_rows(test: &[EvalSong], rows: &[(&str, Ranks)]) -> Vec<StyleRows> {
         .collect()
 }
 
-/// `log F(u_t)(j) + w · log M(l_{t−1} → j)` with the previous true label known.
-fn interactive_ranks(test: &[EvalSong], m: &Transitions, w: f32) -> Ranks {
+/// The chain's interactive scores ranked, the previous true label known.
+fn interactive_ranks(test: &[EvalSong], chain: &ChainModel<'_>) -> Ranks {
     per_phrase(test, |s, t| {
-        rank_of(&interactive_scores(s, t, m, w), s.labels[t])
+        rank_of(&interactive_scores(s, t, chain), s.labels[t])
     })
 }
 
-/// Phrase `t`'s scores with the previous true label known: `log F_t + w · log M(l_{t−1}, ·)`
-/// (`log F_1` for the first phrase).
-fn interactive_scores(s: &EvalSong, t: usize, m: &Transitions, w: f32) -> Vec<f32> {
-    let mut v = log_probs(&s.probs[t]);
+/// Phrase `t`'s scores with the previous true label known: the unary term plus
+/// `w · log M(l_{t−1}, ·)` (the unary term alone for the first phrase).
+fn interactive_scores(s: &EvalSong, t: usize, chain: &ChainModel<'_>) -> Vec<f32> {
+    let mut v = chain.unary(&s.probs[t]);
     if t > 0 {
         let prev = s.labels[t - 1];
-        for (j, x) in v.iter_mut().enumerate().take(m.k) {
-            *x += w * m.get(prev, j).max(1e-12).ln();
+        for (j, x) in v.iter_mut().enumerate().take(chain.m.k) {
+            *x += chain.pairwise(prev, j);
         }
     }
     v
@@ -356,6 +439,8 @@ pub struct Combination {
     pub song_context: f32,
     /// Style-prior weight `λ` ([`super::style::StylePrior`]).
     pub style_weight: f32,
+    /// Exponent `α` of the label prior divided out of F ([`ChainModel`]).
+    pub prior_correction: f32,
     /// The validation score it reached (see `calibration_score`; higher is better).
     pub score: f64,
 }
@@ -363,11 +448,11 @@ pub struct Combination {
 /// Mean log-likelihood of the true labels under `softmax(log F_t + w · log M(l_{t−1}, ·))`
 /// (the first phrase of a song under `F_1`): how well the combination predicts the next
 /// phrase once the previous one is known.
-fn interactive_log_likelihood(songs: &[EvalSong], m: &Transitions, w: f32) -> f64 {
+fn interactive_log_likelihood(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64 {
     let (mut sum, mut n) = (0.0f64, 0usize);
     for s in songs {
         for t in 0..s.labels.len().min(s.probs.len()) {
-            let v = interactive_scores(s, t, m, w);
+            let v = interactive_scores(s, t, chain);
             let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let lse = max + v.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
             if let Some(x) = v.get(s.labels[t]) {
@@ -384,7 +469,7 @@ fn interactive_log_likelihood(songs: &[EvalSong], m: &Transitions, w: f32) -> f6
 /// log-likelihood to break ties. Reciprocal ranks move smoothly with the weights where a
 /// top-k count over a few dozen validation phrases jumps; the likelihood alone prefers small
 /// matrix weights (one unseen transition costs it dearly) where ranking wants large ones.
-fn calibration_score(songs: &[EvalSong], m: &Transitions, w: f32) -> f64 {
+fn calibration_score(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64 {
     let mrr = |ranks: &Ranks| -> f64 {
         let (sum, n) = ranks
             .iter()
@@ -392,31 +477,41 @@ fn calibration_score(songs: &[EvalSong], m: &Transitions, w: f32) -> f64 {
             .fold((0.0f64, 0usize), |(s, n), &r| (s + 1.0 / r as f64, n + 1));
         sum / n.max(1) as f64
     };
-    let whole = mrr(&whole_song_ranks(songs, m, w));
-    let inter = mrr(&interactive_ranks(songs, m, w));
-    0.5 * (whole + inter) + 0.01 * interactive_log_likelihood(songs, m, w)
+    let whole = mrr(&whole_song_ranks(songs, chain));
+    let inter = mrr(&interactive_ranks(songs, chain));
+    0.5 * (whole + inter) + 0.01 * interactive_log_likelihood(songs, chain)
 }
 
 /// Style-prior weights tried by [`calibrate`].
 pub const STYLE_WEIGHTS: [f32; 4] = [0.0, 0.5, 1.0, 2.0];
+/// Prior-correction exponents `α` tried by [`calibrate`].
+pub const PRIOR_CORRECTIONS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
 /// Fits the combination of network and matrix on validation songs: among the candidate
 /// matrices `ms`, the weights [`CALIBRATION_WEIGHTS`], the song-context weights
-/// [`CONTEXT_WEIGHTS`] and, where `style_priors` gives a song its style prior (inferred from
-/// its music), the style weights [`STYLE_WEIGHTS`], the one that ranks the true phrases of
-/// the validation songs best (mean reciprocal rank, whole song and interactive; ties: the
-/// earlier candidate, the smaller weights).
+/// [`CONTEXT_WEIGHTS`], the prior corrections [`PRIOR_CORRECTIONS`] (with `log_prior`, the
+/// training labels' log prior; none when empty) and, where `style_priors` gives a song its
+/// style prior (inferred from its music), the style weights [`STYLE_WEIGHTS`], the one that
+/// ranks the true phrases of the validation songs best (mean reciprocal rank, whole song and
+/// interactive; ties: the earlier candidate, the smaller weights).
 pub fn calibrate(
     valid: &[EvalSong],
     ms: &[Transitions],
     style_priors: &[Option<Vec<f32>>],
+    log_prior: &[f32],
 ) -> Combination {
     let mut best = Combination {
         matrix: 0,
         matrix_weight: 1.0,
         song_context: 0.0,
         style_weight: 0.0,
+        prior_correction: 0.0,
         score: f64::NEG_INFINITY,
+    };
+    let alphas: &[f32] = if log_prior.is_empty() {
+        &[0.0]
+    } else {
+        &PRIOR_CORRECTIONS
     };
     let styles: &[f32] = if style_priors.iter().any(Option::is_some) {
         &STYLE_WEIGHTS
@@ -439,17 +534,26 @@ pub fn calibrate(
                     }
                 })
                 .collect();
-            for (i, m) in ms.iter().enumerate() {
-                for &w in &CALIBRATION_WEIGHTS {
-                    let score = calibration_score(&songs, m, w);
-                    if score > best.score + 1e-9 {
-                        best = Combination {
-                            matrix: i,
-                            matrix_weight: w,
-                            song_context: gamma,
-                            style_weight: lambda,
-                            score,
+            for &alpha in alphas {
+                for (i, m) in ms.iter().enumerate() {
+                    for &w in &CALIBRATION_WEIGHTS {
+                        let chain = ChainModel {
+                            m,
+                            w,
+                            alpha,
+                            log_prior,
                         };
+                        let score = calibration_score(&songs, &chain);
+                        if score > best.score + 1e-9 {
+                            best = Combination {
+                                matrix: i,
+                                matrix_weight: w,
+                                song_context: gamma,
+                                style_weight: lambda,
+                                prior_correction: alpha,
+                                score,
+                            };
+                        }
                     }
                 }
             }
@@ -516,12 +620,12 @@ fn transition_ranks(test: &[EvalSong], m: &Transitions, freq: &[f32]) -> Ranks {
         .collect()
 }
 
-/// Max-marginal ranks of the whole-song chain.
-fn whole_song_ranks(test: &[EvalSong], m: &Transitions, w: f32) -> Ranks {
+/// Posterior-marginal ranks of the whole-song chain.
+fn whole_song_ranks(test: &[EvalSong], chain: &ChainModel<'_>) -> Ranks {
     test.iter()
         .map(|s| {
-            let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| log_probs(p)).collect();
-            let mm = max_marginals(&unary, m, w);
+            let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| chain.unary(p)).collect();
+            let mm = posterior_marginals(&unary, chain);
             mm.iter()
                 .zip(&s.labels)
                 .map(|(v, &l)| rank_of(v, l))
@@ -624,7 +728,7 @@ mod tests {
     }
 
     #[test]
-    fn max_marginals_top1_is_the_viterbi_path() {
+    fn posterior_marginals_let_the_matrix_overrule_an_unsure_phrase() {
         // Three classes; the network is unsure at t = 1, M says 0 → 2 only.
         let mut m = Transitions {
             k: 3,
@@ -632,18 +736,73 @@ mod tests {
         };
         m.m[2] = 1.0; // 0 → 2
         m.m[2 * 3] = 1.0; // 2 → 0
-        let unary: Vec<Vec<f32>> = [[0.9, 0.05, 0.05], [0.3, 0.4, 0.3], [0.9, 0.05, 0.05]]
-            .iter()
-            .map(|p| log_probs(p))
-            .collect();
-        let mm = max_marginals(&unary, &m, 1.0);
-        // The best path is 0 → 2 → 0: the matrix overrules the unsure middle phrase.
-        assert_eq!(rank_of(&mm[0], 0), 1);
-        assert_eq!(rank_of(&mm[1], 2), 1, "{:?}", mm[1]);
-        assert_eq!(rank_of(&mm[2], 0), 1);
+        let probs = [[0.9, 0.05, 0.05], [0.3, 0.4, 0.3], [0.9, 0.05, 0.05]];
+        let chain = ChainModel::plain(&m, 1.0);
+        let unary: Vec<Vec<f32>> = probs.iter().map(|p| chain.unary(p)).collect();
+        let pm = posterior_marginals(&unary, &chain);
+        // 0 → 2 → 0: the matrix overrules the unsure middle phrase.
+        assert_eq!(rank_of(&pm[0], 0), 1);
+        assert_eq!(rank_of(&pm[1], 2), 1, "{:?}", pm[1]);
+        assert_eq!(rank_of(&pm[2], 0), 1);
+        // They are log marginals: normalised they sum to one; the ends agree with brute force
+        // over the 27 paths.
+        let mut brute = [0.0f64; 3];
+        for a in 0..3 {
+            for b in 0..3 {
+                for c in 0..3 {
+                    brute[b] += f64::from(probs[0][a] * m.get(a, b) * probs[1][b])
+                        * f64::from(m.get(b, c) * probs[2][c]);
+                }
+            }
+        }
+        let z: f64 = brute.iter().sum();
+        let got: Vec<f64> = pm[1].iter().map(|v| f64::from(*v).exp()).collect();
+        let zg: f64 = got.iter().sum();
+        for (g, b) in got.iter().zip(brute) {
+            assert!((g / zg - b / z).abs() < 1e-5, "{got:?} vs {brute:?}");
+        }
         // Without the matrix the middle phrase goes to the network's choice.
-        let mm0 = max_marginals(&unary, &m, 0.0);
-        assert_eq!(rank_of(&mm0[1], 1), 1);
+        let flat = ChainModel::plain(&m, 0.0);
+        assert_eq!(rank_of(&posterior_marginals(&unary, &flat)[1], 1), 1);
+    }
+
+    #[test]
+    fn dividing_out_the_label_prior_lets_the_matrix_rank() {
+        // Class 0 is common (half the labels); the network knows nothing but that prior.
+        // After class 1 always comes class 2: the matrix knows it, but F · M still puts the
+        // common class first when M's row is soft; F / P · M (α = 1) follows M.
+        let k = 4;
+        let prior = [0.5f32, 0.2, 0.2, 0.1];
+        let mut m = Transitions {
+            k,
+            m: vec![0.25; k * k],
+        };
+        m.m[k..2 * k].copy_from_slice(&[0.3, 0.05, 0.6, 0.05]);
+        let song = EvalSong {
+            probs: vec![prior.to_vec(); 2],
+            labels: vec![1, 2],
+            style: None,
+        };
+        let log_prior: Vec<f32> = prior.iter().map(|p| p.ln()).collect();
+        let plain = ChainModel::plain(&m, 1.0);
+        let corrected = ChainModel {
+            alpha: 1.0,
+            log_prior: &log_prior,
+            ..plain
+        };
+        assert_eq!(rank_of(&interactive_scores(&song, 1, &plain), 2), 2);
+        assert_eq!(rank_of(&interactive_scores(&song, 1, &corrected), 2), 1);
+        // Calibration finds it: with the prior offered, α > 0 ranks the validation song best.
+        let c = calibrate(
+            std::slice::from_ref(&song),
+            std::slice::from_ref(&m),
+            &[],
+            &log_prior,
+        );
+        assert!(c.prior_correction > 0.0, "{c:?}");
+        let c0 = calibrate(&[song], &[m], &[], &[]);
+        assert_eq!(c0.prior_correction, 0.0);
+        assert!(c.score > c0.score, "{c:?} vs {c0:?}");
     }
 
     #[test]
@@ -678,7 +837,7 @@ mod tests {
                 style: Some("a".into()),
             })
             .collect();
-        let table = evaluation_table(&test, &train, &m, 1.0);
+        let table = evaluation_table(&test, &train, &ChainModel::plain(&m, 1.0));
         let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             names,
@@ -713,14 +872,20 @@ mod tests {
             k,
             m: vec![1.0; k * k],
         };
-        let c = calibrate(&test, &[flat, m.clone()], &[]);
+        let c = calibrate(&test, &[flat, m.clone()], &[], &[]);
         assert_eq!(c.matrix, 1);
         assert!(c.matrix_weight > 0.0 && c.score.is_finite(), "{c:?}");
         // the likelihood rises with the weight of a matrix that knows the sequence
-        let good = interactive_log_likelihood(&test, &m, 2.0);
-        assert!(good > interactive_log_likelihood(&test, &m, 0.0), "{good}");
+        let good = interactive_log_likelihood(&test, &ChainModel::plain(&m, 2.0));
+        assert!(
+            good > interactive_log_likelihood(&test, &ChainModel::plain(&m, 0.0)),
+            "{good}"
+        );
         // Same input, same intervals (seeded bootstrap).
-        assert_eq!(evaluation_table(&test, &train, &m, 1.0), table);
+        assert_eq!(
+            evaluation_table(&test, &train, &ChainModel::plain(&m, 1.0)),
+            table
+        );
         assert!(table.to_text().contains("model_matrix_interactive"));
     }
 }

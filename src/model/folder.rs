@@ -63,6 +63,35 @@ pub struct ModelInfo {
     /// when the training labels name styles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style_prior: Option<super::style::StylePrior>,
+    /// The label prior divided out of F on the chain ([`super::evaluation::ChainModel`]),
+    /// fitted with the matrix weight (absent: none, the paper's product).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_correction: Option<PriorCorrection>,
+}
+
+/// `F_t(j) / P(j)^α` on the chain: `α` and `log P(j)` over the K classes (add-one smoothed
+/// training-label frequencies, the prior F learnt).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriorCorrection {
+    /// Exponent `α` (0 = off).
+    pub weight: f32,
+    /// `log P(j)`, one per class.
+    pub log_prior: Vec<f32>,
+}
+
+impl PriorCorrection {
+    /// `α` and the log of the add-one smoothed frequencies of `labels` over `k` classes.
+    pub fn from_labels(weight: f32, labels: &[usize], k: usize) -> PriorCorrection {
+        let mut f = vec![1.0f32; k];
+        for &l in labels.iter().filter(|&&l| l < k) {
+            f[l] += 1.0;
+        }
+        let n: f32 = f.iter().sum();
+        PriorCorrection {
+            weight,
+            log_prior: f.iter().map(|v| (v / n).ln()).collect(),
+        }
+    }
 }
 
 /// What a model multiplies the network's probabilities by, song by song: the style prior
@@ -118,6 +147,22 @@ impl ModelInfo {
         self.matrix_weight
             .filter(|w| w.is_finite() && *w >= 0.0)
             .unwrap_or(1.0)
+    }
+
+    /// How this model combines F and `m` on a song's chain: its matrix weight and prior
+    /// correction (none when absent, or when its prior is not one per class).
+    pub fn chain<'a>(&'a self, m: &'a Transitions) -> super::evaluation::ChainModel<'a> {
+        let mut chain = super::evaluation::ChainModel::plain(m, self.matrix_weight());
+        if let Some(c) = &self.prior_correction
+            && c.weight.is_finite()
+            && c.weight > 0.0
+            && c.log_prior.len() == self.classes.len()
+            && c.log_prior.iter().all(|v| v.is_finite())
+        {
+            chain.alpha = c.weight;
+            chain.log_prior = &c.log_prior;
+        }
+        chain
     }
 }
 
@@ -427,6 +472,17 @@ impl PhraseModel {
         );
         info.classes = phrases.iter().map(|p| p.id.clone()).collect();
         info.predictor.classes = k;
+        if let Some(c) = &mut info.prior_correction {
+            // A phrase new since training has no labels: the prior of an unseen class.
+            let unseen = c.log_prior.iter().copied().fold(f32::INFINITY, f32::min);
+            c.log_prior = map
+                .iter()
+                .map(|m| {
+                    m.and_then(|i| c.log_prior.get(i).copied())
+                        .unwrap_or(unseen)
+                })
+                .collect();
+        }
         info.library_fingerprint = fingerprint.to_string();
         info.library_name = name.to_string();
         Ok(PhraseModel::new(
@@ -487,6 +543,17 @@ impl PhraseModel {
     pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
         let p = predict(&self.predictor, &self.embed(phrases), &self.device);
         self.info.priors().apply(&p, &song_features_of(phrases))
+    }
+
+    /// The unary terms of the song's chain: `log F_t(j) − α · log P(j)` with the model's
+    /// prior correction ([`ModelInfo::chain`]), one row of K per phrase; the decoder adds
+    /// `w · log M`.
+    pub fn chain_scores(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
+        let chain = self.info.chain(&self.transitions);
+        self.score_phrases(phrases)
+            .iter()
+            .map(|p| chain.unary(p))
+            .collect()
     }
 
     /// [`score_phrases`](Self::score_phrases) of a song's phrases in order, re-scored by M

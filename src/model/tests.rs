@@ -55,6 +55,7 @@ fn test_info(net: &NetConfig, predictor: PredictorConfig) -> ModelInfo {
         matrix_smoothing: None,
         song_context: None,
         style_prior: None,
+        prior_correction: None,
     }
 }
 
@@ -457,6 +458,11 @@ fn candidate_aware_model_round_trips_with_its_features() {
         matrix_weight: Some(2.0),
         matrix_smoothing: Some(0.5),
         song_context: Some(1.0),
+        prior_correction: Some(super::folder::PriorCorrection::from_labels(
+            0.5,
+            &[0, 0, 0, 1],
+            3,
+        )),
         ..test_info(&net, pcfg)
     };
     let model = test_model(&net, info, t, &d);
@@ -467,6 +473,14 @@ fn candidate_aware_model_round_trips_with_its_features() {
     assert_eq!(back.score_phrases(&s), model.score_phrases(&s));
     assert_eq!(back.info.matrix_weight(), 2.0);
     assert_eq!(back.info.song_context(), 1.0);
+    // The chain's unary terms divide out half the label prior (4:2:1 after add-one
+    // smoothing): the common class 0 loses ln 2 against class 1 and 2 ln 2 against class 2.
+    let (f, u) = (back.score_phrases(&s), back.chain_scores(&s));
+    for (f, u) in f.iter().zip(&u) {
+        let gap = |a: usize, b: usize| (u[a] - u[b]) - (f[a].ln() - f[b].ln());
+        assert!((gap(0, 1) + 0.5 * 2f32.ln()).abs() < 1e-4, "{f:?} {u:?}");
+        assert!((gap(0, 2) + 0.5 * 4f32.ln()).abs() < 1e-4, "{f:?} {u:?}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

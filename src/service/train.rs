@@ -10,11 +10,11 @@ use super::library::load_library;
 use super::{Progress, Result, invalid};
 use crate::choreo::project::library_fingerprint;
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
-use crate::model::evaluation::{EvalSong, EvalTable, TrainSong, evaluation_table};
+use crate::model::evaluation::{Combination, EvalSong, EvalTable, TrainSong, evaluation_table};
 use crate::model::features::{append_music_features, candidate_matrix};
 use crate::model::folder::{
-    EvalInput, EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, SongPriors, evaluate_embeddings,
-    prior_topk, song_features_of,
+    EvalInput, EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, PriorCorrection, SongPriors,
+    evaluate_embeddings, prior_topk, song_features_of,
 };
 use crate::model::style::StylePrior;
 use crate::model::train::{
@@ -358,11 +358,11 @@ pub fn train_model(
     let m = Transitions::smoothed(&fit.styles, &fit.sequences(&all_train), c.beta);
     let set = &fit.set;
     let style_prior = fit.style_prior(&all_train).map(|mut s| {
-        s.weight = c.style;
+        s.weight = c.c.style_weight;
         s
     });
     let priors = SongPriors {
-        context: c.context,
+        context: c.c.song_context,
         style: style_prior.as_ref().map(|s| (s, s.weight)),
     };
     let mut report = evaluate_embeddings(&t, (&m, &priors), &set.songs_of(Split::Test), &device);
@@ -378,7 +378,7 @@ pub fn train_model(
         trained_on: format!(
             "{pretrained}; predictor ({}): {} labeled phrases of {} songs of the train split of {}{}; \
              {} of them held out for validation ({} epochs kept, matrix smoothing {}, \
-             weight {}, song context {}, style prior {})",
+             weight {}, prior correction {}, song context {}, style prior {})",
             if fit.cfg.predictor.features > 0 {
                 "music features and candidate-aware head"
             } else {
@@ -391,16 +391,22 @@ pub fn train_model(
             fit.valid.len(),
             c.epochs,
             c.beta,
-            c.weight,
-            c.context,
-            c.style,
+            c.c.matrix_weight,
+            c.c.prior_correction,
+            c.c.song_context,
+            c.c.style_weight,
         ),
         embed_norm: Some(norm),
         metrics: Some(report.clone()),
-        matrix_weight: Some(c.weight),
+        matrix_weight: Some(c.c.matrix_weight),
         matrix_smoothing: Some(c.beta),
-        song_context: Some(c.context),
+        song_context: Some(c.c.song_context),
         style_prior,
+        prior_correction: Some(PriorCorrection::from_labels(
+            c.c.prior_correction,
+            &y,
+            cfg.predictor.classes,
+        )),
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
     model.save_as(&job.out, job.half)?;
@@ -414,14 +420,9 @@ struct Calibration {
     epochs: usize,
     /// Smoothing of M.
     beta: f32,
-    /// Matrix weight.
-    weight: f32,
-    /// Song-context weight.
-    context: f32,
-    /// Style-prior weight.
-    style: f32,
-    /// The validation score reached (higher is better).
-    score: f64,
+    /// The weights fitted with it (its `matrix` is the index of `beta` among the smoothings
+    /// tried) and the validation score reached.
+    c: Combination,
 }
 
 /// The labeled songs of a `train` run, split into the songs T is fitted on, the validation
@@ -481,13 +482,13 @@ impl<'a> Fitting<'a> {
     /// Returns the calibration and the standardisation that go with the choice.
     fn choose_predictor(&mut self, norm: EmbedNorm) -> Result<(Calibration, EmbedNorm)> {
         let c = self.calibrate()?;
-        if self.cfg.predictor.features == 0 || !c.score.is_finite() {
+        if self.cfg.predictor.features == 0 || !c.c.score.is_finite() {
             return Ok((c, norm));
         }
         let extended = self.cfg.clone();
         self.use_plain();
         let plain = self.calibrate()?;
-        if plain.score > c.score {
+        if plain.c.score > c.c.score {
             self.keep_plain();
             return Ok((plain, norm.without_last(extended.predictor.features)));
         }
@@ -562,10 +563,7 @@ impl<'a> Fitting<'a> {
             return Ok(Calibration {
                 epochs: self.cfg.epochs,
                 beta: DEFAULT_SMOOTHING,
-                weight: MATRIX_WEIGHT,
-                context: 0.0,
-                style: 0.0,
-                score: f64::NEG_INFINITY,
+                c: default_combination(),
             });
         }
         let (x, y) = self.rows(&self.fit);
@@ -593,21 +591,14 @@ impl<'a> Fitting<'a> {
             None => t,
         };
         let style = self.style_prior(&self.fit);
-        let (beta, weight, context, style, score) = calibrate_matrix(
+        let (beta, c) = calibrate_matrix(
             &t.valid(),
             (&self.styles, &self.sequences(&self.fit)),
             style.as_ref(),
             (&self.valid, &self.set, self.strip),
             self.device,
         );
-        Ok(Calibration {
-            epochs,
-            beta,
-            weight,
-            context,
-            style,
-            score,
-        })
+        Ok(Calibration { epochs, beta, c })
     }
 
     /// The style prior counted on the songs `idx` (`None` without two styles among them).
@@ -680,20 +671,14 @@ fn calibrate_matrix(
     style: Option<&StylePrior>,
     (valid, set, strip): (&[usize], &EmbeddedSet, usize),
     device: &Device,
-) -> (f32, f32, f32, f32, f64) {
+) -> (f32, Combination) {
     let keep: Vec<usize> = valid
         .iter()
         .copied()
         .filter(|&i| !set.embeddings[i].is_empty())
         .collect();
     if keep.is_empty() {
-        return (
-            DEFAULT_SMOOTHING,
-            MATRIX_WEIGHT,
-            0.0,
-            0.0,
-            f64::NEG_INFINITY,
-        );
+        return (DEFAULT_SMOOTHING, default_combination());
     }
     let songs: Vec<EvalSong> = keep
         .iter()
@@ -711,14 +696,23 @@ fn calibrate_matrix(
         .iter()
         .map(|&b| Transitions::smoothed(styles, sequences, b))
         .collect();
-    let c = crate::model::evaluation::calibrate(&songs, &ms, &priors);
-    (
-        MATRIX_SMOOTHINGS[c.matrix],
-        c.matrix_weight,
-        c.song_context,
-        c.style_weight,
-        c.score,
-    )
+    let labels: Vec<usize> = sequences.iter().flatten().copied().collect();
+    // `styles` has one entry per class.
+    let prior = PriorCorrection::from_labels(1.0, &labels, styles.len());
+    let c = crate::model::evaluation::calibrate(&songs, &ms, &priors, &prior.log_prior);
+    (MATRIX_SMOOTHINGS[c.matrix], c)
+}
+
+/// The combination used without validation songs to fit one: the paper's product.
+fn default_combination() -> Combination {
+    Combination {
+        matrix: 0,
+        matrix_weight: MATRIX_WEIGHT,
+        song_context: 0.0,
+        style_weight: 0.0,
+        prior_correction: 0.0,
+        score: f64::NEG_INFINITY,
+    }
 }
 
 /// Indices of the validation songs: the `valid` split when the labels have one, else every
@@ -962,12 +956,7 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
             style: s.style.clone(),
         })
         .collect();
-    let mut table = evaluation_table(
-        &test,
-        &train_songs,
-        &model.transitions,
-        model.info.matrix_weight(),
-    );
+    let mut table = evaluation_table(&test, &train_songs, &model.info.chain(&model.transitions));
     table.song_context = model.info.song_context();
     table.style_weight = model.info.priors().style.map_or(0.0, |(_, w)| w);
     Ok(table)

@@ -6,6 +6,11 @@
 //! it, renames it over the target and syncs the folder, so the rename itself survives a
 //! crash. On any error the temporary file is removed. [`write_atomic_with_backup`] first
 //! keeps the previous content as `PATH.bak`, itself put in place by a rename.
+//!
+//! [`replace_dir`] does the same for a folder of files that belong together (a model, a
+//! library, a training checkpoint): the new content is written into a fresh sibling folder,
+//! synced, and swapped with the old folder in one step, so a reader (or a process killed at
+//! any moment) sees the old set or the new set, never a mix.
 
 use std::fs::File;
 use std::io::{self, Write as _};
@@ -114,6 +119,200 @@ pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
     })?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
+}
+
+/// An error of [`replace_dir`]: the folder could not be swapped in (`File`), or `fill`
+/// failed (`Fill`, its own error).
+#[derive(Debug)]
+pub enum ReplaceError<E> {
+    /// Creating, syncing or swapping the folders failed.
+    File(FileError),
+    /// Writing the new content failed.
+    Fill(E),
+}
+
+impl<E: From<FileError>> ReplaceError<E> {
+    /// The error as the caller's own type.
+    pub fn into_inner(self) -> E {
+        match self {
+            ReplaceError::File(e) => e.into(),
+            ReplaceError::Fill(e) => e,
+        }
+    }
+}
+
+/// Replaces the folder `dir` with new content as one step: `fill(tmp)` writes the new content
+/// into a fresh hidden sibling folder; entries of the old folder that the new content lacks
+/// (a training checkpoint, a user's notes) are carried over as hard links (copies where links
+/// fail); everything is synced; then the two folders are exchanged atomically
+/// (`renameat2(RENAME_EXCHANGE)` on Linux; elsewhere two renames, with a moment in between
+/// where `dir` is missing) and the old content is removed. A folder that does not exist yet
+/// is simply renamed into place. Refuses the file-system root, the home folder and any folder
+/// that holds the working directory. Stale temporary folders of killed processes are removed
+/// first.
+pub fn replace_dir<E>(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), ReplaceError<E>> {
+    let (parent, name) = split(dir).map_err(ReplaceError::File)?;
+    refuse_special(dir).map_err(ReplaceError::File)?;
+    std::fs::create_dir_all(&parent).map_err(|e| ReplaceError::File(at(&parent)(e)))?;
+    remove_stale(&parent, &name);
+    let tmp = temp_dir_name(&parent, &name);
+    std::fs::create_dir(&tmp).map_err(|e| ReplaceError::File(at(&tmp)(e)))?;
+    let cleanup = |e| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        e
+    };
+    fill(&tmp).map_err(|e| cleanup(ReplaceError::Fill(e)))?;
+    let exists = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    let swap = || -> io::Result<()> {
+        if exists {
+            carry_over(dir, &tmp)?;
+        }
+        sync_tree(&tmp)?;
+        if exists {
+            exchange(&tmp, dir)?;
+            // `tmp` now holds the old content.
+            std::fs::remove_dir_all(&tmp)?;
+        } else {
+            std::fs::rename(&tmp, dir)?;
+        }
+        sync_dir(&parent)
+    };
+    swap().map_err(|e| cleanup(ReplaceError::File(at(dir)(e))))
+}
+
+/// [`replace_dir`] refuses these: swapping them would pull the ground from under the user.
+fn refuse_special(dir: &Path) -> Result<(), FileError> {
+    let canon = std::fs::canonicalize(dir).ok();
+    let home = dirs::home_dir().and_then(|h| std::fs::canonicalize(h).ok());
+    let cwd = std::env::current_dir().ok();
+    let special = match &canon {
+        Some(c) => {
+            c.parent().is_none()
+                || home.as_ref() == Some(c)
+                || cwd.as_ref().is_some_and(|w| w.starts_with(c))
+        }
+        None => false,
+    };
+    if special {
+        return Err(FileError::Io {
+            path: dir.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "refusing to replace the root, home or working folder; choose a folder of its own",
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// `.NAME.new.PID.COUNTER.NANOS` next to the target (see [`temp_name`]).
+fn temp_dir_name(parent: &Path, name: &str) -> PathBuf {
+    let t = temp_name(parent, name);
+    let s = t.to_string_lossy();
+    PathBuf::from(s.trim_end_matches(".tmp").replacen(
+        &format!(".{name}."),
+        &format!(".{name}.new."),
+        1,
+    ))
+}
+
+/// Removes `.NAME.new.PID.*` folders next to the target whose process is gone (Linux:
+/// `/proc/PID` missing): what a process killed inside [`replace_dir`] left behind.
+fn remove_stale(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.new.");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = match pid {
+            Some(p) if p == std::process::id() => true,
+            Some(p) => cfg!(not(target_os = "linux")) || Path::new(&format!("/proc/{p}")).exists(),
+            None => true,
+        };
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Links (or copies) into `new` every entry of `old` that `new` lacks, recursively; symbolic
+/// links are recreated, not followed.
+fn carry_over(old: &Path, new: &Path) -> io::Result<()> {
+    for e in std::fs::read_dir(old)? {
+        let e = e?;
+        let to = new.join(e.file_name());
+        if std::fs::symlink_metadata(&to).is_ok() {
+            continue;
+        }
+        link_tree(&e.path(), &to)?;
+    }
+    Ok(())
+}
+
+/// Hard-links the tree at `from` to `to` (folders recreated, files linked or copied).
+fn link_tree(from: &Path, to: &Path) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.is_dir() {
+        std::fs::create_dir(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            link_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.file_type().is_symlink() {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(())
+        }
+    } else if meta.is_file() {
+        std::fs::hard_link(from, to).or_else(|_| copy_synced(from, to))
+    } else {
+        // Sockets, FIFOs, devices: not part of a document folder.
+        Ok(())
+    }
+}
+
+/// Syncs every regular file and folder of the tree at `dir` to disk.
+fn sync_tree(dir: &Path) -> io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let t = e.file_type()?;
+        if t.is_dir() {
+            sync_tree(&e.path())?;
+        } else if t.is_file() {
+            File::open(e.path())?.sync_all()?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Swaps the folders `a` and `b` atomically (`renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+/// Swaps the folders `a` and `b` with two renames through a third name (no atomic exchange
+/// here: for a moment `b` does not exist).
+#[cfg(not(target_os = "linux"))]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let mid = a.with_extension("old");
+    std::fs::rename(b, &mid)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&mid, a)
 }
 
 /// The folder holding `path` (`.` for a bare file name) and the file name.
@@ -273,6 +472,105 @@ mod tests {
         let e = write_atomic_with_backup(Path::new("/"), b"x").unwrap_err();
         assert!(matches!(e, FileError::NotAFile { .. }), "{e}");
         assert_eq!(names(&d), Vec::<String>::new());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn replace_dir_swaps_the_whole_folder_and_keeps_what_it_does_not_write() {
+        let d = scratch("swap");
+        let m = d.join("model");
+        let write = |files: &[(&str, &str)]| {
+            replace_dir::<io::Error>(&m, |tmp| {
+                for (n, t) in files {
+                    std::fs::write(tmp.join(n), t)?;
+                }
+                Ok(())
+            })
+        };
+        // a new folder is created
+        write(&[("a", "1"), ("b", "1")]).unwrap();
+        assert_eq!(names(&m), ["a", "b"]);
+        // a checkpoint folder and a note written beside the model survive the next save
+        std::fs::create_dir(m.join("checkpoint")).unwrap();
+        std::fs::write(m.join("checkpoint").join("state.json"), "7").unwrap();
+        std::fs::write(m.join("notes.txt"), "mine").unwrap();
+        write(&[("a", "2"), ("b", "2")]).unwrap();
+        assert_eq!(names(&m), ["a", "b", "checkpoint", "notes.txt"]);
+        assert_eq!(std::fs::read_to_string(m.join("a")).unwrap(), "2");
+        assert_eq!(
+            std::fs::read_to_string(m.join("checkpoint").join("state.json")).unwrap(),
+            "7"
+        );
+        assert_eq!(
+            std::fs::read_to_string(m.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        // a failing fill leaves the old folder as it was and no temporary folder
+        let e = replace_dir(&m, |tmp| {
+            std::fs::write(tmp.join("a"), "3")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(matches!(e, Err(ReplaceError::Fill(_))));
+        assert_eq!(std::fs::read_to_string(m.join("a")).unwrap(), "2");
+        assert_eq!(names(&d), ["model"]);
+        // a temporary folder left by a killed process is cleaned up; a live one is not
+        let dead = d.join(".model.new.4294967295.0.0");
+        let live = d.join(format!(".model.new.{}.99.0", std::process::id()));
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::create_dir(&live).unwrap();
+        write(&[("a", "4")]).unwrap();
+        assert!(!dead.exists() || cfg!(not(target_os = "linux")));
+        assert!(live.exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn replace_dir_refuses_the_working_folder() {
+        let cwd = std::env::current_dir().unwrap();
+        let e = replace_dir::<io::Error>(&cwd, |_| Ok(())).unwrap_err();
+        match e {
+            ReplaceError::File(f) => assert!(f.to_string().contains("refusing"), "{f}"),
+            ReplaceError::Fill(_) => panic!("fill error"),
+        }
+        let parent = cwd.parent().unwrap().to_path_buf();
+        assert!(replace_dir::<io::Error>(&parent, |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn replaced_folder_is_old_or_new_for_a_concurrent_reader() {
+        let d = scratch("reader");
+        let m = d.join("lib");
+        let save = |v: &str| {
+            replace_dir::<io::Error>(&m, |tmp| {
+                std::fs::write(tmp.join("index"), v)?;
+                std::fs::write(tmp.join("clip"), v)
+            })
+            .unwrap();
+        };
+        save("0");
+        std::thread::scope(|s| {
+            let w = s.spawn(|| {
+                for v in 1..40 {
+                    save(&v.to_string());
+                }
+            });
+            let mut seen = 0;
+            while !w.is_finished() {
+                // both files of one generation (a missing file would be a torn swap)
+                let (i, c) = (
+                    std::fs::read_to_string(m.join("index")),
+                    std::fs::read_to_string(m.join("clip")),
+                );
+                if let (Ok(i), Ok(c)) = (&i, &c) {
+                    assert!(i.parse::<u32>().unwrap() <= c.parse::<u32>().unwrap());
+                    seen += 1;
+                } else if cfg!(target_os = "linux") {
+                    panic!("a reader found no file: {i:?} {c:?}");
+                }
+            }
+            assert!(seen > 0);
+        });
+        assert_eq!(std::fs::read_to_string(m.join("clip")).unwrap(), "39");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

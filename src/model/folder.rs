@@ -12,7 +12,8 @@ use super::encoder::Encoder;
 use super::net::NetConfig;
 use super::predictor::{Predictor, PredictorConfig};
 use super::train::{
-    embed_samples, load_module, predict, read_json, save_module, save_module_f16, write_json,
+    embed_samples, load_module, predict, read_json, replace_dir, save_module, save_module_f16,
+    write_json,
 };
 use super::transition::Transitions;
 use burn::prelude::*;
@@ -502,17 +503,19 @@ impl PhraseModel {
     /// Writes the folder, with f16 weights when `half` (half the size; outputs change by
     /// rounding only). The shipped default model is stored this way.
     pub fn save_as(&self, dir: &Path, half: bool) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        let (enc, pred) = (dir.join("encoder.bpk"), dir.join("predictor.bpk"));
-        if half {
-            save_module_f16(&self.encoder, &enc)?;
-            save_module_f16(&self.predictor, &pred)?;
-        } else {
-            save_module(&self.encoder, &enc)?;
-            save_module(&self.predictor, &pred)?;
-        }
-        write_json(&self.transitions, &dir.join("transitions.json"))?;
-        write_json(&self.info, &dir.join("model.json"))
+        // The four files in one step: a reader or a kill sees the old model or the new one.
+        replace_dir(dir, |tmp| {
+            let (enc, pred) = (tmp.join("encoder.bpk"), tmp.join("predictor.bpk"));
+            if half {
+                save_module_f16(&self.encoder, &enc)?;
+                save_module_f16(&self.predictor, &pred)?;
+            } else {
+                save_module(&self.encoder, &enc)?;
+                save_module(&self.predictor, &pred)?;
+            }
+            write_json(&self.transitions, &tmp.join("transitions.json"))?;
+            write_json(&self.info, &tmp.join("model.json"))
+        })
     }
 
     /// The device the model runs on.

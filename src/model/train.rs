@@ -167,10 +167,28 @@ pub fn load_module<M: Module>(m: M, path: &Path) -> Result<M, ModelError> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
-    let record = burn::store::ModuleRecord::load(path)
+    let record = burn::store::ModuleRecord::from_bytes(resident(path)?)
         .map_err(|e| record_err(path, e))?
         .cast_to_module_dtype();
     m.try_load_record(record).map_err(|e| record_err(path, e))
+}
+
+/// The whole file in memory. burn's `load(path)` keeps the tensors backed by the file and
+/// reads them when first used: a model folder replaced in the meantime
+/// ([`replace_dir`]) would then fail, or a checkpoint loaded at resume read the next epoch's
+/// bytes.
+fn resident(path: &Path) -> Result<burn::tensor::Bytes, ModelError> {
+    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    Ok(burn::tensor::Bytes::from_bytes_vec(bytes))
+}
+
+/// [`crate::files::replace_dir`] with this layer's errors: the folder `dir` gets what `fill`
+/// writes (plus what it held that `fill` does not write) in one step.
+pub fn replace_dir(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), ModelError>,
+) -> Result<(), ModelError> {
+    crate::files::replace_dir(dir, fill).map_err(crate::files::ReplaceError::into_inner)
 }
 
 /// Writes JSON atomically.
@@ -227,10 +245,13 @@ impl Checkpoint {
         optim: &ModuleOptimizer,
         state: &S,
     ) -> Result<(), ModelError> {
-        save_module(m, &self.dir.join("weights.bpk"))?;
-        let op = self.dir.join("optim.bpk");
-        optim.save(&op).map_err(|e| record_err(&op, e))?;
-        write_json(state, &self.dir.join("state.json"))
+        // One step: a kill leaves the previous epoch's checkpoint or this one, never a mix.
+        replace_dir(&self.dir, |tmp| {
+            save_module(m, &tmp.join("weights.bpk"))?;
+            let op = tmp.join("optim.bpk");
+            optim.save(&op).map_err(|e| record_err(&op, e))?;
+            write_json(state, &tmp.join("state.json"))
+        })
     }
 
     /// Loads a checkpoint when one exists.
@@ -246,7 +267,9 @@ impl Checkpoint {
         let state: S = read_json(&sp)?;
         let m = load_module(m, &self.dir.join("weights.bpk"))?;
         let op = self.dir.join("optim.bpk");
-        let optim = optim.load(&op).map_err(|e| record_err(&op, e))?;
+        let optim = optim
+            .from_bytes(resident(&op)?)
+            .map_err(|e| record_err(&op, e))?;
         Ok(Some((m, optim, state)))
     }
 }
@@ -407,9 +430,12 @@ pub fn pretrain(
         ck.save(&net, &optim, &state)?;
         report.epoch(&r);
     }
-    save_module(&net, &out.join("pretext.bpk"))?;
-    save_module(&net.encoder, &out.join("encoder.bpk"))?;
-    write_json(&state, &out.join("pretrain-log.json"))?;
+    replace_dir(out, |tmp| {
+        write_json(&cfg.net, &tmp.join("net.json"))?;
+        save_module(&net, &tmp.join("pretext.bpk"))?;
+        save_module(&net.encoder, &tmp.join("encoder.bpk"))?;
+        write_json(&state, &tmp.join("pretrain-log.json"))
+    })?;
     Ok(net)
 }
 

@@ -295,8 +295,38 @@ pub struct BuildReport {
 }
 
 /// Builds a library from every `*.bvh` in `bvh_dir` (sorted by name) into `out_dir`:
-/// `out_dir/clips/*.bvh` (canonical skeleton, 5 decimals) and `out_dir/index.json`.
+/// `out_dir/clips/*.bvh` (canonical skeleton, 5 decimals) and `out_dir/index.json`. The
+/// folder is replaced in one step ([`crate::files::replace_dir`]): a library open elsewhere,
+/// or a build killed half-way, leaves the previous library whole.
 pub fn build_library(
+    bvh_dir: &Path,
+    out_dir: &Path,
+    opts: &BuildOptions,
+) -> Result<BuildReport, MotionError> {
+    let mut report = None;
+    replace_dir(out_dir, |tmp| {
+        report = Some(build_into(bvh_dir, tmp, opts)?);
+        Ok(())
+    })?;
+    report.ok_or_else(|| MotionError::io(out_dir, std::io::Error::other("nothing was built")))
+}
+
+/// [`crate::files::replace_dir`] with this layer's errors.
+pub(crate) fn replace_dir(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), MotionError>,
+) -> Result<(), MotionError> {
+    crate::files::replace_dir(dir, fill).map_err(|e| match e {
+        crate::files::ReplaceError::File(f) => {
+            let (path, source) = f.into_io();
+            MotionError::io(&path, source)
+        }
+        crate::files::ReplaceError::Fill(e) => e,
+    })
+}
+
+/// [`build_library`]'s work, written into the fresh folder `out_dir`.
+fn build_into(
     bvh_dir: &Path,
     out_dir: &Path,
     opts: &BuildOptions,

@@ -915,15 +915,19 @@ pub fn generate_starter() -> Vec<(String, String)> {
     files
 }
 
-/// Writes the generated starter library into `dir` (creating `dir/clips/`).
+/// Writes the generated starter library into `dir` (creating `dir/clips/`), replacing the
+/// folder in one step as [`super::library::build_library`] does.
 pub fn write_starter(dir: &Path) -> Result<usize, MotionError> {
     let files = generate_starter();
-    let clips = dir.join("clips");
-    std::fs::create_dir_all(&clips).map_err(|e| MotionError::io(&clips, e))?;
-    for (rel, text) in &files {
-        let p = dir.join(rel);
-        std::fs::write(&p, text).map_err(|e| MotionError::io(&p, e))?;
-    }
+    super::library::replace_dir(dir, |tmp| {
+        let clips = tmp.join("clips");
+        std::fs::create_dir_all(&clips).map_err(|e| MotionError::io(&clips, e))?;
+        for (rel, text) in &files {
+            let p = tmp.join(rel);
+            std::fs::write(&p, text).map_err(|e| MotionError::io(&p, e))?;
+        }
+        Ok(())
+    })?;
     Ok(files.len())
 }
 

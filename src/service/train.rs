@@ -751,16 +751,25 @@ fn job_encoder(job: &TrainJob, device: &Device) -> Result<(NetConfig, Encoder, S
         None => {
             device.seed(job.train.seed);
             let enc = job.net.encoder.init(device);
-            let p = job.out.join("encoder.bpk");
+            // A scratch file, not `out/encoder.bpk`: `out` may hold the previous model, which
+            // stays whole until the new one replaces it in one step.
+            let p = std::env::temp_dir().join(format!(
+                "phrasewise-encoder-{}-{}.bpk",
+                std::process::id(),
+                job.train.seed
+            ));
             train::save_module(&enc, &p)?;
             // Use the weights as saved: burn initialises parameters lazily from a generator
             // shared by every thread, so the in-memory copy is not guaranteed to hold what
             // the file (and the embedding cache key) holds when other work runs alongside.
-            let enc = train::load_module(job.net.encoder.init(device), &p)?;
+            let loaded = train::load_module(job.net.encoder.init(device), &p)
+                .and_then(|enc| Ok((enc, weights_key(&p)?)));
+            let _ = std::fs::remove_file(&p);
+            let (enc, key) = loaded?;
             (
                 job.net.clone(),
                 enc,
-                weights_key(&p)?,
+                key,
                 "randomly initialised encoder (no pretraining)".to_string(),
             )
         }

@@ -93,9 +93,13 @@ impl EditorApp {
             self.view.comment.clear();
         }
         let saving = matches!(c, Command::Save | Command::SaveAs(_));
+        // Saving as may rename the document: the recovery under its old name goes too.
+        let before = self.recovery();
         self.editor.run(c);
         if saving && self.editor.session.as_ref().is_some_and(|s| !s.dirty) {
-            self.recovery.clear();
+            for r in before.into_iter().chain(self.recovery()) {
+                r.clear();
+            }
             if let Some(p) = self.editor.project_path().map(Path::to_path_buf) {
                 self.settings.remember(&p);
             }
@@ -173,6 +177,14 @@ impl EditorApp {
                 if !self.settings.user.is_empty() {
                     s.user = self.settings.user.clone();
                 }
+                // A document opened clean may have a recovery left by a run that did not end
+                // cleanly (a recovered one is dirty and already is that recovery).
+                let recovery = self.recovery_for(&s);
+                self.recovery_offer = if s.dirty {
+                    None
+                } else {
+                    recovery.pending().map(|info| (recovery, info))
+                };
                 let name = s
                     .path
                     .as_ref()
@@ -406,14 +418,14 @@ impl EditorApp {
     }
 
     fn recover(&mut self, yes: bool) {
-        let Some(info) = self.recovery_offer.take() else {
+        let Some((recovery, info)) = self.recovery_offer.take() else {
             return;
         };
         if !yes {
-            self.recovery.clear();
+            recovery.clear();
             return;
         }
-        let doc = self.recovery.document();
+        let doc = recovery.document();
         let original = info.original;
         self.jobs.load = Some(Job::spawn(
             "recovering",

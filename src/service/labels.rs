@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use super::analyse::{AnalyseOptions, analyse_file};
 use super::{Progress, Quiet, Result};
 use crate::choreo::Project;

@@ -391,13 +391,10 @@ fn build_overrides(bvh_dir: &Path, opts: &BuildOptions) -> Result<Overrides, Mot
 
 /// The `*.bvh` files (any case) directly in `bvh_dir`, sorted.
 fn bvh_files(bvh_dir: &Path) -> Result<Vec<PathBuf>, MotionError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
-        .map_err(|e| MotionError::io(bvh_dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
-        .collect();
-    files.sort();
-    Ok(files)
+    crate::confine::files_under(bvh_dir, false, |p| {
+        p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh"))
+    })
+    .map_err(|(p, e)| MotionError::io(&p, e))
 }
 
 /// Where a library's clip files live.

@@ -91,3 +91,28 @@ fn bad_inputs_are_named_once() {
         assert_said_once(&msg, file, problem);
     }
 }
+
+/// An MP3 that starts with an ID3v2 tag is read quietly: the tag is metadata, not "junk".
+#[test]
+fn an_mp3_with_an_id3v2_tag_decodes_without_a_warning() {
+    let Some(data) = crate::common_data::data_dir() else {
+        return;
+    };
+    let mp3 = data.join("audio/formats/TameAnderson-MakeMe_30s.mp3");
+    let head = std::fs::read(&mp3).unwrap();
+    assert!(head.starts_with(b"ID3"), "the test file has an ID3v2 tag");
+    let dir = temp("id3");
+    let out = Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+        .env("PHRASEWISE_CACHE", dir.join("cache"))
+        .env("RUST_LOG", "warn")
+        .args(["analyze", "--no-cache"])
+        .arg(&mp3)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("junk"),
+        "{stderr}"
+    );
+}

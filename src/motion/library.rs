@@ -617,6 +617,29 @@ mod tests {
         assert!(e.contains("a.bvh: start_frame 9"), "{e}");
     }
 
+    /// A crafted index whose clip file is absolute or climbs out with `..` is refused on
+    /// load, naming the index and the entry.
+    #[test]
+    fn a_library_index_cannot_point_outside_its_folder() {
+        let dir = std::env::temp_dir().join(format!("pw-lib-confine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let starter = Library::starter().unwrap().index;
+        for bad in ["/etc/passwd", "../outside.bvh", "clips/../../x.bvh"] {
+            let mut idx = starter.clone();
+            idx.clips[0].file = bad.to_string();
+            std::fs::write(dir.join("index.json"), idx.to_json()).unwrap();
+            let e = Library::load(&dir).unwrap_err().to_string();
+            assert!(e.contains("index.json") && e.contains(bad), "{e}");
+            assert!(e.contains(&format!("clip `{}`", idx.clips[0].id)), "{e}");
+        }
+        std::fs::write(dir.join("index.json"), starter.to_json()).unwrap();
+        assert!(
+            Library::load(&dir).is_ok(),
+            "the starter's own index is inside"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Clips come from the cache after the first load, shared by clones, equal to a fresh
     /// parse; an unknown clip is still an error naming it.
     #[test]

@@ -686,3 +686,20 @@ fn export_never_overwrites_the_open_project() {
     assert!(Project::read(&path).is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_cancelled_job_is_reported_as_cancelled_not_as_an_error() {
+    use phrasewise::app::editor::Level;
+    let dir = temp_dir("cancel");
+    let mut h = harness(&dir, false);
+    let cancelled = anyhow::Error::from(phrasewise::service::ServiceError::Cancelled);
+    h.state_mut().finish_learn(Err(cancelled));
+    let (level, msg) = h.state().editor.status.clone().expect("a message");
+    assert!(matches!(level, Level::Info), "{level:?}: {msg}");
+    assert!(msg.contains("cancelled") && !msg.contains("error"), "{msg}");
+    h.state_mut()
+        .finish_learn(Err(anyhow::anyhow!("disk full")));
+    let (level, msg) = h.state().editor.status.clone().expect("a message");
+    assert!(matches!(level, Level::Error), "{level:?}: {msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

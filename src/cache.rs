@@ -8,18 +8,10 @@ use std::path::{Path, PathBuf};
 /// Cache errors.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write cache entry {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {err}")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("cannot write cache entry {path}: {err}")]
+    Write { path: PathBuf, err: std::io::Error },
 }
 
 /// Bumped whenever an analysis algorithm changes, so stale entries are never served.
@@ -28,9 +20,9 @@ pub const ANALYSIS_VERSION: u32 = 1;
 /// BLAKE3 of a file's bytes, hex. Only regular files: a device (`/dev/zero`), a FIFO or a
 /// folder would never end or block, so they are refused with an error naming the path.
 pub fn content_hash(path: &Path) -> Result<String, CacheError> {
-    let map_err = |source| CacheError::Read {
+    let map_err = |err| CacheError::Read {
         path: path.to_path_buf(),
-        source,
+        err,
     };
     let meta = std::fs::metadata(path).map_err(map_err)?;
     if !meta.is_file() {
@@ -77,9 +69,9 @@ pub fn load(dir: &Path, hash: &str) -> Option<SongAnalysis> {
 /// Stores an analysis atomically ([`crate::files::write_atomic`]).
 pub fn store(dir: &Path, hash: &str, analysis: &SongAnalysis) -> Result<(), CacheError> {
     let path = entry_path(dir, hash);
-    let werr = |source| CacheError::Write {
+    let werr = |err| CacheError::Write {
         path: path.clone(),
-        source,
+        err,
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(werr)?;

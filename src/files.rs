@@ -21,22 +21,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// Creating, writing, syncing or renaming failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file being written (or its `.bak`).
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: io::Error,
+        err: io::Error,
     },
     /// The value could not be turned into JSON.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Json {
         /// The file being written.
         path: PathBuf,
         /// The serialisation error.
-        #[source]
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     /// The path names no file (`/`, `..`, empty).
     #[error("{path}: not a file path")]
@@ -60,8 +58,8 @@ impl FileError {
     /// an I/O variant.
     pub fn into_io(self) -> (PathBuf, io::Error) {
         match self {
-            FileError::Io { path, source } => (path, source),
-            FileError::Json { path, source } => (path, io::Error::other(source)),
+            FileError::Io { path, err } => (path, err),
+            FileError::Json { path, err } => (path, io::Error::other(err)),
             FileError::NotAFile { path } => (
                 path,
                 io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
@@ -72,9 +70,9 @@ impl FileError {
 
 /// Makes the wrapped error name `path`.
 fn at(path: &Path) -> impl Fn(io::Error) -> FileError + '_ {
-    move |source| FileError::Io {
+    move |err| FileError::Io {
         path: path.to_path_buf(),
-        source,
+        err,
     }
 }
 
@@ -113,9 +111,9 @@ pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
     path: &Path,
     value: &T,
 ) -> Result<(), FileError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|source| FileError::Json {
+    let mut text = serde_json::to_string_pretty(value).map_err(|err| FileError::Json {
         path: path.to_path_buf(),
-        source,
+        err,
     })?;
     text.push('\n');
     write_atomic(path, text.as_bytes())

@@ -19,22 +19,20 @@ pub const LABELS_SCHEMA: &str = "phrasewise-labels/1";
 #[derive(Debug, thiserror::Error)]
 pub enum LabelsError {
     /// Reading or writing the file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// The JSON is malformed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Json {
         /// The file.
         path: PathBuf,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     /// The content breaks a rule of the format.
     #[error("{path}: {msg}")]
@@ -134,13 +132,13 @@ impl LabelSet {
     /// Reads and checks a labels file (schema `phrasewise-labels/1`, every label among the
     /// classes, phrases with `start < end`).
     pub fn read(path: &Path) -> Result<LabelSet, LabelsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LabelsError::Io {
+        let text = std::fs::read_to_string(path).map_err(|err| LabelsError::Io {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
-        let set: LabelSet = serde_json::from_str(&text).map_err(|source| LabelsError::Json {
+        let set: LabelSet = serde_json::from_str(&text).map_err(|err| LabelsError::Json {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
         let invalid = |msg: String| LabelsError::Invalid {
             msg,
@@ -172,8 +170,8 @@ impl LabelSet {
     /// Writes the set as pretty JSON, atomically ([`crate::files::write_json_atomic`]).
     pub fn write(&self, path: &Path) -> Result<(), LabelsError> {
         crate::files::write_json_atomic(path, self).map_err(|e| match e {
-            crate::files::FileError::Io { path, source } => LabelsError::Io { path, source },
-            crate::files::FileError::Json { path, source } => LabelsError::Json { path, source },
+            crate::files::FileError::Io { path, err } => LabelsError::Io { path, err },
+            crate::files::FileError::Json { path, err } => LabelsError::Json { path, err },
             crate::files::FileError::NotAFile { path } => LabelsError::Invalid {
                 msg: "not a file path".into(),
                 path,

@@ -22,6 +22,7 @@ pub mod bench;
 pub mod cache;
 pub mod choreo;
 pub mod cli;
+pub mod confine;
 pub mod demo;
 pub mod export;
 pub mod files;

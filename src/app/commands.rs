@@ -93,9 +93,13 @@ impl EditorApp {
             self.view.comment.clear();
         }
         let saving = matches!(c, Command::Save | Command::SaveAs(_));
+        // Saving as may rename the document: the recovery under its old name goes too.
+        let before = self.recovery();
         self.editor.run(c);
         if saving && self.editor.session.as_ref().is_some_and(|s| !s.dirty) {
-            self.recovery.clear();
+            for r in before.into_iter().chain(self.recovery()) {
+                r.clear();
+            }
             if let Some(p) = self.editor.project_path().map(Path::to_path_buf) {
                 self.settings.remember(&p);
             }
@@ -173,6 +177,14 @@ impl EditorApp {
                 if !self.settings.user.is_empty() {
                     s.user = self.settings.user.clone();
                 }
+                // A document opened clean may have a recovery left by a run that did not end
+                // cleanly (a recovered one is dirty and already is that recovery).
+                let recovery = self.recovery_for(&s);
+                self.recovery_offer = if s.dirty {
+                    None
+                } else {
+                    recovery.pending().map(|info| (recovery, info))
+                };
                 let name = s
                     .path
                     .as_ref()
@@ -230,9 +242,13 @@ impl EditorApp {
         if self.editor.session.as_ref().is_some_and(|s| s.dirty) {
             self.editor.run(Command::Save);
         }
-        let ws = path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let ws = match learn_workspace(&path, dirs::home_dir().as_deref()) {
+            Ok(ws) => ws,
+            Err(msg) => {
+                self.editor.say(Level::Error, msg);
+                return;
+            }
+        };
         let req = LearnRequest {
             library: self
                 .editor
@@ -406,14 +422,14 @@ impl EditorApp {
     }
 
     fn recover(&mut self, yes: bool) {
-        let Some(info) = self.recovery_offer.take() else {
+        let Some((recovery, info)) = self.recovery_offer.take() else {
             return;
         };
         if !yes {
-            self.recovery.clear();
+            recovery.clear();
             return;
         }
-        let doc = self.recovery.document();
+        let doc = recovery.document();
         let original = info.original;
         self.jobs.load = Some(Job::spawn(
             "recovering",
@@ -432,6 +448,23 @@ impl EditorApp {
     }
 }
 
+/// The workspace "learn from my edits" works in: the open project's folder, unless that is
+/// the home folder or one above it (learning writes `labels.json` and `models/` there and
+/// reads every project below it).
+fn learn_workspace(project: &Path, home: Option<&Path>) -> Result<PathBuf, String> {
+    let ws = crate::choreo::paths::dir_of(project);
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let c = canonical(&ws);
+    if c.parent().is_none() || home.is_some_and(|h| canonical(h).starts_with(&c)) {
+        return Err(format!(
+            "{}: learning needs a workspace folder of its own, not the home folder; save the \
+             project into one (Ctrl+Shift+S)",
+            ws.display()
+        ));
+    }
+    Ok(ws)
+}
+
 /// The `SongMissing` error inside a job's error, if that is what it is.
 fn song_missing(e: &anyhow::Error) -> Option<&crate::choreo::ChoreoError> {
     e.downcast_ref::<crate::choreo::ChoreoError>()
@@ -440,4 +473,27 @@ fn song_missing(e: &anyhow::Error) -> Option<&crate::choreo::ChoreoError> {
             _ => None,
         })
         .filter(|c| matches!(c, crate::choreo::ChoreoError::SongMissing { .. }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_never_uses_the_home_folder_as_its_workspace() {
+        let base = std::env::temp_dir().join(format!("pw-learn-ws-{}", std::process::id()));
+        let home = base.join("home");
+        std::fs::create_dir_all(home.join("dance")).expect("dirs");
+        let ok = learn_workspace(&home.join("dance/a.phrasewise.json"), Some(&home));
+        assert_eq!(ok, Ok(home.join("dance")));
+        for refused in [
+            home.join("a.phrasewise.json"),
+            base.join("a.phrasewise.json"),
+        ] {
+            let e = learn_workspace(&refused, Some(&home)).expect_err("refused");
+            assert!(e.contains("home folder"), "{e}");
+        }
+        assert!(learn_workspace(Path::new("/a.phrasewise.json"), None).is_err());
+        let _ = std::fs::remove_dir_all(base);
+    }
 }

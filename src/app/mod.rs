@@ -55,7 +55,7 @@ pub struct StartOptions {
     pub open: Start,
     /// Open an audio output (off for tests).
     pub audio: bool,
-    /// Recovery folder (default [`Recovery::default_dir`]).
+    /// Recovery folder, one subfolder per document (default [`Recovery::default_dir`]).
     pub recovery_dir: PathBuf,
     /// Load the start document on the calling thread (tests), not in a background job.
     pub blocking_load: bool,
@@ -88,8 +88,10 @@ pub struct EditorApp {
     jobs: Jobs,
     dialogs: Dialogs,
     settings: Settings,
-    recovery: Recovery,
-    recovery_offer: Option<RecoveryInfo>,
+    /// Where each document's recovery folder goes.
+    recovery_base: PathBuf,
+    /// A recovery of the document just opened, offered to the user.
+    recovery_offer: Option<(Recovery, RecoveryInfo)>,
     last_autosave: Instant,
     autosave: Duration,
     /// The project file being opened (to ask for its song if that moved).
@@ -110,14 +112,13 @@ impl EditorApp {
             .storage
             .and_then(|s| eframe::get_value(s, settings::STORAGE_KEY))
             .unwrap_or_default();
-        let recovery = Recovery::new(opts.recovery_dir.clone());
         let mut app = EditorApp {
             editor: Editor::empty(opts.audio),
             jobs: Jobs::default(),
             dialogs: Dialogs::default(),
             settings,
-            recovery_offer: recovery.pending(),
-            recovery,
+            recovery_base: opts.recovery_dir.clone(),
+            recovery_offer: None,
             last_autosave: Instant::now(),
             autosave: opts.autosave,
             loading_project: None,
@@ -153,10 +154,21 @@ impl EditorApp {
         }
     }
 
+    /// The recovery files of the document `s`.
+    fn recovery_for(&self, s: &Session) -> Recovery {
+        Recovery::for_document(&self.recovery_base, &s.document_id())
+    }
+
+    /// The recovery files of the open document (`None` without one).
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.editor.session.as_ref().map(|s| self.recovery_for(s))
+    }
+
     fn write_recovery(&self, s: &Session) -> Result<()> {
-        self.recovery.ensure_dir()?;
-        s.write_recovery(&self.recovery.document())?;
-        self.recovery.write_info(&RecoveryInfo {
+        let recovery = self.recovery_for(s);
+        recovery.ensure_dir()?;
+        s.write_recovery(&recovery.document())?;
+        recovery.write_info(&RecoveryInfo {
             original: s.path.clone(),
             written_at: crate::choreo::time::now_rfc3339(),
         })
@@ -252,7 +264,7 @@ impl eframe::App for EditorApp {
             self.view.preview.show(ui, &self.editor);
         });
         ui::help_window(&ctx, &self.editor, &mut cmds);
-        if let Some(info) = &self.recovery_offer {
+        if let Some((_, info)) = &self.recovery_offer {
             chrome::recovery_window(&ctx, info, &mut out);
         }
         if let Some((kind, path)) = self.dialogs.prompt_window(&ctx) {
@@ -276,7 +288,8 @@ impl eframe::App for EditorApp {
                     tracing::warn!("recovery on exit: {e:#}");
                 }
             }
-            _ => self.recovery.clear(),
+            Some(s) => self.recovery_for(s).clear(),
+            None => {}
         }
     }
 }

@@ -261,6 +261,14 @@ impl Session {
         Ok(())
     }
 
+    /// What names the document for its recovery files: the project file, or the song while
+    /// untitled.
+    pub fn document_id(&self) -> PathBuf {
+        self.path
+            .clone()
+            .unwrap_or_else(|| self.project.song_path(self.project_path()))
+    }
+
     /// Writes the current document to a recovery file (not changing `path` or `dirty`).
     pub fn write_recovery(&self, path: &Path) -> Result<()> {
         let mut p = self.project.clone();

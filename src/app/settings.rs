@@ -4,8 +4,10 @@
 //! Settings go through eframe's storage (`persistence` feature, one RON file per app in the
 //! platform's data folder). Recovery: every 30 s a dirty document is written to
 //! `recovery.phrasewise.json` plus a small `recovery.json` saying which project it belongs
-//! to; a clean save or a normal exit removes both, so finding them at start-up means the last
-//! run did not end cleanly.
+//! to, in a folder of its own per document ([`Recovery::for_document`]: a hash of the
+//! project's canonical path, or of the song's while untitled), so two editors on two
+//! documents never touch each other's files. A clean save or a normal exit removes both;
+//! finding them when the document is opened means its last run did not end cleanly.
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +48,8 @@ pub struct RecoveryInfo {
     pub written_at: String,
 }
 
-/// The recovery files in one folder.
-#[derive(Debug, Clone)]
+/// The recovery files of one document, in one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovery {
     dir: PathBuf,
 }
@@ -56,6 +58,32 @@ impl Recovery {
     /// Recovery files in `dir`.
     pub fn new(dir: PathBuf) -> Recovery {
         Recovery { dir }
+    }
+
+    /// The recovery files of document `doc` (a project file, or the song of an untitled
+    /// document) under `base`: a folder named by a hash of its canonical path.
+    pub fn for_document(base: &Path, doc: &Path) -> Recovery {
+        let canonical = std::fs::canonicalize(doc)
+            .or_else(|e| match (doc.parent(), doc.file_name()) {
+                (Some(dir), Some(name)) => std::fs::canonicalize(dir).map(|d| d.join(name)),
+                _ => Err(e),
+            })
+            .unwrap_or_else(|_| doc.to_path_buf());
+        let hash = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
+        let stem: String = doc
+            .file_stem()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .take(40)
+            .collect();
+        Recovery::new(base.join(format!("{stem}-{}", &hash.as_str()[..16])))
+    }
+
+    /// Its folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The platform default: `<local data>/phrasewise/recovery`.
@@ -97,7 +125,8 @@ impl Recovery {
         serde_json::from_str(&text).ok()
     }
 
-    /// Removes the recovery files (after a save, a clean exit or a discarded recovery).
+    /// Removes the recovery files (after a save, a clean exit or a discarded recovery), and
+    /// their folder once empty.
     pub fn clear(&self) {
         for p in [self.document(), self.info_path()] {
             if p.exists()
@@ -106,6 +135,8 @@ impl Recovery {
                 tracing::warn!("removing {}: {e}", p.display());
             }
         }
+        // Only succeeds when empty; anything else in it stays.
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 
@@ -142,5 +173,38 @@ mod tests {
         r.clear();
         assert!(r.pending().is_none());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn each_document_has_its_own_recovery_folder() {
+        let base = std::env::temp_dir().join(format!("pw-recovery-docs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("w")).expect("dir");
+        let a = Recovery::for_document(&base, &base.join("w/a.phrasewise.json"));
+        let b = Recovery::for_document(&base, &base.join("w/b.phrasewise.json"));
+        // Same file through another spelling: same folder.
+        let a2 = Recovery::for_document(&base, &base.join("w/../w/a.phrasewise.json"));
+        std::fs::write(base.join("w/a.phrasewise.json"), "{}").expect("write");
+        let a3 = Recovery::for_document(&base, &base.join("w/./a.phrasewise.json"));
+        let a4 = Recovery::for_document(&base, &base.join("w/a.phrasewise.json"));
+        assert_ne!(a.dir(), b.dir());
+        assert!(
+            a == a2 && a2 == a3 && a3 == a4,
+            "{a:?} {a2:?} {a3:?} {a4:?}"
+        );
+        assert!(a.dir().starts_with(&base) && a2.dir().starts_with(&base));
+        let info = RecoveryInfo {
+            original: None,
+            written_at: "2026-11-26T00:00:00Z".into(),
+        };
+        for r in [&a4, &b] {
+            r.ensure_dir().expect("dir");
+            std::fs::write(r.document(), "{}").expect("write");
+            r.write_info(&info).expect("info");
+        }
+        a4.clear();
+        assert!(a4.pending().is_none() && !a4.dir().exists());
+        assert_eq!(b.pending(), Some(info), "b's recovery untouched");
+        let _ = std::fs::remove_dir_all(base);
     }
 }

@@ -135,7 +135,7 @@ struct Opened {
 /// Opens `path`, probes its format and makes a decoder for its default audio track.
 fn open_track(path: &Path) -> Result<Opened, AudioError> {
     let p = || path.to_path_buf();
-    let file = File::open(path).map_err(|source| AudioError::Open { path: p(), source })?;
+    let file = File::open(path).map_err(|err| AudioError::Open { path: p(), err })?;
     let len = file.metadata().map_or(0, |m| m.len());
     if len == 0 {
         return Err(AudioError::Empty { path: p() });

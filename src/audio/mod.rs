@@ -47,12 +47,8 @@ impl Audio {
 /// Everything that can go wrong turning a file into samples. Messages name the file last.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    #[error("cannot open audio file: {source}: {path}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot open audio file: {err}: {path}")]
+    Open { path: PathBuf, err: std::io::Error },
     #[error("the file is empty (0 bytes): {path}")]
     Empty { path: PathBuf },
     #[error("not a supported audio format ({reason}): {path}")]

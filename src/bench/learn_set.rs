@@ -510,9 +510,9 @@ pub fn generate(
         return Ok(labels);
     }
     let songs = dir.join("songs");
-    std::fs::create_dir_all(&songs).map_err(|source| BenchError::Io {
+    std::fs::create_dir_all(&songs).map_err(|err| BenchError::Io {
         path: songs.clone(),
-        source,
+        err,
     })?;
     for (i, (p, song)) in plans.iter().zip(&mut set.songs).enumerate() {
         progress(i, plans.len());

@@ -95,9 +95,9 @@ impl LabelSet {
     /// Reads and checks a labels file.
     pub fn load(path: &Path) -> Result<LabelSet, ChoreoError> {
         let text = std::fs::read_to_string(path).map_err(|e| ChoreoError::io(path, e))?;
-        let json_err = |source| ChoreoError::Json {
+        let json_err = |err| ChoreoError::Json {
             path: path.to_path_buf(),
-            source,
+            err,
         };
         let value: serde_json::Value = serde_json::from_str(&text).map_err(json_err)?;
         check_schema(&value, "phrasewise-labels/", 1, path)?;
@@ -119,9 +119,9 @@ impl LabelSet {
 
     /// Saves atomically (keeps a `.bak` of the previous file).
     pub fn save(&self, path: &Path) -> Result<(), ChoreoError> {
-        let mut json = serde_json::to_string_pretty(self).map_err(|source| ChoreoError::Json {
+        let mut json = serde_json::to_string_pretty(self).map_err(|err| ChoreoError::Json {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
         json.push('\n');
         atomic_write(path, json.as_bytes())

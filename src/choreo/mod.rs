@@ -38,22 +38,20 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ChoreoError {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// A JSON document is malformed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Json {
         /// The file.
         path: PathBuf,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     /// The document's schema is not one this program reads.
     #[error("{path}: schema is `{found}`, expected `{expected}`")]
@@ -89,10 +87,10 @@ pub enum ChoreoError {
 }
 
 impl ChoreoError {
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> ChoreoError {
+    pub(crate) fn io(path: &std::path::Path, err: std::io::Error) -> ChoreoError {
         ChoreoError::Io {
             path: path.to_path_buf(),
-            source,
+            err,
         }
     }
 }
@@ -101,8 +99,8 @@ impl From<crate::files::FileError> for ChoreoError {
     fn from(e: crate::files::FileError) -> ChoreoError {
         use crate::files::FileError;
         match e {
-            FileError::Io { path, source } => ChoreoError::Io { path, source },
-            FileError::Json { path, source } => ChoreoError::Json { path, source },
+            FileError::Io { path, err } => ChoreoError::Io { path, err },
+            FileError::Json { path, err } => ChoreoError::Json { path, err },
             e @ FileError::NotAFile { .. } => ChoreoError::Invalid(e.to_string()),
         }
     }

@@ -287,10 +287,10 @@ impl Edit {
     }
 }
 
-fn json_err(path: &Path, source: serde_json::Error) -> ChoreoError {
+fn json_err(path: &Path, err: serde_json::Error) -> ChoreoError {
     ChoreoError::Json {
         path: path.to_path_buf(),
-        source,
+        err,
     }
 }
 

@@ -415,24 +415,12 @@ fn html(s: &str) -> String {
 /// Every `*.phrasewise.json` under `dir` (recursively, sorted), read without checking that
 /// their songs exist (a report needs no audio).
 pub fn find_projects(dir: &Path) -> Result<Vec<(PathBuf, Project)>, ChoreoError> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|e| ChoreoError::io(&d, e))?;
-        for entry in rd {
-            let path = entry.map_err(|e| ChoreoError::io(&d, e))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(".phrasewise.json"))
-            {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+    let files = crate::confine::files_under(dir, true, |p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".phrasewise.json"))
+    })
+    .map_err(|(p, e)| ChoreoError::io(&p, e))?;
     files
         .into_iter()
         .map(|f| Project::read(&f).map(|p| (f, p)))

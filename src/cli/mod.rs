@@ -191,18 +191,40 @@ pub fn main() -> std::process::ExitCode {
         .without_time()
         .init();
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let (code, message) = outcome(&run(&cli));
+    if let Some(m) = message {
+        eprintln!("{m}");
+    }
+    std::process::ExitCode::from(code)
+}
+
+/// Exit status and stderr line of a command's result: 0 and nothing; 130 and `cancelled`
+/// for a cancel (not a failure, wherever in the chain it sits); 1 and `error: …` otherwise.
+pub fn outcome(r: &anyhow::Result<()>) -> (u8, Option<String>) {
+    match r {
+        Ok(()) => (0, None),
         Err(e)
             if e.downcast_ref::<crate::service::ServiceError>()
                 .is_some_and(crate::service::ServiceError::is_cancelled) =>
         {
-            eprintln!("cancelled");
-            std::process::ExitCode::from(130)
+            (130, Some("cancelled".to_string()))
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => (1, Some(format!("error: {e:#}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn a_cancel_exits_130_and_is_not_an_error() {
+        let cancelled: anyhow::Result<()> =
+            Err(crate::service::ServiceError::Cancelled).context("training models/v3");
+        assert_eq!(outcome(&cancelled), (130, Some("cancelled".to_string())));
+        let failed: anyhow::Result<()> = Err(anyhow::anyhow!("disk full"));
+        assert_eq!(outcome(&failed), (1, Some("error: disk full".to_string())));
+        assert_eq!(outcome(&Ok(())), (0, None));
     }
 }

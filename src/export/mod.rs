@@ -35,13 +35,12 @@ pub enum ExportError {
         library: String,
     },
     /// A phrase's motion could not be loaded.
-    #[error("loading phrase `{phrase}`: {source}")]
+    #[error("loading phrase `{phrase}`: {err}")]
     LoadPhrase {
         /// The phrase id.
         phrase: String,
         /// Why.
-        #[source]
-        source: crate::motion::MotionError,
+        err: crate::motion::MotionError,
     },
     /// Blending or writing the motion failed.
     #[error(transparent)]

@@ -68,9 +68,9 @@ pub fn choreograph(
         let phrase =
             library
                 .phrase_clip(&s.phrase, margin)
-                .map_err(|source| ExportError::LoadPhrase {
+                .map_err(|err| ExportError::LoadPhrase {
                     phrase: s.phrase.clone(),
-                    source,
+                    err,
                 })?;
         placed.push(Slot {
             phrase,

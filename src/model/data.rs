@@ -356,30 +356,18 @@ pub fn load_labeled(
     Ok(out)
 }
 
-/// Audio files under `dir` (recursively, sorted), by extension.
+/// Audio files under `dir` (recursively, sorted), by extension; links out of `dir` are not
+/// followed.
 pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|e| ModelError::Data {
-            msg: e.to_string(),
-            path: d.clone(),
-        })?;
-        for entry in rd.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    crate::confine::files_under(dir, true, |p| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    })
+    .map_err(|(path, e)| ModelError::Data {
+        msg: e.to_string(),
+        path,
+    })
 }
 
 /// The analysed phrases of every song in `files`; songs that fail to decode or analyse are

@@ -352,9 +352,9 @@ impl PhraseModel {
                 p.entry(field).or_insert(serde_json::Value::from(0));
             }
         }
-        let info: ModelInfo = serde_json::from_value(value).map_err(|source| ModelError::Json {
+        let info: ModelInfo = serde_json::from_value(value).map_err(|err| ModelError::Json {
             path: path.clone(),
-            source,
+            err,
         })?;
         if info.schema != MODEL_SCHEMA {
             return Err(ModelError::Invalid {

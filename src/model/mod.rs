@@ -46,22 +46,20 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// A JSON file is malformed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Json {
         /// The file.
         path: PathBuf,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     /// Weights could not be saved or loaded.
     #[error("{path}: weights: {msg}")]
@@ -111,8 +109,8 @@ impl From<crate::files::FileError> for ModelError {
     fn from(e: crate::files::FileError) -> ModelError {
         use crate::files::FileError;
         match e {
-            FileError::Io { path, source } => ModelError::Io { path, source },
-            FileError::Json { path, source } => ModelError::Json { path, source },
+            FileError::Io { path, err } => ModelError::Io { path, err },
+            FileError::Json { path, err } => ModelError::Json { path, err },
             FileError::NotAFile { path } => ModelError::Data {
                 msg: "not a file path".into(),
                 path,
@@ -122,10 +120,10 @@ impl From<crate::files::FileError> for ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, err: std::io::Error) -> Self {
         ModelError::Io {
             path: path.to_path_buf(),
-            source,
+            err,
         }
     }
 }

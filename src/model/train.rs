@@ -202,9 +202,9 @@ pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<(), ModelError
 /// Reads JSON.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
     let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|source| ModelError::Json {
+    serde_json::from_str(&text).map_err(|err| ModelError::Json {
         path: path.to_path_buf(),
-        source,
+        err,
     })
 }
 

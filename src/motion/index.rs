@@ -128,7 +128,28 @@ impl LibraryIndex {
                 format!("schema is `{}`, expected `{LIBRARY_SCHEMA}`", idx.schema),
             ));
         }
+        // Clip files are read from the library's folder: nothing outside it.
+        for c in &idx.clips {
+            if !crate::confine::inside(&c.file) {
+                return Err(MotionError::invalid(
+                    file,
+                    format!(
+                        "clip `{}`: file `{}` is outside the library folder (absolute or `..`)",
+                        c.id, c.file
+                    ),
+                ));
+            }
+        }
         for p in &idx.phrases {
+            if !crate::confine::inside(&p.file) {
+                return Err(MotionError::invalid(
+                    file,
+                    format!(
+                        "phrase `{}`: file `{}` is outside the library folder (absolute or `..`)",
+                        p.id, p.file
+                    ),
+                ));
+            }
             if !idx.clips.iter().any(|c| c.id == p.clip) {
                 return Err(MotionError::invalid(
                     file,

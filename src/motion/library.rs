@@ -421,13 +421,10 @@ fn build_overrides(bvh_dir: &Path, opts: &BuildOptions) -> Result<Overrides, Mot
 
 /// The `*.bvh` files (any case) directly in `bvh_dir`, sorted.
 fn bvh_files(bvh_dir: &Path) -> Result<Vec<PathBuf>, MotionError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(bvh_dir)
-        .map_err(|e| MotionError::io(bvh_dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh")))
-        .collect();
-    files.sort();
-    Ok(files)
+    crate::confine::files_under(bvh_dir, false, |p| {
+        p.extension().is_some_and(|x| x.eq_ignore_ascii_case("bvh"))
+    })
+    .map_err(|(p, e)| MotionError::io(&p, e))
 }
 
 /// Where a library's clip files live.
@@ -648,6 +645,29 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("a.bvh: start_frame 9"), "{e}");
+    }
+
+    /// A crafted index whose clip file is absolute or climbs out with `..` is refused on
+    /// load, naming the index and the entry.
+    #[test]
+    fn a_library_index_cannot_point_outside_its_folder() {
+        let dir = std::env::temp_dir().join(format!("pw-lib-confine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let starter = Library::starter().unwrap().index;
+        for bad in ["/etc/passwd", "../outside.bvh", "clips/../../x.bvh"] {
+            let mut idx = starter.clone();
+            idx.clips[0].file = bad.to_string();
+            std::fs::write(dir.join("index.json"), idx.to_json()).unwrap();
+            let e = Library::load(&dir).unwrap_err().to_string();
+            assert!(e.contains("index.json") && e.contains(bad), "{e}");
+            assert!(e.contains(&format!("clip `{}`", idx.clips[0].id)), "{e}");
+        }
+        std::fs::write(dir.join("index.json"), starter.to_json()).unwrap();
+        assert!(
+            Library::load(&dir).is_ok(),
+            "the starter's own index is inside"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Clips come from the cache after the first load, shared by clones, equal to a fresh

@@ -30,13 +30,12 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum MotionError {
     /// Reading or writing a file failed.
-    #[error("{file}: {source}")]
+    #[error("{file}: {err}")]
     Io {
         /// The file.
         file: String,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// A text file (BVH) is malformed.
     #[error("{file}:{line}: {msg}")]
@@ -49,13 +48,12 @@ pub enum MotionError {
         msg: String,
     },
     /// A JSON file is malformed; serde_json's message carries line and column.
-    #[error("{file}: {source}")]
+    #[error("{file}: {err}")]
     Json {
         /// The file.
         file: String,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     /// The data is well-formed but unusable (unknown rig, too few frames, bad request).
     #[error("{file}: {msg}")]
@@ -69,18 +67,18 @@ pub enum MotionError {
 
 impl MotionError {
     /// An I/O error on `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, err: std::io::Error) -> Self {
         MotionError::Io {
             file: path.display().to_string(),
-            source,
+            err,
         }
     }
 
     /// A JSON error in `file`.
-    pub fn json(file: impl Into<String>, source: serde_json::Error) -> Self {
+    pub fn json(file: impl Into<String>, err: serde_json::Error) -> Self {
         MotionError::Json {
             file: file.into(),
-            source,
+            err,
         }
     }
 

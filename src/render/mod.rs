@@ -33,7 +33,7 @@ pub enum RenderError {
     },
     /// The adapter refused to open a device.
     #[error("could not open the graphics device: {0}")]
-    Device(#[from] wgpu::RequestDeviceError),
+    Device(String),
     /// The requested image size is zero or too large for the device.
     #[error("image size {width}x{height} is outside 1..={max} pixels per side")]
     Size {
@@ -49,7 +49,7 @@ pub enum RenderError {
     Gpu(String),
     /// Waiting for the GPU failed.
     #[error("waiting for the GPU failed: {0}")]
-    Poll(#[from] wgpu::PollError),
+    Poll(String),
     /// Reading the image back failed.
     #[error("reading the rendered image back failed: {0}")]
     Readback(String),

@@ -84,12 +84,12 @@ impl OffscreenRenderer {
             });
         };
         let adapter_info = adapter.get_info();
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-                label: Some("phrasewise offscreen"),
-                required_limits: adapter.limits(),
-                ..Default::default()
-            }))?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("phrasewise offscreen"),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| RenderError::Device(e.to_string()))?;
         let renderer = SkeletonRenderer::new(&device, COLOR_FORMAT);
         Ok(OffscreenRenderer {
             device,
@@ -210,7 +210,9 @@ impl OffscreenRenderer {
             // the receiver outlives the poll below; a failed send only means it gave up
             let _ = tx.send(r);
         });
-        self.device.poll(wgpu::PollType::wait_indefinitely())?;
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Poll(e.to_string()))?;
         rx.recv()
             .map_err(|_| RenderError::Readback("the map callback never ran".into()))?
             .map_err(|e| RenderError::Readback(e.to_string()))?;

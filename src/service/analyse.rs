@@ -58,6 +58,7 @@ impl Analysed {
 }
 
 /// Analyses `path` (decoding it unless the cache holds its analysis and no audio is needed).
+/// Every error names the file.
 pub fn analyse_file(
     path: &Path,
     opts: &AnalyseOptions,
@@ -128,12 +129,8 @@ pub fn analyse_samples_cached(
     if let Some(a) = cache::load(&dir, hash) {
         return Ok(a);
     }
-    let analysis = analyse_samples(samples, sample_rate, progress).map_err(|e| match e {
-        ServiceError::Cancelled => e,
-        e => anyhow::Error::new(e)
-            .context(format!("analysing {}", source.display()))
-            .into(),
-    })?;
+    let analysis =
+        analyse_samples(samples, sample_rate, progress).map_err(|e| naming(e, source))?;
     if let Err(e) = cache::store(&dir, hash, &analysis) {
         tracing::warn!("analysis cache: {e}");
     }
@@ -192,13 +189,25 @@ pub fn decode_and_analyse(
         })
     };
     let mut analysis =
-        analyse_samples_with(&decoded.samples, decoded.sample_rate, melody, progress)?;
+        analyse_samples_with(&decoded.samples, decoded.sample_rate, melody, progress)
+            .map_err(|e| naming(e, path))?;
     analysis.warnings.clone_from(&decoded.warnings);
     analysis.timing.insert(
         "decode".into(),
         analysis::song::StageTime { wall_s: decode_s },
     );
     Ok((decoded, analysis, decode_s))
+}
+
+/// An analysis error (which does not know the file) with the file named; a cancel stays a
+/// cancel.
+fn naming(e: ServiceError, song: &Path) -> ServiceError {
+    match e {
+        ServiceError::Cancelled => e,
+        e => anyhow::Error::new(e)
+            .context(format!("analysing {}", song.display()))
+            .into(),
+    }
 }
 
 /// Analyses samples (no cache), the melody supplied by `melody` (run on a second thread);

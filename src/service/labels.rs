@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
 use super::analyse::{AnalyseOptions, analyse_file};
 use super::{Progress, Quiet, Result};
 use crate::choreo::Project;
@@ -19,8 +17,7 @@ use crate::motion::library::Library;
 pub fn export_labels(projects: &[PathBuf], out: &Path) -> Result<LabelSet> {
     let mut set = LabelSet::new();
     for p in projects {
-        let project =
-            Project::read(p).with_context(|| format!("opening project {}", p.display()))?;
+        let project = Project::read(p)?;
         set.add_project(&project, p, out);
     }
     set.save(out)?;
@@ -50,7 +47,8 @@ pub fn coldstart_labels(
         let analysed = match analyse_file(f, &AnalyseOptions::default(), &Quiet) {
             Ok(o) => o,
             Err(e) => {
-                tracing::warn!("skipped {}: {:#}", f.display(), anyhow::Error::new(e));
+                // The error names the file.
+                tracing::warn!("skipped: {:#}", anyhow::Error::new(e));
                 continue;
             }
         };

@@ -128,15 +128,32 @@ fn version_dirs(ws: &Path) -> Vec<(usize, String)> {
         .unwrap_or_default()
 }
 
-/// The next version name: one above the highest `vN` present, so a deleted or half-made
-/// version never makes training overwrite another.
+/// The next version name: one above the highest `vN` present or named current, so a deleted
+/// or half-made version is never written over.
 pub fn next_version(ws: &Path) -> String {
+    let current = current_name(ws).and_then(|c| c.strip_prefix('v')?.parse::<usize>().ok());
     let top = version_dirs(ws)
         .into_iter()
         .map(|(n, _)| n)
+        .chain(current)
         .max()
         .unwrap_or(0);
     format!("v{}", top + 1)
+}
+
+/// Creates the folder of the next version and returns its name and path. The folder is made
+/// with `create_dir`, which fails when it exists, so two runs at once never share a version.
+pub fn reserve_version(ws: &Path) -> Result<(String, PathBuf)> {
+    for _ in 0..1000 {
+        let version = next_version(ws);
+        let out = models_dir(ws).join(&version);
+        match std::fs::create_dir(&out) {
+            Ok(()) => return Ok((version, out)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => invalid!("{}: {e}", out.display()),
+        }
+    }
+    invalid!("{}: no free version name", models_dir(ws).display())
 }
 
 /// Gathers the workspace's labels into `WORKSPACE/labels.json` with a train/test split.
@@ -215,8 +232,7 @@ pub fn learn(req: &LearnRequest, progress: &dyn Progress) -> Result<LearnReport>
     progress.step("evaluating the current model", 0.15)?;
     let before = evaluate_dir(&labels_path, &base, &library)?;
     progress.step("training the predictor", 0.3)?;
-    let version = next_version(ws);
-    let out = models_dir(ws).join(&version);
+    let (version, out) = reserve_version(ws)?;
     let trained = train_version(req, &library, &labels_path, &base, &out)
         .and_then(|after| {
             if req.coascent {
@@ -347,6 +363,13 @@ mod tests {
         let r = use_version(&ws, "v1").unwrap();
         assert!(r.adopted);
         assert_eq!(current_model(&ws), Some(ws.join("models/v1")));
+        // Reserving makes the folder, so the next reservation moves on.
+        let (v, out) = reserve_version(&ws).unwrap();
+        assert_eq!((v.as_str(), out.is_dir()), ("v4", true));
+        assert_eq!(reserve_version(&ws).unwrap().0, "v5");
+        // The current version counts even when its folder is gone.
+        std::fs::write(ws.join("models/CURRENT"), "v9\n").unwrap();
+        assert_eq!(next_version(&ws), "v10");
         let _ = std::fs::remove_dir_all(&ws);
     }
 }

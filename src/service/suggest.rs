@@ -166,8 +166,8 @@ pub fn export_saved_project(
     library: Option<&Path>,
     target: &RenderTarget,
 ) -> Result<Timeline> {
-    let project = Project::read(project_path)
-        .with_context(|| format!("opening project {}", project_path.display()))?;
+    // The error names the file.
+    let project = Project::read(project_path)?;
     let library = project_library(&project, project_path, library)?;
     Ok(export_project(
         &project,

@@ -205,14 +205,14 @@ fn autosave_writes_a_recovery_file_that_a_new_editor_offers() {
     h.key_press(Key::Enter);
     h.run_steps(1);
     h.state_mut().autosave_now().expect("autosave");
-    let rec = phrasewise::app::settings::Recovery::new(dir.join("recovery"));
+    let rec = h.state().recovery().expect("a document");
+    assert!(rec.dir().starts_with(dir.join("recovery")), "{rec:?}");
     let info = rec.pending().expect("recovery pending");
     assert!(info.original.is_none());
     let recovered = Project::load(&rec.document()).expect("recovery document loads");
     assert_eq!(recovered.slots[0].decision.status, SlotStatus::Accepted);
-    // A new editor on the same recovery folder offers it (a window with Recover/Discard).
-    let mut opts = options(&dir);
-    opts.open = Start::Empty;
+    // A new editor on the same document offers it (a window with Recover/Discard).
+    let opts = options(&dir);
     let mut h2 = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| EditorApp::new(cc, opts));
@@ -224,6 +224,70 @@ fn autosave_writes_a_recovery_file_that_a_new_editor_offers() {
         rec.pending().is_none(),
         "discard removes the recovery files"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn two_editors_on_two_documents_keep_their_own_recovery() {
+    use egui_kittest::kittest::Queryable;
+    let dir = temp_dir("recover-two");
+    // Editor A: the demo saved as a project, then edited (unsaved).
+    let a_path = dir.join("a.phrasewise.json");
+    let mut a = harness(&dir, false);
+    a.state_mut().editor.run(Command::SaveAs(a_path.clone()));
+    a.key_press(Key::Enter);
+    a.run_steps(1);
+    a.state_mut().autosave_now().expect("autosave a");
+    // Editor B: the demo, untitled, edited on another slot.
+    let mut b = harness(&dir, false);
+    b.key_press(Key::ArrowRight);
+    b.run_steps(1);
+    b.key_press(Key::Enter);
+    b.run_steps(1);
+    b.state_mut().autosave_now().expect("autosave b");
+    let (ra, rb) = (
+        a.state().recovery().expect("a"),
+        b.state().recovery().expect("b"),
+    );
+    assert_ne!(ra.dir(), rb.dir());
+    assert_eq!(
+        ra.pending().expect("a pending").original,
+        Some(a_path.clone())
+    );
+    assert_eq!(rb.pending().expect("b pending").original, None);
+    let doc_a = Project::load(&ra.document()).expect("a's recovery");
+    assert_eq!(doc_a.slots[0].decision.status, SlotStatus::Accepted);
+    assert_ne!(doc_a.slots[1].decision.status, SlotStatus::Accepted);
+    let doc_b = Project::load(&rb.document()).expect("b's recovery");
+    assert_eq!(doc_b.slots[1].decision.status, SlotStatus::Accepted);
+    // B saves (its recovery goes) and leaves A's alone.
+    b.state_mut()
+        .dispatch(phrasewise::app::AppCommand::Editor(Command::SaveAs(
+            dir.join("b.phrasewise.json"),
+        )));
+    use eframe::App as _;
+    b.state_mut().on_exit();
+    assert!(rb.pending().is_none());
+    assert!(ra.pending().is_some(), "A's recovery untouched by B");
+    // An editor opening A's project is offered A's recovery; one on the demo is not.
+    let mut opts = options(&dir);
+    opts.open = Start::Path(a_path.clone());
+    let mut c = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    c.run_steps(2);
+    assert!(
+        c.query_by_label("Recover").is_some(),
+        "A's recovery offered"
+    );
+    let d = harness(&dir, false);
+    assert!(
+        d.query_by_label("Recover").is_none(),
+        "nothing to recover for the demo"
+    );
+    c.get_by_label("Discard").click();
+    c.run_steps(2);
+    assert!(ra.pending().is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -620,5 +684,22 @@ fn export_never_overwrites_the_open_project() {
         "project untouched"
     );
     assert!(Project::read(&path).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_cancelled_job_is_reported_as_cancelled_not_as_an_error() {
+    use phrasewise::app::editor::Level;
+    let dir = temp_dir("cancel");
+    let mut h = harness(&dir, false);
+    let cancelled = anyhow::Error::from(phrasewise::service::ServiceError::Cancelled);
+    h.state_mut().finish_learn(Err(cancelled));
+    let (level, msg) = h.state().editor.status.clone().expect("a message");
+    assert!(matches!(level, Level::Info), "{level:?}: {msg}");
+    assert!(msg.contains("cancelled") && !msg.contains("error"), "{msg}");
+    h.state_mut()
+        .finish_learn(Err(anyhow::anyhow!("disk full")));
+    let (level, msg) = h.state().editor.status.clone().expect("a message");
+    assert!(matches!(level, Level::Error), "{level:?}: {msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }

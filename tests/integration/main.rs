@@ -15,6 +15,7 @@ mod choreo_project;
 mod choreo_quality;
 mod choreo_score;
 mod cli_analyze;
+mod cli_messages;
 mod common_data;
 mod common_song;
 mod downbeats_dataset;

@@ -637,10 +637,14 @@ pub fn retarget(
     }
     let header_fps = bvh.fps();
     let fps = opts.fps.unwrap_or(header_fps);
-    if !(fps.is_finite() && fps > 0.0) {
+    let (lo, hi) = (
+        1.0 / crate::limits::MAX_FRAME_TIME,
+        1.0 / crate::limits::MIN_FRAME_TIME,
+    );
+    if !(lo..=hi).contains(&fps) {
         return Err(MotionError::invalid(
             file,
-            format!("invalid frame rate {fps}"),
+            format!("frame rate {fps} is outside the supported {lo}–{hi} fps"),
         ));
     }
     let mut clip = Clip {

@@ -134,10 +134,13 @@ impl LabelSet {
     /// Reads and checks a labels file (schema `phrasewise-labels/1`, every label among the
     /// classes, phrases with `start < end`).
     pub fn read(path: &Path) -> Result<LabelSet, LabelsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LabelsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES).map_err(|source| {
+                LabelsError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         let set: LabelSet = serde_json::from_str(&text).map_err(|source| LabelsError::Json {
             path: path.to_path_buf(),
             source,

@@ -63,7 +63,8 @@ fn too_large(len: u64, max: u64) -> io::Error {
 
 /// Reads a regular file of at most `max` bytes ([`regular_file_len`]); a file that grows
 /// past `max` while read is refused too.
-pub fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+pub fn read_file(path: impl AsRef<Path>, max: u64) -> io::Result<Vec<u8>> {
+    let path = path.as_ref();
     let len = regular_file_len(path, max)?;
     let f = File::open(path)?;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
@@ -75,7 +76,7 @@ pub fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 }
 
 /// [`read_file`] as UTF-8 text.
-pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
+pub fn read_text(path: impl AsRef<Path>, max: u64) -> io::Result<String> {
     String::from_utf8(read_file(path, max)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }

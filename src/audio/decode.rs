@@ -142,6 +142,9 @@ struct Opened {
 /// Opens `path`, probes its format and makes a decoder for its default audio track.
 fn open_track(path: &Path) -> Result<Opened, AudioError> {
     let p = || path.to_path_buf();
+    // Refused before opening: a FIFO would block, a device never end.
+    crate::limits::regular_file_len(path, u64::MAX)
+        .map_err(|source| AudioError::Open { path: p(), source })?;
     let file = File::open(path).map_err(|source| AudioError::Open { path: p(), source })?;
     let len = file.metadata().map_or(0, |m| m.len());
     if len == 0 {

@@ -129,7 +129,8 @@ impl RigMap {
 
     /// Reads a rig-map file.
     pub fn read(path: &Path) -> Result<RigMap, MotionError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MotionError::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| MotionError::io(path, e))?;
         RigMap::from_json(&text, &path.display().to_string())
     }
 

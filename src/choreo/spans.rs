@@ -22,7 +22,7 @@ fn downbeats_between(a: &SongAnalysis, lo: usize, hi: usize) -> Vec<usize> {
 
 /// A phrase over beats `first..last` (exclusive), ending at `end` for the song's last phrase.
 fn phrase(a: &SongAnalysis, first: usize, last: usize, end: f64, section: &str) -> Phrase {
-    let bars = (first..last)
+    let bars = (first..last.min(a.beat_in_bar.len()))
         .filter(|&i| a.beat_in_bar.get(i).is_some_and(|&k| k == 1))
         .count()
         .max(1);

@@ -19,6 +19,7 @@ mod common_data;
 mod common_song;
 mod downbeats_dataset;
 mod editor_app;
+mod hardening;
 mod learn_bench;
 mod learn_hidden_rule;
 mod learn_workspace;

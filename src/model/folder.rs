@@ -647,20 +647,6 @@ pub fn evaluate_embeddings(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranks_and_topk() {
-        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 2), 1);
-        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 1), 0);
-        assert_eq!(rank_of(&[0.5, 0.5], 0), 1, "a tie counts against");
-        let t = topk(&[0, 1, 7, 20]);
-        assert_eq!((t.top1, t.top5, t.top10), (0.25, 0.5, 0.75));
-    }
-}
-
 /// Checks `model.json`'s sizes against [`crate::limits`] and each other before any module
 /// is built from them: a corrupt or hostile file must not make the program allocate without
 /// bound or panic on a shape mismatch.
@@ -760,4 +746,18 @@ fn predictor_params(c: &PredictorConfig) -> u64 {
         .saturating_mul(block)
         .saturating_add(d.saturating_mul(c.classes as u64))
         .saturating_add((c.classes as u64).saturating_mul(c.candidates as u64 + d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_and_topk() {
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 2), 1);
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 1), 0);
+        assert_eq!(rank_of(&[0.5, 0.5], 0), 1, "a tie counts against");
+        let t = topk(&[0, 1, 7, 20]);
+        assert_eq!((t.top1, t.top5, t.top10), (0.25, 0.5, 0.75));
+    }
 }

@@ -513,19 +513,45 @@ impl<'a> Parser<'a> {
                 ),
             );
         }
+        self.expect_word("Frame")?;
+        self.expect_word("Time:")?;
+        let ft_line = self.line;
+        let frame_time = self.number("frame time")?;
+        self.check_size(claimed, channel_total, frame_time, (t.line, ft_line))?;
+        // skip to the end of the Frame Time line
+        while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
+            if !self.bytes[self.pos].is_ascii_whitespace() {
+                return self.err(self.line, "unexpected text after the frame time");
+            }
+            self.pos += 1;
+        }
+        let data = self.frames(claimed, channel_total)?;
+        Ok(Bvh {
+            joints,
+            frame_time,
+            frames: claimed,
+            data,
+        })
+    }
+
+    /// Checks the declared size against the limits: values, frame time and duration.
+    /// `lines` are those of `Frames:` and `Frame Time:`.
+    fn check_size(
+        &self,
+        claimed: usize,
+        channel_total: usize,
+        frame_time: f64,
+        (frames_line, ft_line): (usize, usize),
+    ) -> Result<(), MotionError> {
         if claimed.saturating_mul(channel_total) > self.limits.max_values {
             return self.err(
-                t.line,
+                frames_line,
                 format!(
                     "{claimed} frames of {channel_total} channels are more than the limit of {} values",
                     self.limits.max_values
                 ),
             );
         }
-        self.expect_word("Frame")?;
-        self.expect_word("Time:")?;
-        let ft_line = self.line;
-        let frame_time = self.number("frame time")?;
         let (lo, hi) = self.limits.frame_time;
         if !(lo..=hi).contains(&frame_time) {
             return self.err(
@@ -543,20 +569,7 @@ impl<'a> Parser<'a> {
                 ),
             );
         }
-        // skip to the end of the Frame Time line
-        while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
-            if !self.bytes[self.pos].is_ascii_whitespace() {
-                return self.err(self.line, "unexpected text after the frame time");
-            }
-            self.pos += 1;
-        }
-        let data = self.frames(claimed, channel_total)?;
-        Ok(Bvh {
-            joints,
-            frame_time,
-            frames: claimed,
-            data,
-        })
+        Ok(())
     }
 
     /// Parses a `ROOT`/`JOINT` body after its keyword.

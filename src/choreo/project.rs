@@ -430,9 +430,9 @@ impl Project {
         Ok(p)
     }
 
-    /// Checks what the other fields index and size by: one slot per music phrase, every
-    /// phrase's beats inside the beat list, every time finite and within
-    /// [`crate::limits::MAX_SONG_SECONDS`].
+    /// Checks what the other fields index and size by: one slot per music phrase, each
+    /// phrase's first beat and beat count within the beat list's length, every time finite
+    /// and within [`crate::limits::MAX_SONG_SECONDS`].
     fn check_sizes(&self) -> Result<(), String> {
         let a = &self.analysis;
         if self.slots.len() != a.phrases.len() {
@@ -464,13 +464,10 @@ impl Project {
             }
         }
         for (t, p) in a.phrases.iter().enumerate() {
-            if p.first_beat
-                .checked_add(p.beats)
-                .is_none_or(|end| end > a.beats.len())
-            {
+            // (the last phrase may count beats past the list, to the song's end)
+            if p.first_beat > a.beats.len() || p.beats > a.beats.len() {
                 return Err(format!(
-                    "music phrase {t} covers beats {}..{}+{} of {}",
-                    p.first_beat,
+                    "music phrase {t} starts at beat {} and has {} beats, of {}",
                     p.first_beat,
                     p.beats,
                     a.beats.len()

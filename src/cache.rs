@@ -61,7 +61,8 @@ fn entry_path(dir: &Path, hash: &str) -> PathBuf {
 
 /// A cached analysis for `hash`, if present and readable (a corrupt entry counts as a miss).
 pub fn load(dir: &Path, hash: &str) -> Option<SongAnalysis> {
-    let text = std::fs::read_to_string(entry_path(dir, hash)).ok()?;
+    let text =
+        crate::limits::read_text(entry_path(dir, hash), crate::limits::MAX_FILE_BYTES).ok()?;
     let a: SongAnalysis = serde_json::from_str(&text).ok()?;
     (a.schema == crate::analysis::ANALYSIS_SCHEMA).then_some(a)
 }

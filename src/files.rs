@@ -197,7 +197,7 @@ fn refuse_special(dir: &Path) -> Result<(), FileError> {
     if special {
         return Err(FileError::Io {
             path: dir.to_path_buf(),
-            source: io::Error::new(
+            err: io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "refusing to replace the root, home or working folder; choose a folder of its own",
             ),

@@ -132,10 +132,13 @@ impl LabelSet {
     /// Reads and checks a labels file (schema `phrasewise-labels/1`, every label among the
     /// classes, phrases with `start < end`).
     pub fn read(path: &Path) -> Result<LabelSet, LabelsError> {
-        let text = std::fs::read_to_string(path).map_err(|err| LabelsError::Io {
-            path: path.to_path_buf(),
-            err,
-        })?;
+        let text =
+            crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES).map_err(|err| {
+                LabelsError::Io {
+                    path: path.to_path_buf(),
+                    err,
+                }
+            })?;
         let set: LabelSet = serde_json::from_str(&text).map_err(|err| LabelsError::Json {
             path: path.to_path_buf(),
             err,

@@ -2,7 +2,7 @@
 //!
 //! Layers (a module may only use the ones above it), following `DESIGN.md`:
 //! 0. [`audio`] decoding/resampling, [`motion`] BVH and dance phrases, [`demo`] the embedded
-//!    demo song, [`files`] atomic file writing;
+//!    demo song, [`files`] atomic file writing, [`limits`] the input limits;
 //! 1. [`analysis`] mel, onsets, beats, bars, sections, melody, music phrases; [`cache`];
 //!    [`labels`] the `phrasewise-labels/1` labeled-example types; [`bench`] labeled songs the
 //!    learning benchmark makes itself;
@@ -27,6 +27,7 @@ pub mod demo;
 pub mod export;
 pub mod files;
 pub mod labels;
+pub mod limits;
 pub mod model;
 pub mod motion;
 pub mod render;

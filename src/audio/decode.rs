@@ -62,6 +62,13 @@ pub fn decode_file_with(
         claimed_frames,
     } = open_track(path)?;
     let source_rate = params.sample_rate.unwrap_or(0);
+    if source_rate > 0 {
+        check_rate(path, source_rate)?;
+    }
+    let opts = &DecodeOptions {
+        max_minutes: opts.max_minutes.min(crate::limits::MAX_SONG_SECONDS / 60.0),
+        ..opts.clone()
+    };
     #[allow(clippy::redundant_closure_for_method_calls)] // the type's path is private
     let channels = params.channels.as_ref().map_or(0, |c| c.count());
     if let (Some(n), true) = (claimed_frames, source_rate > 0) {
@@ -135,6 +142,9 @@ struct Opened {
 /// Opens `path`, probes its format and makes a decoder for its default audio track.
 fn open_track(path: &Path) -> Result<Opened, AudioError> {
     let p = || path.to_path_buf();
+    // Refused before opening: a FIFO would block, a device never end.
+    crate::limits::regular_file_len(path, u64::MAX)
+        .map_err(|err| AudioError::Open { path: p(), err })?;
     let file = File::open(path).map_err(|err| AudioError::Open { path: p(), err })?;
     let len = file.metadata().map_or(0, |m| m.len());
     if len == 0 {
@@ -183,6 +193,19 @@ fn open_track(path: &Path) -> Result<Opened, AudioError> {
 }
 
 /// True for the MP4 family of extensions, whose edit lists are applied by hand.
+/// Refuses a sample rate outside [`crate::limits`]' range (a huge one would size the
+/// resampler's FFT without bound).
+fn check_rate(path: &Path, rate: u32) -> Result<(), AudioError> {
+    if (crate::limits::MIN_SAMPLE_RATE..=crate::limits::MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(AudioError::SampleRate {
+            path: path.to_path_buf(),
+            rate,
+        })
+    }
+}
+
 fn is_mp4(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         matches!(
@@ -294,6 +317,7 @@ impl<'a> Sink<'a> {
                     reason: "unknown sample rate".into(),
                 });
             }
+            check_rate(self.path, self.source_rate)?;
             self.resampler = Some(StreamResampler::new(
                 self.source_rate,
                 self.opts.target_rate,
@@ -457,42 +481,53 @@ pub fn mp4_edit_trim(path: &Path, rate: u32) -> Option<EditTrim> {
     None
 }
 
+/// Most top-level boxes looked at for `moov` (real files have a handful).
+const MAX_TOP_BOXES: usize = 4096;
+
+/// A box header at the start of `hdr` (16 bytes, zero-padded past the data), with `avail`
+/// bytes from the box's start to the end of its container: `(type, header length, size)`.
+/// Size 0 runs to the end, size 1 takes the 64-bit size after the type. `None` for a size
+/// smaller than its header or running past `avail`, so a walk always moves forward and
+/// stays inside its container.
+fn box_header(hdr: &[u8; 16], avail: u64) -> Option<([u8; 4], u64, u64)> {
+    let typ: [u8; 4] = [hdr[4], hdr[5], hdr[6], hdr[7]];
+    let (hlen, size) = match u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) {
+        0 => (8, avail),
+        1 => (16, u64::from_be_bytes(hdr[8..16].try_into().ok()?)),
+        n => (8, u64::from(n)),
+    };
+    (hlen <= size && size <= avail && hlen <= avail).then_some((typ, hlen, size))
+}
+
 /// The payload of the top-level `moov` box (at most 64 MiB), if the file has one.
 fn read_moov(path: &Path) -> Option<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = File::open(path).ok()?;
-    let file_len = f.metadata().ok()?.len();
-    // find moov at the top level
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let file_len = meta.len();
     let mut off = 0u64;
-    let mut moov: Option<Vec<u8>> = None;
-    while off + 8 <= file_len {
+    for _ in 0..MAX_TOP_BOXES {
+        let avail = file_len.checked_sub(off).filter(|&a| a >= 8)?;
         f.seek(SeekFrom::Start(off)).ok()?;
         let mut hdr = [0u8; 16];
-        f.read_exact(&mut hdr[..8]).ok()?;
-        let mut size = u64::from(u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]));
-        let mut hlen = 8;
-        if size == 1 {
-            f.read_exact(&mut hdr[8..16]).ok()?;
-            size = u64::from_be_bytes(hdr[8..16].try_into().ok()?);
-            hlen = 16;
-        } else if size == 0 {
-            size = file_len - off;
-        }
-        if size < hlen {
-            return None;
-        }
-        if &hdr[4..8] == b"moov" {
+        let want = usize::try_from(avail.min(16)).ok()?;
+        f.read_exact(&mut hdr[..want]).ok()?;
+        let (typ, hlen, size) = box_header(&hdr, avail)?;
+        if &typ == b"moov" {
             if size > 64 << 20 {
                 return None;
             }
-            let mut buf = vec![0u8; (size - hlen) as usize];
+            f.seek(SeekFrom::Start(off + hlen)).ok()?;
+            let mut buf = vec![0u8; usize::try_from(size - hlen).ok()?];
             f.read_exact(&mut buf).ok()?;
-            moov = Some(buf);
-            break;
+            return Some(buf);
         }
-        off += size;
+        off += size; // size <= avail: no overflow, and size >= 8: progress
     }
-    moov
+    None
 }
 
 /// The timescale of an `mvhd` or `mdhd` payload (its field offset depends on the version).
@@ -502,26 +537,17 @@ fn timescale(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// The boxes directly inside `buf` ([`box_header`]); stops at the first malformed one.
 fn iter_boxes(buf: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     let mut off = 0usize;
     std::iter::from_fn(move || {
-        if off + 8 > buf.len() {
-            return None;
-        }
-        let size = u32::from_be_bytes(buf[off..off + 4].try_into().ok()?) as usize;
-        let typ: [u8; 4] = buf[off + 4..off + 8].try_into().ok()?;
-        let (hlen, size) = if size == 1 {
-            let s = u64::from_be_bytes(buf.get(off + 8..off + 16)?.try_into().ok()?) as usize;
-            (16, s)
-        } else if size == 0 {
-            (8, buf.len() - off)
-        } else {
-            (8, size)
-        };
-        if size < hlen || off + size > buf.len() {
-            return None;
-        }
-        let body = &buf[off + hlen..off + size];
+        let rest = buf.get(off..)?;
+        let mut hdr = [0u8; 16];
+        let n = rest.len().min(16);
+        hdr[..n].copy_from_slice(&rest[..n]);
+        let (typ, hlen, size) = box_header(&hdr, rest.len() as u64)?;
+        let (hlen, size) = (usize::try_from(hlen).ok()?, usize::try_from(size).ok()?);
+        let body = rest.get(hlen..size)?;
         off += size;
         Some((typ, body))
     })
@@ -529,4 +555,91 @@ fn iter_boxes(buf: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
 
 fn find_box<'a>(buf: &'a [u8], name: &[u8; 4]) -> Option<&'a [u8]> {
     iter_boxes(buf).find(|(t, _)| t == name).map(|(_, b)| b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bx(typ: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(typ);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// `ftyp` + `moov` (mvhd at 1000 Hz; one audio trak at 44.1 kHz skipping 2112 frames).
+    fn m4a() -> Vec<u8> {
+        let ts = |rate: u32| [vec![0u8; 12], rate.to_be_bytes().to_vec(), vec![0; 8]].concat();
+        let mut hd = vec![0u8; 8];
+        hd.extend_from_slice(b"soun");
+        let mut el = vec![0u8, 0, 0, 0, 0, 0, 0, 1];
+        el.extend_from_slice(&1000u32.to_be_bytes());
+        el.extend_from_slice(&2112u32.to_be_bytes());
+        el.extend_from_slice(&[0, 1, 0, 0]);
+        let mdia = bx(
+            b"mdia",
+            &[bx(b"mdhd", &ts(44_100)), bx(b"hdlr", &hd)].concat(),
+        );
+        let trak = bx(b"trak", &[bx(b"edts", &bx(b"elst", &el)), mdia].concat());
+        let moov = bx(b"moov", &[bx(b"mvhd", &ts(1000)), trak].concat());
+        [bx(b"ftyp", b"M4A \0\0\0\0"), moov].concat()
+    }
+
+    #[test]
+    fn box_headers_that_lie_are_refused() {
+        let h = |size: u32, large: u64| {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&size.to_be_bytes());
+            b[4..8].copy_from_slice(b"free");
+            b[8..].copy_from_slice(&large.to_be_bytes());
+            b
+        };
+        assert_eq!(box_header(&h(0, 0), 100), Some((*b"free", 8, 100)));
+        assert_eq!(box_header(&h(1, 40), 100), Some((*b"free", 16, 40)));
+        assert_eq!(box_header(&h(24, 0), 100), Some((*b"free", 8, 24)));
+        for (size, large, avail) in [
+            (1, 0, 100),
+            (1, 15, 100),
+            (1, u64::MAX, 100),
+            (1, 40, 12),
+            (7, 0, 100),
+            (200, 0, 100),
+            (u32::MAX, 0, 100),
+            (0, 0, 4),
+        ] {
+            assert_eq!(
+                box_header(&h(size, large), avail),
+                None,
+                "{size} {large} {avail}"
+            );
+        }
+    }
+
+    #[test]
+    fn edit_lists_of_crafted_files_end_without_panic() {
+        let dir = std::env::temp_dir().join(format!("pw-mp4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.m4a");
+        let seed = m4a();
+        std::fs::write(&path, &seed).unwrap();
+        let want = EditTrim {
+            skip: 2112,
+            keep: Some(44_100),
+        };
+        assert_eq!(mp4_edit_trim(&path, 44_100), Some(want));
+        // every 4-byte field set to each size that once overflowed or looped
+        let mut found = 0;
+        for at in 0..seed.len() - 4 {
+            for v in [0u32, 1, 4, 7, 8, 0x7FFF_FFFF, u32::MAX] {
+                let mut b = seed.clone();
+                b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+                std::fs::write(&path, &b).unwrap();
+                found += usize::from(mp4_edit_trim(&path, 44_100) == Some(want));
+            }
+        }
+        // some fields (reserved bytes, the rate) do not matter: the walk still finds the list
+        assert!(found > 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -67,6 +67,12 @@ pub enum AudioError {
         "the audio is longer than the {limit_min:.0}-minute limit (raise it with --max-minutes): {path}"
     )]
     TooLong { path: PathBuf, limit_min: f64 },
+    #[error(
+        "the sample rate {rate} Hz is outside the supported {min}–{max} Hz: {path}",
+        min = crate::limits::MIN_SAMPLE_RATE,
+        max = crate::limits::MAX_SAMPLE_RATE
+    )]
+    SampleRate { path: PathBuf, rate: u32 },
     #[error("resampler error: {0}")]
     Resample(String),
 }

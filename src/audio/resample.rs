@@ -22,8 +22,17 @@ pub struct StreamResampler {
 }
 
 impl StreamResampler {
-    /// A resampler from `rate_in` to `rate_out` Hz (identity when equal).
+    /// A resampler from `rate_in` to `rate_out` Hz (identity when equal); both within
+    /// [`crate::limits`]' sample-rate range.
     pub fn new(rate_in: u32, rate_out: u32) -> Result<Self, AudioError> {
+        let ok = crate::limits::MIN_SAMPLE_RATE..=crate::limits::MAX_SAMPLE_RATE;
+        if !ok.contains(&rate_in) || !ok.contains(&rate_out) {
+            return Err(AudioError::Resample(format!(
+                "{rate_in} Hz to {rate_out} Hz: rates must lie in {}–{} Hz",
+                ok.start(),
+                ok.end()
+            )));
+        }
         let inner = if rate_in == rate_out {
             None
         } else {

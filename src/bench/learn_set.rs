@@ -478,8 +478,11 @@ fn up_to_date(path: &Path, planned: &LabelSet) -> bool {
     bare.songs.iter_mut().for_each(|s| s.content_hash = None);
     bare == *planned
         && old.songs.iter().all(|s| {
-            let hash = std::fs::read(LabelSet::audio_path(path, s))
-                .map(|b| blake3::hash(&b).to_hex().to_string());
+            let hash = crate::limits::read_file(
+                LabelSet::audio_path(path, s),
+                crate::limits::MAX_FILE_BYTES,
+            )
+            .map(|b| blake3::hash(&b).to_hex().to_string());
             s.content_hash.is_some() && hash.ok() == s.content_hash
         })
 }
@@ -518,7 +521,11 @@ pub fn generate(
         progress(i, plans.len());
         let bytes = crate::demo::wav_bytes(&super::synth::render(p), SAMPLE_RATE);
         let path = LabelSet::audio_path(&labels, song);
-        if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+        if crate::limits::read_file(&path, crate::limits::MAX_FILE_BYTES)
+            .ok()
+            .as_deref()
+            != Some(&bytes[..])
+        {
             crate::files::write_atomic(&path, &bytes)?;
         }
         song.content_hash = Some(blake3::hash(&bytes).to_hex().to_string());

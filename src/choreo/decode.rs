@@ -55,7 +55,8 @@ pub struct DecodeSettings {
     pub diversity_window: usize,
     /// Multiplier on `F` for a reused phrase (in (0, 1]).
     pub diversity_penalty: f32,
-    /// Re-decoding rounds for the diversity penalty.
+    /// Re-decoding rounds for the diversity penalty (at most
+    /// [`crate::limits::MAX_DIVERSITY_ROUNDS`] are run).
     pub diversity_rounds: usize,
 }
 
@@ -616,11 +617,13 @@ fn trivial_decoding(t_n: usize, k: usize) -> Decoding {
 }
 
 /// The settings with no diversity rounds when diversity is off (no window, or a penalty of
-/// 1), and the log-penalty.
+/// 1), at most [`crate::limits::MAX_DIVERSITY_ROUNDS`] otherwise, and the log-penalty.
 fn diversity(settings: &DecodeSettings) -> (DecodeSettings, f32) {
     let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
     let rounds = if settings.diversity_window > 0 && pen < 0.0 {
-        settings.diversity_rounds
+        settings
+            .diversity_rounds
+            .min(crate::limits::MAX_DIVERSITY_ROUNDS)
     } else {
         0
     };

@@ -94,7 +94,8 @@ impl LabelSet {
 
     /// Reads and checks a labels file.
     pub fn load(path: &Path) -> Result<LabelSet, ChoreoError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ChoreoError::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| ChoreoError::io(path, e))?;
         let json_err = |err| ChoreoError::Json {
             path: path.to_path_buf(),
             err,

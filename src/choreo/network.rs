@@ -101,7 +101,7 @@ pub fn model_id(dir: &Path) -> String {
     let name = dir
         .file_name()
         .map_or_else(|| "model".to_string(), |n| n.to_string_lossy().into_owned());
-    let hash = std::fs::read(dir.join("model.json"))
+    let hash = crate::limits::read_file(dir.join("model.json"), crate::limits::MAX_FILE_BYTES)
         .map(|b| blake3::hash(&b).to_hex()[..8].to_string())
         .unwrap_or_default();
     format!("network:{name}@{hash}")

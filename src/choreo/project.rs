@@ -417,20 +417,64 @@ impl Project {
 
     /// Parses a project file without looking for its song.
     pub fn read(path: &Path) -> Result<Project, ChoreoError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ChoreoError::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| ChoreoError::io(path, e))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| json_err(path, e))?;
         check_schema(&value, SCHEMA_PREFIX, SCHEMA_VERSION, path)?;
-        let p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
-        if p.slots.len() != p.analysis.phrases.len() {
-            return Err(ChoreoError::Invalid(format!(
-                "{}: {} slots for {} music phrases",
-                path.display(),
-                p.slots.len(),
-                p.analysis.phrases.len()
-            )));
-        }
+        let mut p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
+        p.check_sizes()
+            .map_err(|msg| ChoreoError::Invalid(format!("{}: {msg}", path.display())))?;
+        let d = &mut p.settings.decode;
+        d.diversity_rounds = d.diversity_rounds.min(crate::limits::MAX_DIVERSITY_ROUNDS);
         Ok(p)
+    }
+
+    /// Checks what the other fields index and size by: one slot per music phrase, each
+    /// phrase's first beat and beat count within the beat list's length, every time finite
+    /// and within [`crate::limits::MAX_SONG_SECONDS`].
+    fn check_sizes(&self) -> Result<(), String> {
+        let a = &self.analysis;
+        if self.slots.len() != a.phrases.len() {
+            return Err(format!(
+                "{} slots for {} music phrases",
+                self.slots.len(),
+                a.phrases.len()
+            ));
+        }
+        if a.beat_in_bar.len() != a.beats.len() {
+            return Err(format!(
+                "{} beats but {} beat positions in the bar",
+                a.beats.len(),
+                a.beat_in_bar.len()
+            ));
+        }
+        let max = crate::limits::MAX_SONG_SECONDS;
+        let time_ok = |x: f64| (0.0..=max).contains(&x);
+        let times = [a.duration]
+            .into_iter()
+            .chain(a.beats.iter().copied())
+            .chain(a.phrases.iter().flat_map(|p| [p.start, p.end]))
+            .chain(self.slots.iter().flat_map(|s| [s.start, s.end]));
+        for x in times {
+            if !time_ok(x) {
+                return Err(format!(
+                    "time {x} s is outside the song's supported 0–{max} s"
+                ));
+            }
+        }
+        for (t, p) in a.phrases.iter().enumerate() {
+            // (the last phrase may count beats past the list, to the song's end)
+            if p.first_beat > a.beats.len() || p.beats > a.beats.len() {
+                return Err(format!(
+                    "music phrase {t} starts at beat {} and has {} beats, of {}",
+                    p.first_beat,
+                    p.beats,
+                    a.beats.len()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads a project and checks its song is where it says ([`ChoreoError::SongMissing`]
@@ -481,6 +525,12 @@ impl Project {
     ) -> Result<Decoding, ChoreoError> {
         let k = index.phrases.len();
         let t_n = self.slots.len();
+        if k == 0 && t_n > 0 {
+            return Err(ChoreoError::Invalid(format!(
+                "library `{}` has no phrases to suggest",
+                index.name
+            )));
+        }
         if scores.len() != t_n * k || matrix.len() != k {
             return Err(ChoreoError::Invalid(format!(
                 "{} scores and a {}-phrase matrix for {t_n} slots × {k} phrases",

@@ -12,16 +12,17 @@ fn invalid(msg: String) -> ChoreoError {
     ChoreoError::Invalid(msg)
 }
 
-/// Beat indices of downbeats strictly inside `(lo, hi)`.
+/// Beat indices of downbeats strictly inside `(lo, hi)` (and inside the beat list).
 fn downbeats_between(a: &SongAnalysis, lo: usize, hi: usize) -> Vec<usize> {
-    (lo + 1..hi)
+    let hi = hi.min(a.beats.len()).min(a.beat_in_bar.len());
+    (lo.saturating_add(1)..hi)
         .filter(|&i| a.beat_in_bar.get(i).is_some_and(|&k| k == 1))
         .collect()
 }
 
 /// A phrase over beats `first..last` (exclusive), ending at `end` for the song's last phrase.
 fn phrase(a: &SongAnalysis, first: usize, last: usize, end: f64, section: &str) -> Phrase {
-    let bars = (first..last)
+    let bars = (first..last.min(a.beat_in_bar.len()))
         .filter(|&i| a.beat_in_bar.get(i).is_some_and(|&k| k == 1))
         .count()
         .max(1);
@@ -29,7 +30,7 @@ fn phrase(a: &SongAnalysis, first: usize, last: usize, end: f64, section: &str) 
         start: a.beats.get(first).copied().unwrap_or(0.0),
         end: a.beats.get(last).copied().unwrap_or(end),
         bars,
-        beats: last - first,
+        beats: last.saturating_sub(first),
         first_beat: first,
         section: section.to_string(),
     }
@@ -48,11 +49,11 @@ fn fresh_slot(p: &Phrase) -> Slot {
 }
 
 fn nearest(cands: &[usize], beats: &[f64], t: f64) -> Option<usize> {
-    cands.iter().copied().min_by(|&x, &y| {
-        let dx = (beats[x] - t).abs();
-        let dy = (beats[y] - t).abs();
-        dx.total_cmp(&dy)
-    })
+    let dist = |x: usize| beats.get(x).map_or(f64::INFINITY, |b| (b - t).abs());
+    cands
+        .iter()
+        .copied()
+        .min_by(|&x, &y| dist(x).total_cmp(&dist(y)))
 }
 
 fn check(project: &Project, t: usize) -> Result<(), ChoreoError> {
@@ -68,7 +69,7 @@ pub fn split(project: &Project, t: usize, at: f64) -> Result<Edit, ChoreoError> 
     check(project, t)?;
     let a = &project.analysis;
     let p = &a.phrases[t];
-    let last = p.first_beat + p.beats;
+    let last = p.first_beat.saturating_add(p.beats);
     let cands = downbeats_between(a, p.first_beat, last);
     let Some(i) = nearest(&cands, &a.beats, at) else {
         return Err(invalid(format!(
@@ -104,8 +105,8 @@ pub fn merge(project: &Project, t: usize) -> Result<Edit, ChoreoError> {
     let merged = Phrase {
         start: p.start,
         end: q.end,
-        bars: p.bars + q.bars,
-        beats: p.beats + q.beats,
+        bars: p.bars.saturating_add(q.bars),
+        beats: p.beats.saturating_add(q.beats),
         first_beat: p.first_beat,
         section: p.section.clone(),
     };
@@ -128,7 +129,7 @@ pub fn move_boundary(project: &Project, t: usize, to: f64) -> Result<Edit, Chore
     }
     let a = &project.analysis;
     let (p, q) = (&a.phrases[t], &a.phrases[t + 1]);
-    let last = q.first_beat + q.beats;
+    let last = q.first_beat.saturating_add(q.beats);
     let cands = downbeats_between(a, p.first_beat, last);
     let Some(i) = nearest(&cands, &a.beats, to) else {
         return Err(invalid(format!(

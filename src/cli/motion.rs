@@ -148,7 +148,7 @@ pub struct ExportArgs {
 
 /// Runs `export`: reads the plan, blends, writes BVH + timeline, prints a summary.
 pub fn run_export(args: &ExportArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.plan)
+    let text = crate::limits::read_text(&args.plan, crate::limits::MAX_FILE_BYTES)
         .with_context(|| format!("reading {}", args.plan.display()))?;
     let plan: ExportPlan =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", args.plan.display()))?;

@@ -42,6 +42,10 @@ pub enum ExportError {
         /// Why.
         err: crate::motion::MotionError,
     },
+    /// The dance would run past [`crate::limits::MAX_SONG_SECONDS`], or the frame rate is
+    /// outside the BVH limits.
+    #[error("{0}")]
+    TooLarge(String),
     /// Blending or writing the motion failed.
     #[error(transparent)]
     Motion(#[from] crate::motion::MotionError),
@@ -56,6 +60,16 @@ pub fn export_bvh_timeline(
     bvh_out: &Path,
     timeline_out: &Path,
 ) -> Result<Timeline, ExportError> {
+    let (lo, hi) = (
+        1.0 / crate::limits::MAX_FRAME_TIME,
+        1.0 / crate::limits::MIN_FRAME_TIME,
+    );
+    if !(lo..=hi).contains(&opts.fps) {
+        return Err(ExportError::TooLarge(format!(
+            "frame rate {} is outside the supported {lo}–{hi} fps",
+            opts.fps
+        )));
+    }
     let ch: Choreography = choreograph(library, slots, opts)?;
     Ok(export_dance(&ch, opts.fps, bvh_out, timeline_out)?)
 }

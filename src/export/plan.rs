@@ -64,7 +64,14 @@ pub fn choreograph(
 ) -> Result<Choreography, ExportError> {
     let margin = opts.crossfade_s.max(0.0) + 0.5;
     let mut placed = Vec::with_capacity(slots.len());
+    let max = crate::limits::MAX_SONG_SECONDS;
     for s in slots {
+        if !((0.0..=max).contains(&s.start) && (0.0..=max).contains(&s.end)) {
+            return Err(ExportError::TooLarge(format!(
+                "phrase `{}` spans {} s to {} s; a dance may last at most {max} s",
+                s.phrase, s.start, s.end
+            )));
+        }
         let phrase =
             library
                 .phrase_clip(&s.phrase, margin)

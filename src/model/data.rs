@@ -241,7 +241,7 @@ fn write_targets(file: &Path, samples: &[PhraseSample]) -> std::io::Result<()> {
 }
 
 fn read_targets(file: &Path, n: usize) -> Option<Vec<PhraseSample>> {
-    let bytes = std::fs::read(file).ok()?;
+    let bytes = crate::limits::read_file(file, crate::limits::MAX_FILE_BYTES).ok()?;
     let per = PER_SAMPLE;
     if bytes.len() != 8 + n * per * 4 || &bytes[..4] != MAGIC {
         return None;

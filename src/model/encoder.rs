@@ -167,6 +167,11 @@ pub struct EncoderOutput {
 }
 
 impl Encoder {
+    /// Length of the embedding `u` (channels of `Conv_6`).
+    pub fn embed_dim(&self) -> usize {
+        self.conv6.weight.dims()[0]
+    }
+
     /// The stem and the four bottleneck stages: `[b, 1, 128, 128]` → `[b, 4·planes[3], 4, 4]`.
     pub fn backbone(&self, x: Tensor<4>) -> Tensor<4> {
         let x = relu(self.stem_bn.forward(self.stem.forward(x))); // [b, stem, 64, 64]

@@ -362,6 +362,10 @@ impl PhraseModel {
                 path,
             });
         }
+        check_sizes(&info).map_err(|msg| ModelError::Invalid {
+            msg,
+            path: path.clone(),
+        })?;
         if info.classes.len() != info.predictor.classes {
             return Err(ModelError::Invalid {
                 msg: format!(
@@ -644,6 +648,107 @@ pub fn evaluate_embeddings(
         },
         prior: None,
     }
+}
+
+/// Checks `model.json`'s sizes against [`crate::limits`] and each other before any module
+/// is built from them: a corrupt or hostile file must not make the program allocate without
+/// bound or panic on a shape mismatch.
+fn check_sizes(info: &ModelInfo) -> Result<(), String> {
+    use crate::limits::{MAX_MODEL_BLOCKS, MAX_MODEL_CLASSES, MAX_MODEL_PARAMS, MAX_MODEL_WIDTH};
+    let (enc, p) = (&info.net.encoder, &info.predictor);
+    let (mel, seq) = (&info.net.mel_decoder, &info.net.seq_decoder);
+    let widths = [("encoder.stem_channels", enc.stem_channels)]
+        .into_iter()
+        .chain(enc.planes.iter().map(|&w| ("encoder.planes", w)))
+        .chain([
+            ("encoder.embed_dim", enc.embed_dim),
+            ("mel_decoder.embed_dim", mel.embed_dim),
+            ("seq_decoder.embed_dim", seq.embed_dim),
+            ("predictor.embed_dim", p.embed_dim),
+            ("predictor.expand", p.expand),
+            ("predictor.squeeze", p.squeeze),
+        ])
+        .chain(mel.widths.iter().map(|&w| ("mel_decoder.widths", w)))
+        .chain(seq.widths.iter().map(|&w| ("seq_decoder.widths", w)));
+    for (name, w) in widths {
+        if !(1..=MAX_MODEL_WIDTH).contains(&w) {
+            return Err(format!("{name} is {w}, outside 1–{MAX_MODEL_WIDTH}"));
+        }
+    }
+    let blocks = enc.blocks.iter().map(|&b| ("encoder.blocks", b));
+    for (name, b) in blocks.chain([("predictor.blocks", p.blocks)]) {
+        if b > MAX_MODEL_BLOCKS {
+            return Err(format!("{name} is {b}, more than {MAX_MODEL_BLOCKS}"));
+        }
+    }
+    if !(1..=MAX_MODEL_CLASSES).contains(&p.classes) {
+        return Err(format!(
+            "predictor.classes is {}, outside 1–{MAX_MODEL_CLASSES}",
+            p.classes
+        ));
+    }
+    for (name, d) in [
+        ("predictor", p.embed_dim),
+        ("mel_decoder", mel.embed_dim),
+        ("seq_decoder", seq.embed_dim),
+    ] {
+        if d != enc.embed_dim {
+            return Err(format!(
+                "{name}.embed_dim is {d}, the encoder's is {}",
+                enc.embed_dim
+            ));
+        }
+    }
+    if ![0, super::features::MUSIC_FEATURES].contains(&p.features) {
+        return Err(format!("predictor.features is {}", p.features));
+    }
+    if ![0, super::features::CANDIDATE_FEATURES].contains(&p.candidates) {
+        return Err(format!("predictor.candidates is {}", p.candidates));
+    }
+    if let Some(c) = &info.prior_correction
+        && c.log_prior.len() != p.classes
+    {
+        return Err(format!(
+            "prior_correction has {} entries for {} classes",
+            c.log_prior.len(),
+            p.classes
+        ));
+    }
+    let params = [
+        ("encoder", encoder_params(enc)),
+        ("predictor", predictor_params(p)),
+    ];
+    for (name, n) in params {
+        if n > MAX_MODEL_PARAMS {
+            return Err(format!(
+                "the {name} would have about {n} parameters, more than {MAX_MODEL_PARAMS}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// About how many parameters the encoder of `c` has (an upper estimate).
+fn encoder_params(c: &super::encoder::EncoderConfig) -> u64 {
+    let mut in_ch = c.stem_channels as u64;
+    let mut n = 49 * in_ch;
+    for (&planes, &blocks) in c.planes.iter().zip(&c.blocks) {
+        let (p, out) = (planes as u64, 4 * planes as u64);
+        let block = |i: u64| i * p + 9 * p * p + p * out + i * out;
+        n = n.saturating_add((blocks.max(1) as u64).saturating_mul(block(in_ch.max(out))));
+        in_ch = out;
+    }
+    n.saturating_add(in_ch * c.embed_dim as u64)
+}
+
+/// About how many parameters the predictor of `c` has (an upper estimate).
+fn predictor_params(c: &PredictorConfig) -> u64 {
+    let d = (c.embed_dim + c.features) as u64;
+    let block = 2 * d * c.expand as u64 + 2 * d * c.squeeze as u64;
+    (c.blocks as u64)
+        .saturating_mul(block)
+        .saturating_add(d.saturating_mul(c.classes as u64))
+        .saturating_add((c.classes as u64).saturating_mul(c.candidates as u64 + d))
 }
 
 #[cfg(test)]

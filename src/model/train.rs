@@ -178,7 +178,8 @@ pub fn load_module<M: Module>(m: M, path: &Path) -> Result<M, ModelError> {
 /// ([`replace_dir`]) would then fail, or a checkpoint loaded at resume read the next epoch's
 /// bytes.
 fn resident(path: &Path) -> Result<burn::tensor::Bytes, ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_FILE_BYTES)
+        .map_err(|e| ModelError::io(path, e))?;
     Ok(burn::tensor::Bytes::from_bytes_vec(bytes))
 }
 
@@ -201,7 +202,8 @@ pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<(), ModelError
 
 /// Reads JSON.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    let text = crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES)
+        .map_err(|e| ModelError::io(path, e))?;
     serde_json::from_str(&text).map_err(|err| ModelError::Json {
         path: path.to_path_buf(),
         err,
@@ -457,8 +459,44 @@ pub fn embed_samples(
 
 /// BLAKE3 of a weights file: the key of the embedding cache.
 pub fn weights_key(path: &Path) -> Result<String, ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_FILE_BYTES)
+        .map_err(|e| ModelError::io(path, e))?;
     Ok(blake3::hash(&bytes).to_hex()[..32].to_string())
+}
+
+/// The `n` embeddings of length `dim` cached in `file`, or `None` (a miss) when it is
+/// absent, unreadable or of the wrong size; a corrupt file is reported with a warning and
+/// then recomputed.
+pub fn read_embedding_cache(file: &Path, n: usize, dim: usize) -> Option<Vec<Vec<f32>>> {
+    let want = n.checked_mul(dim)?.checked_mul(4)?;
+    let bytes = match crate::limits::read_file(file, want as u64) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!("{}: {e}; recomputing the embeddings", file.display());
+            return None;
+        }
+    };
+    if n == 0 || dim == 0 || bytes.len() != want {
+        tracing::warn!(
+            "{}: embedding cache of {} bytes, expected {want}; recomputing",
+            file.display(),
+            bytes.len()
+        );
+        return None;
+    }
+    let v: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if v.iter().any(|x| !x.is_finite()) {
+        tracing::warn!(
+            "{}: embedding cache holds non-finite values; recomputing",
+            file.display()
+        );
+        return None;
+    }
+    Some(v.chunks_exact(dim).map(<[f32]>::to_vec).collect())
 }
 
 /// [`embed_samples`] of a song, cached in `cache_dir/model-embeddings/` under the encoder's
@@ -473,17 +511,8 @@ pub fn cached_embeddings(
     let file = cache_dir
         .join("model-embeddings")
         .join(format!("{encoder_key}-{}.bin", song.key()));
-    let n = song.samples.len();
-    if let Ok(bytes) = std::fs::read(&file)
-        && n > 0
-        && bytes.len() % (4 * n) == 0
-    {
-        let dim = bytes.len() / 4 / n;
-        let v: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        return v.chunks_exact(dim).map(<[f32]>::to_vec).collect();
+    if let Some(v) = read_embedding_cache(&file, song.samples.len(), encoder.embed_dim()) {
+        return v;
     }
     let refs: Vec<&PhraseSample> = song.samples.iter().collect();
     let emb = embed_samples(encoder, &refs, 16, device);

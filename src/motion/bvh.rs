@@ -15,6 +15,7 @@
 
 use super::MotionError;
 use super::quat::{Axis, Quat, Vec3};
+use crate::limits;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -127,15 +128,24 @@ pub struct Bvh {
 pub struct BvhLimits {
     /// Most joints accepted.
     pub max_joints: usize,
-    /// Most frames accepted (a header may claim more only if the lines are really there).
+    /// Most frames accepted.
     pub max_frames: usize,
+    /// Most values (frames × channels) accepted.
+    pub max_values: usize,
+    /// Frame times accepted (s).
+    pub frame_time: (f64, f64),
+    /// Longest clip accepted (frames × frame time, s).
+    pub max_seconds: f64,
 }
 
 impl Default for BvhLimits {
     fn default() -> Self {
         BvhLimits {
             max_joints: 4096,
-            max_frames: 50_000_000,
+            max_frames: limits::MAX_BVH_FRAMES,
+            max_values: limits::MAX_BVH_VALUES,
+            frame_time: (limits::MIN_FRAME_TIME, limits::MAX_FRAME_TIME),
+            max_seconds: limits::MAX_MOTION_SECONDS,
         }
     }
 }
@@ -227,7 +237,8 @@ impl Bvh {
 
     /// Reads and parses a file.
     pub fn read(path: &Path) -> Result<Bvh, MotionError> {
-        let bytes = std::fs::read(path).map_err(|e| MotionError::io(path, e))?;
+        let bytes = limits::read_file(path, limits::MAX_FILE_BYTES)
+            .map_err(|e| MotionError::io(path, e))?;
         Bvh::parse(&bytes, &path.display().to_string())
     }
 
@@ -506,12 +517,7 @@ impl<'a> Parser<'a> {
         self.expect_word("Time:")?;
         let ft_line = self.line;
         let frame_time = self.number("frame time")?;
-        if frame_time <= 0.0 {
-            return self.err(
-                ft_line,
-                format!("frame time must be positive, found {frame_time}"),
-            );
-        }
+        self.check_size(claimed, channel_total, frame_time, (t.line, ft_line))?;
         // skip to the end of the Frame Time line
         while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
             if !self.bytes[self.pos].is_ascii_whitespace() {
@@ -526,6 +532,44 @@ impl<'a> Parser<'a> {
             frames: claimed,
             data,
         })
+    }
+
+    /// Checks the declared size against the limits: values, frame time and duration.
+    /// `lines` are those of `Frames:` and `Frame Time:`.
+    fn check_size(
+        &self,
+        claimed: usize,
+        channel_total: usize,
+        frame_time: f64,
+        (frames_line, ft_line): (usize, usize),
+    ) -> Result<(), MotionError> {
+        if claimed.saturating_mul(channel_total) > self.limits.max_values {
+            return self.err(
+                frames_line,
+                format!(
+                    "{claimed} frames of {channel_total} channels are more than the limit of {} values",
+                    self.limits.max_values
+                ),
+            );
+        }
+        let (lo, hi) = self.limits.frame_time;
+        if !(lo..=hi).contains(&frame_time) {
+            return self.err(
+                ft_line,
+                format!("frame time {frame_time} s is outside the supported {lo}–{hi} s"),
+            );
+        }
+        let seconds = claimed as f64 * frame_time;
+        if seconds > self.limits.max_seconds {
+            return self.err(
+                ft_line,
+                format!(
+                    "{claimed} frames of {frame_time} s last {seconds:.0} s, more than the limit of {} s",
+                    self.limits.max_seconds
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Parses a `ROOT`/`JOINT` body after its keyword.

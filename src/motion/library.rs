@@ -140,7 +140,8 @@ impl Overrides {
 
     /// Reads an overrides file.
     pub fn read(path: &Path) -> Result<Overrides, MotionError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MotionError::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| MotionError::io(path, e))?;
         Overrides::from_json(&text, &path.display().to_string())
     }
 
@@ -364,7 +365,8 @@ fn build_into(
             continue;
         }
         let result = (|| {
-            let bytes = std::fs::read(&path).map_err(|e| MotionError::io(&path, e))?;
+            let bytes = crate::limits::read_file(&path, crate::limits::MAX_FILE_BYTES)
+                .map_err(|e| MotionError::io(&path, e))?;
             let t0 = std::time::Instant::now();
             let bvh = Bvh::parse(&bytes, &path.display().to_string())?;
             parse_seconds += t0.elapsed().as_secs_f64();
@@ -521,7 +523,8 @@ impl Library {
     /// Loads `dir/index.json`.
     pub fn load(dir: &Path) -> Result<Library, MotionError> {
         let p = dir.join("index.json");
-        let text = std::fs::read_to_string(&p).map_err(|e| MotionError::io(&p, e))?;
+        let text = crate::limits::read_text(&p, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| MotionError::io(&p, e))?;
         Ok(Library::new(
             LibraryIndex::from_json(&text, &p.display().to_string())?,
             LibrarySource::Dir(dir.to_path_buf()),
@@ -555,7 +558,8 @@ impl Library {
             LibrarySource::Dir(d) => {
                 let p = d.join(&entry.file);
                 (
-                    std::fs::read(&p).map_err(|e| MotionError::io(&p, e))?,
+                    crate::limits::read_file(&p, crate::limits::MAX_FILE_BYTES)
+                        .map_err(|e| MotionError::io(&p, e))?,
                     p.display().to_string(),
                 )
             }

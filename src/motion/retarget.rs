@@ -129,7 +129,8 @@ impl RigMap {
 
     /// Reads a rig-map file.
     pub fn read(path: &Path) -> Result<RigMap, MotionError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MotionError::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| MotionError::io(path, e))?;
         RigMap::from_json(&text, &path.display().to_string())
     }
 
@@ -637,10 +638,14 @@ pub fn retarget(
     }
     let header_fps = bvh.fps();
     let fps = opts.fps.unwrap_or(header_fps);
-    if !(fps.is_finite() && fps > 0.0) {
+    let (lo, hi) = (
+        1.0 / crate::limits::MAX_FRAME_TIME,
+        1.0 / crate::limits::MIN_FRAME_TIME,
+    );
+    if !(lo..=hi).contains(&fps) {
         return Err(MotionError::invalid(
             file,
-            format!("invalid frame rate {fps}"),
+            format!("frame rate {fps} is outside the supported {lo}–{hi} fps"),
         ));
     }
     let mut clip = Clip {

@@ -20,6 +20,7 @@ mod common_data;
 mod common_song;
 mod downbeats_dataset;
 mod editor_app;
+mod hardening;
 mod kill_points;
 mod learn_bench;
 mod learn_hidden_rule;

@@ -83,10 +83,15 @@ pub fn run_bench_learn(args: &BenchLearnArgs) -> anyhow::Result<BenchLearnReport
     } else {
         let s = &report.seconds;
         println!(
-            "{} ({} train songs, {} phrases pretrained on)",
+            "{} ({} train songs, {} phrases pretrained on{})",
             report.labels.display(),
             report.train_songs,
-            report.pretrain_phrases
+            report.pretrain_phrases,
+            if report.pretrain_reused {
+                "; encoder of an earlier run with the same settings reused"
+            } else {
+                ""
+            }
         );
         println!(
             "seconds: generate {:.1}, pretrain {:.1}, train {:.1}, evaluate {:.1}",

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::train::{
     EvaluateRequest, PretrainRequest, TrainRequest, evaluate, pretrain, train as train_model,
@@ -92,6 +92,9 @@ pub struct BenchLearnReport {
     pub train_songs: usize,
     /// Phrases the encoder was pretrained on.
     pub pretrain_phrases: usize,
+    /// The encoder of an earlier run with the same data set and pretraining settings was
+    /// reused (its pretraining seconds are not counted).
+    pub pretrain_reused: bool,
     /// Seconds per stage.
     pub seconds: StageSeconds,
 }
@@ -120,22 +123,33 @@ pub fn bench_learn(
         .collect();
     let run = dir.join("run");
     let clock = Instant::now();
-    let pretrain_phrases = pretrain(
-        &PretrainRequest {
-            songs: train_songs.clone(),
-            out: run.join("pretrain"),
-            config: "compact".into(),
-            epochs: req.pretrain_epochs,
-            batch: 16,
-            lr: 1e-3,
-            decay_every: (req.pretrain_epochs * 3 / 5).max(1),
-            seed: req.seed,
-            resume: false,
-            device: req.device.clone(),
-        },
-        progress,
-        reporter,
-    )?;
+    let pre = PretrainRequest {
+        songs: train_songs.clone(),
+        out: run.join("pretrain"),
+        config: "compact".into(),
+        epochs: req.pretrain_epochs,
+        batch: 16,
+        lr: 1e-3,
+        decay_every: (req.pretrain_epochs * 3 / 5).max(1),
+        seed: req.seed,
+        resume: false,
+        device: req.device.clone(),
+    };
+    let key_path = run.join("pretrain-key.json");
+    let key = PretrainKey::of(&pre);
+    let done = crate::model::train::read_json::<PretrainKey>(&key_path)
+        .ok()
+        .filter(|k| k.same_run(&key) && pre.out.join("encoder.bpk").is_file());
+    let (pretrain_phrases, pretrain_reused) = match done {
+        Some(k) => (k.phrases, true),
+        None => {
+            // A stale key must not vouch for a half-done or different pretraining.
+            let _ = std::fs::remove_file(&key_path);
+            let phrases = pretrain(&pre, progress, reporter)?;
+            crate::model::train::write_json(&PretrainKey { phrases, ..key }, &key_path)?;
+            (phrases, false)
+        }
+    };
     seconds.pretrain = clock.elapsed().as_secs_f64();
     progress.step("training", 0.0)?;
     let clock = Instant::now();
@@ -156,8 +170,59 @@ pub fn bench_learn(
         labels,
         train_songs: train_songs.len(),
         pretrain_phrases,
+        pretrain_reused,
         seconds,
     })
+}
+
+/// What a finished pretraining of a run was (`run/pretrain-key.json`, written after it
+/// completed): a later run asking for the same pretraining of the same songs (the data set's
+/// folder is keyed by its generator config) reuses the encoder instead of pretraining again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct PretrainKey {
+    program: String,
+    songs: Vec<String>,
+    config: String,
+    epochs: usize,
+    batch: usize,
+    lr: f64,
+    decay_every: usize,
+    seed: u64,
+    device: String,
+    /// Phrases pretrained on (reported again on reuse).
+    phrases: usize,
+}
+
+impl PretrainKey {
+    fn of(r: &PretrainRequest) -> PretrainKey {
+        PretrainKey {
+            program: env!("CARGO_PKG_VERSION").to_string(),
+            songs: r
+                .songs
+                .iter()
+                .map(|p| {
+                    p.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                })
+                .collect(),
+            config: r.config.clone(),
+            epochs: r.epochs,
+            batch: r.batch,
+            lr: r.lr,
+            decay_every: r.decay_every,
+            seed: r.seed,
+            device: r.device.clone(),
+            phrases: 0,
+        }
+    }
+
+    /// The same pretraining (every field but the phrase count).
+    fn same_run(&self, other: &PretrainKey) -> bool {
+        PretrainKey {
+            phrases: 0,
+            ..self.clone()
+        } == *other
+    }
 }
 
 /// `train`'s defaults (compact predictor, SGD 1e-2, batch 32) on the benchmark's labels,

@@ -11,9 +11,14 @@ use phrasewise::service::bench::{BenchLearnRequest, bench_learn};
 
 #[test]
 fn model_with_matrix_beats_the_frequency_prior_on_the_quick_benchmark() {
-    let dir = std::env::temp_dir().join(format!("pw-learn-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // A folder that stays between runs (like the analysis cache): the songs are generated
+    // and the encoder pretrained once per machine; later runs train and evaluate again.
+    let dir = phrasewise::cache::cache_dir().join("test-learn-bench");
     let req = BenchLearnRequest::quick(&dir);
+    let key = dir
+        .join(req.config.folder_name())
+        .join("run/pretrain-key.json");
+    let pretrained_before = key.is_file();
     let report = bench_learn(&req, &Quiet, &mut Reporter::quiet()).unwrap();
     let table = &report.table;
     eprintln!("{:?}\n{}", report.seconds, table.to_text());
@@ -39,5 +44,8 @@ fn model_with_matrix_beats_the_frequency_prior_on_the_quick_benchmark() {
         phrasewise::bench::generate(&req.config, report.labels.parent().unwrap(), &mut |_, _| {})
             .unwrap();
     assert_eq!(std::fs::read(again).unwrap(), labels);
-    std::fs::remove_dir_all(&dir).ok();
+    // The encoder is reused exactly when an earlier run with the same settings finished
+    // pretraining; after this run one has.
+    assert_eq!(report.pretrain_reused, pretrained_before);
+    assert!(key.is_file());
 }

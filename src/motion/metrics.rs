@@ -578,8 +578,8 @@ mod tests {
         assert_abs_diff_eq!(jumpy[0].max_step, 0.14, epsilon = 1e-9);
     }
 
-    #[test]
-    fn a_dance_on_its_own_beats_measures_as_expected() {
+    /// Two 4-second slots of the swing, each time-warped 1:1 onto its music span.
+    fn swing_dance() -> Choreography {
         use crate::motion::blend::{BlendOptions, Choreography, Slot};
         use crate::motion::phrase::PhraseClip;
         let clip = swing(8.0);
@@ -596,7 +596,7 @@ mod tests {
             end: beats[b],
             music_beats: beats[a..=b].iter().map(|t| t - beats[a]).collect(),
         };
-        let dance = Choreography::new(
+        Choreography::new(
             vec![
                 slot(0, 4),
                 Slot {
@@ -608,7 +608,12 @@ mod tests {
             ],
             BlendOptions::default(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_dance_on_its_own_beats_measures_as_expected() {
+        let dance = swing_dance();
         // music beats on the swing's speed minima, onsets twice as dense in the second half
         let music: Vec<f64> = (0..16).map(|k| 0.25 + 0.5 * f64::from(k)).collect();
         let onsets: Vec<f64> = (0..8)

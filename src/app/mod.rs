@@ -194,6 +194,8 @@ impl EditorApp {
             cmds,
         );
         ui.separator();
+        ui::dance_metrics_panel(ui, &self.editor);
+        ui.separator();
         ui::library_browser(ui, &self.editor, &mut self.view.browser, cmds);
     }
 }
@@ -219,8 +221,15 @@ impl eframe::App for EditorApp {
         if let Some(p) = dropped.into_iter().next() {
             self.open(p);
         }
+        let measuring = self
+            .editor
+            .session
+            .as_mut()
+            .is_some_and(session::Session::poll_metrics);
         if self.editor.player.transport().is_playing() {
             ctx.request_repaint();
+        } else if measuring {
+            ctx.request_repaint_after(Duration::from_millis(100));
         } else if self.jobs.any() {
             // Progress needs a few updates a second, not a full-speed redraw competing with
             // the worker for the CPU (on a software rasteriser a frame costs ~100 ms).

@@ -17,9 +17,11 @@ use crate::choreo::network::{PrecomputedScorer, ScoreSource, song_scores};
 use crate::choreo::project::{Actor, Edit};
 use crate::choreo::score::Scorer;
 use crate::choreo::{History, Project, TransitionMatrix};
+use crate::export::metrics::{danced_slots, random_baseline};
 use crate::export::{ExportOptions, choreograph, slot_specs};
 use crate::motion::blend::Choreography;
 use crate::motion::library::Library;
+use crate::motion::metrics::{DanceMeasure, DanceMetrics, MusicTimes, measure_dance};
 use crate::service::Progress;
 use crate::service::document::{self, Opened};
 
@@ -91,6 +93,19 @@ pub struct Session {
     pub dance: Option<Arc<Choreography>>,
     /// Why the dance could not be built.
     pub dance_error: Option<String>,
+    /// The dance metrics of the last dance measured (see [`Session::poll_metrics`]).
+    pub metrics: Option<Arc<SessionMetrics>>,
+    /// The measurement under way on a worker thread, if any.
+    metrics_rx: Option<std::sync::mpsc::Receiver<SessionMetrics>>,
+}
+
+/// The editor's dance metrics: the dance's, per slot, and the random baseline on its slots.
+#[derive(Debug, Clone)]
+pub struct SessionMetrics {
+    /// Whole dance and per slot.
+    pub measure: DanceMeasure,
+    /// Random phrases on the same slots (`None` if they could not be blended).
+    pub random: Option<DanceMetrics>,
 }
 
 impl std::fmt::Debug for Session {
@@ -143,6 +158,8 @@ impl Session {
             user: default_user(),
             dance: None,
             dance_error: None,
+            metrics: None,
+            metrics_rx: None,
         };
         s.rebuild_dance();
         Ok(s)
@@ -239,6 +256,62 @@ impl Session {
             Err(e) => {
                 self.dance = None;
                 self.dance_error = Some(format!("{e:#}"));
+            }
+        }
+        self.start_metrics();
+    }
+
+    /// Measures the current dance on a worker thread (baking it twice and blending the random
+    /// baseline take tens of milliseconds on a long song); [`Session::poll_metrics`] picks the
+    /// result up. A measurement still running for an older dance is dropped.
+    fn start_metrics(&mut self) {
+        self.metrics_rx = None;
+        let (Some(dance), Ok(slots)) = (
+            self.dance.clone(),
+            danced_slots(&self.project, &self.library),
+        ) else {
+            self.metrics = None;
+            return;
+        };
+        let project = self.project.clone();
+        let library = self.library.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("dance-metrics".into())
+            .spawn(move || {
+                let opts = ExportOptions::default();
+                let music = MusicTimes {
+                    beats: &project.analysis.beats,
+                    onsets: &project.analysis.onsets,
+                };
+                let measure = measure_dance(&dance, music, &slots, opts.fps);
+                let random = random_baseline(&project, &library, &opts)
+                    .ok()
+                    .map(|m| m.metrics);
+                // The receiver is gone when a newer dance replaced this one.
+                let _ = tx.send(SessionMetrics { measure, random });
+            });
+        match spawned {
+            Ok(_) => self.metrics_rx = Some(rx),
+            Err(e) => tracing::warn!("dance metrics: {e}"),
+        }
+    }
+
+    /// Takes the finished measurement, if any; `true` while one is still running.
+    pub fn poll_metrics(&mut self) -> bool {
+        let Some(rx) = &self.metrics_rx else {
+            return false;
+        };
+        match rx.try_recv() {
+            Ok(m) => {
+                self.metrics = Some(Arc::new(m));
+                self.metrics_rx = None;
+                false
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => true,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.metrics_rx = None;
+                false
             }
         }
     }

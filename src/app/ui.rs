@@ -635,6 +635,7 @@ pub fn inspector(
     };
     let slot = &s.project.slots[t];
     slot_header(ui, t, slot);
+    slot_metrics(ui, s, t);
     candidates_grid(ui, ed, slot, out);
     decision_buttons(ui, slot, out);
     note_editor(ui, slot, note, out);
@@ -666,6 +667,100 @@ fn slot_header(ui: &mut egui::Ui, t: usize, slot: &Slot) {
             ui.weak(format!("by {by}"));
         }
     });
+}
+
+/// The selected slot's dance metrics: BAS of its beats, music energy against motion energy,
+/// jerk at the switch into it.
+fn slot_metrics(ui: &mut egui::Ui, s: &crate::app::session::Session, t: usize) {
+    let Some(m) = s.metrics.as_ref().and_then(|m| m.measure.per_slot.get(t)) else {
+        return;
+    };
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |x| format!("{x:.digits$}"));
+    ui.label(format!(
+        "BAS {} · music {:.1} onsets/s · motion {:.2} m²/s² · entry jerk {} m/s³",
+        opt(m.bas, 2),
+        m.music_energy,
+        m.motion_energy,
+        opt(m.entry_jerk, 0)
+    ))
+    .on_hover_text(
+        "beat alignment of this phrase's music beats (Bailando), onsets per second against the \
+         dance's kinetic energy here, mean jerk around the switch into this slot",
+    );
+}
+
+/// The whole dance's metrics beside the random-phrase baseline on the same slots.
+pub fn dance_metrics_panel(ui: &mut egui::Ui, ed: &Editor) {
+    let Some(s) = &ed.session else {
+        return;
+    };
+    egui::CollapsingHeader::new("Dance metrics")
+        .default_open(true)
+        .show(ui, |ui| {
+            let Some(m) = &s.metrics else {
+                ui.weak(if s.dance.is_some() {
+                    "measuring…"
+                } else {
+                    "no dance"
+                });
+                return;
+            };
+            let d = &m.measure.metrics;
+            let r = m.random.as_ref();
+            let rows: [(&str, f64, Option<f64>, usize); 9] = [
+                ("slots", d.slots as f64, r.map(|r| r.slots as f64), 0),
+                (
+                    "distinct moves",
+                    d.distinct_move_share,
+                    r.map(|r| r.distinct_move_share),
+                    2,
+                ),
+                (
+                    "most used move",
+                    d.most_used_move_share,
+                    r.map(|r| r.most_used_move_share),
+                    2,
+                ),
+                (
+                    "longest repeat run",
+                    d.longest_repeat_run as f64,
+                    r.map(|r| r.longest_repeat_run as f64),
+                    0,
+                ),
+                ("coverage", d.coverage, r.map(|r| r.coverage), 2),
+                ("BAS", d.bas, r.map(|r| r.bas), 3),
+                (
+                    "energy correlation",
+                    d.energy_correlation,
+                    r.map(|r| r.energy_correlation),
+                    2,
+                ),
+                ("foot skate (m/s)", d.foot_skate, r.map(|r| r.foot_skate), 3),
+                (
+                    "transition jerk (m/s³)",
+                    d.transition_jerk,
+                    r.map(|r| r.transition_jerk),
+                    0,
+                ),
+            ];
+            egui::Grid::new("dance-metrics")
+                .num_columns(3)
+                .striped(true)
+                .spacing([8.0, 2.0])
+                .show(ui, |ui| {
+                    ui.weak("metric");
+                    ui.weak("dance");
+                    ui.weak("random");
+                    ui.end_row();
+                    for (name, v, rv, digits) in rows {
+                        ui.label(name);
+                        ui.label(format!("{v:.digits$}"));
+                        ui.weak(rv.map_or("–".to_string(), |x| format!("{x:.digits$}")));
+                        ui.end_row();
+                    }
+                });
+        });
 }
 
 /// The ranked candidates: probability and the network / transition parts; click chooses.

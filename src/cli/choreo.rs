@@ -1,10 +1,11 @@
 //! `phrasewise suggest | export-project | choreograph | labels | review-report`.
 //!
-//! * `suggest SONG [--library DIR] [--top-k 5] -o SONG.phrasewise.json`: analyse (cached),
-//!   rank, write the project.
+//! * `suggest SONG [--library DIR] [--top-k 5] -o SONG.phrasewise.json [--json]`: analyse
+//!   (cached), rank, write the project; `--json` prints the dance metrics on stdout.
 //! * `export-project PROJECT --bvh DANCE.bvh [--json TIMELINE.json]`: the chosen phrase of
 //!   every slot, tiled over its music span, blended into one BVH plus timeline.
-//! * `choreograph SONG -o DANCE.bvh [--project P]`: both in one go.
+//! * `choreograph SONG -o DANCE.bvh [--timeline T.json] [--project P] [--json]`: both in one
+//!   go; `--json` prints `{"metrics": {…}, "random_baseline": {…}}` on stdout.
 //! * `labels export PROJECTS… -o LABELS.json`, `labels coldstart DIR… -o LABELS.json`.
 //! * `review-report WORKSPACE [-o report.html|report.md]`.
 
@@ -43,6 +44,10 @@ pub struct SuggestArgs {
     /// Refuse audio longer than this many minutes.
     #[arg(long, default_value_t = 20.0)]
     pub max_minutes: f64,
+    /// Print the dance metrics and the random baseline as JSON on stdout (the slot list goes
+    /// to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `export-project`.
@@ -74,7 +79,11 @@ pub struct ChoreographArgs {
     pub out: PathBuf,
     /// Output timeline JSON (default: the BVH path with `.timeline.json`).
     #[arg(long)]
-    pub json: Option<PathBuf>,
+    pub timeline: Option<PathBuf>,
+    /// Print the dance metrics and the random baseline as JSON on stdout:
+    /// `{"metrics": {…}, "random_baseline": {…}}` (the summary goes to stderr).
+    #[arg(long)]
+    pub json: bool,
     /// Also write the project file here.
     #[arg(long)]
     pub project: Option<PathBuf>,
@@ -196,20 +205,30 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
             args.no_cache,
         )
     };
-    let (mut project, _) = suggest::suggest(&req, &TerminalProgress::new())?;
+    let (mut project, library) = suggest::suggest(&req, &TerminalProgress::new())?;
     project.save(&args.out)?;
-    print_project(&project, &args.out);
+    if args.json {
+        let report =
+            suggest::dance_metrics(&project, &library, &crate::export::ExportOptions::default())?;
+        eprint!("{}", project_text(&project, &args.out));
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", project_text(&project, &args.out));
+    }
     Ok(())
 }
 
-fn print_project(project: &Project, out: &Path) {
+fn project_text(project: &Project, out: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
     for (t, s) in project.slots.iter().enumerate() {
         let list: Vec<String> = s
             .candidates
             .iter()
             .map(|c| format!("{} ({:.0}%)", c.phrase, 100.0 * c.score.exp()))
             .collect();
-        println!(
+        let _ = writeln!(
+            text,
             "slot {t:3} {:7.2}–{:7.2} s {:>2} bars [{}]: {}",
             s.start,
             s.end,
@@ -218,7 +237,8 @@ fn print_project(project: &Project, out: &Path) {
             list.join(", ")
         );
     }
-    println!(
+    let _ = writeln!(
+        text,
         "{}: {} slots, model {}, library {} ({} phrases)",
         out.display(),
         project.slots.len(),
@@ -226,10 +246,11 @@ fn print_project(project: &Project, out: &Path) {
         project.library.name,
         project.library.phrases
     );
+    text
 }
 
-fn print_timeline(target: &RenderTarget, tl: &Timeline) {
-    println!(
+fn timeline_text(target: &RenderTarget, tl: &Timeline) -> String {
+    format!(
         "{}: {} frames at {} fps ({:.2} s), {} blended slots; timeline {}",
         target.bvh.display(),
         tl.frames,
@@ -237,14 +258,14 @@ fn print_timeline(target: &RenderTarget, tl: &Timeline) {
         tl.duration,
         tl.slots.len(),
         target.timeline.display()
-    );
+    )
 }
 
 /// `export-project`.
 pub fn run_export_project(args: &ExportProjectArgs) -> anyhow::Result<()> {
     let target = RenderTarget::new(&args.bvh, args.json.as_deref(), args.render.options());
     let tl = suggest::export_saved_project(&args.project, args.library.as_deref(), &target)?;
-    print_timeline(&target, &tl);
+    println!("{}", timeline_text(&target, &tl));
     Ok(())
 }
 
@@ -262,15 +283,23 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         args.max_minutes,
         args.no_cache,
     );
-    let target = RenderTarget::new(&args.out, args.json.as_deref(), args.render.options());
-    let (_, tl) = suggest::choreograph(
+    let target = RenderTarget::new(&args.out, args.timeline.as_deref(), args.render.options());
+    let done = suggest::choreograph(
         &req,
         args.project.is_some(),
+        args.json,
         &target,
         &TerminalProgress::new(),
     )?;
-    print_timeline(&target, &tl);
-    Ok(tl)
+    let summary = timeline_text(&target, &done.timeline);
+    match &done.metrics {
+        Some(report) => {
+            eprintln!("{summary}");
+            println!("{}", serde_json::to_string_pretty(report)?);
+        }
+        None => println!("{summary}"),
+    }
+    Ok(done.timeline)
 }
 
 /// `labels …`.

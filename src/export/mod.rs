@@ -1,12 +1,15 @@
 //! Export (layer 4): a planned dance — slots of library phrases on music spans — blended and
 //! written out. [`plan`] turns a project's chosen phrases into export slots (tiling) and
-//! assembles them into a [`Choreography`]; [`bvh`] writes the BVH and its JSON timeline. A new
+//! assembles them into a [`Choreography`]; [`bvh`] writes the BVH and its JSON timeline;
+//! [`metrics`] measures the blended dance against a random-phrase baseline. A new
 //! format goes in its own file here, taking a [`Choreography`] (see `docs/ARCHITECTURE.md`).
 
 pub mod bvh;
+pub mod metrics;
 pub mod plan;
 
 pub use bvh::{TIMELINE_SCHEMA, Timeline, TimelineSlot, export_dance};
+pub use metrics::{MetricsReport, measure_project, metrics_report};
 pub use plan::{ExportOptions, ExportPlan, SlotSpec, choreograph, slot_specs};
 
 use std::path::Path;

@@ -436,6 +436,23 @@ pub struct PhraseFeatures {
     pub hands_height: f64,
 }
 
+/// Kinetic energy per unit mass of `world` (frames at `fps`): the mean over frame steps and
+/// joints of ½|v|² (m²/s², forward differences); 0 for fewer than two frames.
+pub fn kinetic_energy(world: &[WorldPose], fps: f64) -> f64 {
+    let n = world.len();
+    if n < 2 || fps <= 0.0 {
+        return 0.0;
+    }
+    let mut energy = 0.0;
+    for i in 1..n {
+        for j in 0..JOINT_COUNT {
+            let v = (world[i].pos[j] - world[i - 1].pos[j]) * fps;
+            energy += 0.5 * v.dot(v);
+        }
+    }
+    energy / ((n - 1) * JOINT_COUNT) as f64
+}
+
 /// Computes [`PhraseFeatures`] over `world` (a phrase's frames at `fps`).
 pub fn phrase_features(world: &[WorldPose], fps: f64, n_beats: usize) -> PhraseFeatures {
     let n = world.len();
@@ -445,14 +462,7 @@ pub fn phrase_features(world: &[WorldPose], fps: f64, n_beats: usize) -> PhraseF
     let dur = (n - 1) as f64 / fps;
     let speed = joint_speed(world);
     let mean_speed = speed.iter().sum::<f64>() / n as f64 * fps;
-    let mut energy = 0.0;
-    for i in 1..n {
-        for j in 0..JOINT_COUNT {
-            let v = (world[i].pos[j] - world[i - 1].pos[j]) * fps;
-            energy += 0.5 * v.dot(v);
-        }
-    }
-    energy /= ((n - 1) * JOINT_COUNT) as f64;
+    let energy = kinetic_energy(world, fps);
     let hy: Vec<f64> = world.iter().map(|w| w.pos[0].y).collect();
     let height_range = hy.iter().copied().fold(f64::NEG_INFINITY, f64::max)
         - hy.iter().copied().fold(f64::INFINITY, f64::min);

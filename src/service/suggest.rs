@@ -1,6 +1,7 @@
 //! Suggest: analyse a song, rank the library's dance phrases for every music phrase (network
 //! or cold-start scores, re-scored by the transition matrix), and — for `choreograph` —
-//! render the chosen phrases. The one suggest pipeline of the command line.
+//! render the chosen phrases; on request, the dance metrics against a random baseline
+//! ([`crate::export::metrics`]). The one suggest pipeline of the command line.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use super::scoring::score_source;
 use super::{Progress, Result};
 use crate::choreo::network::{ScoreSource, song_scores};
 use crate::choreo::project::{Project, RankSettings};
-use crate::export::{ExportOptions, Timeline, export_project};
+use crate::export::{ExportOptions, MetricsReport, Timeline, export_project, metrics_report};
 use crate::motion::library::Library;
 
 /// What to rank a song with.
@@ -137,26 +138,59 @@ impl RenderTarget {
     }
 }
 
-/// `choreograph`: suggest, optionally save the project, render the chosen phrases.
+/// What [`choreograph`] made.
+#[derive(Debug, Clone)]
+pub struct Choreographed {
+    /// The ranked project.
+    pub project: Project,
+    /// The timeline of the written dance.
+    pub timeline: Timeline,
+    /// The dance metrics and the random baseline, when asked for.
+    pub metrics: Option<MetricsReport>,
+}
+
+/// `choreograph`: suggest, optionally save the project, render the chosen phrases and, with
+/// `measure`, compute the dance metrics.
 pub fn choreograph(
     req: &SuggestRequest,
     save_project: bool,
+    measure: bool,
     target: &RenderTarget,
     progress: &dyn Progress,
-) -> Result<(Project, Timeline)> {
+) -> Result<Choreographed> {
     let (mut project, library) = suggest(req, progress)?;
     if save_project {
         project.save(&req.project_path)?;
     }
     progress.step("blending", 0.96)?;
-    let tl = export_project(
+    let timeline = export_project(
         &project,
         &library,
         &target.options,
         &target.bvh,
         &target.timeline,
     )?;
-    Ok((project, tl))
+    let metrics = if measure {
+        progress.step("measuring", 0.98)?;
+        Some(dance_metrics(&project, &library, &target.options)?)
+    } else {
+        None
+    };
+    Ok(Choreographed {
+        project,
+        timeline,
+        metrics,
+    })
+}
+
+/// The dance metrics of a project's chosen phrases, blended with `options`, beside the
+/// random-phrase baseline on the same slots.
+pub fn dance_metrics(
+    project: &Project,
+    library: &Library,
+    options: &ExportOptions,
+) -> Result<MetricsReport> {
+    Ok(metrics_report(project, library, options)?)
 }
 
 /// `export-project`: renders a saved project's chosen phrases (with the project's library,

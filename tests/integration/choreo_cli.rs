@@ -153,7 +153,105 @@ fn choreograph_args_new_has_the_command_line_defaults() {
     );
     assert_eq!((a.max_minutes, a.no_cache), (20.0, false));
     assert_eq!(
-        (a.json, a.project, a.library, a.model),
-        (None, None, None, None)
+        (a.json, a.timeline, a.project, a.library, a.model),
+        (false, None, None, None, None)
     );
+}
+
+/// The dance-metric keys `--json` prints in both objects (issue 15).
+const METRIC_KEYS: [&str; 9] = [
+    "slots",
+    "distinct_move_share",
+    "most_used_move_share",
+    "longest_repeat_run",
+    "coverage",
+    "bas",
+    "energy_correlation",
+    "foot_skate",
+    "transition_jerk",
+];
+
+/// Checks `{"metrics": {...}, "random_baseline": {...}}`: every key, finite values, shares in
+/// 0–1, the same slot count on both sides.
+fn check_metrics_json(stdout: &[u8]) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(stdout)));
+    let obj = v.as_object().unwrap();
+    assert_eq!(obj.len(), 2, "{v}");
+    for side in ["metrics", "random_baseline"] {
+        let m = v[side]
+            .as_object()
+            .unwrap_or_else(|| panic!("no {side}: {v}"));
+        assert_eq!(m.len(), METRIC_KEYS.len(), "{side}: {v}");
+        for k in METRIC_KEYS {
+            let x = m
+                .get(k)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or_else(|| panic!("{side}.{k} missing: {v}"));
+            assert!(x.is_finite(), "{side}.{k} = {x}");
+        }
+        for k in [
+            "distinct_move_share",
+            "most_used_move_share",
+            "coverage",
+            "bas",
+        ] {
+            let x = m[k].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&x), "{side}.{k} = {x}");
+        }
+        assert!(m["energy_correlation"].as_f64().unwrap().abs() <= 1.0);
+        assert!(m["slots"].as_u64().unwrap() >= 4, "{v}");
+        assert!(m["longest_repeat_run"].as_u64().unwrap() >= 1, "{v}");
+    }
+    assert_eq!(v["metrics"]["slots"], v["random_baseline"]["slots"]);
+    v
+}
+
+#[test]
+fn choreograph_json_prints_metrics_and_random_baseline() {
+    let dir = temp_dir("json");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+            .args(args)
+            .env("PHRASEWISE_CACHE", dir.join("cache"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let bvh = dir.join("dance.bvh");
+    let out = run(&[
+        "choreograph",
+        wav.to_str().unwrap(),
+        "-o",
+        bvh.to_str().unwrap(),
+        "--json",
+    ]);
+    let v = check_metrics_json(&out.stdout);
+    assert!(bvh.is_file());
+    // the summary line moved to stderr
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frames at 30 fps"));
+    // the demo song is danced from its first to its last phrase
+    assert!(v["metrics"]["coverage"].as_f64().unwrap() > 0.5, "{v}");
+    eprintln!("{}", serde_json::to_string_pretty(&v).unwrap());
+
+    // suggest --json prints the same metrics for the same ranking; the baseline is seeded
+    let project = dir.join("demo.phrasewise.json");
+    let out = run(&[
+        "suggest",
+        wav.to_str().unwrap(),
+        "-o",
+        project.to_str().unwrap(),
+        "--json",
+    ]);
+    let s = check_metrics_json(&out.stdout);
+    assert_eq!(s, v, "suggest --json and choreograph --json differ");
+    assert!(project.is_file());
+    let _ = std::fs::remove_dir_all(&dir);
 }

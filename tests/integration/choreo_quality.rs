@@ -1,5 +1,5 @@
 //! Quality of the suggested dance against a random-phrase baseline on the same song: beat
-//! alignment score (Bailando/FACT BAS, σ = 3 frames at 30 fps) of the exported motion's dance
+//! alignment score (Bailando/FACT BAS, σ = 3 frames at 60 fps) of the exported motion's dance
 //! beats against the song's beats. Prints the numbers for BENCHMARKS.md.
 
 use crate::common_data;

@@ -703,3 +703,81 @@ fn a_cancelled_job_is_reported_as_cancelled_not_as_an_error() {
     assert!(matches!(level, Level::Error), "{level:?}: {msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+type Metrics = std::sync::Arc<phrasewise::app::session::SessionMetrics>;
+
+/// Runs frames until the dance metrics of the open dance have come back from their worker
+/// thread, as a new measurement when `previous` is given (at most 60 s).
+fn wait_for_metrics(h: &mut Harness<'static, EditorApp>, previous: Option<&Metrics>) -> Metrics {
+    let t0 = std::time::Instant::now();
+    loop {
+        h.run_steps(1);
+        let now = h
+            .state()
+            .editor
+            .session
+            .as_ref()
+            .and_then(|s| s.metrics.clone());
+        if let Some(m) = now
+            && previous.is_none_or(|p| !std::sync::Arc::ptr_eq(p, &m))
+        {
+            h.run_steps(1);
+            return m;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "no new dance metrics after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn dance_metrics_show_for_the_dance_and_the_selected_slot() {
+    let dir = temp_dir("metrics");
+    let mut h = harness(&dir, false);
+    let first = wait_for_metrics(&mut h, None);
+    let (bas, random_bas, slots, slot_bas) = {
+        let s = h.state().editor.session.as_ref().expect("demo loaded");
+        let m = s.metrics.as_ref().expect("metrics");
+        assert_eq!(m.measure.per_slot.len(), s.project.slots.len());
+        let r = m.random.as_ref().expect("random baseline");
+        assert_eq!(r.slots, s.project.slots.len());
+        (
+            m.measure.metrics.bas,
+            r.bas,
+            m.measure.metrics.slots,
+            m.measure.per_slot[0].bas,
+        )
+    };
+    assert!(bas > 0.0 && bas <= 1.0, "BAS {bas}");
+    // the panel shows the dance's and the baseline's values
+    use egui_kittest::kittest::Queryable;
+    let shown =
+        |h: &Harness<'static, EditorApp>, text: &str| h.query_all_by_label(text).next().is_some();
+    for text in [
+        "Dance metrics".to_string(),
+        "BAS".to_string(),
+        "longest repeat run".to_string(),
+        "random".to_string(),
+        format!("{bas:.3}"),
+        format!("{random_bas:.3}"),
+        format!("{slots}"),
+    ] {
+        assert!(shown(&h, &text), "`{text}` is not shown");
+    }
+    // the inspector shows the selected slot's values
+    let slot_bas = slot_bas.expect("slot 0 has beats");
+    let line = format!("BAS {slot_bas:.2} · music");
+    assert!(
+        h.query_all_by_label_contains(&line).next().is_some(),
+        "no per-slot metrics line `{line}`"
+    );
+    // an edit measures the new dance: slot 0 swapped to its second candidate
+    let was = chosen(h.state(), 0);
+    h.key_press(Key::Num2);
+    let after = wait_for_metrics(&mut h, Some(&first));
+    assert_ne!(chosen(h.state(), 0), was, "the key did not swap slot 0");
+    assert_eq!(after.measure.per_slot.len(), slots);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -361,6 +361,26 @@ fn conv_transpose2d_grads(
     (gx, gw)
 }
 
+/// Makes glibc's allocator keep freed memory for reuse instead of handing it back to the
+/// system (process-wide, once). A training step allocates and frees the same activation,
+/// gradient and im2col buffers, up to tens of MB, at every step; glibc `mmap`s each block
+/// above its threshold and unmaps it when freed, so every step paid page faults and the
+/// kernel's zeroing for all of them again. Elsewhere than linux-gnu this does nothing.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: `mallopt` only sets allocator parameters and may be called at any time
+            // from any thread.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+            }
+        });
+    }
+}
+
 /// Whether the custom ops can run `x`: an `f32` tensor on the `flex` backend (with or without
 /// autodiff).
 fn supported<const D: usize>(x: &Tensor<D>) -> bool {

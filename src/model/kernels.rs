@@ -98,13 +98,7 @@ fn gated_sums(x: &[f32], g: &[f32], k: Channel) -> (f64, f64) {
     let (mut sg, mut sgx) = ([0.0f32; 8], [0.0f32; 8]);
     let (xc, xr) = x.as_chunks::<8>();
     let (gc, gr) = g.as_chunks::<8>();
-    let gate = |d: f32, gv: f32| {
-        if d * k.scale + k.shift > k.floor {
-            gv
-        } else {
-            0.0
-        }
-    };
+    let gate = |d: f32, gv: f32| k.gate(d, gv);
     for (x8, g8) in xc.iter().zip(gc) {
         let mut d = [0.0f32; 8];
         let mut gv = [0.0f32; 8];
@@ -189,6 +183,15 @@ struct Channel {
     floor: f32,
 }
 
+impl Channel {
+    /// The output gradient `g` at `x − mean = d`, zero where the ReLU clipped (the forward's
+    /// arithmetic). A product with a 0/1 mask rather than a select: LLVM compiled the select
+    /// to a branch per lane, and the ReLU's pattern is unpredictable.
+    fn gate(&self, d: f32, g: f32) -> f32 {
+        g * f32::from(u8::from(d * self.scale + self.shift > self.floor))
+    }
+}
+
 fn channels(stats: &[f32], gamma: &[f32], beta: &[f32], spec: BnSpec) -> Vec<Channel> {
     let c = stats.len() / 2;
     (0..c)
@@ -268,12 +271,7 @@ pub fn bn_backward(
                 let scale = gamma[ci] * k.inv_std;
                 for (o, (&xv, &gv)) in dp.iter_mut().zip(xp.iter().zip(gp)) {
                     let d = xv - k.mean;
-                    let gv = if d * k.scale + k.shift > k.floor {
-                        gv
-                    } else {
-                        0.0
-                    };
-                    *o = scale * (gv - mg - d * k.inv_std * mgx);
+                    *o = scale * (k.gate(d, gv) - mg - d * k.inv_std * mgx);
                 }
             });
     }

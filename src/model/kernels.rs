@@ -1,8 +1,21 @@
 //! Loops over contiguous `f32` buffers behind the training ops of [`super::train_ops`]: im2col
 //! and the per-channel passes of batch normalisation over `[batch, channels, positions]`.
-//! They run on rayon's global pool, the one burn's `flex` kernels use.
+//! They run on rayon's global pool, the one burn's `flex` kernels use, each task compiled for
+//! the CPU's vector instructions ([`simd`]).
 
 use rayon::prelude::*;
+
+/// Lanes of the manual reductions: one AVX-512 register of `f32`.
+const LANES: usize = 16;
+
+/// Runs `f` compiled for the best vector instruction set of the CPU (AVX-512 through pulp's
+/// dispatch where the CPU has it, plain code elsewhere), so that its loops vectorise: the
+/// crate is built for baseline x86-64, whose SSE2 turned the kernels' selects into a branch
+/// per lane.
+#[inline(always)]
+fn simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
 
 /// Where [`im2col`] reads: a source `[b, c, h, w]` seen through a `kernel` at `stride` with
 /// `pad` zeros before each axis, for an output of `out` positions.
@@ -58,33 +71,36 @@ pub fn im2col(src: &[f32], g: Patches) -> Vec<f32> {
         return cols;
     }
     cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
-        let (ci, ky, kx) = (r / (k0 * k1), r / k1 % k0, r % k1);
-        let xs = valid(wo, w, kx, s1, p1);
-        for oy in valid(ho, h, ky, s0, p0) {
-            let iy = oy * s0 + ky - p0;
-            for bi in 0..b {
-                let line = &src[((bi * c + ci) * h + iy) * w..][..w];
-                let dst = &mut row[(bi * ho + oy) * wo..][..wo];
-                if s1 == 1 {
-                    let from = xs.start + kx - p1;
-                    dst[xs.clone()].copy_from_slice(&line[from..from + xs.len()]);
-                } else {
-                    for ox in xs.clone() {
-                        dst[ox] = line[ox * s1 + kx - p1];
+        simd(|| {
+            let (ci, ky, kx) = (r / (k0 * k1), r / k1 % k0, r % k1);
+            let xs = valid(wo, w, kx, s1, p1);
+            for oy in valid(ho, h, ky, s0, p0) {
+                let iy = oy * s0 + ky - p0;
+                for bi in 0..b {
+                    let line = &src[((bi * c + ci) * h + iy) * w..][..w];
+                    let dst = &mut row[(bi * ho + oy) * wo..][..wo];
+                    if s1 == 1 {
+                        let from = xs.start + kx - p1;
+                        dst[xs.clone()].copy_from_slice(&line[from..from + xs.len()]);
+                    } else {
+                        for ox in xs.clone() {
+                            dst[ox] = line[ox * s1 + kx - p1];
+                        }
                     }
                 }
             }
-        }
+        })
     });
     cols
 }
 
-/// `Σ a` in eight `f32` lanes (vectorisable), as `f64`.
+/// `Σ a` in `f32` lanes (vectorisable), as `f64`.
+#[inline(always)]
 fn lane_sum(a: &[f32]) -> f64 {
-    let mut s = [0.0f32; 8];
-    let (ac, ar) = a.as_chunks::<8>();
+    let mut s = [0.0f32; LANES];
+    let (ac, ar) = a.as_chunks::<LANES>();
     for a8 in ac {
-        for i in 0..8 {
+        for i in 0..LANES {
             s[i] += a8[i];
         }
     }
@@ -92,44 +108,35 @@ fn lane_sum(a: &[f32]) -> f64 {
     s.iter().map(|&v| f64::from(v)).sum::<f64>() + tail
 }
 
-/// `(Σ g′, Σ g′·x̂)` over one plane of a channel `k`, `g′` the output gradient `g` gated by the
-/// ReLU, in eight `f32` lanes (vectorisable), as `f64`.
-fn gated_sums(x: &[f32], g: &[f32], k: Channel) -> (f64, f64) {
-    let (mut sg, mut sgx) = ([0.0f32; 8], [0.0f32; 8]);
-    let (xc, xr) = x.as_chunks::<8>();
-    let (gc, gr) = g.as_chunks::<8>();
-    let gate = |d: f32, gv: f32| k.gate(d, gv);
-    for (x8, g8) in xc.iter().zip(gc) {
-        let mut d = [0.0f32; 8];
-        let mut gv = [0.0f32; 8];
-        for i in 0..8 {
-            d[i] = x8[i] - k.mean;
-        }
-        for i in 0..8 {
-            gv[i] = gate(d[i], g8[i]);
-        }
-        for i in 0..8 {
-            sg[i] += gv[i];
-            sgx[i] += gv[i] * (d[i] * k.inv_std);
+/// `(Σ a, Σ a·(b − m))` over two slices in `f32` lanes (vectorisable), as `f64`.
+#[inline(always)]
+fn centred_dot(a: &[f32], b: &[f32], m: f32) -> (f64, f64) {
+    let (mut sa, mut sab) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let (ac, ar) = a.as_chunks::<LANES>();
+    let (bc, br) = b.as_chunks::<LANES>();
+    for (a8, b8) in ac.iter().zip(bc) {
+        for i in 0..LANES {
+            sa[i] += a8[i];
+            sab[i] += a8[i] * (b8[i] - m);
         }
     }
-    let (mut tg, mut tgx) = (0.0f64, 0.0f64);
-    for (&xv, &gv) in xr.iter().zip(gr) {
-        let d = xv - k.mean;
-        let gv = gate(d, gv);
-        tg += f64::from(gv);
-        tgx += f64::from(gv * (d * k.inv_std));
-    }
-    let total = |l: [f32; 8]| l.iter().map(|&v| f64::from(v)).sum::<f64>();
-    (total(sg) + tg, total(sgx) + tgx)
+    let total = |l: [f32; LANES]| l.iter().map(|&v| f64::from(v)).sum::<f64>();
+    let tail_a: f64 = ar.iter().map(|&v| f64::from(v)).sum();
+    let tail_ab: f64 = ar
+        .iter()
+        .zip(br)
+        .map(|(&x, &y)| f64::from(x * (y - m)))
+        .sum();
+    (total(sa) + tail_a, total(sab) + tail_ab)
 }
 
-/// `Σ (a − m)²` in eight `f32` lanes, as `f64`.
+/// `Σ (a − m)²` in `f32` lanes, as `f64`.
+#[inline(always)]
 fn centred_squares(a: &[f32], m: f32) -> f64 {
-    let mut s = [0.0f32; 8];
-    let (ac, ar) = a.as_chunks::<8>();
+    let mut s = [0.0f32; LANES];
+    let (ac, ar) = a.as_chunks::<LANES>();
     for a8 in ac {
-        for i in 0..8 {
+        for i in 0..LANES {
             s[i] += (a8[i] - m) * (a8[i] - m);
         }
     }
@@ -150,10 +157,12 @@ pub fn channel_stats(x: &[f32], dims: [usize; 3]) -> Vec<f32> {
     let stats: Vec<(f32, f32)> = (0..c)
         .into_par_iter()
         .map(|ci| {
-            let sum: f64 = planes(x, dims, ci).map(lane_sum).sum();
-            let m = (sum / n) as f32;
-            let sq: f64 = planes(x, dims, ci).map(|p| centred_squares(p, m)).sum();
-            (m, (sq / n) as f32)
+            simd(|| {
+                let sum: f64 = planes(x, dims, ci).map(lane_sum).sum();
+                let m = (sum / n) as f32;
+                let sq: f64 = planes(x, dims, ci).map(|p| centred_squares(p, m)).sum();
+                (m, (sq / n) as f32)
+            })
         })
         .collect();
     stats
@@ -181,15 +190,6 @@ struct Channel {
     scale: f32,
     shift: f32,
     floor: f32,
-}
-
-impl Channel {
-    /// The output gradient `g` at `x − mean = d`, zero where the ReLU clipped (the forward's
-    /// arithmetic). A product with a 0/1 mask rather than a select: LLVM compiled the select
-    /// to a branch per lane, and the ReLU's pattern is unpredictable.
-    fn gate(&self, d: f32, g: f32) -> f32 {
-        g * f32::from(u8::from(d * self.scale + self.shift > self.floor))
-    }
 }
 
 fn channels(stats: &[f32], gamma: &[f32], beta: &[f32], spec: BnSpec) -> Vec<Channel> {
@@ -229,9 +229,11 @@ pub fn bn_forward(
         .enumerate()
         .for_each(|(plane, (yp, xp))| {
             let k = ch[plane % c];
-            for (o, &v) in yp.iter_mut().zip(xp) {
-                *o = ((v - k.mean) * k.scale + k.shift).max(k.floor);
-            }
+            simd(|| {
+                for (o, &v) in yp.iter_mut().zip(xp) {
+                    *o = ((v - k.mean) * k.scale + k.shift).max(k.floor);
+                }
+            });
         });
     y
 }
@@ -249,32 +251,51 @@ pub fn bn_backward(
     let [b, c, l] = dims;
     let n = (b * l).max(1) as f64;
     let ch = channels(stats, gamma, beta, spec);
-    // per channel: Σ g and Σ g·x̂ (g gated by the ReLU)
+    let mut dx = vec![0.0f32; x.len()];
+    if l == 0 {
+        return (dx, vec![0.0; c], vec![0.0; c]);
+    }
+    // the output gradient where the ReLU let it through (a plain loop: vectorised selects)
+    dx.par_chunks_mut(l)
+        .zip(x.par_chunks(l).zip(g.par_chunks(l)))
+        .enumerate()
+        .for_each(|(plane, (dp, (xp, gp)))| {
+            let k = ch[plane % c];
+            simd(|| {
+                for (o, (&xv, &gv)) in dp.iter_mut().zip(xp.iter().zip(gp)) {
+                    let through = (xv - k.mean) * k.scale + k.shift > k.floor;
+                    *o = if through { gv } else { 0.0 };
+                }
+            });
+        });
+    // per channel: Σ g and Σ g·x̂
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ci| {
-            planes(x, dims, ci)
-                .zip(planes(g, dims, ci))
-                .map(|(xp, gp)| gated_sums(xp, gp, ch[ci]))
-                .fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1))
+            let k = ch[ci];
+            let (sg, sgd) = simd(|| {
+                planes(&dx, dims, ci)
+                    .zip(planes(x, dims, ci))
+                    .map(|(gp, xp)| centred_dot(gp, xp, k.mean))
+                    .fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1))
+            });
+            (sg, sgd * f64::from(k.inv_std))
         })
         .collect();
-    let mut dx = vec![0.0f32; x.len()];
-    if l > 0 {
-        dx.par_chunks_mut(l)
-            .zip(x.par_chunks(l).zip(g.par_chunks(l)))
-            .enumerate()
-            .for_each(|(plane, (dp, (xp, gp)))| {
-                let ci = plane % c;
-                let k = ch[ci];
-                let (mg, mgx) = ((sums[ci].0 / n) as f32, (sums[ci].1 / n) as f32);
-                let scale = gamma[ci] * k.inv_std;
-                for (o, (&xv, &gv)) in dp.iter_mut().zip(xp.iter().zip(gp)) {
-                    let d = xv - k.mean;
-                    *o = scale * (k.gate(d, gv) - mg - d * k.inv_std * mgx);
+    dx.par_chunks_mut(l)
+        .zip(x.par_chunks(l))
+        .enumerate()
+        .for_each(|(plane, (dp, xp))| {
+            let ci = plane % c;
+            let k = ch[ci];
+            let (mg, mgx) = ((sums[ci].0 / n) as f32, (sums[ci].1 / n) as f32);
+            let scale = gamma[ci] * k.inv_std;
+            simd(|| {
+                for (o, &xv) in dp.iter_mut().zip(xp) {
+                    *o = scale * (*o - mg - (xv - k.mean) * k.inv_std * mgx);
                 }
             });
-    }
+        });
     let dgamma = sums.iter().map(|s| s.1 as f32).collect();
     let dbeta = sums.iter().map(|s| s.0 as f32).collect();
     (dx, dgamma, dbeta)

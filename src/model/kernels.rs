@@ -13,9 +13,20 @@ const LANES: usize = 16;
 /// crate is built for baseline x86-64, whose SSE2 turned the kernels' selects into a branch
 /// per lane.
 #[inline(always)]
-fn simd<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
+fn simd<R>(f: impl FnOnce(Once) -> R) -> R {
+    struct Task<F>(F);
+    impl<R, F: FnOnce(Once) -> R> pulp::WithSimd for Task<F> {
+        type Output = R;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _simd: S) -> R {
+            (self.0)(Once)
+        }
+    }
+    pulp::Arch::new().dispatch(Task(f))
 }
+
+/// A token moved into each [`simd`] task.
+struct Once;
 
 /// Where [`im2col`] reads: a source `[b, c, h, w]` seen through a `kernel` at `stride` with
 /// `pad` zeros before each axis, for an output of `out` positions.
@@ -71,25 +82,23 @@ pub fn im2col(src: &[f32], g: Patches) -> Vec<f32> {
         return cols;
     }
     cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
-        simd(|| {
-            let (ci, ky, kx) = (r / (k0 * k1), r / k1 % k0, r % k1);
-            let xs = valid(wo, w, kx, s1, p1);
-            for oy in valid(ho, h, ky, s0, p0) {
-                let iy = oy * s0 + ky - p0;
-                for bi in 0..b {
-                    let line = &src[((bi * c + ci) * h + iy) * w..][..w];
-                    let dst = &mut row[(bi * ho + oy) * wo..][..wo];
-                    if s1 == 1 {
-                        let from = xs.start + kx - p1;
-                        dst[xs.clone()].copy_from_slice(&line[from..from + xs.len()]);
-                    } else {
-                        for ox in xs.clone() {
-                            dst[ox] = line[ox * s1 + kx - p1];
-                        }
+        let (ci, ky, kx) = (r / (k0 * k1), r / k1 % k0, r % k1);
+        let xs = valid(wo, w, kx, s1, p1);
+        for oy in valid(ho, h, ky, s0, p0) {
+            let iy = oy * s0 + ky - p0;
+            for bi in 0..b {
+                let line = &src[((bi * c + ci) * h + iy) * w..][..w];
+                let dst = &mut row[(bi * ho + oy) * wo..][..wo];
+                if s1 == 1 {
+                    let from = xs.start + kx - p1;
+                    dst[xs.clone()].copy_from_slice(&line[from..from + xs.len()]);
+                } else {
+                    for ox in xs.clone() {
+                        dst[ox] = line[ox * s1 + kx - p1];
                     }
                 }
             }
-        })
+        }
     });
     cols
 }
@@ -144,11 +153,6 @@ fn centred_squares(a: &[f32], m: f32) -> f64 {
     s.iter().map(|&v| f64::from(v)).sum::<f64>() + tail
 }
 
-/// The planes `[positions]` of channel `ci` in `x` `[b, c, l]`, one per batch item.
-fn planes(x: &[f32], [b, c, l]: [usize; 3], ci: usize) -> impl Iterator<Item = &[f32]> {
-    (0..b).map(move |bi| &x[(bi * c + ci) * l..][..l])
-}
-
 /// Per-channel statistics of `x` `[b, c, l]`: `[2·c]`, the means then the biased variances
 /// (two passes).
 pub fn channel_stats(x: &[f32], dims: [usize; 3]) -> Vec<f32> {
@@ -157,12 +161,22 @@ pub fn channel_stats(x: &[f32], dims: [usize; 3]) -> Vec<f32> {
     let stats: Vec<(f32, f32)> = (0..c)
         .into_par_iter()
         .map(|ci| {
-            simd(|| {
-                let sum: f64 = planes(x, dims, ci).map(lane_sum).sum();
-                let m = (sum / n) as f32;
-                let sq: f64 = planes(x, dims, ci).map(|p| centred_squares(p, m)).sum();
-                (m, (sq / n) as f32)
-            })
+            simd(
+                #[inline(always)]
+                |_: Once| {
+                    let plane = |bi: usize| &x[(bi * c + ci) * l..][..l];
+                    let mut sum = 0.0;
+                    for bi in 0..b {
+                        sum += lane_sum(plane(bi));
+                    }
+                    let m = (sum / n) as f32;
+                    let mut sq = 0.0;
+                    for bi in 0..b {
+                        sq += centred_squares(plane(bi), m);
+                    }
+                    (m, (sq / n) as f32)
+                },
+            )
         })
         .collect();
     stats
@@ -229,11 +243,14 @@ pub fn bn_forward(
         .enumerate()
         .for_each(|(plane, (yp, xp))| {
             let k = ch[plane % c];
-            simd(|| {
-                for (o, &v) in yp.iter_mut().zip(xp) {
-                    *o = ((v - k.mean) * k.scale + k.shift).max(k.floor);
-                }
-            });
+            simd(
+                #[inline(always)]
+                |_: Once| {
+                    for (o, &v) in yp.iter_mut().zip(xp) {
+                        *o = ((v - k.mean) * k.scale + k.shift).max(k.floor);
+                    }
+                },
+            );
         });
     y
 }
@@ -261,24 +278,34 @@ pub fn bn_backward(
         .enumerate()
         .for_each(|(plane, (dp, (xp, gp)))| {
             let k = ch[plane % c];
-            simd(|| {
-                for (o, (&xv, &gv)) in dp.iter_mut().zip(xp.iter().zip(gp)) {
-                    let through = (xv - k.mean) * k.scale + k.shift > k.floor;
-                    *o = if through { gv } else { 0.0 };
-                }
-            });
+            simd(
+                #[inline(always)]
+                |_: Once| {
+                    for (o, (&xv, &gv)) in dp.iter_mut().zip(xp.iter().zip(gp)) {
+                        let through = (xv - k.mean) * k.scale + k.shift > k.floor;
+                        *o = if through { gv } else { 0.0 };
+                    }
+                },
+            );
         });
     // per channel: Σ g and Σ g·x̂
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ci| {
             let k = ch[ci];
-            let (sg, sgd) = simd(|| {
-                planes(&dx, dims, ci)
-                    .zip(planes(x, dims, ci))
-                    .map(|(gp, xp)| centred_dot(gp, xp, k.mean))
-                    .fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1))
-            });
+            let (sg, sgd) = simd(
+                #[inline(always)]
+                |_: Once| {
+                    let (mut sg, mut sgd) = (0.0, 0.0);
+                    for bi in 0..b {
+                        let at = (bi * c + ci) * l;
+                        let (a, d) = centred_dot(&dx[at..at + l], &x[at..at + l], k.mean);
+                        sg += a;
+                        sgd += d;
+                    }
+                    (sg, sgd)
+                },
+            );
             (sg, sgd * f64::from(k.inv_std))
         })
         .collect();
@@ -290,11 +317,14 @@ pub fn bn_backward(
             let k = ch[ci];
             let (mg, mgx) = ((sums[ci].0 / n) as f32, (sums[ci].1 / n) as f32);
             let scale = gamma[ci] * k.inv_std;
-            simd(|| {
-                for (o, &xv) in dp.iter_mut().zip(xp) {
-                    *o = scale * (*o - mg - (xv - k.mean) * k.inv_std * mgx);
-                }
-            });
+            simd(
+                #[inline(always)]
+                |_: Once| {
+                    for (o, &xv) in dp.iter_mut().zip(xp) {
+                        *o = scale * (*o - mg - (xv - k.mean) * k.inv_std * mgx);
+                    }
+                },
+            );
         });
     let dgamma = sums.iter().map(|s| s.1 as f32).collect();
     let dbeta = sums.iter().map(|s| s.0 as f32).collect();

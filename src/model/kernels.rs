@@ -1,7 +1,7 @@
 //! Loops over contiguous `f32` buffers behind the training ops of [`super::train_ops`]: im2col
 //! and the per-channel passes of batch normalisation over `[batch, channels, positions]`.
-//! They run on rayon's global pool, the one burn's `flex` kernels use, each task compiled for
-//! the CPU's vector instructions ([`simd`]).
+//! They run on rayon's global pool, the one burn's `flex` kernels use; the batch-norm passes
+//! are compiled for the CPU's vector instructions ([`simd`]).
 
 use rayon::prelude::*;
 
@@ -25,7 +25,9 @@ fn simd<R>(f: impl FnOnce(Once) -> R) -> R {
     pulp::Arch::new().dispatch(Task(f))
 }
 
-/// A token moved into each [`simd`] task.
+/// A token moved into each [`simd`] task: it makes the task an `FnOnce` whose body is its
+/// `call_once`, which then inlines into pulp's dispatch (a borrowing closure is called through
+/// a shim that stayed out of line, compiled without the vector instructions).
 struct Once;
 
 /// Where [`im2col`] reads: a source `[b, c, h, w]` seen through a `kernel` at `stride` with

@@ -12,7 +12,8 @@
 //!   `[ci·k·k, b·ho·wo]` and the output gradient `g` as `[co, b·ho·wo]`, `dW = g·colsᵀ`
 //!   (its input gradient and its forward pass are flex's own kernels);
 //! * a transposed convolution is the adjoint of a convolution: the im2col of its *output*
-//!   gradient gives both its weight gradient (`x·colsᵀ`) and its input gradient (`W·cols`);
+//!   gradient gives both its weight gradient (`x·colsᵀ`) and its input gradient (`W·cols`)
+//!   (its forward pass is flex's);
 //! * batch norm runs per-channel loops over the `[b, c, h·w]` layout ([`super::kernels`]).
 //!
 //! The layers go through a burn backend extension ([`TrainOps`]) with hand-written backward

@@ -408,7 +408,6 @@ pub fn pretrain(
             path: out.to_path_buf(),
         });
     }
-    super::train_ops::keep_freed_memory();
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     let mut net = cfg.net.init(&ad);

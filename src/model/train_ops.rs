@@ -362,34 +362,6 @@ fn conv_transpose2d_grads(
     (gx, gw)
 }
 
-/// Makes glibc's allocator keep freed memory for reuse instead of handing it back to the
-/// system (process-wide, once). A training step allocates and frees the same activation,
-/// gradient and im2col buffers, up to tens of MB, at every step; glibc `mmap`s each block
-/// above its threshold (at most 32 MB, adapting) and unmaps it when freed, so every step paid
-/// page faults and the kernel's zeroing for them again. The cost: the process keeps up to
-/// 1 GB of freed memory until it exits; today only the `pretrain` and `bench learn` commands
-/// pretrain, not the editor. Elsewhere than linux-gnu this does nothing; where glibc
-/// refuses a setting, training runs as before (a debug log line).
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            for (param, value) in [
-                (libc::M_MMAP_THRESHOLD, 256 << 20),
-                (libc::M_TRIM_THRESHOLD, 1 << 30),
-            ] {
-                // SAFETY: `mallopt` takes two integers, touches no memory of ours and only
-                // sets allocator parameters under glibc's own lock; it may be called at any
-                // time from any thread. It returns 0 when it rejects a value.
-                if unsafe { libc::mallopt(param, value) } == 0 {
-                    tracing::debug!("mallopt({param}, {value}) refused; allocator unchanged");
-                }
-            }
-        });
-    }
-}
-
 /// Whether the custom ops can run `x`: an `f32` tensor on the `flex` backend (with or without
 /// autodiff).
 fn supported<const D: usize>(x: &Tensor<D>) -> bool {

@@ -1,12 +1,16 @@
 //! Pretext decoders of the self-supervised pretraining (Duan et al. 2020, §3.2, appendix
 //! Tables 4 and 5): D1 reconstructs the 128×128 mel image from `u`, D2 regresses the main
-//! melody and D3 the rhythm (binary, sigmoid) from `f_t`, each at 128 steps.
+//! melody and D3 the rhythm (binary, sigmoid) from `f_t`, each at 128 steps. The transposed
+//! convolutions and batch norms run through [`super::train_ops`] (burn's layers and records,
+//! backward passes written for the CPU backend).
 
 use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
+
+use super::train_ops::{batch_norm_relu, conv_transpose1d, conv_transpose2d};
 
 /// Configuration of D1 (Table 4): 8 transposed 2-D convolutions, kernel/stride/padding
 /// 4/1/0, 4/2/1, 4/2/1, 4/2/1, 3/1/1, 4/2/1, 3/1/1, 4/2/1 (1 → 4 → 8 → 16 → 32 → 32 → 64 → 64
@@ -83,9 +87,9 @@ impl MelDecoder {
         let [b, c] = u.dims();
         let mut x = u.reshape([b, c, 1, 1]); // [b, 512, 1, 1]
         for (layer, norm) in self.layers.iter().zip(&self.norms) {
-            x = relu(norm.forward(layer.forward(x))); // [b, 512, 4, 4] … [b, 64, 64, 64]
+            x = batch_norm_relu(norm, conv_transpose2d(layer, x)); // [b, 512, 4, 4] … [b, 64, 64, 64]
         }
-        self.output.forward(x) // [b, 1, 128, 128]
+        conv_transpose2d(&self.output, x) // [b, 1, 128, 128]
     }
 }
 
@@ -137,7 +141,7 @@ impl SeqDecoder {
     pub fn forward(&self, feature: Tensor<3>) -> Tensor<2> {
         let mut x = feature;
         for layer in &self.layers {
-            x = relu(layer.forward(x)); // [b, 512, 8] … [b, 32, 128]
+            x = relu(conv_transpose1d(layer, x)); // [b, 512, 8] … [b, 32, 128]
         }
         self.output.forward(x).squeeze_dim(1) // [b, 128]
     }

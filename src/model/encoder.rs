@@ -12,12 +12,17 @@
 //! before both poolings — the same reading as the PyTorch reference
 //! (`../shared/reference/model_ref.py`), so the two time the same network. `u` is the time
 //! average of `f_t`, exactly Table 3's `embedding` pooling `(1, None)` applied to `feature`.
+//!
+//! The convolutions and batch norms run through [`super::train_ops`]: burn's layers and
+//! records, with backward passes written for the CPU backend.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+
+use super::train_ops::{batch_norm, batch_norm_relu, conv2d};
 
 /// Channel expansion of a bottleneck block (He et al. 2016).
 pub const EXPANSION: usize = 4;
@@ -77,12 +82,12 @@ impl Bottleneck {
     /// `[batch, in, h, w]` → `[batch, planes·4, h/stride, w/stride]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some((conv, bn)) => bn.forward(conv.forward(x.clone())), // [b, 4p, h/s, w/s]
+            Some((conv, bn)) => batch_norm(bn, conv2d(conv, x.clone())), // [b, 4p, h/s, w/s]
             None => x.clone(),
         };
-        let y = relu(self.bn1.forward(self.conv1.forward(x))); // [b, p, h, w]
-        let y = relu(self.bn2.forward(self.conv2.forward(y))); // [b, p, h/s, w/s]
-        let y = self.bn3.forward(self.conv3.forward(y)); // [b, 4p, h/s, w/s]
+        let y = batch_norm_relu(&self.bn1, conv2d(&self.conv1, x)); // [b, p, h, w]
+        let y = batch_norm_relu(&self.bn2, conv2d(&self.conv2, y)); // [b, p, h/s, w/s]
+        let y = batch_norm(&self.bn3, conv2d(&self.conv3, y)); // [b, 4p, h/s, w/s]
         relu(y + identity)
     }
 }
@@ -174,7 +179,7 @@ impl Encoder {
 
     /// The stem and the four bottleneck stages: `[b, 1, 128, 128]` → `[b, 4·planes[3], 4, 4]`.
     pub fn backbone(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.stem_bn.forward(self.stem.forward(x))); // [b, stem, 64, 64]
+        let x = batch_norm_relu(&self.stem_bn, conv2d(&self.stem, x)); // [b, stem, 64, 64]
         let mut x = self.pool.forward(x); // [b, stem, 32, 32]
         for stage in &self.stages {
             for block in stage {
@@ -186,7 +191,7 @@ impl Encoder {
 
     /// Output of each stage (`Conv_1` after pooling, `Conv_2` … `Conv_5`), for shape checks.
     pub fn stage_outputs(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        let x = relu(self.stem_bn.forward(self.stem.forward(x)));
+        let x = batch_norm_relu(&self.stem_bn, conv2d(&self.stem, x));
         let mut x = self.pool.forward(x);
         let mut outs = vec![x.clone()];
         for stage in &self.stages {
@@ -201,7 +206,7 @@ impl Encoder {
     /// `[batch, 1, 128 time, 128 mel]` → `f_t` `[batch, 512, 4]` and `u` `[batch, 512]`.
     pub fn forward(&self, x: Tensor<4>) -> EncoderOutput {
         let x = self.backbone(x); // [b, 2048, 4, 4]
-        let x = self.conv6.forward(x); // [b, 512, 4, 4]
+        let x = conv2d(&self.conv6, x); // [b, 512, 4, 4]
         let feature: Tensor<3> = self.feature_pool.forward(x).squeeze_dim(3); // [b, 512, 4]
         let embedding: Tensor<2> = feature.clone().mean_dim(2).squeeze_dim(2); // [b, 512]
         EncoderOutput { feature, embedding }

@@ -27,10 +27,12 @@ pub mod encoder;
 pub mod evaluation;
 pub mod features;
 pub mod folder;
+pub mod kernels;
 pub mod net;
 pub mod predictor;
 pub mod style;
 pub mod train;
+pub mod train_ops;
 pub mod transition;
 
 pub use data::{LabeledSongData, PhraseSample, SongSamples, Split};

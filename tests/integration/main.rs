@@ -28,6 +28,7 @@ mod learn_workspace;
 mod melody_midi;
 mod melody_synth;
 mod model_e2e;
+mod model_pretrain;
 mod motion_dance;
 mod motion_data;
 mod render_offscreen;

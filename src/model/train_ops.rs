@@ -1,0 +1,707 @@
+//! The layers of E and D1–D3 for training on the CPU: burn's `Conv2d`, `ConvTranspose2d`,
+//! `ConvTranspose1d` and `BatchNorm` (same parameters, same records, same results up to float
+//! rounding) with backward passes written for the `flex` backend.
+//!
+//! Why: burn 0.22's `flex` backend takes a convolution's weight gradient as a convolution of
+//! the input by the output gradient — a kernel as large as the feature map, whose im2col
+//! copies the input once per kernel position — and its batch norm transposes every activation
+//! twice forward and twice backward; in a compact pretraining step that was more than half of
+//! the time. Here:
+//!
+//! * a convolution's weight gradient is one GEMM: with `cols = im2col(x)`
+//!   `[ci·k·k, b·ho·wo]` and the output gradient `g` as `[co, b·ho·wo]`, `dW = g·colsᵀ`
+//!   (its input gradient and its forward pass are flex's own kernels);
+//! * a transposed convolution is the adjoint of a convolution: the im2col of its *output*
+//!   gradient gives both its weight gradient (`x·colsᵀ`) and its input gradient (`W·cols`)
+//!   (its forward pass is flex's);
+//! * batch norm runs per-channel loops over the `[b, c, h·w]` layout ([`super::kernels`]).
+//!
+//! The layers go through a burn backend extension ([`TrainOps`]) with hand-written backward
+//! steps for `Autodiff<Flex>`. On another device (wgpu), another dtype or a layer shape it
+//! does not cover (groups, dilation, `Same` padding, output padding), a layer runs its module's
+//! own `forward`.
+
+use super::kernels::{self, BnSpec, Patches};
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::ops::{ConvOptions, ConvTransposeOptions, FloatTensorOps, ModuleOps};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Dispatch, DispatchDevice, backend_extension};
+use burn::nn::conv::{Conv2d, ConvTranspose1d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::{DType, Shape};
+
+/// Training layers whose backward pass is written for the `flex` backend.
+#[backend_extension(Autodiff, Flex)]
+pub trait TrainOps: burn::backend::Backend {
+    /// Convolution without bias: `x` `[b, ci, h, w]`, `weight` `[co, ci, k0, k1]` →
+    /// `[b, co, ho, wo]`.
+    fn train_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// Transposed convolution without bias: `x` `[b, ci, h, w]`, `weight` `[ci, co, k0, k1]` →
+    /// `[b, co, (h−1)·s0 + k0 − 2·p0, (w−1)·s1 + k1 − 2·p1]`.
+    fn train_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvTransposeOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// Batch norm of `x` `[b, c, h, w]` with its batch statistics `stats` `[2, c]` (means,
+    /// biased variances; a constant input, computed from `x`), followed by a ReLU if `relu`:
+    /// `[b, c, h, w]`. The backward pass includes the statistics' dependence on `x`.
+    fn train_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+}
+
+impl TrainOps for Flex {
+    fn train_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
+        Flex::conv2d(x, weight, None, options)
+    }
+
+    fn train_conv_transpose2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        options: ConvTransposeOptions<2>,
+    ) -> FlexTensor {
+        Flex::conv_transpose2d(x, weight, None, options)
+    }
+
+    fn train_batch_norm(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        stats: FlexTensor,
+        epsilon: f64,
+        relu: bool,
+    ) -> FlexTensor {
+        let (x, dims) = planar(x);
+        let y = kernels::bn_forward(
+            x.storage::<f32>(),
+            dims,
+            stats.to_contiguous().storage::<f32>(),
+            gamma.to_contiguous().storage::<f32>(),
+            beta.to_contiguous().storage::<f32>(),
+            BnSpec { eps: epsilon, relu },
+        );
+        from_vec(y, x.layout().shape().clone())
+    }
+}
+
+/// Backward step of [`TrainOps::train_conv2d`].
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl Backward<Flex, 2> for Conv2dBackward {
+    type State = (NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, ck: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad: FlexTensor = grads.consume::<Flex>(&ops.node);
+        let (x_id, w_id, options) = ops.state;
+        let x: FlexTensor = ck.retrieve_node_output(x_id);
+        let weight: FlexTensor = ck.retrieve_node_output(w_id);
+        if let Some(node) = node_x {
+            let gx =
+                Flex::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+            grads.register::<Flex>(node.id, gx);
+        }
+        if let Some(node) = node_w {
+            grads.register::<Flex>(node.id, conv2d_weight_grad(x, &weight, grad, &options));
+        }
+    }
+}
+
+/// Backward step of [`TrainOps::train_conv_transpose2d`].
+#[derive(Debug)]
+struct ConvTranspose2dBackward;
+
+impl Backward<Flex, 2> for ConvTranspose2dBackward {
+    type State = (NodeId, NodeId, ConvTransposeOptions<2>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, ck: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad: FlexTensor = grads.consume::<Flex>(&ops.node);
+        let (x_id, w_id, options) = ops.state;
+        let x: FlexTensor = ck.retrieve_node_output(x_id);
+        let weight: FlexTensor = ck.retrieve_node_output(w_id);
+        let want = [node_x.is_some(), node_w.is_some()];
+        let (gx, gw) = conv_transpose2d_grads(x, weight, grad, &options, want);
+        if let (Some(node), Some(gx)) = (node_x, gx) {
+            grads.register::<Flex>(node.id, gx);
+        }
+        if let (Some(node), Some(gw)) = (node_w, gw) {
+            grads.register::<Flex>(node.id, gw);
+        }
+    }
+}
+
+/// Backward step of [`TrainOps::train_batch_norm`] (no gradient for the statistics).
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl Backward<Flex, 4> for BatchNormBackward {
+    type State = ([NodeId; 4], BnSpec);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, ck: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta, _] = ops.parents;
+        let grad: FlexTensor = grads.consume::<Flex>(&ops.node);
+        let ([x_id, gamma_id, beta_id, stats_id], spec) = ops.state;
+        let (x, dims) = planar(ck.retrieve_node_output::<FlexTensor>(x_id));
+        let [gamma, beta, stats] = [gamma_id, beta_id, stats_id]
+            .map(|id| ck.retrieve_node_output::<FlexTensor>(id).to_contiguous());
+        let grad = grad.to_contiguous();
+        let (dx, dgamma, dbeta) = kernels::bn_backward(
+            x.storage::<f32>(),
+            grad.storage::<f32>(),
+            dims,
+            stats.storage::<f32>(),
+            (gamma.storage::<f32>(), beta.storage::<f32>()),
+            spec,
+        );
+        let c = dims[1];
+        for (node, g, shape) in [
+            (node_x, dx, x.layout().shape().clone()),
+            (node_gamma, dgamma, Shape::new([c])),
+            (node_beta, dbeta, Shape::new([c])),
+        ] {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, from_vec(g, shape));
+            }
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> TrainOps for Autodiff<Flex, C> {
+    fn train_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match Conv2dBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    options.clone(),
+                );
+                let out = Flex::train_conv2d(x.into_primitive(), weight.into_primitive(), options);
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::train_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn train_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvTransposeOptions<2>,
+    ) -> FloatTensor<Self> {
+        match ConvTranspose2dBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    options.clone(),
+                );
+                let (x, w) = (x.into_primitive(), weight.into_primitive());
+                prep.finish(state, Flex::train_conv_transpose2d(x, w, options))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::train_conv_transpose2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn train_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), gamma.node(), beta.node(), stats.node()];
+        let run = |x: FloatTensor<Self>,
+                   gamma: FloatTensor<Self>,
+                   beta: FloatTensor<Self>,
+                   stats: FloatTensor<Self>| {
+            Flex::train_batch_norm(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                stats.into_primitive(),
+                epsilon,
+                relu,
+            )
+        };
+        match BatchNormBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let ids = [&x, &gamma, &beta, &stats].map(|t| prep.checkpoint(t));
+                let state = (ids, BnSpec { eps: epsilon, relu });
+                prep.finish(state, run(x, gamma, beta, stats))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(run(x, gamma, beta, stats)),
+        }
+    }
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let s = t.layout().shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// A contiguous `[b, c, h, w]` tensor and its `[b, c, h·w]` dimensions.
+fn planar(t: FlexTensor) -> (FlexTensor, [usize; 3]) {
+    let [b, c, h, w] = dims4(&t);
+    (t.to_contiguous(), [b, c, h * w])
+}
+
+fn from_vec(v: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+/// [`kernels::im2col`] of a flex tensor, as a flex matrix `[rows, cols]`.
+fn im2col(t: FlexTensor, g: Patches) -> FlexTensor {
+    let t = t.to_contiguous();
+    let cols = kernels::im2col(t.storage::<f32>(), g);
+    from_vec(cols, Shape::new([g.rows(), g.cols()]))
+}
+
+/// `[b, c, h, w]` → `[c, b·h·w]` (a copy).
+fn channels_major(t: FlexTensor) -> FlexTensor {
+    let [b, c, h, w] = dims4(&t);
+    Flex::float_reshape(Flex::float_swap_dims(t, 0, 1), Shape::new([c, b * h * w]))
+}
+
+/// `(cols · mᵀ)ᵀ` reshaped to `shape`: `cols` `[k, n]`, `m` `[r, n]` → `[r, k]`. The product
+/// is taken in this orientation because gemm runs a long reduction over row-major operands
+/// several times faster than over a transposed one.
+fn grad_by_cols(cols: FlexTensor, m: FlexTensor, shape: [usize; 4]) -> FlexTensor {
+    let t = Flex::float_matmul(cols, Flex::float_transpose(m)); // [k, r]
+    Flex::float_reshape(Flex::float_transpose(t), Shape::new(shape))
+}
+
+/// Weight gradient `[co, ci, k0, k1]` of a convolution: `g · im2col(x)ᵀ`.
+fn conv2d_weight_grad(
+    x: FlexTensor,
+    weight: &FlexTensor,
+    grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let [co, ci, k0, k1] = dims4(weight);
+    let [_, _, ho, wo] = dims4(&grad);
+    let g = Patches {
+        src: dims4(&x),
+        kernel: [k0, k1],
+        stride: options.stride,
+        pad: options.padding_begin(),
+        out: [ho, wo],
+    };
+    grad_by_cols(im2col(x, g), channels_major(grad), [co, ci, k0, k1])
+}
+
+/// Input and weight gradients of a transposed convolution (those asked for by `want`), from
+/// one im2col of the output gradient: `W · cols` and `x · colsᵀ`.
+fn conv_transpose2d_grads(
+    x: FlexTensor,
+    weight: FlexTensor,
+    grad: FlexTensor,
+    options: &ConvTransposeOptions<2>,
+    want: [bool; 2],
+) -> (Option<FlexTensor>, Option<FlexTensor>) {
+    let [ci, co, k0, k1] = dims4(&weight);
+    let [b, _, h, w] = dims4(&x);
+    let g = Patches {
+        src: dims4(&grad),
+        kernel: [k0, k1],
+        stride: options.stride,
+        pad: options.padding,
+        out: [h, w],
+    };
+    let cols = im2col(grad, g); // [co·k0·k1, b·h·w]
+    let gx = want[0].then(|| {
+        let wm = Flex::float_reshape(weight, Shape::new([ci, co * k0 * k1]));
+        let gx = Flex::float_matmul(wm, cols.clone()); // [ci, b·h·w]
+        let gx = Flex::float_reshape(gx, Shape::new([ci, b, h, w]));
+        Flex::float_swap_dims(gx, 0, 1) // [b, ci, h, w]
+    });
+    let gw = want[1].then(|| grad_by_cols(cols, channels_major(x), [ci, co, k0, k1]));
+    (gx, gw)
+}
+
+/// Whether the custom ops can run `x`: an `f32` tensor on the `flex` backend (with or without
+/// autodiff).
+fn supported<const D: usize>(x: &Tensor<D>) -> bool {
+    x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+fn add_bias(y: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    match bias {
+        Some(bias) => {
+            let [c] = bias.dims();
+            y + bias.reshape([1, c, 1, 1])
+        }
+        None => y,
+    }
+}
+
+/// `conv.forward(x)`: `[b, ci, h, w]` → `[b, co, ho, wo]`.
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        PaddingConfig2d::Same => return conv.forward(x),
+    };
+    if !supported(&x) || conv.groups != 1 || conv.dilation != [1, 1] {
+        return conv.forward(x);
+    }
+    let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups);
+    let y = <Dispatch as TrainOps>::train_conv2d(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        options,
+    );
+    add_bias(
+        Tensor::from_dispatch(y),
+        conv.bias.as_ref().map(burn::module::Param::val),
+    )
+}
+
+/// `conv.forward(x)`: `[b, ci, h, w]` → `[b, co, (h−1)·s0 + k0 − 2·p0, (w−1)·s1 + k1 − 2·p1]`.
+pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    if !supported(&x) || conv.groups != 1 || conv.dilation != [1, 1] || conv.padding_out != [0, 0] {
+        return conv.forward(x);
+    }
+    let options = ConvTransposeOptions::new(conv.stride, conv.padding, [0, 0], [1, 1], conv.groups);
+    let y = <Dispatch as TrainOps>::train_conv_transpose2d(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        options,
+    );
+    add_bias(
+        Tensor::from_dispatch(y),
+        conv.bias.as_ref().map(burn::module::Param::val),
+    )
+}
+
+/// `conv.forward(x)`: `[b, ci, t]` → `[b, co, (t−1)·s + k − 2·p]`.
+pub fn conv_transpose1d(conv: &ConvTranspose1d, x: Tensor<3>) -> Tensor<3> {
+    if !supported(&x) || conv.groups != 1 || conv.dilation != 1 || conv.padding_out != 0 {
+        return conv.forward(x);
+    }
+    let [ci, co, k] = conv.weight.dims();
+    let options = ConvTransposeOptions::new([1, conv.stride], [0, conv.padding], [0, 0], [1, 1], 1);
+    let y = <Dispatch as TrainOps>::train_conv_transpose2d(
+        x.unsqueeze_dim::<4>(2).into_dispatch(), // [b, ci, 1, t]
+        conv.weight.val().reshape([ci, co, 1, k]).into_dispatch(),
+        options,
+    );
+    let y = add_bias(
+        Tensor::from_dispatch(y),
+        conv.bias.as_ref().map(burn::module::Param::val),
+    );
+    y.squeeze_dim(2) // [b, co, t']
+}
+
+/// Batch statistics `[2, c]` (means, biased variances) of `x` `[b, c, h, w]`, untracked.
+fn batch_stats(x: &Tensor<4>) -> Option<Tensor<2>> {
+    let inner = x.clone().detach().inner();
+    let device = inner.device();
+    let flex = inner.try_into_primitive::<Flex>().ok()?;
+    let (flex, dims) = planar(flex);
+    let stats = kernels::channel_stats(flex.storage::<f32>(), dims);
+    let stats = from_vec(stats, Shape::new([2, dims[1]]));
+    let stats = Tensor::<2>::from_primitive::<Flex>(stats).to_device(&device);
+    Some(Tensor::from_inner(stats))
+}
+
+/// `bn.forward(x)` for `[b, c, h, w]`: in training (an autodiff device and the layer not
+/// frozen), normalises with the batch statistics and updates the running ones with the
+/// layer's momentum, as burn's `BatchNorm` does; otherwise burn's inference path.
+pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    norm(bn, x, false)
+}
+
+/// `relu(bn.forward(x))` for `[b, c, h, w]`, fused in training (see [`batch_norm`]).
+pub fn batch_norm_relu(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    norm(bn, x, true)
+}
+
+fn norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
+    let fallback = |x| {
+        let y = bn.forward(x);
+        if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        }
+    };
+    if !(supported(&x) && x.device().is_autodiff() && bn.training.is_enabled()) {
+        return fallback(x);
+    }
+    let Some(stats) = batch_stats(&x) else {
+        return fallback(x);
+    };
+    let [_, c] = stats.dims();
+    let device = x.device();
+    let momentum = bn.momentum;
+    for (state, row) in [(&bn.running_mean, 0), (&bn.running_var, 1)] {
+        let batch = stats.clone().narrow(0, row, 1).reshape([c]);
+        let running = state.value_sync().to_device(&device);
+        let updated = running
+            .mul_scalar(1.0 - momentum)
+            .add(batch.mul_scalar(momentum));
+        state.update(updated.detach());
+    }
+    let y = <Dispatch as TrainOps>::train_batch_norm(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        stats.into_dispatch(),
+        bn.epsilon,
+        relu,
+    );
+    Tensor::from_dispatch(y)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each layer against burn's own module (forward and autodiff backward) on random inputs:
+    //! the values and the gradients of `Σ y·g` for a random `g`, for every input and parameter.
+    //! Shapes are rectangular, kernels, strides and paddings differ between the axes, so that
+    //! a swapped axis cannot pass.
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::conv::{Conv2dConfig, ConvTranspose1dConfig, ConvTranspose2dConfig};
+    use burn::nn::{BatchNormConfig, Initializer};
+    use burn::tensor::Gradients;
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
+    // Modules are built with constant initialisers and their weights drawn from a local
+    // seeded generator: burn's random generator is global, and drawing from it here could
+    // interleave with the seeded determinism tests of `model::tests`.
+    const CONSTANT: Initializer = Initializer::Constant { value: 0.0 };
+
+    fn device() -> Device {
+        super::super::default_device().autodiff()
+    }
+
+    /// A random tensor, uniform in −1..1, from a generator seeded with `seed`.
+    fn rand<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<D> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Tensor::from_data(TensorData::new(v, shape), &device())
+    }
+
+    /// The gradient of `t` in `grads`, flattened.
+    fn grad<const D: usize>(t: &Tensor<D>, grads: &Gradients) -> Tensor<1> {
+        t.grad(grads).unwrap().flatten(0, D - 1)
+    }
+
+    /// `max |a − b| / max |b|`.
+    fn max_rel_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+        let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-6);
+        (a - b).abs().max().into_scalar::<f32>() / scale
+    }
+
+    /// `ours` and `reference` agree in value (relative 1e-5) and in the gradients that
+    /// `grads_of` reads (relative 1e-4) of `Σ y·g` for a random `g`.
+    fn assert_same<const D: usize>(
+        what: &str,
+        ours: impl Fn() -> Tensor<D>,
+        reference: impl Fn() -> Tensor<D>,
+        grads_of: impl Fn(&Gradients) -> Vec<(&'static str, Tensor<1>)>,
+    ) {
+        let (y, y_ref) = (ours(), reference());
+        assert_eq!(y.dims(), y_ref.dims(), "{what}");
+        let d = max_rel_diff(y.clone(), y_ref.clone());
+        assert!(d < 1e-5, "{what}: values differ by {d}");
+        let g = rand(y.dims(), 99);
+        let ours = grads_of(&(y * g.clone()).sum().backward());
+        let reference = grads_of(&(y_ref * g).sum().backward());
+        for ((name, a), (_, b)) in ours.into_iter().zip(reference) {
+            let d = max_rel_diff(a, b);
+            assert!(d < 1e-4, "{what}: gradient of {name} differs by {d}");
+        }
+    }
+
+    #[test]
+    fn convolutions_match_burn_modules() {
+        // in, out, kernel, stride, padding (top, left, bottom, right), input, bias: the
+        // encoder's stem, 3×3 and 1×1 layers with and without stride, then shapes that tell
+        // the axes apart
+        for (ci, co, k, s, p, hw, bias) in [
+            (1, 4, [7, 7], [2, 2], (3, 3, 3, 3), [16, 12], false),
+            (3, 5, [3, 3], [1, 1], (1, 1, 1, 1), [9, 7], false),
+            (4, 6, [3, 3], [2, 2], (1, 1, 1, 1), [8, 11], false),
+            (6, 8, [1, 1], [2, 2], (0, 0, 0, 0), [8, 6], false),
+            (8, 5, [1, 1], [1, 1], (0, 0, 0, 0), [4, 5], true),
+            (3, 4, [3, 2], [1, 2], (2, 0, 1, 1), [7, 9], true),
+        ] {
+            let mut conv = Conv2dConfig::new([ci, co], k)
+                .with_stride(s)
+                .with_padding(PaddingConfig2d::Explicit(p.0, p.1, p.2, p.3))
+                .with_bias(bias)
+                .with_initializer(CONSTANT)
+                .init(&device());
+            conv.weight = Param::from_tensor(rand([co, ci, k[0], k[1]], 1).require_grad());
+            conv.bias = bias.then(|| Param::from_tensor(rand([co], 2).require_grad()));
+            let x = rand([3, ci, hw[0], hw[1]], 3).require_grad();
+            assert_same(
+                &format!("conv {ci}→{co} k{k:?} s{s:?} p{p:?} {hw:?}"),
+                || conv2d(&conv, x.clone()),
+                || conv.forward(x.clone()),
+                |g| {
+                    let mut v = vec![("x", grad(&x, g)), ("weight", grad(&conv.weight.val(), g))];
+                    if let Some(b) = &conv.bias {
+                        v.push(("bias", grad(&b.val(), g)));
+                    }
+                    v
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn transposed_convolutions_match_burn_modules() {
+        // D1's layers: 4/1/0 from 1×1, 4/2/1, 3/1/1, the biased output layer; then shapes
+        // that tell the axes apart
+        for (ci, co, k, s, p, hw, bias) in [
+            (6, 4, [4, 4], [1, 1], [0, 0], [1, 1], false),
+            (4, 3, [4, 4], [2, 2], [1, 1], [5, 5], false),
+            (5, 3, [3, 3], [1, 1], [1, 1], [6, 4], false),
+            (3, 1, [4, 4], [2, 2], [1, 1], [4, 3], true),
+            (3, 2, [4, 3], [2, 1], [1, 0], [3, 5], true),
+        ] {
+            let mut conv = ConvTranspose2dConfig::new([ci, co], k)
+                .with_stride(s)
+                .with_padding(p)
+                .with_bias(bias)
+                .with_initializer(CONSTANT)
+                .init(&device());
+            conv.weight = Param::from_tensor(rand([ci, co, k[0], k[1]], 4).require_grad());
+            conv.bias = bias.then(|| Param::from_tensor(rand([co], 5).require_grad()));
+            let x = rand([2, ci, hw[0], hw[1]], 6).require_grad();
+            assert_same(
+                &format!("transposed conv {ci}→{co} k{k:?} s{s:?} p{p:?} {hw:?}"),
+                || conv_transpose2d(&conv, x.clone()),
+                || conv.forward(x.clone()),
+                |g| {
+                    let mut v = vec![("x", grad(&x, g)), ("weight", grad(&conv.weight.val(), g))];
+                    if let Some(b) = &conv.bias {
+                        v.push(("bias", grad(&b.val(), g)));
+                    }
+                    v
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn transposed_1d_convolutions_match_burn_modules() {
+        // D2/D3's layers (kernel 2, stride 2, with bias), and one with padding
+        for (k, s, p) in [(2, 2, 0), (4, 2, 1)] {
+            let mut conv = ConvTranspose1dConfig::new([6, 4], k)
+                .with_stride(s)
+                .with_padding(p)
+                .with_initializer(CONSTANT)
+                .init(&device());
+            conv.weight = Param::from_tensor(rand([6, 4, k], 7).require_grad());
+            conv.bias = Some(Param::from_tensor(rand([4], 8).require_grad()));
+            let x = rand([3, 6, 5], 9).require_grad();
+            assert_same(
+                &format!("transposed conv 1-D k{k} s{s} p{p}"),
+                || conv_transpose1d(&conv, x.clone()),
+                || conv.forward(x.clone()),
+                |g| {
+                    let bias = conv.bias.as_ref().map(Param::val).unwrap();
+                    vec![
+                        ("x", grad(&x, g)),
+                        ("weight", grad(&conv.weight.val(), g)),
+                        ("bias", grad(&bias, g)),
+                    ]
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn batch_norms_match_burn_modules() {
+        for relu in [false, true] {
+            let mut bn = BatchNormConfig::new(3).init(&device());
+            let mut bn_ref = BatchNormConfig::new(3).init(&device());
+            let (gamma, beta) = (rand([3], 10), rand([3], 11));
+            for b in [&mut bn, &mut bn_ref] {
+                b.gamma = Param::from_tensor(gamma.clone().require_grad());
+                b.beta = Param::from_tensor(beta.clone().require_grad());
+            }
+            let x = (rand([4, 3, 5, 7], 12) * 3.0 + 0.5).require_grad();
+            let ours = || {
+                if relu {
+                    batch_norm_relu(&bn, x.clone())
+                } else {
+                    batch_norm(&bn, x.clone())
+                }
+            };
+            let reference = || {
+                let y = bn_ref.forward(x.clone());
+                if relu {
+                    burn::tensor::activation::relu(y)
+                } else {
+                    y
+                }
+            };
+            assert_same(&format!("batch norm, relu {relu}"), ours, reference, |g| {
+                vec![
+                    ("x", grad(&x, g)),
+                    ("gamma", grad(&bn.gamma.val(), g)),
+                    ("beta", grad(&bn.beta.val(), g)),
+                ]
+            });
+            // both were called twice (value, gradient): the running statistics agree
+            for (a, b) in [
+                (
+                    bn.running_mean.value_sync(),
+                    bn_ref.running_mean.value_sync(),
+                ),
+                (bn.running_var.value_sync(), bn_ref.running_var.value_sync()),
+            ] {
+                assert!(max_rel_diff(a, b) < 1e-5, "running statistics");
+            }
+        }
+    }
+}

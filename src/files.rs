@@ -208,13 +208,7 @@ fn refuse_special(dir: &Path) -> Result<(), FileError> {
 
 /// `.NAME.new.PID.COUNTER.NANOS` next to the target (see [`temp_name`]).
 fn temp_dir_name(parent: &Path, name: &str) -> PathBuf {
-    let t = temp_name(parent, name);
-    let s = t.to_string_lossy();
-    PathBuf::from(s.trim_end_matches(".tmp").replacen(
-        &format!(".{name}."),
-        &format!(".{name}.new."),
-        1,
-    ))
+    parent.join(format!(".{name}.new.{}", unique_tag()))
 }
 
 /// Removes `.NAME.new.PID.*` folders next to the target whose process is gone (Linux:
@@ -332,12 +326,17 @@ fn split(path: &Path) -> Result<(PathBuf, String), FileError> {
 /// and counter make it unique among this machine's writers; the time guards against a stale
 /// file left by a crash of an earlier process with the same id.
 fn temp_name(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.{}.tmp", unique_tag()))
+}
+
+/// `PID.COUNTER.NANOS`: unique among this machine's writers (see [`temp_name`]).
+fn unique_tag() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    dir.join(format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()))
+    format!("{}.{n}.{nanos}", std::process::id())
 }
 
 /// Creates a new, empty temporary file next to the target (`create_new`, so an existing file

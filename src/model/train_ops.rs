@@ -532,6 +532,20 @@ mod tests {
         t.grad(grads).unwrap().flatten(0, D - 1)
     }
 
+    /// What a convolution test compares: the gradients of its input, weight and bias.
+    fn conv_grads<const D: usize, const W: usize>(
+        x: &Tensor<D>,
+        weight: &Param<Tensor<W>>,
+        bias: Option<&Param<Tensor<1>>>,
+        g: &Gradients,
+    ) -> Vec<(&'static str, Tensor<1>)> {
+        let mut v = vec![("x", grad(x, g)), ("weight", grad(&weight.val(), g))];
+        if let Some(b) = bias {
+            v.push(("bias", grad(&b.val(), g)));
+        }
+        v
+    }
+
     /// `max |a − b| / max |b|`.
     fn max_rel_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
         let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-6);
@@ -585,13 +599,7 @@ mod tests {
                 &format!("conv {ci}→{co} k{k:?} s{s:?} p{p:?} {hw:?}"),
                 || conv2d(&conv, x.clone()),
                 || conv.forward(x.clone()),
-                |g| {
-                    let mut v = vec![("x", grad(&x, g)), ("weight", grad(&conv.weight.val(), g))];
-                    if let Some(b) = &conv.bias {
-                        v.push(("bias", grad(&b.val(), g)));
-                    }
-                    v
-                },
+                |g| conv_grads(&x, &conv.weight, conv.bias.as_ref(), g),
             );
         }
     }
@@ -620,13 +628,7 @@ mod tests {
                 &format!("transposed conv {ci}→{co} k{k:?} s{s:?} p{p:?} {hw:?}"),
                 || conv_transpose2d(&conv, x.clone()),
                 || conv.forward(x.clone()),
-                |g| {
-                    let mut v = vec![("x", grad(&x, g)), ("weight", grad(&conv.weight.val(), g))];
-                    if let Some(b) = &conv.bias {
-                        v.push(("bias", grad(&b.val(), g)));
-                    }
-                    v
-                },
+                |g| conv_grads(&x, &conv.weight, conv.bias.as_ref(), g),
             );
         }
     }
@@ -648,12 +650,8 @@ mod tests {
                 || conv_transpose1d(&conv, x.clone()),
                 || conv.forward(x.clone()),
                 |g| {
-                    let bias = conv.bias.as_ref().map(Param::val).unwrap();
-                    vec![
-                        ("x", grad(&x, g)),
-                        ("weight", grad(&conv.weight.val(), g)),
-                        ("bias", grad(&bias, g)),
-                    ]
+                    assert!(conv.bias.is_some());
+                    conv_grads(&x, &conv.weight, conv.bias.as_ref(), g)
                 },
             );
         }

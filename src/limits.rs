@@ -26,8 +26,10 @@ pub const MAX_FRAME_TIME: f64 = 10.0;
 pub const MAX_MOTION_SECONDS: f64 = 7200.0;
 /// Largest file read whole into memory (documents, BVH, weights): 512 MiB.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
-/// Most diversity rounds of the decoder; more are clamped to this.
-pub const MAX_DIVERSITY_ROUNDS: usize = 64;
+/// Most slots the decoder's variety penalty looks back; more are clamped to this.
+pub const MAX_DIVERSITY_WINDOW: usize = 64;
+/// Most partial paths the decoder's variety beam search keeps; more are clamped to this.
+pub const MAX_BEAM_WIDTH: usize = 256;
 /// Widest layer of a model (channels, embedding length, inner widths).
 pub const MAX_MODEL_WIDTH: usize = 8192;
 /// Most blocks in one stage of a model.

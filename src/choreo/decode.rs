@@ -19,20 +19,21 @@
 //!   user overrides the hard tempo rule).
 //! * A slot where nothing scores above `−∞` is decoded as if every phrase fit equally and is
 //!   reported in [`Decoding::empty_slots`].
-//! * **Diversity** (approximate, beyond the first-order chain): after Viterbi, an unlocked
-//!   slot whose phrase already appeared in the previous `diversity_window` slots has that
-//!   phrase's score lowered by `ln(diversity_penalty)` and Viterbi is rerun from the first
-//!   changed slot, for up to `diversity_rounds` rounds. Marginals use the final scores.
+//! * **Variety** (beyond the first-order chain, issue 15): with its penalties on (the
+//!   default), the path is a beam search that penalises a move reused within
+//!   `diversity_window` slots, the same move back-to-back and (practically forbids) the same
+//!   phrase back-to-back in unlocked slots ([`super::variety`]). The marginals stay those of
+//!   the chain: they are the per-slot lists the editor shows.
 //! * **Cost** (re-ranking after every edit): the backward pass runs on a second thread while
-//!   Viterbi and its diversity rounds run; only the backward rows a round invalidated are
-//!   redone. The T×K buffers are kept per thread between calls (page faults of fresh buffers
-//!   were a third of the time). Results are bit-identical to the passes run one after the
-//!   other from scratch (tested).
+//!   Viterbi runs. The T×K buffers are kept per thread between calls (page faults of fresh
+//!   buffers were a third of the time). Results are bit-identical to the passes run one after
+//!   the other from scratch (tested).
 
 use std::cell::Cell;
 
 use super::ChoreoError;
 use super::transition::TransitionMatrix;
+use super::variety::{Penalties, Problem, beam_path};
 
 /// How the chain is normalised (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,23 +51,68 @@ pub struct DecodeSettings {
     /// Chain normalisation.
     #[serde(default)]
     pub chain: Chain,
-    /// Slots looked back for reuse of a phrase (0 = off; the matrix diagonal already covers
-    /// immediate repeats).
+    /// Slots looked back for reuse of a move (0 = off).
     pub diversity_window: usize,
-    /// Multiplier on `F` for a reused phrase (in (0, 1]).
+    /// Multiplier on `F` for every earlier use of the same move within the window (in
+    /// (0, 1]; 1 = off).
     pub diversity_penalty: f32,
-    /// Re-decoding rounds for the diversity penalty (at most
-    /// [`crate::limits::MAX_DIVERSITY_ROUNDS`] are run).
-    pub diversity_rounds: usize,
+    /// Multiplier on `F` for the same move as the previous slot (in (0, 1]; 1 = off).
+    #[serde(default = "default_same_move_penalty")]
+    pub same_move_penalty: f32,
+    /// Partial paths kept by the variety beam search (at most
+    /// [`crate::limits::MAX_BEAM_WIDTH`] are kept).
+    #[serde(default = "default_beam_width")]
+    pub beam_width: usize,
+}
+
+fn default_same_move_penalty() -> f32 {
+    DecodeSettings::default().same_move_penalty
+}
+
+fn default_beam_width() -> usize {
+    DecodeSettings::default().beam_width
 }
 
 impl Default for DecodeSettings {
     fn default() -> Self {
         DecodeSettings {
             chain: Chain::Global,
-            diversity_window: 4,
-            diversity_penalty: 0.3,
-            diversity_rounds: 3,
+            diversity_window: 12,
+            diversity_penalty: 0.02,
+            same_move_penalty: 0.01,
+            beam_width: 16,
+        }
+    }
+}
+
+impl DecodeSettings {
+    /// The settings with every variety penalty off (the plain chain's Viterbi path).
+    pub fn plain() -> DecodeSettings {
+        DecodeSettings {
+            diversity_window: 0,
+            diversity_penalty: 1.0,
+            same_move_penalty: 1.0,
+            ..DecodeSettings::default()
+        }
+    }
+
+    /// The penalties as log-factors, clamped to their ranges.
+    fn penalties(&self) -> Penalties {
+        let ln = |x: f32| {
+            f64::from(if x.is_finite() {
+                x.clamp(1e-6, 1.0)
+            } else {
+                1.0
+            })
+            .ln()
+        };
+        Penalties {
+            window: self
+                .diversity_window
+                .min(crate::limits::MAX_DIVERSITY_WINDOW),
+            reuse: ln(self.diversity_penalty),
+            same_move: ln(self.same_move_penalty),
+            beam: self.beam_width.clamp(1, crate::limits::MAX_BEAM_WIDTH),
         }
     }
 }
@@ -82,7 +128,7 @@ pub struct Decoding {
     pub path: Vec<usize>,
     /// Posterior marginals `P(d_t = j | all scores, locks)`, row-major T×K.
     pub marginals: Vec<f32>,
-    /// The network part: `ln softmax(score_t)` after the diversity penalty, row-major T×K.
+    /// The network part: `ln softmax(score_t)`, row-major T×K.
     pub network: Vec<f32>,
     /// Slots where no phrase scored above `−∞` (and none was locked).
     pub empty_slots: Vec<usize>,
@@ -115,8 +161,8 @@ impl Decoding {
 /// Per-slot potentials: the evidence-masked `F_t = exp(score_t − max score_t)` (zeros for
 /// `−∞`) and its log, `ln ΣF_t + max` per slot (for the log-softmax), and the slots with
 /// nothing possible. Separate buffers so Viterbi (which reads `log_masked`) and the backward
-/// pass (which reads `masked`) can run on two threads while the diversity rounds rewrite
-/// Viterbi's rows. Unlocked rows of `masked` are `F_t` itself.
+/// pass (which reads `masked`) can run on two threads. Unlocked rows of `masked` are `F_t`
+/// itself.
 #[derive(Default)]
 struct Potentials {
     masked: Vec<f32>,
@@ -164,17 +210,6 @@ impl Potentials {
         self.empty
             .extend((0..t_n).filter(|&t| locks[t].is_none() && self.lse[t] == f32::NEG_INFINITY));
     }
-}
-
-/// (Re)computes slot `t` of the potentials.
-fn fill_row(p: &mut Potentials, scores: &[f32], k: usize, locks: &[Option<usize>], t: usize) {
-    let r = t * k..(t + 1) * k;
-    p.lse[t] = row_potentials(
-        &scores[r.clone()],
-        locks[t],
-        &mut p.masked[r.clone()],
-        &mut p.log_masked[r],
-    );
 }
 
 /// One slot's evidence-masked `F_t` into `masked` and its log into `lm`; returns
@@ -248,8 +283,7 @@ fn normalisers(scores: &[f32], m: &TransitionMatrix, t_n: usize, chain: Chain) -
 }
 
 /// Viterbi's tables: `delta_t` (best log weight of a path ending in each phrase) for every
-/// slot, and the back-pointers. Keeping every `delta_t` lets a diversity round restart at
-/// the first slot it changed: rows before it are unchanged.
+/// slot, and the back-pointers (kept between calls with the workspace).
 #[derive(Default)]
 struct Viterbi {
     delta: Vec<f32>,
@@ -434,87 +468,29 @@ fn log_softmax(mut scores: Vec<f32>, p: &Potentials, k: usize) -> Vec<f32> {
     scores
 }
 
-/// The diversity rounds (module docs): Viterbi, then for every unlocked slot that repeats a
-/// phrase of the previous `window` slots, that phrase's score lowered by `pen` and Viterbi
-/// rerun from the first changed slot. Rewrites `scores`, `log_masked` and (for
-/// [`Chain::Local`]) `z` rows; returns the path and the changed slots (sorted, unique).
-#[allow(clippy::too_many_arguments)]
-fn diversity_rounds(
-    vit: &mut Viterbi,
-    scores: &mut [f32],
-    log_masked: &mut [f32],
-    mut z: Option<&mut [f32]>,
-    locks: &[Option<usize>],
-    m: &TransitionMatrix,
-    settings: &DecodeSettings,
-    pen: f32,
-) -> (Vec<usize>, Vec<usize>) {
-    let (t_n, k) = (locks.len(), m.len());
-    let mut path = vit.run_from(0, log_masked, z.as_deref(), m, k);
-    let mut all_changed: Vec<usize> = Vec::new();
-    let mut f_row = vec![0.0f32; k];
-    for _ in 0..settings.diversity_rounds {
-        let mut changed = Vec::new();
-        for t in 0..t_n {
-            if locks[t].is_some() {
-                continue;
-            }
-            let lo = t.saturating_sub(settings.diversity_window);
-            if path[lo..t].contains(&path[t]) {
-                let others_possible = scores[t * k..(t + 1) * k]
-                    .iter()
-                    .enumerate()
-                    .any(|(j, x)| j != path[t] && x.is_finite());
-                if others_possible {
-                    scores[t * k + path[t]] += pen;
-                    changed.push(t);
-                }
-            }
-        }
-        let Some(&first) = changed.first() else {
-            break;
-        };
-        for &t in &changed {
-            let r = t * k..(t + 1) * k;
-            row_potentials(&scores[r.clone()], locks[t], &mut f_row, &mut log_masked[r]);
-            // Chain::Local: z_t = M·F_t follows the row.
-            if t > 0
-                && let Some(z) = z.as_deref_mut()
-            {
-                m.mul_right(&f_row, &mut z[t * k..(t + 1) * k]);
-            }
-        }
-        all_changed.extend_from_slice(&changed);
-        path = vit.run_from(first, log_masked, z.as_deref(), m, k);
-    }
-    all_changed.sort_unstable();
-    all_changed.dedup();
-    (path, all_changed)
-}
-
-/// Decodes T slots over K phrases. `scores` is row-major T×K (log-scores, `−∞` allowed),
-/// `locks[t]` the phrase a slot is clamped to.
-///
-/// Scheduling (results are the same as computing the passes one after the other): the
-/// backward pass starts on a second thread on the undiversified potentials while this thread
-/// runs Viterbi and the diversity rounds; `beta_t` depends only on slots after `t`, so only
-/// the rows before the last slot a diversity round changed are recomputed.
+/// Decodes T slots over K phrases, every phrase its own move ([`decode_vec`]).
 pub fn decode(
     scores: &[f32],
     locks: &[Option<usize>],
     m: &TransitionMatrix,
     settings: &DecodeSettings,
 ) -> Result<Decoding, ChoreoError> {
-    decode_vec(scores.to_vec(), locks, m, settings)
+    decode_vec(scores.to_vec(), locks, m, settings, &[])
 }
 
-/// [`decode`] taking the scores by value (they become [`Decoding::network`]): saves a T×K
-/// copy for a caller that built them for this call.
+/// Decodes T slots over K phrases. `scores` is row-major T×K (log-scores, `−∞` allowed; taken
+/// by value: they become [`Decoding::network`]), `locks[t]` the phrase a slot is clamped to,
+/// `moves[j]` the move of phrase `j` for the variety penalties
+/// ([`super::variety::moves_of`]; empty: every phrase its own move).
+///
+/// Scheduling (results are the same as computing the passes one after the other): above
+/// 20 000 cells the backward pass runs on a second thread while this one runs Viterbi.
 pub fn decode_vec(
-    mut scores: Vec<f32>,
+    scores: Vec<f32>,
     locks: &[Option<usize>],
     m: &TransitionMatrix,
     settings: &DecodeSettings,
+    moves: &[u32],
 ) -> Result<Decoding, ChoreoError> {
     let t_n = locks.len();
     let k = m.len();
@@ -526,68 +502,41 @@ pub fn decode_vec(
     let threaded = t_n * k >= 20_000;
     let mut ws = WORKSPACE.with(Cell::take).unwrap_or_default();
     ws.pot.fill(&scores, k, locks, threaded);
-    let mut z = normalisers(&scores, m, t_n, settings.chain);
-    let (settings, pen) = diversity(settings);
+    let z = normalisers(&scores, m, t_n, settings.chain);
     ws.vit.reset(t_n, k);
     let Workspace { pot, vit, beta } = &mut ws;
-    let (path, changed) = if threaded {
-        let Potentials {
-            masked, log_masked, ..
-        } = &mut *pot;
-        let (masked, zr) = (&*masked, z.as_deref());
-        // The rounds rewrite Local normaliser rows, which the backward thread reads: they get
-        // their own copy (Global has none).
-        let mut z_vit = z.clone();
-        let (out, ok) = std::thread::scope(|s| {
+    let zr = z.as_deref();
+    let (viterbi, back_done) = if threaded {
+        let (masked, log_masked) = (&pot.masked, &pot.log_masked);
+        let (path, ok) = std::thread::scope(|s| {
             let back = s.spawn(|| backward_into(beta, masked, zr, m, k));
-            let out = diversity_rounds(
-                vit,
-                &mut scores,
-                log_masked,
-                z_vit.as_deref_mut(),
-                locks,
-                m,
-                &settings,
-                pen,
-            );
-            (out, back.join().is_ok())
+            let path = vit.run_from(0, log_masked, zr, m, k);
+            (path, back.join().is_ok())
         });
-        // A panicking worker is a bug; compute beta here then (below, from scratch).
-        if !ok {
-            beta.clear();
-        }
-        out
+        (path, ok)
     } else {
-        diversity_rounds(
-            vit,
-            &mut scores,
-            &mut pot.log_masked,
-            z.as_deref_mut(),
-            locks,
-            m,
-            &settings,
-            pen,
-        )
+        (vit.run_from(0, &pot.log_masked, zr, m, k), false)
     };
-    for &t in &changed {
-        fill_row(pot, &scores, k, locks, t);
-        // Changed slots are unlocked: their masked row is F_t.
-        if threaded
-            && t > 0
-            && let Some(z) = z.as_mut()
-        {
-            m.mul_right(&pot.masked[t * k..(t + 1) * k], &mut z[t * k..(t + 1) * k]);
-        }
+    // One thread (or a failed worker, which is a bug): the backward pass here.
+    if !back_done {
+        backward_into(beta, &pot.masked, zr, m, k);
     }
-    let speculative = threaded && beta.len() == t_n * k;
-    let gamma = marginals(
-        &pot.masked,
-        z.as_deref(),
-        beta,
-        speculative,
-        changed.last(),
-        m,
-    );
+    let mut gamma = forward(&pot.masked, zr, m, k);
+    combine(&mut gamma, beta, k);
+    let penalties = settings.penalties();
+    let path = if penalties.active() {
+        let problem = Problem {
+            log_masked: &pot.log_masked,
+            z: zr,
+            marginals: &gamma,
+            m,
+            locks,
+            moves,
+        };
+        beam_path(&problem, &penalties).unwrap_or(viterbi)
+    } else {
+        viterbi
+    };
     let network = log_softmax(scores, pot, k);
     let empty_slots = std::mem::take(&mut pot.empty);
     // Keep the buffers for the next call unless they are unusually large.
@@ -616,24 +565,6 @@ fn trivial_decoding(t_n: usize, k: usize) -> Decoding {
     }
 }
 
-/// The settings with no diversity rounds when diversity is off (no window, or a penalty of
-/// 1), at most [`crate::limits::MAX_DIVERSITY_ROUNDS`] otherwise, and the log-penalty.
-fn diversity(settings: &DecodeSettings) -> (DecodeSettings, f32) {
-    let pen = settings.diversity_penalty.clamp(1e-6, 1.0).ln();
-    let rounds = if settings.diversity_window > 0 && pen < 0.0 {
-        settings
-            .diversity_rounds
-            .min(crate::limits::MAX_DIVERSITY_ROUNDS)
-    } else {
-        0
-    };
-    let settings = DecodeSettings {
-        diversity_rounds: rounds,
-        ..settings.clone()
-    };
-    (settings, pen)
-}
-
 /// Checks that there are T×K scores and every lock names one of the K phrases.
 fn check_inputs(n_scores: usize, locks: &[Option<usize>], k: usize) -> Result<(), ChoreoError> {
     let t_n = locks.len();
@@ -652,44 +583,6 @@ fn check_inputs(n_scores: usize, locks: &[Option<usize>], k: usize) -> Result<()
         )));
     }
     Ok(())
-}
-
-/// Per-slot marginals from the final potentials `masked`. With a `speculative` beta (complete,
-/// computed on the undiversified potentials) only the rows before the last changed slot are
-/// redone, on a second thread while this one runs the forward pass.
-fn marginals(
-    masked: &[f32],
-    zr: Option<&[f32]>,
-    beta: &mut Vec<f32>,
-    speculative: bool,
-    last_changed: Option<&usize>,
-    m: &TransitionMatrix,
-) -> Vec<f32> {
-    let k = m.len();
-    let mut gamma = match (speculative, last_changed) {
-        // The speculative beta is complete: beta_t for t ≥ the last changed slot is
-        // unaffected; the rows before it are redone on the second thread while this one runs
-        // the forward pass.
-        (true, Some(&last)) if last > 0 => {
-            let (alpha, ok) = std::thread::scope(|s| {
-                let back = s.spawn(|| backward_until(beta, last, masked, zr, m, k));
-                let alpha = forward(masked, zr, m, k);
-                (alpha, back.join().is_ok())
-            });
-            if !ok {
-                backward_into(beta, masked, zr, m, k);
-            }
-            alpha
-        }
-        (true, _) => forward(masked, zr, m, k),
-        // One thread (or a failed worker): the backward pass once, on the final potentials.
-        (false, _) => {
-            backward_into(beta, masked, zr, m, k);
-            forward(masked, zr, m, k)
-        }
-    };
-    combine(&mut gamma, beta, k);
-    gamma
 }
 
 /// Largest problem (slots × phrases) whose buffers stay allocated between calls: 1 000 slots
@@ -767,8 +660,9 @@ mod tests {
         (path, gamma)
     }
 
-    /// Without diversity, the threaded decode (above 20 000 cells) gives the same path and
-    /// marginals as the sequential passes, and every row is a distribution.
+    /// Without the variety penalties, the threaded decode (above 20 000 cells) gives the same
+    /// path and marginals as the sequential passes, and every row is a distribution; with
+    /// them, the same marginals.
     #[test]
     fn threaded_decode_matches_sequential() {
         let (t_n, k) = (25usize, 1000usize);
@@ -780,9 +674,8 @@ mod tests {
         assert!(t_n * k >= 20_000, "exercise the threaded path");
         for chain in [Chain::Global, Chain::Local] {
             let settings = DecodeSettings {
-                diversity_window: 0,
                 chain,
-                ..DecodeSettings::default()
+                ..DecodeSettings::plain()
             };
             let d = decode(&scores, &locks, &m, &settings).expect("decode");
             let (path, gamma) = sequential(&scores, &locks, &m, chain);
@@ -793,72 +686,13 @@ mod tests {
                 let s: f32 = row.iter().sum();
                 assert!((s - 1.0).abs() < 1e-4, "{s}");
             }
-        }
-    }
-
-    /// With diversity, Viterbi restarts at the first changed slot and only the backward rows
-    /// before the last changed slot are redone; the result equals decoding the final
-    /// (penalised) scores from scratch, on both the threaded and the one-thread path.
-    #[test]
-    fn incremental_diversity_matches_from_scratch() {
-        for (t_n, k) in [(40usize, 800usize), (12, 60)] {
-            let styles: Vec<String> = (0..k).map(|i| format!("s{}", i % 5)).collect();
-            let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
-            let mut scores = random_scores(t_n, k, 99);
-            // Two phrases of one style a little better than any other in every slot: the
-            // best path alternates them, which the diversity pass must break up.
-            for t in 0..t_n {
-                scores[t * k] = 0.6;
-                scores[t * k + 5] = 0.5;
-            }
-            let mut locks = vec![None; t_n];
-            locks[t_n / 2] = Some(3);
-            for chain in [Chain::Global, Chain::Local] {
-                let settings = DecodeSettings {
-                    chain,
-                    ..DecodeSettings::default()
-                };
-                let d = decode(&scores, &locks, &m, &settings).expect("decode");
-                // The final scores, by running the rounds alone.
-                let mut fin = scores.clone();
-                let pot = potentials(&fin, k, &locks);
-                let z = normalisers(&fin, &m, t_n, chain);
-                let mut lm = pot.log_masked.clone();
-                let mut z = z.clone();
-                let pen = settings.diversity_penalty.ln();
-                let (path, changed) = diversity_rounds(
-                    &mut Viterbi::new(t_n, k),
-                    &mut fin,
-                    &mut lm,
-                    z.as_deref_mut(),
-                    &locks,
-                    &m,
-                    &settings,
-                    pen,
-                );
-                assert!(changed.len() >= 2, "{t_n}x{k} {chain:?}: {changed:?}");
-                assert!(*changed.last().expect("changed") > 0);
-                let (p2, gamma) = sequential(&fin, &locks, &m, chain);
-                assert_eq!(d.path, path, "{t_n}x{k} {chain:?}");
-                assert_eq!(d.path, p2, "{t_n}x{k} {chain:?}");
-                assert_eq!(d.marginals, gamma, "{t_n}x{k} {chain:?}");
-                let repeats = |path: &[usize]| {
-                    (1..t_n)
-                        .filter(|&t| path[t.saturating_sub(4)..t].contains(&path[t]))
-                        .count()
-                };
-                let plain = DecodeSettings {
-                    diversity_window: 0,
-                    ..settings.clone()
-                };
-                let d0 = decode(&scores, &locks, &m, &plain).expect("decode");
-                assert!(
-                    repeats(&d.path) < repeats(&d0.path),
-                    "{:?} vs {:?}",
-                    d.path,
-                    d0.path
-                );
-            }
+            let varied = DecodeSettings {
+                chain,
+                ..DecodeSettings::default()
+            };
+            let v = decode(&scores, &locks, &m, &varied).expect("decode");
+            assert_eq!(v.marginals, gamma);
+            assert_eq!(v.path[9], 17);
         }
     }
 

@@ -25,6 +25,7 @@ pub mod score;
 pub mod spans;
 pub mod time;
 pub mod transition;
+pub mod variety;
 
 pub use decode::{DecodeSettings, Decoding, decode, decode_vec};
 pub use labels::{LABELS_SCHEMA, LabelSet};

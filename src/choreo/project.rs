@@ -422,11 +422,9 @@ impl Project {
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| json_err(path, e))?;
         check_schema(&value, SCHEMA_PREFIX, SCHEMA_VERSION, path)?;
-        let mut p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
+        let p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
         p.check_sizes()
             .map_err(|msg| ChoreoError::Invalid(format!("{}: {msg}", path.display())))?;
-        let d = &mut p.settings.decode;
-        d.diversity_rounds = d.diversity_rounds.min(crate::limits::MAX_DIVERSITY_ROUNDS);
         Ok(p)
     }
 
@@ -515,8 +513,9 @@ impl Project {
 
     /// Re-ranks every slot from network `scores` (T×K, see
     /// [`Scorer::score_all`](super::Scorer::score_all)) and `matrix`: locked slots keep their
-    /// phrase, rejected phrases are banned per slot, unlocked slots get the Viterbi phrase and
-    /// every slot its top-k by posterior marginal (plus its chosen phrase if that fell out).
+    /// phrase, rejected phrases are banned per slot, unlocked slots get the decoded phrase
+    /// (the variety beam search over the library's moves, [`super::variety`]) and every slot
+    /// its top-k by posterior marginal (plus its chosen phrase if that fell out).
     pub fn rerank(
         &mut self,
         scores: &[f32],
@@ -548,7 +547,8 @@ impl Project {
                 }
             }
         }
-        let dec = decode_vec(scores, &locks, matrix, &self.settings.decode)?;
+        let moves = super::variety::moves_of(index);
+        let dec = decode_vec(scores, &locks, matrix, &self.settings.decode, &moves)?;
         let top_k = self.settings.top_k.max(1);
         for (t, slot) in self.slots.iter_mut().enumerate() {
             if locks[t].is_none() {

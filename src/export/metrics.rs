@@ -27,7 +27,8 @@ pub struct MetricsReport {
     pub random_baseline: DanceMetrics,
 }
 
-/// The project's slots with the move (library clip) of each chosen phrase.
+/// The project's slots with the move of each chosen phrase (its clip, a mirrored variant
+/// counting as the move it mirrors: [`crate::choreo::variety::move_name`]).
 pub fn danced_slots(project: &Project, library: &Library) -> Result<Vec<DancedSlot>, ExportError> {
     project
         .slots
@@ -49,7 +50,7 @@ pub fn danced_slots(project: &Project, library: &Library) -> Result<Vec<DancedSl
             Ok(DancedSlot {
                 start: s.start,
                 end: s.end,
-                move_id: entry.clip.clone(),
+                move_id: crate::choreo::variety::move_name(&entry.clip).to_string(),
             })
         })
         .collect()

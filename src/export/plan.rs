@@ -3,8 +3,11 @@
 //!
 //! **Tiling**: a dance phrase is counted at ½, 1 or 2 music beats per dance beat (whichever
 //! [`tempo_fit`] picks) and repeated to fill its music phrase, one export slot per
-//! repetition, so an 8-beat move fills a 16-beat phrase twice instead of freezing. The first
-//! slot starts at 0 s and the last ends at the song's end, so the dance covers the whole song.
+//! repetition, so an 8-beat move fills a 16-beat phrase twice instead of freezing. Repetitions
+//! alternate with the move's other phrases of the same length (its other variations, its
+//! mirrored variants; [`partners`]): A B A B′ rather than A A A A (issue 15, item 1). The
+//! first slot starts at 0 s and the last ends at the song's end, so the dance covers the
+//! whole song.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +15,7 @@ use super::ExportError;
 use crate::choreo::Project;
 use crate::choreo::score::{beats_in, tempo_fit};
 use crate::motion::blend::{BlendOptions, Choreography, Slot};
-use crate::motion::library::Library;
+use crate::motion::library::{Library, LibraryIndex};
 
 /// One slot of an export plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,36 +98,147 @@ pub fn choreograph(
     )?)
 }
 
-/// Export slots for a project's chosen phrases (see the module docs on tiling).
+/// Shortest intro or outro (in beats) danced with the idle phrase; a shorter one is covered
+/// by stretching the neighbouring slot.
+pub const IDLE_MIN_BEATS: f64 = 4.0;
+
+/// Export slots for a project's chosen phrases (see the module docs on tiling). The music
+/// before the first phrase and after the last (an intro, an outro, or beats the tracker lost
+/// in a fade) is danced with the library's calmest phrase ([`idle_phrase`]) on the song's beat
+/// grid carried on at its tempo, when it lasts at least [`IDLE_MIN_BEATS`]; the dance then
+/// covers the whole song instead of holding a pose (issue 15, item 2).
 pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>, ExportError> {
     let song = &project.analysis;
     let n = project.slots.len();
+    let period = beat_period(song);
+    let idle = idle_phrase(&library.index, song.tempo_bpm);
     let mut out = Vec::new();
+    let (Some(first), Some(last)) = (project.slots.first(), project.slots.last()) else {
+        return Ok(out);
+    };
+    let intro = match (period, idle) {
+        (Some(p), Some(idle)) if first.start >= IDLE_MIN_BEATS * p => {
+            let mut grid: Vec<f64> = (0..)
+                .map(|i| first.start - f64::from(i) * p)
+                .take_while(|&b| b >= 0.0)
+                .collect();
+            grid.reverse();
+            tile_phrase(
+                library,
+                idle,
+                &grid,
+                song.tempo_bpm,
+                (0.0, first.start),
+                &mut out,
+            );
+            true
+        }
+        _ => false,
+    };
+    let song_end = song.duration.max(last.end);
+    let outro = match (period, idle) {
+        (Some(p), Some(idle)) if song_end - last.end >= IDLE_MIN_BEATS * p => Some((idle, p)),
+        _ => None,
+    };
     for (t, slot) in project.slots.iter().enumerate() {
         let Some(id) = &slot.decision.chosen else {
             return Err(ExportError::NoPhrase { slot: t });
         };
-        let Some(entry) = library.phrase(id) else {
+        if library.phrase(id).is_none() {
             return Err(ExportError::UnknownPhrase {
                 slot: t,
                 phrase: id.clone(),
                 library: library.index.name.clone(),
             });
-        };
-        let start = if t == 0 { 0.0 } else { slot.start };
-        let end = if t + 1 == n {
-            song.duration.max(slot.end)
+        }
+        let start = if t == 0 && !intro { 0.0 } else { slot.start };
+        let end = if t + 1 == n && outro.is_none() {
+            song_end
         } else {
             slot.end
         };
-        let grid = counting_grid(
-            beats_in(song, slot.start, slot.end),
+        let beats = beats_in(song, slot.start, slot.end);
+        tile_phrase(library, id, &beats, song.tempo_bpm, (start, end), &mut out);
+    }
+    if let Some((idle, p)) = outro {
+        let grid: Vec<f64> = (0..)
+            .map(|i| last.end + f64::from(i) * p)
+            .take_while(|&b| b <= song_end + 1e-9)
+            .collect();
+        tile_phrase(
+            library,
+            idle,
+            &grid,
             song.tempo_bpm,
-            entry.tempo_bpm,
+            (last.end, song_end),
+            &mut out,
         );
-        tile(id, &grid, entry.beats.max(1), start, end, &mut out);
     }
     Ok(out)
+}
+
+/// Tiles phrase `id` (known to the library) over `beats` counted as [`counting_grid`] picks,
+/// from `span.0` to `span.1`.
+fn tile_phrase(
+    library: &Library,
+    id: &str,
+    beats: &[f64],
+    song_bpm: f64,
+    span: (f64, f64),
+    out: &mut Vec<SlotSpec>,
+) {
+    let Some(entry) = library.phrase(id) else {
+        return;
+    };
+    let grid = counting_grid(beats.to_vec(), song_bpm, entry.tempo_bpm);
+    let ids = partners(&library.index, id);
+    tile(&ids, &grid, entry.beats.max(1), span.0, span.1, out);
+}
+
+/// The song's beat period (s): the median inter-beat interval, else from its tempo.
+fn beat_period(song: &crate::analysis::SongAnalysis) -> Option<f64> {
+    let mut ibi: Vec<f64> = song.beats.windows(2).map(|w| w[1] - w[0]).collect();
+    ibi.sort_by(f64::total_cmp);
+    ibi.get(ibi.len() / 2)
+        .copied()
+        .or_else(|| (song.tempo_bpm > 0.0).then(|| 60.0 / song.tempo_bpm))
+        .filter(|p| p.is_finite() && *p > 0.05)
+}
+
+/// The phrase danced over intros and outros: the lowest kinetic energy among the unflagged
+/// phrases whose tempo fits the song ([`tempo_fit`]), else among all unflagged phrases.
+pub fn idle_phrase(index: &LibraryIndex, song_bpm: f64) -> Option<&str> {
+    let calmest = |fits: bool| {
+        index
+            .phrases
+            .iter()
+            .filter(|p| !p.flagged && (!fits || tempo_fit(song_bpm, p.tempo_bpm).is_some()))
+            .min_by(|a, b| a.features.energy.total_cmp(&b.features.energy))
+    };
+    calmest(true)
+        .or_else(|| calmest(false))
+        .map(|p| p.id.as_str())
+}
+
+/// The phrases a slot's repetitions alternate with: `id` first, then the phrases of the same
+/// move ([`crate::choreo::variety::moves_of`]) with the same number of beats, in library
+/// order. Even repetitions dance `id`, odd ones the others in turn.
+pub fn partners(index: &LibraryIndex, id: &str) -> Vec<String> {
+    let moves = crate::choreo::variety::moves_of(index);
+    let Some(me) = index.phrases.iter().position(|p| p.id == id) else {
+        return vec![id.to_string()];
+    };
+    let beats = index.phrases[me].beats;
+    let mut out = vec![id.to_string()];
+    out.extend(
+        index
+            .phrases
+            .iter()
+            .enumerate()
+            .filter(|&(j, p)| j != me && moves[j] == moves[me] && p.beats == beats)
+            .map(|(_, p)| p.id.clone()),
+    );
+    out
 }
 
 /// The music beats a phrase is counted on: every beat, every other beat (the phrase is danced
@@ -153,9 +267,10 @@ fn counting_grid(beats: Vec<f64>, song_bpm: f64, phrase_bpm: f64) -> Vec<f64> {
     }
 }
 
-/// Repeats phrase `id` of `nd` dance beats over `grid` (one slot per repetition), the first
-/// repetition starting at `start` and the last ending at `end`.
-fn tile(id: &str, grid: &[f64], nd: usize, start: f64, end: f64, out: &mut Vec<SlotSpec>) {
+/// Repeats phrases of `nd` dance beats over `grid` (one slot per repetition), the first
+/// repetition starting at `start` and the last ending at `end`: `ids[0]` on even
+/// repetitions, the other `ids` in turn on odd ones ([`partners`]).
+fn tile(ids: &[String], grid: &[f64], nd: usize, start: f64, end: f64, out: &mut Vec<SlotSpec>) {
     let last = grid.len().saturating_sub(1);
     let reps = ((last as f64 / nd as f64).round() as usize).max(1);
     for r in 0..reps {
@@ -178,11 +293,60 @@ fn tile(id: &str, grid: &[f64], nd: usize, start: f64, end: f64, out: &mut Vec<S
         if s1 <= s0 {
             continue;
         }
+        let others = ids.len().saturating_sub(1);
+        let phrase = match (r % 2, others) {
+            (1, n) if n > 0 => &ids[1 + (r / 2) % n],
+            _ => &ids[0],
+        };
         out.push(SlotSpec {
-            phrase: id.to_string(),
+            phrase: phrase.clone(),
             start: s0,
             end: s1,
             beats: grid.get(a..=b).map(<[f64]>::to_vec).unwrap_or_default(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four repetitions of a two-phrase move alternate A B A B, on the grid, covering
+    /// `start..end`; a move with one phrase of that length repeats it.
+    #[test]
+    fn tiling_alternates_a_moves_phrases() {
+        let grid: Vec<f64> = (0..=16).map(|b| f64::from(b) * 0.5).collect();
+        let ids = vec!["a".to_string(), "b".to_string()];
+        let mut out = Vec::new();
+        tile(&ids, &grid, 4, 0.0, 8.0, &mut out);
+        let names: Vec<&str> = out.iter().map(|s| s.phrase.as_str()).collect();
+        assert_eq!(names, ["a", "b", "a", "b"]);
+        assert_eq!((out[0].start, out[3].end), (0.0, 8.0));
+        assert_eq!((out[1].start, out[1].end), (2.0, 4.0));
+        let mut one = Vec::new();
+        tile(&ids[..1], &grid, 8, 0.0, 8.0, &mut one);
+        assert!(one.iter().all(|s| s.phrase == "a") && one.len() == 2);
+    }
+
+    /// In the starter library every phrase's partners are of its move and length, start with
+    /// it, and some move has more than one.
+    #[test]
+    fn partners_share_move_and_length() {
+        let lib = Library::starter().expect("starter");
+        let moves = crate::choreo::variety::moves_of(&lib.index);
+        let pos = |id: &str| lib.index.phrases.iter().position(|p| p.id == id);
+        let mut most = 0;
+        for p in &lib.index.phrases {
+            let ps = partners(&lib.index, &p.id);
+            assert_eq!(ps[0], p.id);
+            let me = pos(&p.id).expect("phrase");
+            for q in &ps {
+                let j = pos(q).expect("partner");
+                assert_eq!((moves[j], lib.index.phrases[j].beats), (moves[me], p.beats));
+            }
+            most = most.max(ps.len());
+        }
+        assert!(most >= 2, "no move with two phrases of one length");
+        assert_eq!(partners(&lib.index, "no/such"), ["no/such"]);
     }
 }

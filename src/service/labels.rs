@@ -24,10 +24,23 @@ pub fn export_labels(projects: &[PathBuf], out: &Path) -> Result<LabelSet> {
     Ok(set)
 }
 
+/// The decode of cold-start labels: a mild penalty on a phrase reused within 4 slots, each
+/// phrase its own move. Not the editor's variety decode: its strong, history-dependent
+/// penalties would make the labels depend on what came before rather than on the music, which
+/// is what the network is to learn; variety is the decoder's job at suggestion time.
+fn labelling_settings() -> DecodeSettings {
+    DecodeSettings {
+        diversity_window: 4,
+        diversity_penalty: 0.3,
+        same_move_penalty: 1.0,
+        ..DecodeSettings::default()
+    }
+}
+
 /// Labels by the cold-start choreographer: for every song, the analysed music phrases are
 /// scored against the library by [`ColdStartScorer`] (tempo fit, intensity, tiling) and the
-/// best sequence is decoded with the library's style-block transition matrix (Viterbi,
-/// default settings, diversity penalty included). The decoded phrase of each slot is its
+/// best sequence is decoded with the library's style-block transition matrix (beam search
+/// with [`labelling_settings`]). The decoded phrase of each slot is its
 /// label; every `test_every`-th kept song goes to the test split. Songs that cannot be read
 /// are skipped with a warning, songs without phrases silently. These labels teach the network
 /// to imitate the hand-made choreographer — a stand-in for expert labels, not a replacement.
@@ -58,7 +71,7 @@ pub fn coldstart_labels(
         }
         let scores = scorer.score_all(&song, &library.index);
         let locks = vec![None; song.phrases.len()];
-        let d = decode(&scores, &locks, &m, &DecodeSettings::default())?;
+        let d = decode(&scores, &locks, &m, &labelling_settings())?;
         let phrases = song
             .phrases
             .iter()

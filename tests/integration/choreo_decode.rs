@@ -1,7 +1,7 @@
 //! Viterbi and forward–backward against brute-force enumeration; locks; the re-rank benchmark.
 
 use phrasewise::choreo::decode::{Chain, path_log_prob};
-use phrasewise::choreo::{DecodeSettings, TransitionMatrix, decode};
+use phrasewise::choreo::{DecodeSettings, TransitionMatrix, decode, decode_vec};
 
 struct Lcg(u64);
 impl Lcg {
@@ -15,10 +15,7 @@ impl Lcg {
 }
 
 fn no_diversity() -> DecodeSettings {
-    DecodeSettings {
-        diversity_window: 0,
-        ..DecodeSettings::default()
-    }
+    DecodeSettings::plain()
 }
 
 /// Unnormalised weights of every sequence under the locally normalised chain, with locks.
@@ -219,7 +216,6 @@ fn diversity_avoids_reuse_within_the_window() {
         &DecodeSettings {
             diversity_window: 3,
             diversity_penalty: 0.01,
-            diversity_rounds: 5,
             ..DecodeSettings::default()
         },
     )
@@ -231,6 +227,56 @@ fn diversity_avoids_reuse_within_the_window() {
     for t in 1..t_n {
         assert_ne!(div.path[t], div.path[t - 1]);
     }
+}
+
+/// Two phrases of one move are one move: the plain chain alternates the favourite move's two
+/// phrases in every slot; the default variety penalties spread the dance over the three moves
+/// (none back-to-back, none in more than a third of the slots plus one), while a person's
+/// locks — even the same phrase twice in a row — are kept.
+#[test]
+fn variety_spreads_moves_and_keeps_locks() {
+    let k = 6;
+    let moves = [0u32, 0, 1, 1, 2, 2];
+    let styles = vec!["s".to_string(); k];
+    let m = TransitionMatrix::style_blocks(&styles, 1.0, 1.0, 0.05).unwrap();
+    let t_n = 9usize;
+    let row = [0.0f32, -0.1, -1.0, -1.1, -1.5, -1.6];
+    let scores: Vec<f32> = (0..t_n).flat_map(|_| row).collect();
+    let move_of = |path: &[usize]| -> Vec<u32> { path.iter().map(|&j| moves[j]).collect() };
+    let plain = decode_vec(scores.clone(), &[None; 9], &m, &no_diversity(), &moves).unwrap();
+    assert!(
+        move_of(&plain.path).iter().all(|&mv| mv == 0),
+        "{:?}",
+        plain.path
+    );
+    let d = decode_vec(
+        scores.clone(),
+        &[None; 9],
+        &m,
+        &DecodeSettings::default(),
+        &moves,
+    )
+    .unwrap();
+    let mv = move_of(&d.path);
+    assert!(mv.windows(2).all(|w| w[0] != w[1]), "{:?}", d.path);
+    for x in 0..3 {
+        let n = mv.iter().filter(|&&y| y == x).count();
+        assert!(
+            (2..=4).contains(&n),
+            "move {x} danced {n} times: {:?}",
+            d.path
+        );
+    }
+    // the marginals are the chain's, whatever the path
+    assert_eq!(d.marginals, plain.marginals);
+    // locks win: the same phrase twice in a row where a person chose it
+    let mut locks = [None; 9];
+    locks[4] = Some(0);
+    locks[5] = Some(0);
+    let l = decode_vec(scores, &locks, &m, &DecodeSettings::default(), &moves).unwrap();
+    assert_eq!((l.path[4], l.path[5]), (0, 0));
+    assert_ne!(moves[l.path[3]], 0, "{:?}", l.path);
+    assert_ne!(moves[l.path[6]], 0, "{:?}", l.path);
 }
 
 /// `cargo test --release --test integration choreo_decode:: -- --ignored --nocapture`
@@ -253,10 +299,7 @@ fn bench_rerank_100_slots_1101_phrases() {
     let mut locks = vec![None; t_n];
     let settings = DecodeSettings::default();
     let _ = decode(&scores, &locks, &m, &settings).unwrap();
-    let no_div = DecodeSettings {
-        diversity_window: 0,
-        ..settings.clone()
-    };
+    let no_div = DecodeSettings::plain();
     for (name, s) in [("diversity on", &settings), ("diversity off", &no_div)] {
         let runs = 100;
         let t0 = std::time::Instant::now();

@@ -375,7 +375,7 @@ fn span_edits_on_a_corrupt_project_in_memory_do_not_panic() {
 }
 
 #[test]
-fn a_trillion_diversity_rounds_end_quickly() {
+fn a_huge_variety_window_and_beam_end_quickly() {
     let k = 6;
     let t_n = 400;
     let styles: Vec<String> = (0..k).map(|j| format!("s{}", j % 2)).collect();
@@ -383,7 +383,7 @@ fn a_trillion_diversity_rounds_end_quickly() {
     let mut rng = StdRng::seed_from_u64(7);
     let scores: Vec<f32> = (0..t_n * k).map(|_| rng.random_range(-3.0..0.0)).collect();
     let settings = DecodeSettings {
-        diversity_rounds: 1_000_000_000_000,
+        beam_width: 1_000_000_000_000,
         diversity_window: 1_000_000,
         diversity_penalty: 0.999,
         ..DecodeSettings::default()

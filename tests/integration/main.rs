@@ -18,6 +18,7 @@ mod cli_analyze;
 mod cli_messages;
 mod common_data;
 mod common_song;
+mod dance_variety;
 mod downbeats_dataset;
 mod editor_app;
 mod hardening;

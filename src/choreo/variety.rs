@@ -1,0 +1,355 @@
+//! Repetition-aware decoding (issue 15, item 1): the best path of the chain of Eq. 5 with
+//! penalties that a first-order chain cannot express.
+//!
+//! M's diagonal only discourages the *same phrase* twice in a row; it cannot see that two
+//! phrases belong to one move (a library move is cut into several phrases, and a mirrored
+//! variant is the same move again), nor that a move came back two slots later. A dance that
+//! alternates `turn/000`, `turn/001`, `turn/000`… scores well under M and looks monotone. So
+//! the path is searched with a history:
+//!
+//! `score(d) = Σ_t ln F_t(d_t) + ln M(d_{t−1}→d_t) [− ln z_t] − penalties`, where a slot
+//! pays
+//! * `ln(1 / diversity_penalty)` for every slot of the previous `diversity_window` danced by
+//!   the same move (so a move's third use in the window costs twice its second);
+//! * `ln(1 / same_move_penalty)` on top when the previous slot is the same move;
+//! * [`SAME_PHRASE_COST`] (practically forbidden) when the previous slot is the same phrase:
+//!   no phrase back-to-back unless a person chose it (a lock), or nothing else fits.
+//!
+//! A pair of slots pays only when one of them is unlocked: locked slots keep their phrase and
+//! what a person chose twice costs nothing, but a suggestion beside a lock avoids its move. Exact search over windows of moves is
+//! exponential, so this is a **beam search** (Lowerre 1976; as in speech and translation
+//! decoders): the `beam_width` best partial paths per slot, each slot's candidates pruned to
+//! the [`CANDIDATES`] best by posterior marginal (which already weigh both neighbours through
+//! M, so a phrase that only fits by its transitions is not pruned away). With every penalty
+//! off this is Viterbi on the pruned candidates; the decoder then runs exact Viterbi instead.
+
+use super::transition::TransitionMatrix;
+use crate::motion::library::LibraryIndex;
+
+/// Candidates per slot kept for the beam search (by posterior marginal).
+pub const CANDIDATES: usize = 32;
+/// Cost (nats) of an unlocked slot repeating the previous slot's phrase.
+pub const SAME_PHRASE_COST: f64 = 1e3;
+/// Fewest paths ending in one phrase kept per slot: the beam keeps at most
+/// `max(PER_PHRASE, width / K)` of them, so that it does not fill with near-copies that
+/// differ only far back.
+const PER_PHRASE: usize = 2;
+
+/// The move a phrase of clip `clip` belongs to: the clip, and a mirrored variant (clip
+/// `NAME_mirror`) is the move it mirrors.
+pub fn move_name(clip: &str) -> &str {
+    clip.strip_suffix("_mirror").unwrap_or(clip)
+}
+
+/// One move index per library phrase ([`move_name`] of its clip), numbered in order of first
+/// appearance.
+pub fn moves_of(index: &LibraryIndex) -> Vec<u32> {
+    let mut names: Vec<&str> = Vec::new();
+    index
+        .phrases
+        .iter()
+        .map(|p| {
+            let name = move_name(&p.clip);
+            match names.iter().position(|n| *n == name) {
+                Some(i) => i as u32,
+                None => {
+                    names.push(name);
+                    (names.len() - 1) as u32
+                }
+            }
+        })
+        .collect()
+}
+
+/// The penalties of a beam search, as log-factors (≤ 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Penalties {
+    /// Slots looked back.
+    pub window: usize,
+    /// `ln diversity_penalty`, per earlier use of the move in the window.
+    pub reuse: f64,
+    /// `ln same_move_penalty`, the same move in the previous slot.
+    pub same_move: f64,
+    /// Partial paths kept per slot.
+    pub beam: usize,
+}
+
+impl Penalties {
+    /// Whether any penalty is on (otherwise the decoder's Viterbi path is the answer).
+    pub fn active(&self) -> bool {
+        (self.window > 0 && self.reuse < 0.0) || self.same_move < 0.0
+    }
+}
+
+/// What the beam search reads, all T×K row-major: `log_masked` (`ln F_t`, masked by the
+/// locks), the Local chain's normalisers `z`, and the posterior marginals for pruning.
+pub(super) struct Problem<'a> {
+    pub log_masked: &'a [f32],
+    pub z: Option<&'a [f32]>,
+    pub marginals: &'a [f32],
+    pub m: &'a TransitionMatrix,
+    pub locks: &'a [Option<usize>],
+    /// Move of each phrase (empty: every phrase its own move).
+    pub moves: &'a [u32],
+}
+
+/// A partial path's last node.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    score: f64,
+    phrase: u32,
+    /// Index of the previous node in the previous slot's beam.
+    parent: u32,
+}
+
+impl Problem<'_> {
+    fn k(&self) -> usize {
+        self.m.len()
+    }
+
+    fn move_of(&self, j: usize) -> u32 {
+        self.moves.get(j).copied().unwrap_or(j as u32)
+    }
+
+    /// Slot `t`'s candidates: the lock, or the best [`CANDIDATES`] phrases that are possible
+    /// (all of them when nothing is).
+    fn candidates(&self, t: usize) -> Vec<usize> {
+        let k = self.k();
+        if let Some(l) = self.locks[t] {
+            return vec![l];
+        }
+        let lm = &self.log_masked[t * k..(t + 1) * k];
+        let mg = &self.marginals[t * k..(t + 1) * k];
+        let better = |a: &usize, b: &usize| mg[*b].total_cmp(&mg[*a]).then(a.cmp(b));
+        let mut c: Vec<usize> = (0..k).filter(|&j| lm[j].is_finite()).collect();
+        if c.len() > CANDIDATES {
+            c.select_nth_unstable_by(CANDIDATES, better);
+            c.truncate(CANDIDATES);
+        }
+        c.sort_by(better);
+        c
+    }
+
+    /// The penalty of putting phrase `j` in slot `t` after the path ending in `node` (of slot
+    /// `t − 1`). A pair of slots pays only when at least one of the two is unlocked: what a
+    /// person chose twice stays free, but a suggestion next to a lock avoids its move.
+    fn penalty(&self, beams: &[Vec<Node>], t: usize, j: usize, node: Node, p: &Penalties) -> f64 {
+        let mv = self.move_of(j);
+        let locked = self.locks[t].is_some();
+        let pays = |s: usize| !(locked && self.locks[s].is_some());
+        let mut cost = 0.0;
+        if pays(t - 1) {
+            if node.phrase as usize == j {
+                cost -= SAME_PHRASE_COST;
+            }
+            if self.move_of(node.phrase as usize) == mv {
+                cost += p.same_move;
+            }
+        }
+        // Walk back through the window.
+        let (mut n, mut s) = (node, t - 1);
+        for _ in 0..p.window {
+            if pays(s) && self.move_of(n.phrase as usize) == mv {
+                cost += p.reuse;
+            }
+            if s == 0 {
+                break;
+            }
+            n = beams[s - 1][n.parent as usize];
+            s -= 1;
+        }
+        cost
+    }
+}
+
+/// The best path under the penalties (module docs); `None` without slots.
+pub(super) fn beam_path(pr: &Problem<'_>, p: &Penalties) -> Option<Vec<usize>> {
+    let (t_n, k) = (pr.locks.len(), pr.k());
+    if t_n == 0 || k == 0 {
+        return None;
+    }
+    let width = p.beam.max(1);
+    let per_phrase = PER_PHRASE.max(width.div_ceil(k));
+    let mut beams: Vec<Vec<Node>> = Vec::with_capacity(t_n);
+    let first: Vec<Node> = pr
+        .candidates(0)
+        .into_iter()
+        .map(|j| Node {
+            score: f64::from(pr.log_masked[j]),
+            phrase: j as u32,
+            parent: 0,
+        })
+        .collect();
+    beams.push(prune(first, width, per_phrase));
+    for t in 1..t_n {
+        let cands = pr.candidates(t);
+        let mut next = Vec::with_capacity(beams[t - 1].len() * cands.len());
+        for (b, &node) in beams[t - 1].iter().enumerate() {
+            let i = node.phrase as usize;
+            let z =
+                pr.z.map_or(0.0, |z| f64::from(z[t * k + i].max(f32::MIN_POSITIVE)).ln());
+            for &j in &cands {
+                let score = node.score
+                    + f64::from(pr.log_masked[t * k + j])
+                    + f64::from(pr.m.get(i, j)).ln()
+                    - z
+                    + pr.penalty(&beams, t, j, node, p);
+                next.push(Node {
+                    score,
+                    phrase: j as u32,
+                    parent: b as u32,
+                });
+            }
+        }
+        beams.push(prune(next, width, per_phrase));
+    }
+    let last = beams.last()?;
+    let mut n = *last.first()?;
+    let mut path = vec![0usize; t_n];
+    for t in (0..t_n).rev() {
+        path[t] = n.phrase as usize;
+        if t > 0 {
+            n = beams[t - 1][n.parent as usize];
+        }
+    }
+    Some(path)
+}
+
+/// The `width` best nodes, best first, at most `per_phrase` ending in one phrase; ties by
+/// parent and phrase, so the search is deterministic.
+fn prune(mut nodes: Vec<Node>, width: usize, per_phrase: usize) -> Vec<Node> {
+    nodes.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.parent.cmp(&b.parent))
+            .then(a.phrase.cmp(&b.phrase))
+    });
+    let mut out: Vec<Node> = Vec::with_capacity(width);
+    let mut kept: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for n in nodes {
+        if out.len() == width {
+            break;
+        }
+        let c = kept.entry(n.phrase).or_insert(0);
+        if *c < per_phrase {
+            *c += 1;
+            out.push(n);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The penalised objective of a whole path, written out directly.
+    fn objective(pr: &Problem<'_>, path: &[usize], p: &Penalties) -> f64 {
+        let k = pr.k();
+        let mut s = f64::from(pr.log_masked[path[0]]);
+        for t in 1..path.len() {
+            let (i, j) = (path[t - 1], path[t]);
+            s += f64::from(pr.log_masked[t * k + j]) + f64::from(pr.m.get(i, j)).ln();
+            let pays = |s: usize| pr.locks[t].is_none() || pr.locks[s].is_none();
+            let mv = pr.move_of(j);
+            if pays(t - 1) && i == j {
+                s -= SAME_PHRASE_COST;
+            }
+            if pays(t - 1) && pr.move_of(i) == mv {
+                s += p.same_move;
+            }
+            for back in 1..=p.window.min(t) {
+                if pays(t - back) && pr.move_of(path[t - back]) == mv {
+                    s += p.reuse;
+                }
+            }
+        }
+        s
+    }
+
+    /// With a beam wide enough to hold every partial path, the search finds the brute-force
+    /// optimum of the penalised objective (random scores, 4 phrases in 2 moves, a lock).
+    #[test]
+    fn a_wide_beam_finds_the_brute_force_optimum() {
+        let (t_n, k) = (6usize, 4usize);
+        let styles: Vec<String> = (0..k).map(|j| format!("s{}", j % 2)).collect();
+        let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
+        let moves = [0u32, 0, 1, 1];
+        let p = Penalties {
+            window: 3,
+            reuse: 0.3f64.ln(),
+            same_move: 0.2f64.ln(),
+            beam: 4096,
+        };
+        let mut x = 11u64;
+        for round in 0..20 {
+            let lm: Vec<f32> = (0..t_n * k)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    -((x >> 40) as f32 / (1u64 << 24) as f32) * 3.0
+                })
+                .collect();
+            let mut locks = vec![None; t_n];
+            if round % 2 == 1 {
+                locks[2] = Some(round % k);
+            }
+            if round % 4 == 3 {
+                locks[3] = Some(round % k);
+            }
+            let mut masked = lm.clone();
+            for (t, l) in locks.iter().enumerate() {
+                if let Some(l) = *l {
+                    for j in 0..k {
+                        if j != l {
+                            masked[t * k + j] = f32::NEG_INFINITY;
+                        }
+                    }
+                }
+            }
+            let uniform = vec![1.0f32; t_n * k];
+            let pr = Problem {
+                log_masked: &masked,
+                z: None,
+                marginals: &uniform,
+                m: &m,
+                locks: &locks,
+                moves: &moves,
+            };
+            let got = beam_path(&pr, &p).expect("path");
+            let (mut best, mut best_path) = (f64::NEG_INFINITY, Vec::new());
+            for code in 0..k.pow(t_n as u32) {
+                let path: Vec<usize> = (0..t_n).map(|t| code / k.pow(t as u32) % k).collect();
+                if (0..t_n).any(|t| locks[t].is_some_and(|l| path[t] != l)) {
+                    continue;
+                }
+                let v = objective(&pr, &path, &p);
+                if v > best + 1e-9 {
+                    (best, best_path) = (v, path);
+                }
+            }
+            assert!(
+                (objective(&pr, &got, &p) - best).abs() < 1e-6,
+                "round {round}: {got:?} vs {best_path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn moves_group_phrases_of_a_clip_and_its_mirror() {
+        let mut index = crate::motion::library::Library::starter()
+            .expect("starter library")
+            .index;
+        index.phrases.truncate(5);
+        for (e, clip) in
+            index
+                .phrases
+                .iter_mut()
+                .zip(["turn", "step", "turn", "turn_mirror", "step"])
+        {
+            e.clip = clip.to_string();
+        }
+        assert_eq!(moves_of(&index), vec![0, 1, 0, 0, 1]);
+    }
+}

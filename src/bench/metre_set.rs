@@ -3,12 +3,14 @@
 //! the scores `bench metre` reports.
 //!
 //! **The right answer.** 3/4 and 4/4: 3 or 4 beats per bar at the quarter-note tempo (a
-//! Viennese waltz at 174 BPM is 3 beats per bar at 174, as dancers count it). 6/8: 2 beats
-//! per bar at the dotted-quarter tempo (the felt beat of a jig or a 6/8 march; the eighths
-//! are its triplet subdivision). The analysis reports no beat division, so a 6/8 song's
-//! metre also counts as right when it comes out as 6 beats per bar (the same bar, at the
-//! eighth level); a 3/4 song read as 6 beats per bar (double tempo, two bars as one, the
-//! error of issue 15) is wrong.
+//! Viennese waltz at 174 BPM is 3 beats per bar at 174, as dancers count it). 6/8 follows the
+//! conductor's rule: fast 6/8 (a jig, a 6/8 march) is beaten in two, 2 dotted-quarter beats per
+//! bar at the dotted-quarter tempo, the eighths being its triplet subdivision; slow 6/8 (a
+//! ballad whose eighths are at most [`SIX_EIGHT_IN_SIX_BPM`]) is counted in six, 6 eighth-note
+//! beats per bar at the eighth tempo (a slow waltz is danced to it step by eighth). The grid of
+//! each song is written at that level. Since the analysis reports no beat division, a 6/8
+//! song's metre counts as right with 2 or with 6 beats per bar; a 3/4 song read as 6 beats per
+//! bar (double tempo, two bars as one: the error of issue 15) is wrong.
 //!
 //! **Tempo.** Strict: within 4 % of the annotated beat tempo (MIREX "accuracy 1",
 //! Gouyon et al. 2006, with 4 % instead of 8 %). Relaxed, also reported: within 4 % of the
@@ -24,6 +26,10 @@ use super::synth::render_style;
 
 /// Tolerance of the tempo scores (share of the annotated tempo).
 pub const TEMPO_TOLERANCE: f64 = 0.04;
+
+/// Fastest eighth-note tempo (BPM) at which a 6/8 bar is counted in six (see the module
+/// documentation); above it, in two.
+pub const SIX_EIGHT_IN_SIX_BPM: f64 = 200.0;
 
 /// The metres of the set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -43,7 +49,7 @@ impl Metre {
     /// All metres, in table order.
     pub const ALL: [Metre; 3] = [Metre::ThreeFour, Metre::FourFour, Metre::SixEight];
 
-    /// Annotated beats per bar.
+    /// Beats per bar of the metre's bar in its main count (6/8: in two).
     pub fn beats_per_bar(self) -> usize {
         match self {
             Metre::ThreeFour => 3,
@@ -312,8 +318,11 @@ pub struct MetreSong {
     pub style: &'static str,
     /// The metre.
     pub metre: Metre,
-    /// Annotated beat tempo (BPM): quarter notes, dotted quarters in 6/8.
+    /// Annotated beat tempo (BPM): quarter notes; in 6/8 dotted quarters, or eighths when
+    /// counted in six.
     pub bpm: f64,
+    /// Annotated beats per bar (2 or 6 in 6/8).
+    pub beats_per_bar: usize,
     /// Exact beat times (s).
     pub beats: Vec<f64>,
     /// Position of each beat in its bar (1 = downbeat).
@@ -348,11 +357,17 @@ pub fn plan(cfg: &MetreSetConfig) -> Vec<MetreSong> {
             let u: f64 = rng.random();
             let bpm = st.bpm.0 + (st.bpm.1 - st.bpm.0) * (k as f64 + u) / cfg.per_style as f64;
             let lead_in = rng.random_range(0.2..1.0);
-            let per_bar = st.metre.beats_per_bar();
-            let bar_s = per_bar as f64 * 60.0 / bpm;
+            let unit_bpm = bpm * st.metre.units_per_beat() as f64;
+            let bar_s = st.metre.beats_per_bar() as f64 * 60.0 / bpm;
+            let (per_bar, beat_bpm) =
+                if st.metre == Metre::SixEight && unit_bpm <= SIX_EIGHT_IN_SIX_BPM {
+                    (6, unit_bpm)
+                } else {
+                    (st.metre.beats_per_bar(), bpm)
+                };
             let bars = ((cfg.seconds - lead_in - 1.0) / bar_s).floor().max(2.0) as usize;
             let beats = (0..bars * per_bar)
-                .map(|i| lead_in + i as f64 * 60.0 / bpm)
+                .map(|i| lead_in + i as f64 * 60.0 / beat_bpm)
                 .collect();
             let beat_in_bar = (0..bars * per_bar)
                 .map(|i| (i % per_bar + 1) as u32)
@@ -361,7 +376,7 @@ pub fn plan(cfg: &MetreSetConfig) -> Vec<MetreSong> {
                 name: format!("{}-{k:02}", st.music.name),
                 style: 0,
                 test: false,
-                bpm: bpm * st.metre.units_per_beat() as f64,
+                bpm: unit_bpm,
                 lead_in,
                 bars,
                 phrases: (0..bars / 4).map(|p| (4 * p, 4, 0)).collect(),
@@ -371,7 +386,8 @@ pub fn plan(cfg: &MetreSetConfig) -> Vec<MetreSong> {
                 name: plan.name.clone(),
                 style: st.music.name,
                 metre: st.metre,
-                bpm,
+                bpm: beat_bpm,
+                beats_per_bar: per_bar,
                 beats,
                 beat_in_bar,
                 music: st.music,
@@ -405,10 +421,7 @@ pub fn grid_tempo_and_metre(beats: &[(f64, u32)]) -> (f64, Option<usize>) {
     for w in downs.windows(2) {
         *counts.entry(w[1] - w[0]).or_default() += 1;
     }
-    let metre = counts
-        .iter()
-        .max_by_key(|(_, c)| **c)
-        .map(|(bar, _)| *bar);
+    let metre = counts.iter().max_by_key(|(_, c)| **c).map(|(bar, _)| *bar);
     (tempo, metre)
 }
 
@@ -438,7 +451,8 @@ mod tests {
         let songs = plan(&cfg);
         assert_eq!(songs.len(), 18);
         for s in &songs {
-            let per_bar = s.metre.beats_per_bar();
+            let per_bar = s.beats_per_bar;
+            assert!(s.metre.accepts(per_bar), "{}", s.name);
             assert_eq!(s.beats.len() % per_bar, 0, "{}", s.name);
             assert_eq!(s.beats.len(), s.plan.bars * per_bar);
             for (i, w) in s.beats.windows(2).enumerate() {
@@ -450,7 +464,8 @@ mod tests {
             assert!((unit_bar - per_bar as f64 * 60.0 / s.bpm).abs() < 1e-9);
             assert!((s.beats[0] - s.plan.lead_in).abs() < 1e-12);
             assert!(*s.beats.last().unwrap_or(&0.0) < cfg.seconds);
-            let pairs: Vec<(f64, u32)> = s.beats.iter().copied().zip(s.beat_in_bar.clone()).collect();
+            let pairs: Vec<(f64, u32)> =
+                s.beats.iter().copied().zip(s.beat_in_bar.clone()).collect();
             let (tempo, metre) = grid_tempo_and_metre(&pairs);
             assert!((tempo - s.bpm).abs() < 1e-6);
             assert_eq!(metre, Some(per_bar));
@@ -463,6 +478,13 @@ mod tests {
             plan(&MetreSetConfig { seed: 2, ..cfg })[0].bpm,
             songs[0].bpm
         );
+        // slow 6/8 is counted in six, fast 6/8 in two
+        let six_eight: Vec<usize> = songs
+            .iter()
+            .filter(|s| s.metre == Metre::SixEight)
+            .map(|s| s.beats_per_bar)
+            .collect();
+        assert!(six_eight.contains(&6) && six_eight.contains(&2));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use clap::Subcommand;
 use super::progress::{TerminalProgress, epoch_reporter};
 use crate::bench::metre_set::MetreSetConfig;
 use crate::model::train::EpochReport;
-use crate::service::bench_metre::{BenchMetreRequest, MetreSummary, bench_metre};
 use crate::service::bench::{BenchLearnReport, BenchLearnRequest, bench_learn, default_out};
+use crate::service::bench_metre::{BenchMetreRequest, MetreSummary, bench_metre};
 
 /// `bench` subcommands.
 #[derive(Subcommand, Debug, Clone, PartialEq)]

@@ -223,9 +223,8 @@ fn annotated_songs(data: &Path) -> Vec<(String, PathBuf, PathBuf)> {
 
 /// A `.beats` file: `<time> <beat_in_bar>` per line.
 fn read_grid(path: &Path) -> Result<Vec<(f64, u32)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        super::ServiceError::Invalid(format!("{}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| super::ServiceError::Invalid(format!("{}: {e}", path.display())))?;
     Ok(text
         .lines()
         .filter_map(|l| {

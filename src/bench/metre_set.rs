@@ -228,53 +228,23 @@ const JIG_68: MusicStyle = MusicStyle {
 
 /// The styles of the set, in table order.
 fn styles() -> [MetreStyle; 9] {
+    use Metre::{FourFour, SixEight, ThreeFour};
     let [waltz, _, _, _, rumba, viennese] = STYLES;
+    let style = |music, metre, lo, hi| MetreStyle {
+        music,
+        metre,
+        bpm: (lo, hi),
+    };
     [
-        MetreStyle {
-            music: waltz,
-            metre: Metre::ThreeFour,
-            bpm: (84.0, 96.0),
-        },
-        MetreStyle {
-            music: BALLAD_34,
-            metre: Metre::ThreeFour,
-            bpm: (60.0, 84.0),
-        },
-        MetreStyle {
-            music: JAZZ_WALTZ,
-            metre: Metre::ThreeFour,
-            bpm: (100.0, 140.0),
-        },
-        MetreStyle {
-            music: viennese,
-            metre: Metre::ThreeFour,
-            bpm: (164.0, 184.0),
-        },
-        MetreStyle {
-            music: MARCH,
-            metre: Metre::FourFour,
-            bpm: (100.0, 140.0),
-        },
-        MetreStyle {
-            music: BALLAD_44,
-            metre: Metre::FourFour,
-            bpm: (70.0, 100.0),
-        },
-        MetreStyle {
-            music: rumba,
-            metre: Metre::FourFour,
-            bpm: (98.0, 110.0),
-        },
-        MetreStyle {
-            music: BALLAD_68,
-            metre: Metre::SixEight,
-            bpm: (48.0, 64.0),
-        },
-        MetreStyle {
-            music: JIG_68,
-            metre: Metre::SixEight,
-            bpm: (96.0, 124.0),
-        },
+        style(waltz, ThreeFour, 84.0, 96.0),
+        style(BALLAD_34, ThreeFour, 60.0, 84.0),
+        style(JAZZ_WALTZ, ThreeFour, 100.0, 140.0),
+        style(viennese, ThreeFour, 164.0, 184.0),
+        style(MARCH, FourFour, 100.0, 140.0),
+        style(BALLAD_44, FourFour, 70.0, 100.0),
+        style(rumba, FourFour, 98.0, 110.0),
+        style(BALLAD_68, SixEight, 48.0, 64.0),
+        style(JIG_68, SixEight, 96.0, 124.0),
     ]
 }
 

@@ -34,6 +34,17 @@ impl Default for BarConfig {
     }
 }
 
+impl BarConfig {
+    /// The meter prior for beats with a ternary division ([`super::beats::beat_division`]):
+    /// the beats are dotted quarters, and two of them make the common compound bar, 6/8.
+    pub fn compound() -> Self {
+        Self {
+            meter_bonus: vec![0.6, -0.5, 0.0, -0.5, -0.5, -1.0],
+            ..Self::default()
+        }
+    }
+}
+
 /// Bars of a song.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bars {

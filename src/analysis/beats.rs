@@ -48,6 +48,8 @@ pub struct BeatConfig {
     pub tightness: f64,
     /// Drop weak leading/trailing beats (librosa `trim=True`).
     pub trim: bool,
+    /// Slowest tempo (BPM) the half-tempo check may move a song to.
+    pub min_half_bpm: f64,
 }
 
 impl Default for BeatConfig {
@@ -63,6 +65,7 @@ impl Default for BeatConfig {
             tempo_change_cost: 40.0,
             tightness: 100.0,
             trim: true,
+            min_half_bpm: 55.0,
         }
     }
 }
@@ -131,9 +134,17 @@ pub fn track_beats_with_bass(
         if bstd > 1e-6 {
             let benv: Vec<f32> = bass.iter().map(|v| v / bstd).collect();
             kick_phase(&env, &benv, &mut beats);
+            if beat_division(&env, &beats) == 3 {
+                ternary_kick_phase(&benv, &mut beats);
+            }
         }
     }
     swing_phase(&env, &mut beats);
+    let benv = bass_onset.filter(|b| b.len() == n).map(|b| {
+        let bstd = std_dev(b).max(1e-6);
+        b.iter().map(|v| v / bstd).collect::<Vec<f32>>()
+    });
+    half_tempo_check(&env, benv.as_deref(), &mut beats, fr, bcfg.min_half_bpm);
     let tempo_bpm = if beats.len() >= 2 {
         let mut ibis: Vec<f64> = beats.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
         ibis.sort_by(f64::total_cmp);
@@ -441,6 +452,116 @@ fn kick_phase(env: &[f32], bass: &[f32], beats: &mut [usize]) {
     let vote = ((om / ob) * (bm / bb)).sqrt();
     if vote > KICK_PHASE_SWITCH {
         shift_beats(beats, env.len(), |d| d / 2);
+    }
+}
+
+/// Share of the weaker on-beat class's accent below which the off-beat classes must stay
+/// for [`half_tempo_check`] to drop them.
+const HALF_TEMPO_SWITCH: f32 = 0.6;
+
+/// Tempo-octave check on the tracked beats (metrical level from the accent pattern at beat
+/// positions, after Klapuri et al. 2006 and Gainza 2009): the comb × prior favours the
+/// 100–200 BPM octave, so a ballad or waltz at 70–96 BPM with eighth-note hi-hats or
+/// arpeggios is tracked on its eighths (a 3/4 waltz then reads as 6 beats per bar at double
+/// tempo, issue 15). The beats are split into four classes by index mod 4; when both classes of
+/// one parity are weaker than [`HALF_TEMPO_SWITCH`] times the weaker class of the other
+/// parity, every beat of that parity is an off-beat and is dropped. At the true beat level,
+/// classes 0–3 are bar positions (or rotate through them in 3/4), and the backbeat, the
+/// chords on 2 and 3 of a waltz, or a kick on every beat keep both parities strong. Accent =
+/// broadband onset plus, when given, the low band (kick, bass) at each beat. Not applied
+/// when half the tempo would fall below `min_half_bpm`.
+fn half_tempo_check(
+    env: &[f32],
+    bass: Option<&[f32]>,
+    beats: &mut Vec<usize>,
+    fr: f64,
+    min_half_bpm: f64,
+) {
+    if beats.len() < 16 {
+        return;
+    }
+    let mut ibis: Vec<usize> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+    ibis.sort_unstable();
+    let ibi = ibis[ibis.len() / 2].max(1) as f64;
+    if 60.0 * fr / (2.0 * ibi) < min_half_bpm {
+        return;
+    }
+    let mut sum = [0.0f32; 4];
+    let mut count = [0usize; 4];
+    for (i, &b) in beats.iter().enumerate() {
+        let a = local_max(env, b, 1) + bass.map_or(0.0, |bs| local_max(bs, b, 1));
+        sum[i % 4] += a;
+        count[i % 4] += 1;
+    }
+    let c: Vec<f32> = (0..4).map(|k| sum[k] / count[k].max(1) as f32).collect();
+    for p in 0..2 {
+        let on = c[p].min(c[p + 2]);
+        let off = c[1 - p].max(c[3 - p]);
+        tracing::debug!(
+            "half-tempo check: parity {p}, on {on:.3}, off {off:.3}, ratio {:.3}",
+            off / on.max(1e-9)
+        );
+        if on > 0.0 && off < HALF_TEMPO_SWITCH * on {
+            let kept: Vec<usize> = beats.iter().skip(p).step_by(2).copied().collect();
+            *beats = kept;
+            return;
+        }
+    }
+}
+
+/// Factor by which the onsets one and two thirds into the beats must out-weigh the onsets
+/// halfway for [`beat_division`] to call the division ternary.
+const TERNARY_SWITCH: f32 = 1.5;
+
+/// Share of the on-beat onsets that each third point must reach for [`beat_division`].
+const TERNARY_SHARE: f32 = 0.2;
+
+/// How the tracked beats divide: 3 when the onsets at one *and* two thirds of each interval
+/// are stronger than the onset at its middle by [`TERNARY_SWITCH`] (compound metre: the beats
+/// are dotted quarters of 6/8 or 12/8, the eighths its triplet subdivision), otherwise 2.
+/// Swing (only the two-thirds point strong) stays binary. Metre from the subdivision, after
+/// Gainza 2009 (beat-level similarity of the onset pattern) in its simplest form.
+pub fn beat_division(onset: &[f32], beat_frames: &[usize]) -> usize {
+    if beat_frames.len() < 8 {
+        return 2;
+    }
+    let (mut on, mut half, mut third, mut two_thirds) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for w in beat_frames.windows(2) {
+        let d = (w[1] - w[0]) as f32;
+        let at = |f: f32| w[0] + (d * f).round() as usize;
+        on += local_max(onset, w[0], 1);
+        half += local_max(onset, at(0.5), 1);
+        third += local_max(onset, at(1.0 / 3.0), 1);
+        two_thirds += local_max(onset, at(2.0 / 3.0), 1);
+    }
+    tracing::debug!("beat division: on {on:.2}, half {half:.2}, thirds {third:.2} {two_thirds:.2}");
+    if third.min(two_thirds) > TERNARY_SWITCH * half && third.min(two_thirds) > TERNARY_SHARE * on {
+        3
+    } else {
+        2
+    }
+}
+
+/// Third-beat phase check for compound metre ([`beat_division`] = 3): in a jig the chords
+/// on the third eighth of each group can pull the tracker a third of a beat early or late,
+/// at the right tempo. As in [`kick_phase`], the beat is where the kick and the bass are: the
+/// low-band onset mass at the beats and at one and two thirds into each interval is compared,
+/// and the beats move to the third that out-weighs them by [`KICK_PHASE_SWITCH`].
+fn ternary_kick_phase(bass: &[f32], beats: &mut [usize]) {
+    if beats.len() < 8 {
+        return;
+    }
+    let mut mass = [0.0f32; 3];
+    for w in beats.windows(2) {
+        let d = (w[1] - w[0]) as f32;
+        for (k, m) in mass.iter_mut().enumerate() {
+            *m += local_max(bass, w[0] + (d * k as f32 / 3.0).round() as usize, 1);
+        }
+    }
+    let k = if mass[1] >= mass[2] { 1 } else { 2 };
+    if mass[0] > 0.0 && mass[k] > KICK_PHASE_SWITCH * mass[0] {
+        let len = bass.len();
+        shift_beats(beats, len, |d| (d as f32 * k as f32 / 3.0).round() as usize);
     }
 }
 

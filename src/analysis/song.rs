@@ -1,7 +1,7 @@
 //! The whole analysis of one song and its versioned JSON form.
 
 use super::bars::{BarConfig, Bars, decode_bars, downbeat_evidence};
-use super::beats::{BeatConfig, BeatTrack, low_band_onset, track_beats_with_bass};
+use super::beats::{BeatConfig, BeatTrack, beat_division, low_band_onset, track_beats_with_bass};
 use super::melody::{MelodyConfig, extract_melody};
 use super::phrases::{PhraseConfig, break_evidence, cut_fragment};
 use super::structure::{Segment, StructureConfig, segment};
@@ -241,7 +241,12 @@ fn rhythm_chain(
 
     step(Stage::Bars, 0.3)?;
     let evidence = downbeat_evidence(&mel_db, &onset, &bt.beat_frames);
-    let bars = decode_bars(&evidence, &BarConfig::default());
+    let bar_cfg = if beat_division(&onset, &bt.beat_frames) == 3 {
+        BarConfig::compound()
+    } else {
+        BarConfig::default()
+    };
+    let bars = decode_bars(&evidence, &bar_cfg);
     timer.lap("bars");
 
     step(Stage::Structure, 0.6)?;
@@ -331,7 +336,7 @@ fn assemble(
                 .map(|v| (v * 10.0).round() / 10.0)
                 .collect(),
         },
-        warnings: Vec::new(),
+        warnings: rhythm_warnings(bt.beat_frames.len()),
         timing,
     };
     let signals = AnalysisSignals {
@@ -341,6 +346,21 @@ fn assemble(
         onset_frames,
     };
     (analysis, signals)
+}
+
+/// Fewest beats for which tempo and metre are reported without a warning: two bars of 4/4.
+const MIN_RELIABLE_BEATS: usize = 8;
+
+/// What the analysis could not find, in words for the user: silence, a single hit or a song
+/// without a steady pulse give no or too few beats for a tempo and a metre.
+fn rhythm_warnings(beats: usize) -> Vec<String> {
+    match beats {
+        0 => vec!["no beats found: the song is silent or has no steady pulse".into()],
+        n if n < MIN_RELIABLE_BEATS => vec![format!(
+            "only {n} beats found: the tempo and the beats per bar are unreliable"
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// Music phrases: sections snapped to bar lines become fragments; fragments are cut at breaking

@@ -6,6 +6,7 @@
 //! library's phrase ids ([`crate::motion::library::Library::starter`]).
 
 pub mod learn_set;
+pub mod metre_set;
 mod styles;
 mod synth;
 

@@ -299,19 +299,27 @@ fn bar_map(plan: &SongPlan, feel: &Feel, rng: &mut StdRng) -> Vec<(Arrangement, 
 
 /// Renders `plan` (mono, [`SAMPLE_RATE`]), deterministic in its audio seed.
 pub(crate) fn render(plan: &SongPlan) -> Vec<f32> {
-    let style = plan.music();
+    render_style(plan, plan.music())
+}
+
+/// [`render`] with `style` instead of the plan's own: the metre benchmark
+/// ([`super::metre_set`]) plays styles of its own on the same instruments. `plan.bpm` is
+/// the rate of the style's pattern unit (`style.meter` units per bar, four pattern steps each).
+pub(crate) fn render_style(plan: &SongPlan, style: &MusicStyle) -> Vec<f32> {
     let sr = f64::from(SAMPLE_RATE);
+    let bar_s = style.meter as f64 * 60.0 / plan.bpm;
+    let downbeat = |b: usize| plan.lead_in + b as f64 * bar_s;
     let mut rng = StdRng::seed_from_u64(plan.audio_seed);
     let mut noise = demo::Rng::new(rng.random());
     let feel = feel(style, &mut rng);
     let bars = bar_map(plan, &feel, &mut rng);
-    let n = ((plan.downbeat(plan.bars) + 2.0) * sr) as usize;
+    let n = ((downbeat(plan.bars) + 2.0) * sr) as usize;
     let mut out = vec![0.0f32; n];
     for b in 0..plan.bars {
         let next = bars.get(b + 1).copied();
         let section_ends = next.is_none_or(|nb| nb.1 != bars[b].1);
         let bar = Bar {
-            t: plan.downbeat(b),
+            t: downbeat(b),
             sixteenth: 60.0 / plan.bpm / 4.0,
             arrangement: bars[b].0,
             chord: bars[b].2,

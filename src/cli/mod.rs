@@ -61,7 +61,7 @@ pub enum Command {
     Coascent(model::CoascentArgs),
     /// Top-1/5/10 of a model folder on a labels file's test split, against baselines.
     Evaluate(model::EvaluateArgs),
-    /// Benchmarks on data the program makes itself: `bench learn [--quick] [--json]`.
+    /// Benchmarks on data the program makes itself: `bench learn [--quick] [--json]`, `bench metre [--quick] [--json]`.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Write the embedded demo song as a WAV file.

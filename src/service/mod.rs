@@ -11,6 +11,7 @@
 
 pub mod analyse;
 pub mod bench;
+pub mod bench_metre;
 pub mod document;
 pub mod labels;
 pub mod learn;

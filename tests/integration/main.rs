@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod analysis_demo;
+mod analysis_metre;
 mod audio_formats;
 mod beats_dataset;
 mod choreo_cli;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::motion::RenderArgs;
 use super::progress::TerminalProgress;
-use crate::choreo::Project;
+use crate::choreo::{DecodeSettings, Project};
 use crate::export::Timeline;
 use crate::service::library::load_library;
 use crate::service::suggest::{RenderTarget, SuggestRequest};
@@ -44,6 +44,10 @@ pub struct SuggestArgs {
     /// Refuse audio longer than this many minutes.
     #[arg(long, default_value_t = 20.0)]
     pub max_minutes: f64,
+    /// Decode the plain chain of the model and the transition matrix, without the variety
+    /// penalties (a move reused within 12 slots, the same move or phrase back-to-back).
+    #[arg(long)]
+    pub no_variety: bool,
     /// Print the dance metrics and the random baseline as JSON on stdout (the slot list goes
     /// to stderr).
     #[arg(long)]
@@ -104,6 +108,10 @@ pub struct ChoreographArgs {
     /// Refuse audio longer than this many minutes.
     #[arg(long, default_value_t = 20.0)]
     pub max_minutes: f64,
+    /// Decode the plain chain of the model and the transition matrix, without the variety
+    /// penalties (a move reused within 12 slots, the same move or phrase back-to-back).
+    #[arg(long)]
+    pub no_variety: bool,
 }
 
 impl ChoreographArgs {
@@ -181,13 +189,18 @@ fn request(
     library: Option<&PathBuf>,
     model: Option<&String>,
     max_minutes: f64,
-    no_cache: bool,
+    (no_cache, no_variety): (bool, bool),
 ) -> SuggestRequest {
     SuggestRequest {
         library: library.cloned(),
         model: model.cloned(),
         max_minutes,
         use_cache: !no_cache,
+        decode: if no_variety {
+            DecodeSettings::plain()
+        } else {
+            DecodeSettings::default()
+        },
         ..SuggestRequest::new(song, project)
     }
 }
@@ -202,7 +215,7 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
             args.library.as_ref(),
             args.model.as_ref(),
             args.max_minutes,
-            args.no_cache,
+            (args.no_cache, args.no_variety),
         )
     };
     let (mut project, library) = suggest::suggest(&req, &TerminalProgress::new())?;
@@ -281,7 +294,7 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         args.library.as_ref(),
         args.model.as_ref(),
         args.max_minutes,
-        args.no_cache,
+        (args.no_cache, args.no_variety),
     );
     let target = RenderTarget::new(&args.out, args.timeline.as_deref(), args.render.options());
     let done = suggest::choreograph(

@@ -11,6 +11,7 @@ use super::analyse::{AnalyseOptions, Analysed, analyse_file, require_phrases};
 use super::library::{load_library, project_library};
 use super::scoring::score_source;
 use super::{Progress, Result};
+use crate::choreo::DecodeSettings;
 use crate::choreo::network::{ScoreSource, song_scores};
 use crate::choreo::project::{Project, RankSettings};
 use crate::export::{ExportOptions, MetricsReport, Timeline, export_project, metrics_report};
@@ -34,6 +35,8 @@ pub struct SuggestRequest {
     pub max_minutes: f64,
     /// Read and update the analysis cache.
     pub use_cache: bool,
+    /// Decoder settings (default: the variety decode).
+    pub decode: DecodeSettings,
 }
 
 impl SuggestRequest {
@@ -47,6 +50,7 @@ impl SuggestRequest {
             top_k: RankSettings::default().top_k,
             max_minutes: 20.0,
             use_cache: true,
+            decode: DecodeSettings::default(),
         }
     }
 }
@@ -93,7 +97,7 @@ pub fn rank(
     require_phrases(&analysed.analysis, &req.song)?;
     let settings = RankSettings {
         top_k: req.top_k,
-        ..RankSettings::default()
+        decode: req.decode.clone(),
     };
     let scorer = song_scores(
         source,

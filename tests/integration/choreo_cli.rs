@@ -253,5 +253,22 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
     let s = check_metrics_json(&out.stdout);
     assert_eq!(s, v, "suggest --json and choreograph --json differ");
     assert!(project.is_file());
+
+    // --no-variety decodes the plain chain: the dance concentrates on fewer moves, and the
+    // project records the settings it was decoded with
+    let out = run(&[
+        "suggest",
+        wav.to_str().unwrap(),
+        "-o",
+        project.to_str().unwrap(),
+        "--json",
+        "--no-variety",
+    ]);
+    let plain = check_metrics_json(&out.stdout);
+    let most = |x: &serde_json::Value| x["metrics"]["most_used_move_share"].as_f64().unwrap();
+    assert!(most(&plain) > most(&v), "{plain} vs {v}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&project).unwrap()).unwrap();
+    assert_eq!(saved["settings"]["decode"]["diversity_window"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -155,7 +155,7 @@ fn shortcuts(ed: &Editor) -> Vec<(Modifiers, Key, Command)> {
 
 /// Widest a candidate's phrase id is drawn in the slot inspector (points); longer ids are
 /// truncated with "…".
-const CANDIDATE_NAME_WIDTH: f32 = 230.0;
+const CANDIDATE_NAME_WIDTH: f32 = 170.0;
 
 /// Number keys 1–9: pick the selected slot's candidate 1–9 at once.
 pub const PICK_KEYS: [Key; 9] = [

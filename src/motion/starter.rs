@@ -658,9 +658,15 @@ fn latin_turn(k: i64) -> Key {
 
 // ---- waltz (3/4: bars of three beats, a fall on beat 1 and a rise on 2 and 3) ---------
 
-/// Root drop of a waltz beat: down on the bar's first beat, up on the other two.
+/// Root drop of a waltz beat: down on the bar's first beat, rising through the second, up on
+/// the third. Three different heights, so even a figure whose feet hold still over a beat
+/// moves between every two beats (a velocity minimum on each).
 fn waltz_drop(k: i64) -> f64 {
-    if phase(k, 3) == 0 { 0.07 } else { 0.0 }
+    match phase(k, 3) {
+        0 => 0.07,
+        1 => 0.03,
+        _ => 0.0,
+    }
 }
 
 /// Arms in a closed dance hold (left hand high to the side, right arm round a partner).

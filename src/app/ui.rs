@@ -153,6 +153,10 @@ fn shortcuts(ed: &Editor) -> Vec<(Modifiers, Key, Command)> {
     t
 }
 
+/// Widest a candidate's phrase id is drawn in the slot inspector (points); longer ids are
+/// truncated with "…".
+const CANDIDATE_NAME_WIDTH: f32 = 170.0;
+
 /// Number keys 1–9: pick the selected slot's candidate 1–9 at once.
 pub const PICK_KEYS: [Key; 9] = [
     Key::Num1,
@@ -786,11 +790,16 @@ fn candidates_grid(ui: &mut egui::Ui, ed: &Editor, slot: &Slot, out: &mut Vec<Co
                 } else {
                     egui::RichText::new(c.phrase.as_str())
                 };
-                if ui
-                    .selectable_label(cursor, text)
-                    .on_hover_text("click: choose this phrase")
-                    .clicked()
-                {
+                // Long ids (a 60-move library's `street_cabbage_patch_travel/001~mirror`)
+                // are cut with "…" so the table stays inside the panel; the hover shows all.
+                let pick = ui
+                    .scope(|ui| {
+                        ui.set_max_width(CANDIDATE_NAME_WIDTH);
+                        ui.add(egui::Button::selectable(cursor, text).truncate())
+                    })
+                    .inner
+                    .on_hover_text(format!("{}\nclick: choose this phrase", c.phrase));
+                if pick.clicked() {
                     out.push(Command::Pick(k));
                 }
                 let prob = c.score.exp() as f32;

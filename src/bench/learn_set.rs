@@ -8,7 +8,7 @@
 //!   per-song key, detuning, levels, swing, fills and arrangement ([`super::synth`]);
 //! - the library's phrases have one choreographic grammar shared by all styles ([`grammar`]:
 //!   which phrases flow well out of which, preferably within a library style);
-//! - every style dances its own subset of the starter library's 40 phrases (12–16 figures,
+//! - every style dances its own subset of the starter library's phrases (12–16 figures,
 //!   drawn with a preference for two of the library's styles and for figures that flow out
 //!   of those already chosen, so subsets overlap and none is one library style); its labels
 //!   follow a per-style Markov chain (three likely successors per figure, from the grammar

@@ -239,7 +239,8 @@ impl ScoreSource {
 /// `audio`; `samples`, when the caller has them, its mono samples at the analysis rate, so the
 /// network's inputs need no second decode). With a model, the cold-start scorer's hard tempo
 /// rule still applies: a phrase that cannot be time-warped to the music within [0.8, 1.25]
-/// stays impossible whatever the network says.
+/// (and its own comfortable tempo range) stays impossible whatever the network says; and its
+/// metre term ([`super::score::metre_cost`]) is subtracted.
 pub fn song_scores(
     source: &ScoreSource,
     audio: &Path,
@@ -269,10 +270,20 @@ pub fn song_scores(
         samples,
     });
     let mut scores = network_scores(&model, audio, &spans, index, known)?;
-    for (s, c) in scores.iter_mut().zip(&cold_scores) {
+    let metre: Vec<f32> = index
+        .phrases
+        .iter()
+        .map(|p| super::score::metre_cost(song.beats_per_bar, p))
+        .collect();
+    for ((s, c), m) in scores
+        .iter_mut()
+        .zip(&cold_scores)
+        .zip(metre.iter().cycle())
+    {
         if *c == f32::NEG_INFINITY {
             *s = f32::NEG_INFINITY;
         }
+        *s -= m;
     }
     let id = match source {
         ScoreSource::DefaultModel => {

@@ -13,7 +13,9 @@
 //! | tempo (hard) | slot tempo (60 / median beat interval) | phrase `tempo_bpm` | `−∞` unless music/phrase ∈ [0.8, 1.25] counting the phrase at 1, ½ or 2 beats per music beat |
 //! | tempo (soft) | same | same | `−w_tempo·(ln r / ln 1.25)²` |
 //! | intensity | ½·(rank of onsets/s in the song) + ½·clamp((onsets/beat − 0.5)/2.5), then averaged half-and-half with the section's mean | ½·rank(energy) + ¼·rank(mean_speed) + ¼·rank(travel + height_range + turn_rate/4) within the library | `−w_intensity·((m − d)/0.3)²` |
+//! | tempo range | same, counted as danced | phrase `tempo_range` (optional) | `−∞` outside the move's comfortable range |
 //! | length | slot beats | phrase beats × counting | `−w_tiling` when the phrase does not tile the slot a whole number of times |
+//! | metre | song beats per bar (3, 6: triple) | phrase `beats_per_bar` (optional) | `−`[`METRE_MISMATCH`] when one is triple and the other not |
 //! | quality | — | clip flagged implausible | `−w_flagged` |
 //!
 //! Style is not scored per slot; it enters through the transition matrix (same-style
@@ -29,6 +31,25 @@ pub const COLD_START_ID: &str = "cold-start";
 pub const MIN_TEMPO_RATIO: f64 = 0.8;
 /// Highest accepted music/phrase tempo ratio.
 pub const MAX_TEMPO_RATIO: f64 = 1.25;
+
+/// Log-score cost of dancing a 3/4 phrase to music in duple metre or the reverse (about the
+/// weight of an intensity mismatch of 0.37).
+pub const METRE_MISMATCH: f32 = 1.5;
+
+/// True for triple metres (3/4, 6/8 counted in 6).
+fn is_triple(beats_per_bar: usize) -> bool {
+    beats_per_bar > 0 && beats_per_bar.is_multiple_of(3)
+}
+
+/// The metre term of a phrase on a song with `beats_per_bar`: [`METRE_MISMATCH`] when one is
+/// triple and the other not, else 0 (also for phrases that do not say their metre). Applied to
+/// the network's scores too, whose training labels come almost only from 4/4 songs.
+pub fn metre_cost(beats_per_bar: usize, p: &PhraseEntry) -> f32 {
+    match p.beats_per_bar {
+        Some(b) if is_triple(b) != is_triple(beats_per_bar) => METRE_MISMATCH,
+        _ => 0.0,
+    }
+}
 
 /// Scores library phrases for one music phrase.
 pub trait Scorer {
@@ -247,7 +268,13 @@ pub struct ColdStartScorer {
 }
 
 impl ColdStartScorer {
-    fn row(&self, m: &MusicFeatures, library: &LibraryIndex, motion: &[f64]) -> Vec<f32> {
+    fn row(
+        &self,
+        m: &MusicFeatures,
+        beats_per_bar: usize,
+        library: &LibraryIndex,
+        motion: &[f64],
+    ) -> Vec<f32> {
         let w = &self.weights;
         library
             .phrases
@@ -257,6 +284,11 @@ impl ColdStartScorer {
                 let Some(fit) = tempo_fit(m.tempo_bpm, p.tempo_bpm) else {
                     return f32::NEG_INFINITY;
                 };
+                if let Some([lo, hi]) = p.tempo_range
+                    && !(lo - 1e-6..=hi + 1e-6).contains(&(m.tempo_bpm / fit.counting))
+                {
+                    return f32::NEG_INFINITY;
+                }
                 let tempo = (fit.ratio.ln() / MAX_TEMPO_RATIO.ln()).powi(2) as f32;
                 let di = ((m.intensity - d) / 0.3).powi(2) as f32;
                 let unit = p.beats as f64 * fit.counting;
@@ -269,7 +301,7 @@ impl ColdStartScorer {
                 if p.flagged {
                     s -= w.flagged;
                 }
-                s
+                s - metre_cost(beats_per_bar, p)
             })
             .collect()
     }
@@ -284,7 +316,7 @@ impl Scorer for ColdStartScorer {
         let feats = music_features(song);
         let motion = motion_intensity(library);
         match feats.get(slot) {
-            Some(m) => self.row(m, library, &motion),
+            Some(m) => self.row(m, song.beats_per_bar, library, &motion),
             None => vec![f32::NEG_INFINITY; library.phrases.len()],
         }
     }
@@ -294,7 +326,7 @@ impl Scorer for ColdStartScorer {
         let motion = motion_intensity(library);
         feats
             .iter()
-            .flat_map(|m| self.row(m, library, &motion))
+            .flat_map(|m| self.row(m, song.beats_per_bar, library, &motion))
             .collect()
     }
 }
@@ -312,6 +344,54 @@ mod tests {
         assert!(tempo_fit(100.0, 80.0).is_some());
         assert!(tempo_fit(100.0, 79.0).is_none());
         assert!(tempo_fit(0.0, 100.0).is_none());
+    }
+
+    /// A phrase's `tempo_range` narrows the hard window; a 3/4 phrase costs
+    /// [`METRE_MISMATCH`] on duple music and a 4/4 one on triple music.
+    #[test]
+    fn tempo_range_and_metre_enter_the_cold_start_row() {
+        let mut lib = crate::motion::library::Library::starter()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .index;
+        lib.phrases
+            .retain(|p| p.id == "waltz_box/000" || p.id == "groove_bounce/000");
+        assert_eq!(lib.phrases.len(), 2);
+        // library order: groove (index 0) before waltz (index 1)
+        let (groove, waltz) = (lib.phrases[0].clone(), lib.phrases[1].clone());
+        assert_eq!(groove.id, "groove_bounce/000");
+        assert_eq!(waltz.beats_per_bar, Some(3));
+        let music = |bpm: f64, beats: usize| MusicFeatures {
+            start: 0.0,
+            end: 10.0,
+            tempo_bpm: bpm,
+            beats,
+            bars: 4,
+            onsets_per_beat: 1.0,
+            onsets_per_second: 2.0,
+            intensity: 0.5,
+            section: "A".into(),
+        };
+        let motion = vec![0.5, 0.5];
+        let cs = ColdStartScorer::default();
+        // the same slot scored as 3/4 and as 4/4 music
+        let row3 = cs.row(&music(waltz.tempo_bpm, 12), 3, &lib, &motion);
+        let row4 = cs.row(&music(waltz.tempo_bpm, 12), 4, &lib, &motion);
+        assert!(
+            (row3[1] - row4[1] - METRE_MISMATCH).abs() < 1e-5,
+            "{row3:?} {row4:?}"
+        );
+        let g3 = cs.row(&music(groove.tempo_bpm, 16), 3, &lib, &motion);
+        let g4 = cs.row(&music(groove.tempo_bpm, 16), 4, &lib, &motion);
+        assert!(
+            (g4[0] - g3[0] - METRE_MISMATCH).abs() < 1e-5,
+            "{g3:?} {g4:?}"
+        );
+        // just outside the comfortable range but inside ×0.8 … ×1.25: impossible
+        let [lo, hi] = groove.tempo_range.unwrap_or([0.0, 0.0]);
+        assert!(lo > 0.8 * groove.tempo_bpm && hi < 1.25 * groove.tempo_bpm);
+        assert!(cs.row(&music(hi + 0.5, 16), 4, &lib, &motion)[0].is_infinite());
+        assert!(cs.row(&music(lo - 0.5, 16), 4, &lib, &motion)[0].is_infinite());
+        assert!(cs.row(&music(hi - 0.5, 16), 4, &lib, &motion)[0].is_finite());
     }
 
     #[test]

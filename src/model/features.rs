@@ -241,17 +241,19 @@ mod tests {
         let m = candidate_matrix(&ps);
         assert_eq!(m.len(), ps.len() * CANDIDATE_FEATURES);
         // same style → same style bucket; the two phrases of one move share the move bucket
+        // (ps[1] is ps[0]'s mirrored variant, tagged as such; ps[2] the move's next phrase)
         let a = candidate_features(ps[0]);
-        let b = candidate_features(ps[1]);
-        assert_eq!(ps[0].clip, ps[1].clip);
+        let b = candidate_features(ps[2]);
+        assert_eq!(ps[0].clip, ps[2].clip);
+        assert!(ps[2].mirror_of.is_none());
         assert_eq!(a[CANDIDATE_NUMERIC..], b[CANDIDATE_NUMERIC..]);
-        assert_eq!(m[CANDIDATE_FEATURES..2 * CANDIDATE_FEATURES], b[..]);
+        assert_eq!(m[2 * CANDIDATE_FEATURES..3 * CANDIDATE_FEATURES], b[..]);
         // the numeric motion statistics tell phrases apart and stay in a unit-ish range
         let distinct = ps
             .iter()
             .map(|p| candidate_features(p)[2].to_bits())
             .collect::<std::collections::BTreeSet<_>>();
-        // (the starter library cuts two phrases from each of its 20 moves)
+        // (the starter library cuts two phrases from each of its 60 moves, each mirrored)
         assert!(
             distinct.len() > ps.len() / 4,
             "energy differs between moves"

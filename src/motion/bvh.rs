@@ -266,6 +266,24 @@ impl Bvh {
     /// Serialises to BVH text: tabs for indentation, six decimals for offsets and channel
     /// values (`decimals` for the frame lines), `\n` line endings.
     pub fn to_string_with(&self, decimals: usize) -> String {
+        self.render(decimals, decimals, false)
+    }
+
+    /// The file text with `pos_decimals` for position channels and `rot_decimals` for
+    /// rotations, trailing zeros dropped (`0.000` → `0`, `12.50` → `12.5`). The embedded
+    /// starter library is written this way: about half the bytes of fixed-width numbers.
+    pub fn to_string_compact(&self, pos_decimals: usize, rot_decimals: usize) -> String {
+        self.render(pos_decimals, rot_decimals, true)
+    }
+
+    fn render(&self, pos_decimals: usize, rot_decimals: usize, trim: bool) -> String {
+        let decimals = pos_decimals.max(rot_decimals);
+        let is_pos: Vec<bool> = self
+            .joints
+            .iter()
+            .flat_map(|j| j.channels.iter())
+            .map(|c| matches!(c, Channel::XPos | Channel::YPos | Channel::ZPos))
+            .collect();
         let n = self.channel_count();
         let mut s = String::with_capacity(4096 + self.frames * n * (decimals + 5));
         s.push_str("HIERARCHY\n");
@@ -290,7 +308,12 @@ impl Bvh {
                 if k > 0 {
                     s.push(' ');
                 }
-                push_fixed(&mut s, *v, decimals);
+                let d = if is_pos.get(k).copied().unwrap_or(false) {
+                    pos_decimals
+                } else {
+                    rot_decimals
+                };
+                push_fixed(&mut s, *v, d, trim);
             }
             s.push('\n');
         }
@@ -333,11 +356,11 @@ impl Bvh {
 
 fn fmt_vec(v: Vec3) -> String {
     let mut s = String::new();
-    push_fixed(&mut s, v.x, 6);
+    push_fixed(&mut s, v.x, 6, false);
     s.push(' ');
-    push_fixed(&mut s, v.y, 6);
+    push_fixed(&mut s, v.y, 6, false);
     s.push(' ');
-    push_fixed(&mut s, v.z, 6);
+    push_fixed(&mut s, v.z, 6, false);
     s
 }
 
@@ -353,7 +376,7 @@ pub fn format_frame_time(t: f64) -> String {
 }
 
 /// Appends `v` with a fixed number of decimals; `-0.000` is written as `0.000`.
-fn push_fixed(s: &mut String, v: f64, decimals: usize) {
+fn push_fixed(s: &mut String, v: f64, decimals: usize, trim: bool) {
     let start = s.len();
     let _ = write!(s, "{v:.decimals$}");
     if s.as_bytes().get(start) == Some(&b'-')
@@ -362,6 +385,14 @@ fn push_fixed(s: &mut String, v: f64, decimals: usize) {
             .all(|&b| b == b'0' || b == b'.')
     {
         s.remove(start);
+    }
+    if trim && s[start..].contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
     }
 }
 

@@ -79,6 +79,16 @@ pub struct PhraseEntry {
     pub features: PhraseFeatures,
     /// True when the clip was flagged implausible.
     pub flagged: bool,
+    /// Music tempi (BPM, counted as the phrase is danced) at which the move still looks
+    /// natural, `[low, high]`; when set, the choreographer plays the phrase only inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo_range: Option<[f64; 2]>,
+    /// Beats per bar the phrase is built on (3 for a waltz); `None`: any (read as 4/4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beats_per_bar: Option<usize>,
+    /// The phrase this one is the left↔right mirror image of ([`super::mirror`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_of: Option<String>,
 }
 
 impl PhraseEntry {
@@ -255,6 +265,9 @@ pub fn phrases_for_clip(
                 tags: tags.to_vec(),
                 features: round_features(features),
                 flagged,
+                tempo_range: None,
+                beats_per_bar: None,
+                mirror_of: None,
             })
         })
         .collect()

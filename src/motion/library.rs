@@ -511,8 +511,11 @@ impl ClipCache {
 }
 
 impl Library {
-    /// A library over `index` reading its clips from `source`.
-    pub fn new(index: LibraryIndex, source: LibrarySource) -> Library {
+    /// A library over `index` reading its clips from `source`, with a left↔right mirrored
+    /// variant of every phrase added ([`super::mirror::add_mirrored_variants`]; the index
+    /// file on disk lists only the originals).
+    pub fn new(mut index: LibraryIndex, source: LibrarySource) -> Library {
+        super::mirror::add_mirrored_variants(&mut index);
         Library {
             index,
             source,
@@ -589,7 +592,11 @@ impl Library {
             .phrase(id)
             .ok_or_else(|| MotionError::invalid("library", format!("no phrase `{id}`")))?;
         let clip = self.clip_shared(&p.clip)?;
-        Ok(PhraseClip::from_clip(&clip, p, margin_s))
+        let mut cut = PhraseClip::from_clip(&clip, p, margin_s);
+        if p.mirror_of.is_some() {
+            cut.clip = super::mirror::mirror_clip(&cut.clip);
+        }
+        Ok(cut)
     }
 
     /// [`Library::load_clip`] through the library's clip cache.

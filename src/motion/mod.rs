@@ -15,6 +15,7 @@ pub mod index;
 pub mod interpolate;
 pub mod library;
 pub mod metrics;
+pub mod mirror;
 pub mod phrase;
 pub mod quat;
 pub mod retarget;

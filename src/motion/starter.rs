@@ -8,13 +8,20 @@
 //! at rest exactly on each beat, which gives the clear velocity minima dance-beat detection
 //! looks for. Feet are placed by analytic two-bone IK (law of cosines, knee towards +Z), so
 //! planted feet do not slide; a foot that moves between two keys is lifted on a
-//! `sin(π·w)` arc, and a jump raises the root and both feet on the same arc.
+//! `sin(π·w)` arc (higher for longer steps), and a jump raises the root and both feet on the
+//! same arc.
 //!
-//! Four styles, five moves each, 16 beats per move (two 8-beat phrases), 30 fps, with one
-//! beat of margin before and after for crossfades: 40 phrases. Beat periods are whole frames
-//! (14–21 frames, 86–129 BPM), so phrase beats fall exactly on frames. `write_starter`
-//! regenerates `assets/library/starter/` (`phrasewise library starter -o DIR`); a test checks
-//! the committed files match the generator.
+//! 30 base figures in six styles (chill, groove, hype, latin, street, and a 3/4 waltz with
+//! its fall on beat 1 and rise on 2–3), each generated plain and with one [`Accent`] (claps,
+//! a reach, a hip twist, a bounce, travel): 60 moves. Each move's clip holds two phrases of 4,
+//! 8 or 16 beats (waltz: 6 or 12, two or four bars), and each phrase has its own seeded
+//! [`Variation`] of arms and legs, so the two phrases of a move differ visibly: 120 phrases,
+//! 240 with the mirrored variants every library gets on loading ([`super::mirror`]). One beat
+//! of margin before and after each clip for crossfades, 30 fps. Beat periods are whole frames
+//! (14–22 frames, 82–129 BPM), so phrase beats fall exactly on frames; every phrase records a
+//! comfortable tempo range and its beats per bar. `write_starter` regenerates
+//! `assets/library/starter/` (`phrasewise library starter -o DIR`); a test checks the
+//! committed files match the generator.
 
 use super::MotionError;
 use super::beats::{BeatConfig, PhraseConfig, dance_beats};
@@ -30,8 +37,6 @@ use std::path::Path;
 
 /// Frame rate of the starter clips.
 pub const STARTER_FPS: f64 = 30.0;
-/// Beats per generated move.
-pub const MOVE_BEATS: i64 = 16;
 
 /// Key-pose parameters (angles in degrees, lengths in metres).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -172,27 +177,6 @@ fn build(k: &Key) -> Pose {
         p.rot[ft.idx()] = (hips * q1 * q2).inverse() * want;
     }
     p
-}
-
-/// One generated move.
-#[derive(Clone, Copy, Debug)]
-pub struct MoveSpec {
-    /// File stem and clip id.
-    pub name: &'static str,
-    /// Style tag.
-    pub style: &'static str,
-    /// Energy tag.
-    pub energy: &'static str,
-    /// Beat period in frames at 30 fps.
-    pub period_frames: u32,
-    key: fn(i64) -> Key,
-}
-
-impl MoveSpec {
-    /// Tempo (BPM).
-    pub fn bpm(&self) -> f64 {
-        60.0 * STARTER_FPS / f64::from(self.period_frames)
-    }
 }
 
 fn alt(k: i64) -> f64 {
@@ -672,171 +656,994 @@ fn latin_turn(k: i64) -> Key {
     x
 }
 
-/// The starter moves.
-pub const MOVES: [MoveSpec; 20] = [
-    MoveSpec {
-        name: "chill_sway",
-        style: "chill",
-        energy: "low",
-        period_frames: 20,
-        key: chill_sway,
+// ---- waltz (3/4: bars of three beats, a fall on beat 1 and a rise on 2 and 3) ---------
+
+/// Root drop of a waltz beat: down on the bar's first beat, rising through the second, up on
+/// the third. Three different heights, so even a figure whose feet hold still over a beat
+/// moves between every two beats (a velocity minimum on each).
+fn waltz_drop(k: i64) -> f64 {
+    match phase(k, 3) {
+        0 => 0.07,
+        1 => 0.03,
+        _ => 0.0,
+    }
+}
+
+/// Arms in a closed dance hold (left hand high to the side, right arm round a partner).
+fn waltz_hold(x: &mut Key) {
+    x.arm_l = [15.0, 25.0, 70.0];
+    x.arm_r = [5.0, 60.0, 80.0];
+    x.head[1] = 20.0;
+}
+
+fn waltz_box(k: i64) -> Key {
+    // forward, side, close; back, side, close (6 beats)
+    let mut x = Key::stand();
+    let (l, r, root) = match phase(k, 6) {
+        0 => ([0.11, 0.28], [-0.11, 0.0], [0.05, 0.20]),
+        1 => ([0.11, 0.28], [-0.30, 0.28], [-0.09, 0.28]),
+        2 => ([-0.08, 0.28], [-0.30, 0.28], [-0.19, 0.28]),
+        3 => ([-0.08, 0.28], [-0.30, 0.0], [-0.22, 0.08]),
+        4 => ([0.11, 0.0], [-0.30, 0.0], [-0.09, 0.0]),
+        _ => ([0.11, 0.0], [-0.11, 0.0], [0.0, 0.0]),
+    };
+    x.foot_l = [l[0], 0.0, l[1], 0.0];
+    x.foot_r = [r[0], 0.0, r[1], 0.0];
+    x.root = [root[0], 0.02 + waltz_drop(k), root[1]];
+    waltz_hold(&mut x);
+    x
+}
+
+fn waltz_balance(k: i64) -> Key {
+    // step out, close, hold — to the left, then to the right
+    let mut x = Key::stand();
+    // only one foot moves between two beats
+    let (l, r, rx) = match phase(k, 6) {
+        0 => (0.30, -0.30, 0.12),
+        1 | 2 => (0.30, 0.10, 0.20),
+        3 => (0.30, -0.30, -0.12),
+        _ => (-0.10, -0.30, -0.20),
+    };
+    x.foot_l[0] = l;
+    x.foot_r[0] = r;
+    x.root = [rx, 0.02 + waltz_drop(k), 0.0];
+    let left = phase(k, 6) < 3;
+    x.arm_l = if left {
+        [30.0, 10.0, 30.0]
+    } else {
+        [-40.0, 30.0, 60.0]
+    };
+    x.arm_r = if left {
+        [-40.0, 30.0, 60.0]
+    } else {
+        [30.0, 10.0, 30.0]
+    };
+    x.hips[2] = if left { 5.0 } else { -5.0 };
+    x.head[1] = if left { 12.0 } else { -12.0 };
+    x
+}
+
+fn waltz_sway(k: i64) -> Key {
+    let s = alt(k.div_euclid(3));
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.16;
+    x.foot_r[0] = -0.16;
+    x.root = [0.06 * s, 0.02 + waltz_drop(k), 0.0];
+    x.hips[2] = -7.0 * s;
+    x.spine[1] = 10.0 * s;
+    let (up, down) = ([65.0, 15.0, 25.0], [-25.0, 45.0, 85.0]);
+    x.arm_l = if s > 0.0 { up } else { down };
+    x.arm_r = if s > 0.0 { down } else { up };
+    x.head = [-4.0, 10.0 * s];
+    x
+}
+
+fn waltz_turn(k: i64) -> Key {
+    // a half turn to the right in every bar, feet close under the body
+    let mut x = Key::stand();
+    x.hips[0] = -60.0 * k as f64;
+    x.foot_yaw = x.hips[0];
+    x.foot_l = [0.06, 0.0, 0.0, 0.0];
+    x.foot_r = [-0.06, 0.0, 0.0, 0.0];
+    x.root[1] = 0.02 + waltz_drop(k);
+    waltz_hold(&mut x);
+    x
+}
+
+fn waltz_hesitation(k: i64) -> Key {
+    // step to the side, then the free foot drags in and touches without weight; only one
+    // foot moves between two beats
+    let mut x = Key::stand();
+    match phase(k, 6) {
+        0 => {
+            x.foot_l[0] = 0.30;
+            x.foot_r[0] = -0.30;
+            x.root[0] = 0.12;
+        }
+        1 | 2 => {
+            x.foot_l[0] = 0.30;
+            x.foot_r = [0.16, 0.02, 0.0, 15.0];
+            x.root[0] = 0.27;
+        }
+        3 => {
+            x.foot_l[0] = 0.30;
+            x.foot_r[0] = -0.30;
+            x.root[0] = -0.12;
+        }
+        _ => {
+            x.foot_r[0] = -0.30;
+            x.foot_l = [-0.16, 0.02, 0.0, 15.0];
+            x.root[0] = -0.27;
+        }
+    }
+    x.root[1] = 0.02 + waltz_drop(k);
+    let s = if phase(k, 6) < 3 { 1.0 } else { -1.0 };
+    x.spine[1] = 6.0 * s;
+    x.arm_l = [0.0, 30.0 + 20.0 * s, 50.0];
+    x.arm_r = [0.0, 30.0 - 20.0 * s, 50.0];
+    x.head[1] = 15.0 * s;
+    x
+}
+
+// ---- street ------------------------------------------------------------------------
+
+fn street_running_man(k: i64) -> Key {
+    let mut x = Key::stand();
+    x.root[1] = 0.07;
+    let s = alt(k);
+    if s > 0.0 {
+        x.foot_l = [0.11, 0.30, 0.12, 20.0];
+        x.foot_r = [-0.11, 0.0, -0.08, 0.0];
+    } else {
+        x.foot_r = [-0.11, 0.30, 0.12, 20.0];
+        x.foot_l = [0.11, 0.0, -0.08, 0.0];
+    }
+    x.root[2] = -0.04;
+    x.arm_l = [-20.0, 70.0 * -s, 100.0];
+    x.arm_r = [-20.0, 70.0 * s, 100.0];
+    x.spine[0] = 6.0;
+    x
+}
+
+fn street_cabbage_patch(k: i64) -> Key {
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.17;
+    x.foot_r[0] = -0.17;
+    let arms = match phase(k, 4) {
+        0 => [-20.0, 80.0, 110.0],
+        1 => [10.0, 60.0, 100.0],
+        2 => [0.0, 90.0, 125.0],
+        _ => [-30.0, 70.0, 90.0],
+    };
+    x.arm_l = arms;
+    x.arm_r = arms;
+    let s = alt(k);
+    x.root = [0.05 * s, 0.07, 0.0];
+    x.hips[2] = -8.0 * s;
+    x.spine[2] = 12.0 * s;
+    x.head[0] = 6.0;
+    x
+}
+
+fn street_side_shuffle(k: i64) -> Key {
+    // step-together twice to the right, then back; only one foot moves between two beats
+    let mut x = Key::stand();
+    let p = phase(k, 8);
+    let (l, r) = [
+        (0.11, -0.33),
+        (-0.13, -0.33),
+        (-0.13, -0.55),
+        (-0.35, -0.55),
+        (-0.13, -0.55),
+        (-0.13, -0.33),
+        (0.11, -0.33),
+        (0.11, -0.11),
+    ][p as usize];
+    let dir = if p < 4 { -1.0 } else { 1.0 };
+    let out = (l - r) > 0.3;
+    x.foot_l[0] = l;
+    x.foot_r[0] = r;
+    x.root = [(l + r) * 0.5, if out { 0.09 } else { 0.04 }, 0.0];
+    x.arm_l = [-30.0, 40.0 * dir, 90.0];
+    x.arm_r = [-30.0, -40.0 * dir, 90.0];
+    x.head[1] = 20.0 * dir;
+    x
+}
+
+fn street_dougie(k: i64) -> Key {
+    let s = alt(k.div_euclid(2));
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.17;
+    x.foot_r[0] = -0.17;
+    x.root = [0.05 * s, if phase(k, 2) == 0 { 0.08 } else { 0.04 }, 0.0];
+    x.hips[2] = -8.0 * s;
+    x.spine[1] = 12.0 * s;
+    let (brush, low) = ([40.0, 40.0, 130.0], [-50.0, 20.0, 60.0]);
+    x.arm_l = if s > 0.0 { brush } else { low };
+    x.arm_r = if s > 0.0 { low } else { brush };
+    x.head = [8.0, -10.0 * s];
+    x
+}
+
+fn street_point(k: i64) -> Key {
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.16;
+    x.foot_r[0] = -0.16;
+    let (point, hip) = ([60.0, 30.0, 0.0], [-40.0, -20.0, 110.0]);
+    match phase(k, 4) {
+        0 => {
+            x.arm_r = point;
+            x.arm_l = hip;
+            x.head = [-10.0, -15.0];
+            x.spine[1] = 6.0;
+        }
+        2 => {
+            x.arm_l = point;
+            x.arm_r = hip;
+            x.head = [-10.0, 15.0];
+            x.spine[1] = -6.0;
+        }
+        _ => {
+            x.arm_l = hip;
+            x.arm_r = hip;
+            x.root[1] = 0.09;
+            x.head[0] = 8.0;
+        }
+    }
+    x
+}
+
+// ---- moves: a base figure, an accent, a phrase length --------------------------------
+
+/// A second layer over a base figure that makes a move of it (the plain figure is one move,
+/// the figure with an accent another). Written against the bar (`meter` beats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accent {
+    /// The base figure as it is.
+    Plain,
+    /// Hands meet in front on every beat but the bar's first.
+    Clap,
+    /// One arm reaches up diagonally on the first beat of every other bar, sides alternating.
+    Reach,
+    /// The hips turn ±15° against the feet on alternate beats.
+    Twist,
+    /// An extra knee dip (and nod) on every beat but the bar's first.
+    Bounce,
+    /// The whole figure travels forward over a bar and back over the next.
+    Travel,
+}
+
+impl Accent {
+    /// Name suffix of a move with this accent.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Accent::Plain => "",
+            Accent::Clap => "_clap",
+            Accent::Reach => "_reach",
+            Accent::Twist => "_twist",
+            Accent::Bounce => "_bounce",
+            Accent::Travel => "_travel",
+        }
+    }
+
+    fn apply(self, k: i64, meter: i64, mut x: Key) -> Key {
+        let in_bar = phase(k, meter);
+        match self {
+            Accent::Plain => {}
+            Accent::Clap => {
+                if in_bar != 0 {
+                    x.arm_l = [5.0, 85.0, 70.0];
+                    x.arm_r = [5.0, 85.0, 70.0];
+                    x.spine[0] += 4.0;
+                }
+            }
+            Accent::Reach => {
+                if phase(k, 2 * meter) == 0 {
+                    let reach = [75.0, 25.0, 15.0];
+                    if phase(k.div_euclid(2 * meter), 2) == 0 {
+                        x.arm_l = reach;
+                    } else {
+                        x.arm_r = reach;
+                    }
+                    x.head[0] -= 10.0;
+                }
+            }
+            Accent::Twist => {
+                x.hips[0] += 15.0 * alt(k);
+                x.spine[2] -= 10.0 * alt(k);
+            }
+            Accent::Bounce => {
+                if in_bar != 0 {
+                    x.root[1] += 0.04;
+                    x.head[0] += 6.0;
+                }
+            }
+            Accent::Travel => {
+                let u = phase(k, 2 * meter) as f64 / meter as f64;
+                let z = 0.24 * if u <= 1.0 { u } else { 2.0 - u };
+                x.root[2] += z;
+                x.foot_l[2] += z;
+                x.foot_r[2] += z;
+            }
+        }
+        x
+    }
+}
+
+/// Arm and leg changes that make two phrases of one move differ visibly (degrees, metres).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Variation {
+    /// Added to both arms' elevation.
+    pub arm_lift: f64,
+    /// Added to both arms' azimuth (forward +).
+    pub arm_fwd: f64,
+    /// Added to both elbows' bend.
+    pub elbow: f64,
+    /// Added to each foot's distance from the centre line.
+    pub stance: f64,
+    /// Extra knee bend (root drop).
+    pub knee: f64,
+    /// Extra toe point of a foot lifted well off the floor (kicks, knee lifts).
+    pub toe: f64,
+}
+
+/// Four variation shapes; a move's phrases take distinct ones, plus a seeded jitter.
+const VARIATIONS: [Variation; 4] = [
+    Variation {
+        arm_lift: 0.0,
+        arm_fwd: 0.0,
+        elbow: 0.0,
+        stance: 0.0,
+        knee: 0.0,
+        toe: 0.0,
     },
-    MoveSpec {
-        name: "chill_step_touch",
-        style: "chill",
-        energy: "low",
-        period_frames: 21,
-        key: chill_step_touch,
+    // arms raised, straighter
+    Variation {
+        arm_lift: 35.0,
+        arm_fwd: -10.0,
+        elbow: -20.0,
+        stance: 0.0,
+        knee: 0.0,
+        toe: 0.0,
     },
-    MoveSpec {
-        name: "chill_arm_wave",
-        style: "chill",
-        energy: "low",
-        period_frames: 20,
-        key: chill_arm_wave,
+    // wide and low: feet apart, knees bent, arms out to the side and bent
+    Variation {
+        arm_lift: -10.0,
+        arm_fwd: -25.0,
+        elbow: 35.0,
+        stance: 0.06,
+        knee: 0.04,
+        toe: 0.0,
     },
-    MoveSpec {
-        name: "chill_nod_bounce",
-        style: "chill",
-        energy: "low",
-        period_frames: 21,
-        key: chill_nod_bounce,
-    },
-    MoveSpec {
-        name: "chill_twist",
-        style: "chill",
-        energy: "low",
-        period_frames: 20,
-        key: chill_twist,
-    },
-    MoveSpec {
-        name: "groove_bounce",
-        style: "groove",
-        energy: "medium",
-        period_frames: 18,
-        key: groove_bounce,
-    },
-    MoveSpec {
-        name: "groove_clap_step",
-        style: "groove",
-        energy: "medium",
-        period_frames: 17,
-        key: groove_clap_step,
-    },
-    MoveSpec {
-        name: "groove_body_roll",
-        style: "groove",
-        energy: "medium",
-        period_frames: 18,
-        key: groove_body_roll,
-    },
-    MoveSpec {
-        name: "groove_grapevine",
-        style: "groove",
-        energy: "medium",
-        period_frames: 17,
-        key: groove_grapevine,
-    },
-    MoveSpec {
-        name: "groove_shoulder_pop",
-        style: "groove",
-        energy: "medium",
-        period_frames: 18,
-        key: groove_shoulder_pop,
-    },
-    MoveSpec {
-        name: "hype_jumping_jacks",
-        style: "hype",
-        energy: "high",
-        period_frames: 15,
-        key: hype_jumping_jacks,
-    },
-    MoveSpec {
-        name: "hype_kicks",
-        style: "hype",
-        energy: "high",
-        period_frames: 14,
-        key: hype_kicks,
-    },
-    MoveSpec {
-        name: "hype_fist_pump",
-        style: "hype",
-        energy: "high",
-        period_frames: 15,
-        key: hype_fist_pump,
-    },
-    MoveSpec {
-        name: "hype_jump_turn",
-        style: "hype",
-        energy: "high",
-        period_frames: 14,
-        key: hype_jump_turn,
-    },
-    MoveSpec {
-        name: "hype_high_knees",
-        style: "hype",
-        energy: "high",
-        period_frames: 15,
-        key: hype_high_knees,
-    },
-    MoveSpec {
-        name: "latin_salsa_basic",
-        style: "latin",
-        energy: "medium",
-        period_frames: 18,
-        key: latin_salsa_basic,
-    },
-    MoveSpec {
-        name: "latin_side_basic",
-        style: "latin",
-        energy: "medium",
-        period_frames: 19,
-        key: latin_side_basic,
-    },
-    MoveSpec {
-        name: "latin_cumbia",
-        style: "latin",
-        energy: "medium",
-        period_frames: 18,
-        key: latin_cumbia,
-    },
-    MoveSpec {
-        name: "latin_hip_sway",
-        style: "latin",
-        energy: "low",
-        period_frames: 19,
-        key: latin_hip_sway,
-    },
-    MoveSpec {
-        name: "latin_turn",
-        style: "latin",
-        energy: "medium",
-        period_frames: 18,
-        key: latin_turn,
+    // narrow and forward: arms in front, feet closer, pointed toes
+    Variation {
+        arm_lift: 15.0,
+        arm_fwd: 30.0,
+        elbow: 40.0,
+        stance: -0.03,
+        knee: 0.02,
+        toe: 12.0,
     },
 ];
 
-/// Generates a move's clip: beats −1 … 17 (one beat of margin each side), so beat `b`
-/// (0 … 16) is at `(b + 1)·period` seconds. Returns the clip and its beat grid.
+impl Variation {
+    fn apply(&self, mut x: Key) -> Key {
+        for arm in [&mut x.arm_l, &mut x.arm_r] {
+            arm[0] = (arm[0] + self.arm_lift).clamp(-85.0, 85.0);
+            arm[1] = (arm[1] + self.arm_fwd).clamp(-80.0, 95.0);
+            arm[2] = (arm[2] + self.elbow).clamp(0.0, 140.0);
+        }
+        x.foot_l[0] += self.stance;
+        x.foot_r[0] -= self.stance;
+        x.root[1] += self.knee;
+        // only a foot well off the floor points more: a touching toe that rotates would
+        // slide along the floor
+        for f in [&mut x.foot_l, &mut x.foot_r] {
+            if f[1] > 0.1 {
+                f[3] += self.toe;
+            }
+        }
+        x
+    }
+}
+
+/// Seed of the starter generator's variations (each move mixes in its name).
+pub const STARTER_SEED: u64 = 15;
+
+/// SplitMix64: a tiny seeded generator, so the committed files do not depend on a crate's
+/// stream.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn new(seed: u64, name: &str) -> SplitMix {
+        // FNV-1a of the name, mixed with the seed
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in name.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        SplitMix(h ^ seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [−1, 1).
+    fn sym(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+}
+
+/// One generated move.
+#[derive(Clone, Copy, Debug)]
+pub struct MoveSpec {
+    /// Base figure name (the move's name without its accent suffix).
+    pub base: &'static str,
+    /// Style tag.
+    pub style: &'static str,
+    /// Energy tag.
+    pub energy: &'static str,
+    /// Beat period in frames at 30 fps.
+    pub period_frames: u32,
+    /// Beats per phrase.
+    pub phrase_beats: u32,
+    /// Beats per bar (3 for the waltz, else 4).
+    pub meter: u32,
+    /// The accent layered over the base figure.
+    pub accent: Accent,
+    key: fn(i64) -> Key,
+}
+
+impl MoveSpec {
+    /// File stem and clip id: base figure plus accent suffix.
+    pub fn name(&self) -> String {
+        format!("{}{}", self.base, self.accent.suffix())
+    }
+
+    /// Tempo (BPM).
+    pub fn bpm(&self) -> f64 {
+        60.0 * STARTER_FPS / f64::from(self.period_frames)
+    }
+
+    /// Comfortable music tempo range (BPM): how far the move can be slowed or sped up and
+    /// still look natural. Slow, sustained figures take slowing better than speeding up;
+    /// jumps and kicks the reverse. Everything stays inside the choreographer's hard window
+    /// of ×0.8 … ×1.25 with a margin (×0.84 … ×1.2): at the window's edge the export's own
+    /// tempo estimate of a slot can fall outside it and play the phrase at another counting.
+    pub fn tempo_range(&self) -> [f64; 2] {
+        let (lo, hi) = match self.style {
+            "chill" => (0.84, 1.12),
+            "hype" => (0.88, 1.20),
+            "waltz" => (0.85, 1.15),
+            "latin" => (0.85, 1.18),
+            _ => (0.85, 1.20),
+        };
+        [r6(self.bpm() * lo), r6(self.bpm() * hi)]
+    }
+
+    /// Phrases per clip.
+    pub fn phrases(&self) -> u32 {
+        PHRASES_PER_MOVE
+    }
+
+    /// The variation of each phrase: distinct shapes from [`VARIATIONS`] in a seeded order,
+    /// each with a seeded jitter of a few degrees and centimetres.
+    pub fn variations(&self) -> Vec<Variation> {
+        let mut rng = SplitMix::new(STARTER_SEED, &self.name());
+        let mut order: Vec<usize> = (0..VARIATIONS.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = (rng.next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        (0..self.phrases() as usize)
+            .map(|p| {
+                let v = VARIATIONS[order[p % order.len()]];
+                Variation {
+                    arm_lift: v.arm_lift + 5.0 * rng.sym(),
+                    arm_fwd: v.arm_fwd + 5.0 * rng.sym(),
+                    elbow: v.elbow + 5.0 * rng.sym(),
+                    stance: v.stance + 0.01 * rng.sym(),
+                    knee: (v.knee + 0.01 * rng.sym()).max(0.0),
+                    toe: v.toe,
+                }
+            })
+            .collect()
+    }
+
+    /// The key pose of beat `k` of the clip (beat 0 = first phrase's first beat).
+    fn key_at(&self, k: i64, vars: &[Variation]) -> Key {
+        let p = i64::from(self.phrase_beats.max(1));
+        let last = vars.len().saturating_sub(1) as i64;
+        let which = k.div_euclid(p).clamp(0, last) as usize;
+        let x = self
+            .accent
+            .apply(k, i64::from(self.meter.max(1)), (self.key)(k));
+        match vars.get(which) {
+            Some(v) => v.apply(x),
+            None => x,
+        }
+    }
+}
+
+/// Phrases cut from every generated move (two, so that a move has two variations).
+pub const PHRASES_PER_MOVE: u32 = 2;
+
+#[allow(clippy::too_many_arguments)]
+const fn mv(
+    base: &'static str,
+    style: &'static str,
+    energy: &'static str,
+    period_frames: u32,
+    phrase_beats: u32,
+    accent: Accent,
+    key: fn(i64) -> Key,
+) -> MoveSpec {
+    let meter = if phrase_beats.is_multiple_of(3) { 3 } else { 4 };
+    MoveSpec {
+        base,
+        style,
+        energy,
+        period_frames,
+        phrase_beats,
+        meter,
+        accent,
+        key,
+    }
+}
+
+use Accent::{Bounce, Clap, Plain, Reach, Travel, Twist};
+
+/// The starter moves: 30 base figures in 6 styles, each plain and with one accent. Phrases
+/// of 4, 8 or 16 beats (waltz: 6 or 12, two or four bars of 3/4).
+pub const MOVES: [MoveSpec; 60] = [
+    mv("chill_sway", "chill", "low", 20, 8, Plain, chill_sway),
+    mv("chill_sway", "chill", "low", 21, 4, Reach, chill_sway),
+    mv(
+        "chill_step_touch",
+        "chill",
+        "low",
+        21,
+        8,
+        Plain,
+        chill_step_touch,
+    ),
+    mv(
+        "chill_step_touch",
+        "chill",
+        "low",
+        20,
+        4,
+        Clap,
+        chill_step_touch,
+    ),
+    mv(
+        "chill_arm_wave",
+        "chill",
+        "low",
+        20,
+        8,
+        Plain,
+        chill_arm_wave,
+    ),
+    mv(
+        "chill_arm_wave",
+        "chill",
+        "low",
+        22,
+        16,
+        Bounce,
+        chill_arm_wave,
+    ),
+    mv(
+        "chill_nod_bounce",
+        "chill",
+        "low",
+        21,
+        4,
+        Plain,
+        chill_nod_bounce,
+    ),
+    mv(
+        "chill_nod_bounce",
+        "chill",
+        "low",
+        20,
+        8,
+        Twist,
+        chill_nod_bounce,
+    ),
+    mv("chill_twist", "chill", "low", 20, 4, Plain, chill_twist),
+    mv("chill_twist", "chill", "low", 22, 16, Travel, chill_twist),
+    mv(
+        "groove_bounce",
+        "groove",
+        "medium",
+        18,
+        8,
+        Plain,
+        groove_bounce,
+    ),
+    mv(
+        "groove_bounce",
+        "groove",
+        "medium",
+        17,
+        4,
+        Clap,
+        groove_bounce,
+    ),
+    mv(
+        "groove_clap_step",
+        "groove",
+        "medium",
+        17,
+        8,
+        Plain,
+        groove_clap_step,
+    ),
+    mv(
+        "groove_clap_step",
+        "groove",
+        "medium",
+        18,
+        16,
+        Reach,
+        groove_clap_step,
+    ),
+    mv(
+        "groove_body_roll",
+        "groove",
+        "medium",
+        18,
+        8,
+        Plain,
+        groove_body_roll,
+    ),
+    mv(
+        "groove_body_roll",
+        "groove",
+        "medium",
+        19,
+        4,
+        Twist,
+        groove_body_roll,
+    ),
+    mv(
+        "groove_grapevine",
+        "groove",
+        "medium",
+        17,
+        8,
+        Plain,
+        groove_grapevine,
+    ),
+    mv(
+        "groove_grapevine",
+        "groove",
+        "medium",
+        18,
+        16,
+        Clap,
+        groove_grapevine,
+    ),
+    mv(
+        "groove_shoulder_pop",
+        "groove",
+        "medium",
+        18,
+        4,
+        Plain,
+        groove_shoulder_pop,
+    ),
+    mv(
+        "groove_shoulder_pop",
+        "groove",
+        "medium",
+        17,
+        8,
+        Travel,
+        groove_shoulder_pop,
+    ),
+    mv(
+        "hype_jumping_jacks",
+        "hype",
+        "high",
+        15,
+        4,
+        Plain,
+        hype_jumping_jacks,
+    ),
+    mv(
+        "hype_jumping_jacks",
+        "hype",
+        "high",
+        14,
+        8,
+        Reach,
+        hype_jumping_jacks,
+    ),
+    mv("hype_kicks", "hype", "high", 14, 8, Plain, hype_kicks),
+    mv("hype_kicks", "hype", "high", 15, 4, Clap, hype_kicks),
+    mv(
+        "hype_fist_pump",
+        "hype",
+        "high",
+        15,
+        4,
+        Plain,
+        hype_fist_pump,
+    ),
+    mv(
+        "hype_fist_pump",
+        "hype",
+        "high",
+        16,
+        8,
+        Travel,
+        hype_fist_pump,
+    ),
+    mv(
+        "hype_jump_turn",
+        "hype",
+        "high",
+        14,
+        8,
+        Plain,
+        hype_jump_turn,
+    ),
+    mv(
+        "hype_jump_turn",
+        "hype",
+        "high",
+        15,
+        16,
+        Clap,
+        hype_jump_turn,
+    ),
+    mv(
+        "hype_high_knees",
+        "hype",
+        "high",
+        15,
+        4,
+        Plain,
+        hype_high_knees,
+    ),
+    mv(
+        "hype_high_knees",
+        "hype",
+        "high",
+        14,
+        8,
+        Reach,
+        hype_high_knees,
+    ),
+    mv(
+        "latin_salsa_basic",
+        "latin",
+        "medium",
+        18,
+        8,
+        Plain,
+        latin_salsa_basic,
+    ),
+    mv(
+        "latin_salsa_basic",
+        "latin",
+        "medium",
+        17,
+        16,
+        Reach,
+        latin_salsa_basic,
+    ),
+    mv(
+        "latin_side_basic",
+        "latin",
+        "medium",
+        19,
+        8,
+        Plain,
+        latin_side_basic,
+    ),
+    mv(
+        "latin_side_basic",
+        "latin",
+        "medium",
+        18,
+        16,
+        Twist,
+        latin_side_basic,
+    ),
+    mv(
+        "latin_cumbia",
+        "latin",
+        "medium",
+        18,
+        4,
+        Plain,
+        latin_cumbia,
+    ),
+    mv("latin_cumbia", "latin", "medium", 19, 8, Clap, latin_cumbia),
+    mv(
+        "latin_hip_sway",
+        "latin",
+        "low",
+        19,
+        4,
+        Plain,
+        latin_hip_sway,
+    ),
+    mv(
+        "latin_hip_sway",
+        "latin",
+        "low",
+        20,
+        8,
+        Bounce,
+        latin_hip_sway,
+    ),
+    mv("latin_turn", "latin", "medium", 18, 8, Plain, latin_turn),
+    mv("latin_turn", "latin", "medium", 17, 16, Clap, latin_turn),
+    mv("waltz_box", "waltz", "low", 20, 6, Plain, waltz_box),
+    mv("waltz_box", "waltz", "low", 21, 12, Reach, waltz_box),
+    mv("waltz_balance", "waltz", "low", 21, 6, Plain, waltz_balance),
+    mv(
+        "waltz_balance",
+        "waltz",
+        "medium",
+        20,
+        12,
+        Twist,
+        waltz_balance,
+    ),
+    mv("waltz_sway", "waltz", "low", 22, 6, Plain, waltz_sway),
+    mv("waltz_sway", "waltz", "low", 21, 12, Clap, waltz_sway),
+    mv("waltz_turn", "waltz", "medium", 20, 12, Plain, waltz_turn),
+    mv("waltz_turn", "waltz", "medium", 19, 6, Reach, waltz_turn),
+    mv(
+        "waltz_hesitation",
+        "waltz",
+        "low",
+        21,
+        6,
+        Plain,
+        waltz_hesitation,
+    ),
+    mv(
+        "waltz_hesitation",
+        "waltz",
+        "low",
+        22,
+        12,
+        Bounce,
+        waltz_hesitation,
+    ),
+    mv(
+        "street_running_man",
+        "street",
+        "high",
+        16,
+        4,
+        Plain,
+        street_running_man,
+    ),
+    mv(
+        "street_running_man",
+        "street",
+        "high",
+        15,
+        8,
+        Clap,
+        street_running_man,
+    ),
+    mv(
+        "street_cabbage_patch",
+        "street",
+        "medium",
+        17,
+        8,
+        Plain,
+        street_cabbage_patch,
+    ),
+    mv(
+        "street_cabbage_patch",
+        "street",
+        "medium",
+        16,
+        16,
+        Travel,
+        street_cabbage_patch,
+    ),
+    mv(
+        "street_side_shuffle",
+        "street",
+        "medium",
+        16,
+        8,
+        Plain,
+        street_side_shuffle,
+    ),
+    mv(
+        "street_side_shuffle",
+        "street",
+        "medium",
+        17,
+        4,
+        Clap,
+        street_side_shuffle,
+    ),
+    mv(
+        "street_dougie",
+        "street",
+        "medium",
+        17,
+        4,
+        Plain,
+        street_dougie,
+    ),
+    mv(
+        "street_dougie",
+        "street",
+        "medium",
+        16,
+        8,
+        Twist,
+        street_dougie,
+    ),
+    mv(
+        "street_point",
+        "street",
+        "medium",
+        16,
+        4,
+        Plain,
+        street_point,
+    ),
+    mv(
+        "street_point",
+        "street",
+        "high",
+        15,
+        16,
+        Bounce,
+        street_point,
+    ),
+];
+
+/// Beats of a move's clip between its first and last phrase beat.
+pub fn move_beats(spec: &MoveSpec) -> i64 {
+    i64::from(spec.phrase_beats) * i64::from(spec.phrases())
+}
+
+/// Generates a move's clip: beats −1 … N+1 (one beat of margin each side, N = phrases ×
+/// phrase beats), so beat `b` (0 … N) is at `(b + 1)·period` seconds. Returns the clip and
+/// its beat grid.
 pub fn generate_move(spec: &MoveSpec) -> (Clip, Vec<f64>) {
     let p = i64::from(spec.period_frames);
-    let n_beats = MOVE_BEATS + 2;
+    let beats = move_beats(spec);
+    let n_beats = beats + 2;
     let frames = (n_beats * p) as usize + 1;
+    let vars = spec.variations();
     let mut poses = Vec::with_capacity(frames);
     for f in 0..frames as i64 {
         let k = f.div_euclid(p) - 1;
         let u = f.rem_euclid(p) as f64 / p as f64;
         let w = 0.5 - 0.5 * (std::f64::consts::PI * u).cos();
-        let a = (spec.key)(k);
-        let b = (spec.key)(k + 1);
+        let a = spec.key_at(k, &vars);
+        let b = spec.key_at(k + 1, &vars);
         let mut key = Key::lerp(&a, &b, w);
         let arc = (std::f64::consts::PI * w).sin();
         for (fa, fb, fk) in [
             (a.foot_l, b.foot_l, &mut key.foot_l),
             (a.foot_r, b.foot_r, &mut key.foot_r),
         ] {
+            // a long step is lifted higher: its foot is fastest while still near the floor
             let travel = ((fb[0] - fa[0]).powi(2) + (fb[2] - fa[2]).powi(2)).sqrt();
-            fk[1] += 0.07 * arc * (travel / 0.1).min(1.0);
+            fk[1] += (0.07 + 0.1 * travel) * arc * (travel / 0.1).min(1.0);
         }
         if a.jump > 0.0 {
             key.root[1] -= a.jump * arc;
@@ -846,10 +1653,10 @@ pub fn generate_move(spec: &MoveSpec) -> (Clip, Vec<f64>) {
         poses.push(build(&key));
     }
     let period = f64::from(spec.period_frames) / STARTER_FPS;
-    let grid = (0..=MOVE_BEATS).map(|b| (b + 1) as f64 * period).collect();
+    let grid = (0..=beats).map(|b| (b + 1) as f64 * period).collect();
     (
         Clip {
-            name: spec.name.to_string(),
+            name: spec.name(),
             fps: STARTER_FPS,
             poses,
         },
@@ -857,8 +1664,14 @@ pub fn generate_move(spec: &MoveSpec) -> (Clip, Vec<f64>) {
     )
 }
 
+/// Decimals of the committed clips: millimetres for the root, hundredths of a degree for
+/// rotations (trailing zeros dropped; see [`super::bvh::Bvh::to_string_compact`]).
+pub const POS_DECIMALS: usize = 3;
+/// See [`POS_DECIMALS`].
+pub const ROT_DECIMALS: usize = 2;
+
 /// Generates the whole starter library in memory: `(relative path, contents)` for every
-/// clip (`clips/NAME.bvh`, 3 decimals) and `index.json`.
+/// clip (`clips/NAME.bvh`) and `index.json`.
 pub fn generate_starter() -> Vec<(String, String)> {
     let mut files = Vec::new();
     let mut index = LibraryIndex {
@@ -872,28 +1685,47 @@ pub fn generate_starter() -> Vec<(String, String)> {
     };
     for spec in &MOVES {
         let (clip, grid) = generate_move(spec);
-        let file = format!("clips/{}.bvh", spec.name);
-        let tags = vec![
+        let name = spec.name();
+        let file = format!("clips/{name}.bvh");
+        let mut tags = vec![
             "starter".to_string(),
             format!("energy:{}", spec.energy),
-            spec.name.to_string(),
+            name.clone(),
+            format!("figure:{}", spec.base),
         ];
+        if spec.accent != Accent::Plain {
+            tags.push(format!(
+                "accent:{}",
+                spec.accent.suffix().trim_start_matches('_')
+            ));
+        }
+        tags.push(format!("meter:{}/4", spec.meter));
         let plaus = plausibility(&clip);
         let detected = dance_beats(&clip, &BeatConfig::default());
-        let phrases = phrases_for_clip(
-            spec.name,
+        let n = spec.phrase_beats as usize;
+        let mut phrases = phrases_for_clip(
+            &name,
             &file,
             &clip,
             &grid,
             spec.style,
             &tags,
             !plaus.is_plausible(),
-            &PhraseConfig::default(),
+            &PhraseConfig {
+                min_beats: n,
+                max_beats: n,
+                prefer_beats: n,
+                ..PhraseConfig::default()
+            },
         );
+        for p in &mut phrases {
+            p.tempo_range = Some(spec.tempo_range());
+            p.beats_per_bar = Some(spec.meter as usize);
+        }
         index.clips.push(ClipEntry {
-            id: spec.name.to_string(),
+            id: name.clone(),
             file: file.clone(),
-            source: format!("generated:{}", spec.name),
+            source: format!("generated:{name}"),
             rig: "canonical".into(),
             unit: "m".into(),
             unit_scale: 1.0,
@@ -909,7 +1741,10 @@ pub fn generate_starter() -> Vec<(String, String)> {
             plausibility: round_plaus(plaus),
         });
         index.phrases.extend(phrases);
-        files.push((file, clip.to_bvh().to_string_with(3)));
+        files.push((
+            file,
+            clip.to_bvh().to_string_compact(POS_DECIMALS, ROT_DECIMALS),
+        ));
     }
     files.push(("index.json".to_string(), index.to_json()));
     files
@@ -963,7 +1798,9 @@ mod tests {
         let (clip, grid) = generate_move(spec);
         let w = clip.world();
         let f0 = w[0].pos[J::LFoot.idx()];
-        for x in &w {
+        // within the first phrase (the second has another stance)
+        let end = (spec.phrase_beats * spec.period_frames) as usize;
+        for x in &w[..end] {
             assert!((x.pos[J::LFoot.idx()] - f0).length() < 1e-6);
             assert!(x.foot_height(true).abs() < 1e-6);
         }
@@ -972,5 +1809,107 @@ mod tests {
         let d = (w[fr + 1].pos[J::LHand.idx()] - w[fr - 1].pos[J::LHand.idx()]).length();
         assert!(d < 0.01, "hand moves {d} m around a beat");
         let _ = Pose::rest();
+    }
+
+    /// Issue 15 item 6: ≥ 60 moves in ≥ 6 styles, a 3/4 style, phrases of 4, 8 and 16 beats,
+    /// a tempo range per phrase, unique names.
+    #[test]
+    fn the_library_has_its_promised_shape() {
+        let mut names: Vec<String> = MOVES.iter().map(MoveSpec::name).collect();
+        names.sort();
+        names.dedup();
+        assert!(names.len() >= 60 && names.len() == MOVES.len());
+        let mut styles: Vec<&str> = MOVES.iter().map(|m| m.style).collect();
+        styles.sort_unstable();
+        styles.dedup();
+        assert!(styles.len() >= 6, "{styles:?}");
+        for n in [4, 8, 16] {
+            assert!(MOVES.iter().any(|m| m.phrase_beats == n && m.meter == 4));
+        }
+        let waltz: Vec<&MoveSpec> = MOVES.iter().filter(|m| m.meter == 3).collect();
+        assert!(waltz.len() >= 10 && waltz.iter().all(|m| m.phrase_beats % 3 == 0));
+        for m in &MOVES {
+            let [lo, hi] = m.tempo_range();
+            assert!(lo < m.bpm() && m.bpm() < hi, "{}", m.name());
+            assert!(lo >= 0.84 * m.bpm() - 1e-6 && hi <= 1.2 * m.bpm() + 1e-6);
+        }
+        // every music tempo 60–200 BPM has comfortable phrases at ½, 1 or 2 counting
+        for bpm in 60..=200 {
+            let b = f64::from(bpm);
+            assert!(
+                MOVES.iter().any(|m| {
+                    let [lo, hi] = m.tempo_range();
+                    [0.5, 1.0, 2.0].iter().any(|c| (lo..=hi).contains(&(b / c)))
+                }),
+                "{bpm} BPM"
+            );
+        }
+    }
+
+    /// Mean distance (m) of hands and feet between two stretches of a clip, frame by frame.
+    fn pose_distance(
+        w: &[crate::motion::skeleton::WorldPose],
+        a: usize,
+        b: usize,
+        n: usize,
+    ) -> f64 {
+        let joints = [
+            J::LHand,
+            J::RHand,
+            J::LFoot,
+            J::RFoot,
+            J::LForearm,
+            J::RForearm,
+        ];
+        let mut sum = 0.0;
+        for f in 0..n {
+            let (x, y) = (&w[a + f], &w[b + f]);
+            for j in joints {
+                let rel =
+                    |p: &crate::motion::skeleton::WorldPose| p.pos[j.idx()] - p.pos[J::Hips.idx()];
+                sum += (rel(x) - rel(y)).length();
+            }
+        }
+        sum / (n * joints.len()) as f64
+    }
+
+    /// The two phrases of every move differ visibly: hands, forearms and feet (relative to the
+    /// hips) are on average at least 6 cm apart at corresponding frames.
+    #[test]
+    fn two_phrases_of_a_move_differ_visibly() {
+        for spec in &MOVES {
+            let (clip, _) = generate_move(spec);
+            let w = clip.world();
+            let p = spec.period_frames as usize;
+            let len = spec.phrase_beats as usize * p;
+            // phrase 0 starts at beat 0 (frame p), phrase 1 one phrase later
+            let d = pose_distance(&w, p, p + len, len);
+            assert!(d > 0.06, "{}: phrases differ by {d:.3} m", spec.name());
+        }
+    }
+
+    /// No move's feet slide: under 10 % of the contact samples above the skating speed
+    /// (the bound `starter_moves_have_velocity_minima_on_their_beats` checks on the
+    /// committed clips).
+    #[test]
+    fn moves_do_not_skate() {
+        let mut worst = (0.0, String::new());
+        for spec in &MOVES {
+            let (clip, _) = generate_move(spec);
+            let r = crate::motion::metrics::foot_skating_ratio(&clip);
+            if r > worst.0 {
+                worst = (r, spec.name());
+            }
+        }
+        eprintln!("most skating: {} {:.3}", worst.1, worst.0);
+        assert!(worst.0 < 0.1, "{} skates {:.3}", worst.1, worst.0);
+    }
+
+    #[test]
+    fn variations_are_seeded_and_distinct() {
+        let m = &MOVES[5];
+        assert_eq!(m.variations(), m.variations());
+        let v = m.variations();
+        assert!((v[0].arm_lift - v[1].arm_lift).abs() + (v[0].elbow - v[1].elbow).abs() > 10.0);
     }
 }

@@ -272,3 +272,48 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
     assert_eq!(saved["settings"]["decode"]["diversity_window"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 15's bad input: a library with a single move (two phrases, their two mirrors) gives
+/// a dance or a clear message, never a panic — whether the move fits the song's tempo
+/// (`groove_bounce`, 100 BPM) or not (`waltz_box`, 90 BPM in 3/4).
+#[test]
+fn a_library_with_one_move_gives_a_dance_or_a_clear_message() {
+    use phrasewise::motion::library::Library;
+    let dir = temp_dir("one-move");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let starter = Library::starter().unwrap();
+    let phrasewise::motion::library::LibrarySource::Embedded(files) = starter.source.clone() else {
+        panic!("the starter library is embedded")
+    };
+    for clip in ["groove_bounce", "waltz_box"] {
+        let lib_dir = dir.join(clip);
+        std::fs::create_dir_all(lib_dir.join("clips")).unwrap();
+        let mut index = starter.index.clone();
+        index.clips.retain(|c| c.id == clip);
+        index
+            .phrases
+            .retain(|p| p.clip == clip && p.mirror_of.is_none());
+        assert_eq!(index.phrases.len(), 2);
+        let file = &index.clips[0].file;
+        let (_, text) = files.iter().find(|(n, _)| n == file).unwrap();
+        std::fs::write(lib_dir.join(file), text).unwrap();
+        std::fs::write(lib_dir.join("index.json"), index.to_json()).unwrap();
+        let args = ChoreographArgs {
+            library: Some(lib_dir.clone()),
+            ..ChoreographArgs::new(&wav, &dir.join(format!("{clip}.bvh"))).unwrap()
+        };
+        match run_choreograph(&args) {
+            Ok(tl) => {
+                assert!(!tl.slots.is_empty(), "{clip}: a dance without slots");
+                assert!(tl.slots.iter().all(|s| s.phrase.starts_with(clip)));
+                eprintln!("{clip}: a dance of {} slots", tl.slots.len());
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                eprintln!("{clip}: {msg}");
+                assert!(msg.len() > 20, "{clip}: unclear message `{msg}`");
+            }
+        }
+    }
+}

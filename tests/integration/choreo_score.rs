@@ -16,6 +16,9 @@ fn library(spec: &[(&str, f64, f64)]) -> LibraryIndex {
             let mut p = template.clone();
             p.id = id.to_string();
             p.tempo_bpm = bpm;
+            // the template's comfortable range and metre belong to its own tempo
+            p.tempo_range = None;
+            p.beats_per_bar = None;
             p.features.energy = energy;
             p.features.mean_speed = energy;
             p.features.travel = energy;

@@ -522,7 +522,7 @@ fn dance_frames_stay_in_their_projected_box() {
         let scene = Scene::new(pose, cam);
         if k == 0 {
             save_png(
-                &format!("render_{}.png", spec.name),
+                &format!("render_{}.png", spec.name()),
                 &render(&mut r, &scene, 512, 384),
             );
         }
@@ -534,9 +534,12 @@ fn dance_frames_stay_in_their_projected_box() {
         let bg = render(&mut r, &empty_like(&scene), size[0], size[1]);
         let bbox = projected_box(&pose, &cam, size);
         let (inside, outside) = count_in_out(&mask(&img, &bg), size[0], grow(bbox, MARGIN));
-        eprintln!("{}: {inside} inside {bbox:?}, {outside} outside", spec.name);
-        assert!(inside > 1500, "{}: {inside}", spec.name);
-        assert!(outside < 10, "{}: {outside}", spec.name);
+        eprintln!(
+            "{}: {inside} inside {bbox:?}, {outside} outside",
+            spec.name()
+        );
+        assert!(inside > 1500, "{}: {inside}", spec.name());
+        assert!(outside < 10, "{}: {outside}", spec.name());
     }
 }
 

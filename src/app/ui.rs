@@ -542,7 +542,13 @@ fn slot_block(
         FontId::proportional(12.0),
         Color32::WHITE,
     );
-    let top = slot.candidates.first().map_or(0.0, |c| c.score.exp());
+    // The chosen phrase's probability (with the variety decode it need not be the first
+    // candidate's).
+    let top = slot
+        .candidates
+        .iter()
+        .find(|c| Some(c.phrase.as_str()) == slot.decision.chosen.as_deref())
+        .map_or(0.0, |c| c.score.exp());
     painter.text(
         r.left_bottom() + Vec2::new(6.0, -5.0),
         Align2::LEFT_BOTTOM,

@@ -3,7 +3,7 @@
 //!
 //! M's diagonal only discourages the *same phrase* twice in a row; it cannot see that two
 //! phrases belong to one move (a library move is cut into several phrases, and a mirrored
-//! variant is the same move again), nor that a move came back two slots later. A dance that
+//! variant keeps its original's clip), nor that a move came back two slots later. A dance that
 //! alternates `turn/000`, `turn/001`, `turn/000`… scores well under M and looks monotone. So
 //! the path is searched with a history:
 //!
@@ -35,10 +35,10 @@ pub const SAME_PHRASE_COST: f64 = 1e3;
 /// differ only far back.
 const PER_PHRASE: usize = 2;
 
-/// The move a phrase of clip `clip` belongs to: the clip, and a mirrored variant (clip
-/// `NAME_mirror`) is the move it mirrors.
+/// The move a phrase of clip `clip` belongs to: its clip. A mirrored variant
+/// (`crate::motion::mirror`) keeps its original's clip, so it is the same move.
 pub fn move_name(clip: &str) -> &str {
-    clip.strip_suffix("_mirror").unwrap_or(clip)
+    clip
 }
 
 /// One move index per library phrase ([`move_name`] of its clip), numbered in order of first
@@ -337,16 +337,15 @@ mod tests {
     }
 
     #[test]
-    fn moves_group_phrases_of_a_clip_and_its_mirror() {
+    fn moves_group_phrases_of_a_clip() {
         let mut index = crate::motion::library::Library::starter()
             .expect("starter library")
             .index;
         index.phrases.truncate(5);
-        for (e, clip) in
-            index
-                .phrases
-                .iter_mut()
-                .zip(["turn", "step", "turn", "turn_mirror", "step"])
+        for (e, clip) in index
+            .phrases
+            .iter_mut()
+            .zip(["turn", "step", "turn", "turn", "step"])
         {
             e.clip = clip.to_string();
         }

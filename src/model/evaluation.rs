@@ -249,13 +249,28 @@ impl<'a> ChainModel<'a> {
 /// forward–backward recursions (Rabiner 1989) in f64, O(T K²). This is the ranking the
 /// editor's per-slot candidate lists show (`choreo::decode`).
 pub fn posterior_marginals(unary: &[Vec<f32>], chain: &ChainModel<'_>) -> Vec<Vec<f32>> {
+    posterior_marginals_with(unary, &pairwise_weights(chain))
+}
+
+/// `M(i → j)^w` as f64, row-major K×K: the pairwise factor of the chain, which depends on M
+/// and `w` only ([`calibrate`] computes it once per pair instead of once per song and grid
+/// point: with K = 240 its K² `ln`/`exp` were half of training's time).
+fn pairwise_weights(chain: &ChainModel<'_>) -> Vec<f64> {
+    let k = chain.m.k;
+    (0..k * k)
+        .map(|idx| f64::from(chain.pairwise(idx / k, idx % k)).exp())
+        .collect()
+}
+
+/// [`posterior_marginals`] with the pairwise factors `mw` ([`pairwise_weights`]) given.
+fn posterior_marginals_with(unary: &[Vec<f32>], mw: &[f64]) -> Vec<Vec<f32>> {
     let n = unary.len();
     let Some(k) = unary.first().map(Vec::len) else {
         return Vec::new();
     };
-    let mw: Vec<f64> = (0..k * k)
-        .map(|idx| f64::from(chain.pairwise(idx / k, idx % k)).exp())
-        .collect();
+    if mw.len() != k * k {
+        return unary.to_vec();
+    }
     let e: Vec<Vec<f64>> = unary
         .iter()
         .map(|u| {
@@ -330,7 +345,10 @@ pub fn evaluation_table(
         "model",
         per_phrase(test, |s, t| rank_of(&s.probs[t], s.labels[t])),
     ));
-    rows.push(("model_matrix", whole_song_ranks(test, chain)));
+    rows.push((
+        "model_matrix",
+        whole_song_ranks(test, chain, &pairwise_weights(chain)),
+    ));
     rows.push(("model_matrix_interactive", interactive_ranks(test, chain)));
     let per_style = per_style_rows(test, &rows);
     EvalTable {
@@ -469,7 +487,7 @@ fn interactive_log_likelihood(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64
 /// log-likelihood to break ties. Reciprocal ranks move smoothly with the weights where a
 /// top-k count over a few dozen validation phrases jumps; the likelihood alone prefers small
 /// matrix weights (one unseen transition costs it dearly) where ranking wants large ones.
-fn calibration_score(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64 {
+fn calibration_score(songs: &[EvalSong], chain: &ChainModel<'_>, mw: &[f64]) -> f64 {
     let mrr = |ranks: &Ranks| -> f64 {
         let (sum, n) = ranks
             .iter()
@@ -477,7 +495,7 @@ fn calibration_score(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64 {
             .fold((0.0f64, 0usize), |(s, n), &r| (s + 1.0 / r as f64, n + 1));
         sum / n.max(1) as f64
     };
-    let whole = mrr(&whole_song_ranks(songs, chain));
+    let whole = mrr(&whole_song_ranks(songs, chain, mw));
     let inter = mrr(&interactive_ranks(songs, chain));
     0.5 * (whole + inter) + 0.01 * interactive_log_likelihood(songs, chain)
 }
@@ -518,6 +536,16 @@ pub fn calibrate(
     } else {
         &[0.0]
     };
+    // The pairwise factors depend on (M, w) only: once each, not once per grid point.
+    let pairwise: Vec<Vec<Vec<f64>>> = ms
+        .iter()
+        .map(|m| {
+            CALIBRATION_WEIGHTS
+                .iter()
+                .map(|&w| pairwise_weights(&ChainModel::plain(m, w)))
+                .collect()
+        })
+        .collect();
     for &lambda in styles {
         for &gamma in &CONTEXT_WEIGHTS {
             let songs: Vec<EvalSong> = valid
@@ -536,14 +564,14 @@ pub fn calibrate(
                 .collect();
             for &alpha in alphas {
                 for (i, m) in ms.iter().enumerate() {
-                    for &w in &CALIBRATION_WEIGHTS {
+                    for (wi, &w) in CALIBRATION_WEIGHTS.iter().enumerate() {
                         let chain = ChainModel {
                             m,
                             w,
                             alpha,
                             log_prior,
                         };
-                        let score = calibration_score(&songs, &chain);
+                        let score = calibration_score(&songs, &chain, &pairwise[i][wi]);
                         if score > best.score + 1e-9 {
                             best = Combination {
                                 matrix: i,
@@ -621,11 +649,11 @@ fn transition_ranks(test: &[EvalSong], m: &Transitions, freq: &[f32]) -> Ranks {
 }
 
 /// Posterior-marginal ranks of the whole-song chain.
-fn whole_song_ranks(test: &[EvalSong], chain: &ChainModel<'_>) -> Ranks {
+fn whole_song_ranks(test: &[EvalSong], chain: &ChainModel<'_>, mw: &[f64]) -> Ranks {
     test.iter()
         .map(|s| {
             let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| chain.unary(p)).collect();
-            let mm = posterior_marginals(&unary, chain);
+            let mm = posterior_marginals_with(&unary, mw);
             mm.iter()
                 .zip(&s.labels)
                 .map(|(v, &l)| rank_of(v, l))

@@ -175,20 +175,20 @@ pub fn bench_metre(req: &BenchMetreRequest, progress: &dyn Progress) -> Result<B
     }
     if let Some(data) = req.data.as_deref().filter(|d| d.is_dir()) {
         let real = annotated_songs(data);
-        for (i, (name, audio, beats)) in real.iter().enumerate() {
+        for (i, (group, audio, beats)) in real.iter().enumerate() {
             progress.step("annotated songs", i as f32 / real.len().max(1) as f32)?;
+            let stem = beats
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let name = format!("{group}/{stem}");
             let grid = read_grid(beats)?;
             let (_, bar) = grid_tempo_and_metre(&grid);
             let dec = decode_file(audio, &DecodeOptions::default())?;
             let a = analyse(&dec.samples, dec.sample_rate)?;
             let label = bar.map_or_else(|| "?".to_string(), |b| format!("{b} beats"));
-            report.real_songs.push(score(
-                name.clone(),
-                label,
-                &grid,
-                |b| bar.map(|m| m == b),
-                &a,
-            ));
+            report
+                .real_songs
+                .push(score(name, label, &grid, |b| bar.map(|m| m == b), &a));
         }
         report.real = MetreSummary::of(report.real_songs.iter());
     }
@@ -196,8 +196,10 @@ pub fn bench_metre(req: &BenchMetreRequest, progress: &dyn Progress) -> Result<B
     Ok(report)
 }
 
-/// The annotated songs of a data folder: (`GROUP/NAME`, audio, beats), sorted.
-fn annotated_songs(data: &Path) -> Vec<(String, PathBuf, PathBuf)> {
+/// The annotated songs of a data folder (`../shared/data`): (group, audio, beats file) for
+/// every `audio/{lmms,openmsx,fretsonfire}/NAME.beats` beside its `NAME.ogg`, sorted by name
+/// within each group. The data tests read the same list.
+pub fn annotated_songs(data: &Path) -> Vec<(String, PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for group in ["lmms", "openmsx", "fretsonfire"] {
         let Ok(rd) = std::fs::read_dir(data.join("audio").join(group)) else {
@@ -211,18 +213,15 @@ fn annotated_songs(data: &Path) -> Vec<(String, PathBuf, PathBuf)> {
         for b in beats {
             let audio = b.with_extension("ogg");
             if audio.is_file() {
-                let stem = b
-                    .file_stem()
-                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-                out.push((format!("{group}/{stem}"), audio, b));
+                out.push((group.to_string(), audio, b));
             }
         }
     }
     out
 }
 
-/// A `.beats` file: `<time> <beat_in_bar>` per line.
-fn read_grid(path: &Path) -> Result<Vec<(f64, u32)>> {
+/// A `.beats` file: `(time, beat_in_bar)` per `<time> <beat_in_bar>` line.
+pub fn read_grid(path: &Path) -> Result<Vec<(f64, u32)>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| super::ServiceError::Invalid(format!("{}: {e}", path.display())))?;
     Ok(text

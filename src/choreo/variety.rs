@@ -44,19 +44,15 @@ pub fn move_name(clip: &str) -> &str {
 /// One move index per library phrase ([`move_name`] of its clip), numbered in order of first
 /// appearance.
 pub fn moves_of(index: &LibraryIndex) -> Vec<u32> {
-    let mut names: Vec<&str> = Vec::new();
+    // A map, not a scan of the names seen so far: this runs on every re-rank (K up to
+    // thousands).
+    let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     index
         .phrases
         .iter()
         .map(|p| {
-            let name = move_name(&p.clip);
-            match names.iter().position(|n| *n == name) {
-                Some(i) => i as u32,
-                None => {
-                    names.push(name);
-                    (names.len() - 1) as u32
-                }
-            }
+            let next = ids.len() as u32;
+            *ids.entry(move_name(&p.clip)).or_insert(next)
         })
         .collect()
 }

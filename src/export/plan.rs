@@ -15,7 +15,7 @@ use super::ExportError;
 use crate::choreo::Project;
 use crate::choreo::score::{beats_in, tempo_fit};
 use crate::motion::blend::{BlendOptions, Choreography, Slot};
-use crate::motion::library::{Library, LibraryIndex};
+use crate::motion::library::{Library, LibraryIndex, PhraseEntry};
 
 /// One slot of an export plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,7 +124,7 @@ pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>,
                 .collect();
             grid.reverse();
             tile_phrase(
-                library,
+                &library.index,
                 idle,
                 &grid,
                 song.tempo_bpm,
@@ -144,13 +144,13 @@ pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>,
         let Some(id) = &slot.decision.chosen else {
             return Err(ExportError::NoPhrase { slot: t });
         };
-        if library.phrase(id).is_none() {
+        let Some(entry) = library.phrase(id) else {
             return Err(ExportError::UnknownPhrase {
                 slot: t,
                 phrase: id.clone(),
                 library: library.index.name.clone(),
             });
-        }
+        };
         let start = if t == 0 && !intro { 0.0 } else { slot.start };
         let end = if t + 1 == n && outro.is_none() {
             song_end
@@ -158,7 +158,14 @@ pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>,
             slot.end
         };
         let beats = beats_in(song, slot.start, slot.end);
-        tile_phrase(library, id, &beats, song.tempo_bpm, (start, end), &mut out);
+        tile_phrase(
+            &library.index,
+            entry,
+            &beats,
+            song.tempo_bpm,
+            (start, end),
+            &mut out,
+        );
     }
     if let Some((idle, p)) = outro {
         let grid: Vec<f64> = (0..)
@@ -166,7 +173,7 @@ pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>,
             .take_while(|&b| b <= song_end + 1e-9)
             .collect();
         tile_phrase(
-            library,
+            &library.index,
             idle,
             &grid,
             song.tempo_bpm,
@@ -177,37 +184,38 @@ pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>,
     Ok(out)
 }
 
-/// Tiles phrase `id` (known to the library) over `beats` counted as [`counting_grid`] picks,
+/// Tiles library phrase `entry` of `index` over `beats` counted as [`counting_grid`] picks,
 /// from `span.0` to `span.1`.
 fn tile_phrase(
-    library: &Library,
-    id: &str,
+    index: &LibraryIndex,
+    entry: &PhraseEntry,
     beats: &[f64],
     song_bpm: f64,
     span: (f64, f64),
     out: &mut Vec<SlotSpec>,
 ) {
-    let Some(entry) = library.phrase(id) else {
-        return;
-    };
     let grid = counting_grid(beats.to_vec(), song_bpm, entry.tempo_bpm);
-    let ids = partners(&library.index, id);
+    let ids = partners(index, &entry.id);
     tile(&ids, &grid, entry.beats.max(1), span.0, span.1, out);
+}
+
+/// The middle inter-beat interval of `beats` (the upper one of an even count), if any.
+fn median_ibi(beats: &[f64]) -> Option<f64> {
+    let mut ibi: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+    ibi.sort_by(f64::total_cmp);
+    ibi.get(ibi.len() / 2).copied()
 }
 
 /// The song's beat period (s): the median inter-beat interval, else from its tempo.
 fn beat_period(song: &crate::analysis::SongAnalysis) -> Option<f64> {
-    let mut ibi: Vec<f64> = song.beats.windows(2).map(|w| w[1] - w[0]).collect();
-    ibi.sort_by(f64::total_cmp);
-    ibi.get(ibi.len() / 2)
-        .copied()
+    median_ibi(&song.beats)
         .or_else(|| (song.tempo_bpm > 0.0).then(|| 60.0 / song.tempo_bpm))
         .filter(|p| p.is_finite() && *p > 0.05)
 }
 
 /// The phrase danced over intros and outros: the lowest kinetic energy among the unflagged
 /// phrases whose tempo fits the song ([`tempo_fit`]), else among all unflagged phrases.
-pub fn idle_phrase(index: &LibraryIndex, song_bpm: f64) -> Option<&str> {
+pub fn idle_phrase(index: &LibraryIndex, song_bpm: f64) -> Option<&PhraseEntry> {
     let calmest = |fits: bool| {
         index
             .phrases
@@ -215,28 +223,26 @@ pub fn idle_phrase(index: &LibraryIndex, song_bpm: f64) -> Option<&str> {
             .filter(|p| !p.flagged && (!fits || tempo_fit(song_bpm, p.tempo_bpm).is_some()))
             .min_by(|a, b| a.features.energy.total_cmp(&b.features.energy))
     };
-    calmest(true)
-        .or_else(|| calmest(false))
-        .map(|p| p.id.as_str())
+    calmest(true).or_else(|| calmest(false))
 }
 
 /// The phrases a slot's repetitions alternate with: `id` first, then the phrases of the same
-/// move ([`crate::choreo::variety::moves_of`]) with the same number of beats, in library
+/// move ([`crate::choreo::variety::move_name`]) with the same number of beats, in library
 /// order. Even repetitions dance `id`, odd ones the others in turn.
 pub fn partners(index: &LibraryIndex, id: &str) -> Vec<String> {
-    let moves = crate::choreo::variety::moves_of(index);
-    let Some(me) = index.phrases.iter().position(|p| p.id == id) else {
+    use crate::choreo::variety::move_name;
+    let Some(me) = index.phrases.iter().find(|p| p.id == id) else {
         return vec![id.to_string()];
     };
-    let beats = index.phrases[me].beats;
     let mut out = vec![id.to_string()];
     out.extend(
         index
             .phrases
             .iter()
-            .enumerate()
-            .filter(|&(j, p)| j != me && moves[j] == moves[me] && p.beats == beats)
-            .map(|(_, p)| p.id.clone()),
+            .filter(|p| {
+                p.id != id && move_name(&p.clip) == move_name(&me.clip) && p.beats == me.beats
+            })
+            .map(|p| p.id.clone()),
     );
     out
 }
@@ -245,11 +251,8 @@ pub fn partners(index: &LibraryIndex, id: &str) -> Vec<String> {
 /// at half time) or the beats and their midpoints (double time), as [`tempo_fit`] picks from
 /// the span's median beat interval against the phrase's tempo.
 fn counting_grid(beats: Vec<f64>, song_bpm: f64, phrase_bpm: f64) -> Vec<f64> {
-    let mut ibi: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
-    ibi.sort_by(f64::total_cmp);
-    let music_bpm = ibi
-        .get(ibi.len() / 2)
-        .filter(|d| **d > 0.0)
+    let music_bpm = median_ibi(&beats)
+        .filter(|d| *d > 0.0)
         .map_or(song_bpm, |d| 60.0 / d);
     let counting = tempo_fit(music_bpm, phrase_bpm).map_or(1.0, |f| f.counting);
     if counting >= 2.0 {

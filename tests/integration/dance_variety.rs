@@ -82,7 +82,7 @@ fn the_demo_dance_varies_and_covers_intro_and_outro() {
     let specs = slot_specs(&cut, &library).unwrap();
     contiguous(&specs, 0.0, project.analysis.duration);
     let idle = idle_phrase(&library.index, cut.analysis.tempo_bpm).unwrap();
-    let partners = phrasewise::export::plan::partners(&library.index, idle);
+    let partners = phrasewise::export::plan::partners(&library.index, &idle.id);
     let intro: Vec<&SlotSpec> = specs.iter().filter(|s| s.end <= first + 1e-9).collect();
     let outro: Vec<&SlotSpec> = specs.iter().filter(|s| s.start >= last - 1e-9).collect();
     for s in intro.iter().chain(&outro) {

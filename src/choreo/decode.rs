@@ -25,7 +25,7 @@
 //!   phrase back-to-back in unlocked slots ([`super::variety`]). The marginals stay those of
 //!   the chain: they are the per-slot lists the editor shows.
 //! * **Cost** (re-ranking after every edit): the backward pass runs on a second thread while
-//!   Viterbi runs. The T×K buffers are kept per thread between calls (page faults of fresh
+//!   Viterbi (or, with the variety penalties, the forward pass) runs. The T×K buffers are kept per thread between calls (page faults of fresh
 //!   buffers were a third of the time). Results are bit-identical to the passes run one after
 //!   the other from scratch (tested).
 
@@ -484,7 +484,8 @@ pub fn decode(
 /// ([`super::variety::moves_of`]; empty: every phrase its own move).
 ///
 /// Scheduling (results are the same as computing the passes one after the other): above
-/// 20 000 cells the backward pass runs on a second thread while this one runs Viterbi.
+/// 20 000 cells the backward pass runs on a second thread while this one runs Viterbi (or,
+/// with the variety penalties, the forward pass).
 pub fn decode_vec(
     scores: Vec<f32>,
     locks: &[Option<usize>],
@@ -506,36 +507,45 @@ pub fn decode_vec(
     ws.vit.reset(t_n, k);
     let Workspace { pot, vit, beta } = &mut ws;
     let zr = z.as_deref();
-    let (viterbi, back_done) = if threaded {
+    let penalties = settings.penalties();
+    let variety = penalties.active();
+    // Without the variety penalties the path is Viterbi's; with them it comes from the beam
+    // search, which needs the marginals, so this thread runs the forward pass instead.
+    let (viterbi, alpha, back_done) = if threaded {
         let (masked, log_masked) = (&pot.masked, &pot.log_masked);
-        let (path, ok) = std::thread::scope(|s| {
+        std::thread::scope(|s| {
             let back = s.spawn(|| backward_into(beta, masked, zr, m, k));
-            let path = vit.run_from(0, log_masked, zr, m, k);
-            (path, back.join().is_ok())
-        });
-        (path, ok)
+            let (path, alpha) = if variety {
+                (None, Some(forward(masked, zr, m, k)))
+            } else {
+                (Some(vit.run_from(0, log_masked, zr, m, k)), None)
+            };
+            (path, alpha, back.join().is_ok())
+        })
     } else {
-        (vit.run_from(0, &pot.log_masked, zr, m, k), false)
+        let path = (!variety).then(|| vit.run_from(0, &pot.log_masked, zr, m, k));
+        (path, None, false)
     };
     // One thread (or a failed worker, which is a bug): the backward pass here.
     if !back_done {
         backward_into(beta, &pot.masked, zr, m, k);
     }
-    let mut gamma = forward(&pot.masked, zr, m, k);
+    let mut gamma = alpha.unwrap_or_else(|| forward(&pot.masked, zr, m, k));
     combine(&mut gamma, beta, k);
-    let penalties = settings.penalties();
-    let path = if penalties.active() {
-        let problem = Problem {
-            log_masked: &pot.log_masked,
-            z: zr,
-            marginals: &gamma,
-            m,
-            locks,
-            moves,
-        };
-        beam_path(&problem, &penalties).unwrap_or(viterbi)
-    } else {
-        viterbi
+    let path = match viterbi {
+        Some(path) => path,
+        None => {
+            let problem = Problem {
+                log_masked: &pot.log_masked,
+                z: zr,
+                marginals: &gamma,
+                m,
+                locks,
+                moves,
+            };
+            beam_path(&problem, &penalties)
+                .unwrap_or_else(|| vit.run_from(0, &pot.log_masked, zr, m, k))
+        }
     };
     let network = log_softmax(scores, pot, k);
     let empty_slots = std::mem::take(&mut pot.empty);

@@ -498,13 +498,11 @@ pub fn generate(
 ) -> Result<PathBuf, BenchError> {
     cfg.check()?;
     let library = Library::starter()?;
-    let ids: Vec<String> = library.index.phrases.iter().map(|p| p.id.clone()).collect();
-    let styles: Vec<String> = library
-        .index
-        .phrases
-        .iter()
-        .map(|p| p.style.clone())
-        .collect();
+    // Labels name the library's own phrases, never the mirrored variants Phrasewise adds on
+    // loading (a labeled set made outside Phrasewise cannot know them).
+    let phrases = library.index.class_phrases();
+    let ids: Vec<String> = phrases.iter().map(|p| p.id.clone()).collect();
+    let styles: Vec<String> = phrases.iter().map(|p| p.style.clone()).collect();
     let plans = plan(cfg, &styles);
     let mut set = label_set(&plans, &ids);
     let labels = dir.join("labels.json");
@@ -543,9 +541,10 @@ mod tests {
 
     fn library_styles() -> (Vec<String>, Vec<String>) {
         let lib = Library::starter().unwrap();
+        let phrases = lib.index.class_phrases();
         (
-            lib.index.phrases.iter().map(|p| p.id.clone()).collect(),
-            lib.index.phrases.iter().map(|p| p.style.clone()).collect(),
+            phrases.iter().map(|p| p.id.clone()).collect(),
+            phrases.iter().map(|p| p.style.clone()).collect(),
         )
     }
 

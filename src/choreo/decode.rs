@@ -468,6 +468,22 @@ fn log_softmax(mut scores: Vec<f32>, p: &Potentials, k: usize) -> Vec<f32> {
     scores
 }
 
+/// `ln softmax` of every row of `scores` (row-major, `k` wide): [`Decoding::network`] for
+/// scores other than the ones decoded (a row where nothing is possible is left as it is).
+pub fn log_softmax_rows(mut scores: Vec<f32>, k: usize) -> Vec<f32> {
+    if k == 0 {
+        return scores;
+    }
+    let mut f = vec![0.0f32; k];
+    for row in scores.chunks_mut(k) {
+        let lse = unmasked_row(row, &mut f, None);
+        if lse.is_finite() {
+            row.iter_mut().for_each(|s| *s -= lse);
+        }
+    }
+    scores
+}
+
 /// Decodes T slots over K phrases, every phrase its own move ([`decode_vec`]).
 pub fn decode(
     scores: &[f32],

@@ -112,7 +112,9 @@ pub fn model_id(dir: &Path) -> String {
 /// features ([`PhraseModel::load_adapted`]); any other model trained for another library is
 /// an error.
 pub fn load_model(dir: &Path, index: &LibraryIndex) -> Result<PhraseModel, ChoreoError> {
-    let phrases: Vec<_> = index.phrases.iter().collect();
+    // The model's classes are the library's phrases without the mirrored variants, which
+    // take their original's scores (`LibraryIndex::class_phrases`).
+    let phrases = index.class_phrases();
     PhraseModel::load_adapted(
         dir,
         (&library_fingerprint(index), &index.name),
@@ -144,45 +146,75 @@ pub fn network_scores(
     // Map the model's classes onto the library's phrase order (same fingerprint, so the
     // same set; the order is checked rather than assumed).
     let k = index.phrases.len();
-    let pos = class_positions(model);
+    let pos = class_positions(model, index);
     let mut out = Vec::with_capacity(spans.len() * k);
     for row in &unary {
-        for p in &index.phrases {
-            let v = pos.get(p.id.as_str()).and_then(|&i| row.get(i)).copied();
+        for &c in &pos {
+            let v = c.and_then(|i| row.get(i)).copied();
             out.push(v.unwrap_or(f32::NEG_INFINITY));
         }
     }
     Ok(out)
 }
 
-/// Class index of each of the model's phrase ids.
-fn class_positions(model: &PhraseModel) -> std::collections::HashMap<&str, usize> {
-    model
+/// The model's class of each library phrase, in library order: the phrase's own id when the
+/// model knows it (models that predate `class_phrases` have the mirrors as classes), else
+/// the original a mirrored variant copies; `None` for a phrase the model does not know.
+fn class_positions(model: &PhraseModel, index: &LibraryIndex) -> Vec<Option<usize>> {
+    let pos: std::collections::HashMap<&str, usize> = model
         .info
         .classes
         .iter()
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    index
+        .phrases
+        .iter()
+        .map(|p| {
+            pos.get(p.id.as_str())
+                .or_else(|| p.mirror_of.as_deref().and_then(|o| pos.get(o)))
+                .copied()
+        })
         .collect()
 }
 
 /// The model's M in the library's phrase order, each entry raised to the model's calibrated
 /// matrix weight `w` (so the decoder's `log F + log M'` is `log F + w · log M`, the
 /// combination the weight was fitted for) and clipped to the decoder's range. A phrase the
-/// model does not know gets the style-block default.
+/// model does not know gets the style-block default. When the model fitted another weight
+/// `w_L` for slots next to a known (locked) one, `M^{w_L}` comes with it
+/// ([`TransitionMatrix::with_locked`]).
 pub fn model_matrix(
     model: &PhraseModel,
     index: &LibraryIndex,
 ) -> Result<TransitionMatrix, ChoreoError> {
+    let pos = class_positions(model, index);
+    let (w, wl) = (
+        model.info.matrix_weight(),
+        model.info.locked_matrix_weight(),
+    );
+    let m = weighted_matrix(model, index, &pos, w)?;
+    if wl == w {
+        return Ok(m);
+    }
+    m.with_locked(weighted_matrix(model, index, &pos, wl)?)
+}
+
+/// The model's M in library order raised to `w` (see [`model_matrix`]).
+fn weighted_matrix(
+    model: &PhraseModel,
+    index: &LibraryIndex,
+    pos: &[Option<usize>],
+    w: f32,
+) -> Result<TransitionMatrix, ChoreoError> {
     let k = index.phrases.len();
-    let pos = class_positions(model);
-    let w = model.info.matrix_weight();
     let t = &model.transitions;
     let mut dense = Vec::with_capacity(k * k);
     for (a, pa) in index.phrases.iter().enumerate() {
         for (b, pb) in index.phrases.iter().enumerate() {
-            let learned = match (pos.get(pa.id.as_str()), pos.get(pb.id.as_str())) {
-                (Some(&i), Some(&j)) if i < t.k && j < t.k => Some(t.get(i, j)),
+            let learned = match (pos[a], pos[b]) {
+                (Some(i), Some(j)) if i < t.k && j < t.k => Some(t.get(i, j)),
                 _ => None,
             };
             let v = learned.unwrap_or(if a == b {

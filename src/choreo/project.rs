@@ -548,7 +548,14 @@ impl Project {
             }
         }
         let moves = super::variety::moves_of(index);
-        let dec = decode_vec(scores, &locks, matrix, &self.settings.decode, &moves)?;
+        // Next to a locked slot M counts with its own weight (a trained model's `w_L`); the
+        // slot's network part stays the network's own.
+        let network = matrix.locked().map(|_| scores.clone());
+        matrix.add_locked_neighbours(&mut scores, &locks);
+        let mut dec = decode_vec(scores, &locks, matrix, &self.settings.decode, &moves)?;
+        if let Some(n) = network {
+            dec.network = super::decode::log_softmax_rows(n, k);
+        }
         let top_k = self.settings.top_k.max(1);
         for (t, slot) in self.slots.iter_mut().enumerate() {
             if locks[t].is_none() {

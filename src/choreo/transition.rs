@@ -73,6 +73,9 @@ pub struct TransitionMatrix {
     log_base: Vec<f32>,
     /// Most exceptions pointing into one phrase.
     max_col_exceptions: usize,
+    /// The weights to use next to a slot whose phrase is known (a locked slot), when they
+    /// differ from these ([`Self::with_locked`]).
+    locked: Option<Box<TransitionMatrix>>,
 }
 
 fn check_weight(v: f32) -> Result<f32, ChoreoError> {
@@ -121,6 +124,7 @@ impl TransitionMatrix {
             by_to: Csr::default(),
             log_base: Vec::new(),
             max_col_exceptions: 0,
+            locked: None,
         };
         let mut ex = Vec::with_capacity(exceptions.len());
         for &(i, j, v) in exceptions {
@@ -223,6 +227,66 @@ impl TransitionMatrix {
     /// Number of sparse exceptions.
     pub fn exceptions(&self) -> usize {
         self.exceptions.len()
+    }
+
+    /// This matrix with `locked` as the weights next to a locked slot: a trained model's M
+    /// raised to the weight fitted for a known neighbour (`w_L`) where this one holds `M^w`
+    /// for two slots the decoder chooses (`crate::model::evaluation::ChainModel`). Applied by
+    /// [`Self::add_locked_neighbours`].
+    pub fn with_locked(mut self, locked: TransitionMatrix) -> Result<Self, ChoreoError> {
+        if locked.k != self.k {
+            return Err(ChoreoError::Invalid(format!(
+                "a {}-phrase matrix for locked neighbours of a {}-phrase matrix",
+                locked.k, self.k
+            )));
+        }
+        self.locked = Some(Box::new(TransitionMatrix {
+            locked: None,
+            ..locked
+        }));
+        Ok(self)
+    }
+
+    /// The weights next to a locked slot, when they differ from these.
+    pub fn locked(&self) -> Option<&TransitionMatrix> {
+        self.locked.as_deref()
+    }
+
+    /// Moves the difference between the locked-neighbour weights and these into the unary
+    /// scores (row-major T×K) of each unlocked slot next to a locked one: after a slot locked
+    /// to `a`, `ln L(a→j) − ln M(a→j)` is added to phrase `j`; before a slot locked to `b`,
+    /// `ln L(i→b) − ln M(i→b)`. The locked phrase is a single value, so its edges are unary
+    /// terms of the neighbour and the chain's decoder keeps one matrix. No-op without
+    /// locked-neighbour weights; `−∞` scores stay `−∞`.
+    pub fn add_locked_neighbours(&self, scores: &mut [f32], locks: &[Option<usize>]) {
+        let Some(l) = self.locked() else {
+            return;
+        };
+        let k = self.k;
+        if scores.len() != locks.len() * k {
+            return;
+        }
+        let diff = |i: usize, j: usize| l.get(i, j).ln() - self.get(i, j).ln();
+        for (t, lock) in locks.iter().enumerate() {
+            let Some(a) = *lock else { continue };
+            if a >= k {
+                continue;
+            }
+            if let Some(None) = locks.get(t + 1) {
+                for (j, s) in scores[(t + 1) * k..(t + 2) * k].iter_mut().enumerate() {
+                    if s.is_finite() {
+                        *s += diff(a, j);
+                    }
+                }
+            }
+            if t > 0 && locks[t - 1].is_none() {
+                for (i, s) in scores[(t - 1) * k..t * k].iter_mut().enumerate() {
+                    if s.is_finite() {
+                        *s += diff(i, a);
+                    }
+                }
+            }
+        }
     }
 
     /// `M(i→j)`.
@@ -525,5 +589,44 @@ mod tests {
         m.set(0, 2, 0.5).unwrap();
         assert_eq!(m.get(0, 2), 0.5);
         assert!(TransitionMatrix::from_dense(2, &[1.0, 0.0, 1.0, 1.0]).is_err());
+    }
+
+    #[test]
+    fn locked_neighbours_take_the_locked_weights_as_unary_terms() {
+        let m = TransitionMatrix::from_dense(3, &[0.5, 0.25, 0.25, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6])
+            .unwrap();
+        let l = TransitionMatrix::from_dense(3, &[0.9, 0.05, 0.05, 0.1, 0.8, 0.1, 0.01, 0.01, 1.0])
+            .unwrap();
+        // Without locked weights nothing changes.
+        let mut scores = vec![0.0f32; 9];
+        m.add_locked_neighbours(&mut scores, &[None, Some(0), None]);
+        assert!(scores.iter().all(|&s| s == 0.0));
+        let m = m.with_locked(l.clone()).unwrap();
+        assert_eq!(m.locked(), Some(&l));
+        let mut scores = vec![0.0f32; 9];
+        scores[2] = f32::NEG_INFINITY;
+        m.add_locked_neighbours(&mut scores, &[None, Some(0), None]);
+        // slot 2 follows phrase 0: ln L(0→j) − ln M(0→j)
+        for j in 0..3 {
+            let want = l.get(0, j).ln() - m.get(0, j).ln();
+            assert!(
+                (scores[6 + j] - want).abs() < 1e-6,
+                "{j}: {}",
+                scores[6 + j]
+            );
+        }
+        // slot 0 precedes phrase 0: ln L(i→0) − ln M(i→0); −∞ stays −∞
+        assert!((scores[0] - (l.get(0, 0).ln() - m.get(0, 0).ln())).abs() < 1e-6);
+        assert!((scores[1] - (l.get(1, 0).ln() - m.get(1, 0).ln())).abs() < 1e-6);
+        assert_eq!(scores[2], f32::NEG_INFINITY);
+        // the locked slot itself is untouched
+        assert!(scores[3..6].iter().all(|&s| s == 0.0));
+        // sizes must agree
+        assert!(
+            TransitionMatrix::from_dense(2, &[1.0; 4])
+                .unwrap()
+                .with_locked(l)
+                .is_err()
+        );
     }
 }

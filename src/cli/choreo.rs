@@ -345,13 +345,14 @@ pub fn run_labels(cmd: &LabelsCommand) -> anyhow::Result<()> {
                 .filter(|s| s.split.as_deref() == Some("test"))
                 .count();
             println!(
-                "{}: {} songs ({} test), {} phrases, {} of {} library phrases used",
+                "{}: {} songs ({} test), {} phrases, {} of the library's {} phrases used (a \
+                 mirrored variant labeled as its original)",
                 args.out.display(),
                 set.songs.len(),
                 test,
                 set.examples(),
                 set.classes.len(),
-                library.index.phrases.len()
+                library.index.class_phrases().len()
             );
         }
     }

@@ -315,7 +315,11 @@ pub fn load_labeled(
         progress(i, set.songs.len());
         let mut labels = Vec::with_capacity(s.phrases.len());
         for (j, p) in s.phrases.iter().enumerate() {
-            let Some(c) = classes.iter().position(|c| *c == p.label) else {
+            // A label naming a mirrored variant (`ID~mirror`, e.g. accepted in the editor)
+            // counts as its original, the class a model learns.
+            let class = |id: &str| classes.iter().position(|c| c == id);
+            let mirrored = p.label.strip_suffix(crate::motion::mirror::MIRROR_SUFFIX);
+            let Some(c) = class(&p.label).or_else(|| mirrored.and_then(class)) else {
                 return Err(ModelError::Data {
                     msg: format!(
                         "song {} ({}), phrase {} at {:.2} s: label `{}` is not a phrase of the \

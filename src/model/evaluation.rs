@@ -13,11 +13,12 @@
 //!   pairwise `w · log M(i → j)` ([`ChainModel`]), ranked by posterior marginals
 //!   (forward–backward: each slot's ranking uses every phrase of the song, as the editor's
 //!   candidate lists do);
-//! - `model_matrix_interactive`: `log F(u_t)(j) − α log P(j) + w · log M(l_{t−1} → j)` with
+//! - `model_matrix_interactive`: `log F(u_t)(j) − α log P(j) + w_L · log M(l_{t−1} → j)` with
 //!   the previous true label `l_{t−1}` known.
 //!
-//! `w` is the matrix weight and `α` the prior correction (`w = 1, α = 0` is the paper's
-//! Eq. 6 product). Everything here is plain
+//! `w` is the matrix weight between two slots the decoder chooses, `w_L` the weight next to a
+//! slot whose phrase is known (accepted in the editor, or the true label here), and `α` the
+//! prior correction (`w = w_L = 1, α = 0` is the paper's Eq. 6 product). Everything here is plain
 //! arithmetic on probabilities and labels: the network has run before.
 
 use rand::rngs::StdRng;
@@ -77,8 +78,15 @@ pub struct EvalRow {
 pub struct EvalTable {
     /// The rows, baselines first.
     pub rows: Vec<EvalRow>,
-    /// The matrix weight `w` used by the `model_matrix*` rows.
+    /// The matrix weight `w` used by the `model_matrix` row.
     pub matrix_weight: f32,
+    /// The matrix weight `w_L` next to the known previous phrase (`model_matrix_interactive`).
+    #[serde(default)]
+    pub locked_weight: f32,
+    /// The network exponent `τ` applied before every `model*` row (set by the caller that
+    /// applied it; see [`tempered`]).
+    #[serde(default = "one")]
+    pub network_weight: f32,
     /// The prior correction `α` used by them ([`ChainModel`]).
     #[serde(default)]
     pub prior_correction: f32,
@@ -89,6 +97,9 @@ pub struct EvalTable {
     /// The style-prior weight applied before them (0: none; set by the caller).
     #[serde(default)]
     pub style_weight: f32,
+    /// The music-feature expert's weight applied before them (0: none; set by the caller).
+    #[serde(default)]
+    pub expert_weight: f32,
     /// Test songs.
     pub songs: usize,
     /// Number of classes K.
@@ -96,6 +107,10 @@ pub struct EvalTable {
     /// The same rows per dance style (when the songs carry one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub per_style: Vec<StyleRows>,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 /// The table's rows on the test songs of one style.
@@ -118,15 +133,19 @@ impl EvalTable {
     /// A readable table (percentages, intervals of top-5).
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "{} test songs, K = {}, matrix weight {:.2}, prior correction {:.2}, song context \
-             {:.2}, style prior {:.2}\n\
+            "{} test songs, K = {}, matrix weight {:.2} (next to a known phrase {:.2}), network \
+             exponent {:.2}, prior correction {:.2}, song context {:.2}, style prior {:.2}, \
+             music-feature expert {:.2}\n\
              {:<26} {:>6} {:>6} {:>7}  {:>15}\n",
             self.songs,
             self.classes,
             self.matrix_weight,
+            self.locked_weight,
+            self.network_weight,
             self.prior_correction,
             self.song_context,
             self.style_weight,
+            self.expert_weight,
             "row",
             "top-1",
             "top-5",
@@ -214,6 +233,10 @@ pub struct ChainModel<'a> {
     pub alpha: f32,
     /// `log P(j)`, the training labels' prior F learnt (empty: none).
     pub log_prior: &'a [f32],
+    /// Weight `w_L` of M next to a slot whose phrase is known (see [`locked_weight`]).
+    ///
+    /// [`locked_weight`]: crate::model::folder::ModelInfo::locked_matrix_weight
+    pub locked_w: f32,
 }
 
 impl<'a> ChainModel<'a> {
@@ -224,6 +247,7 @@ impl<'a> ChainModel<'a> {
             w,
             alpha: 0.0,
             log_prior: &[],
+            locked_w: w,
         }
     }
 
@@ -357,9 +381,12 @@ pub fn evaluation_table(
             .map(|(name, ranks)| row(name, &ranks))
             .collect(),
         matrix_weight: chain.w,
+        locked_weight: chain.locked_w,
+        network_weight: 1.0,
         prior_correction: chain.alpha,
         song_context: 0.0,
         style_weight: 0.0,
+        expert_weight: 0.0,
         songs: test.len(),
         classes: k,
         per_style,
@@ -406,23 +433,25 @@ fn interactive_ranks(test: &[EvalSong], chain: &ChainModel<'_>) -> Ranks {
 }
 
 /// Phrase `t`'s scores with the previous true label known: the unary term plus
-/// `w · log M(l_{t−1}, ·)` (the unary term alone for the first phrase).
+/// `w_L · log M(l_{t−1}, ·)` (the unary term alone for the first phrase).
 fn interactive_scores(s: &EvalSong, t: usize, chain: &ChainModel<'_>) -> Vec<f32> {
     let mut v = chain.unary(&s.probs[t]);
     if t > 0 {
         let prev = s.labels[t - 1];
         for (j, x) in v.iter_mut().enumerate().take(chain.m.k) {
-            *x += chain.pairwise(prev, j);
+            *x += chain.locked_w * chain.m.get(prev, j).max(1e-12).ln();
         }
     }
     v
 }
 
-/// Matrix weights tried by [`calibrate`].
+/// Matrix weights tried by [`calibrate`] (for `w` and `w_L` alike).
 pub const CALIBRATION_WEIGHTS: [f32; 11] =
     [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0];
 /// Song-context weights tried by [`calibrate`].
-pub const CONTEXT_WEIGHTS: [f32; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
+pub const CONTEXT_WEIGHTS: [f32; 4] = [0.0, 0.5, 1.0, 2.0];
+/// Network exponents `τ` tried by [`calibrate`] ([`tempered`]).
+pub const NETWORK_WEIGHTS: [f32; 4] = [0.0, 0.25, 0.5, 1.0];
 
 /// Song context: `log F'_t(j) = log F_t(j) + γ · log F̄(j)`, renormalised, where `F̄` is the
 /// mean of the network's distributions over all phrases of the song. A song is danced in one
@@ -446,24 +475,51 @@ pub fn with_song_context(probs: &[Vec<f32>], gamma: f32) -> Vec<Vec<f32>> {
     super::style::with_prior(probs, &mean, gamma)
 }
 
+/// The network's probabilities raised to `τ` and renormalised (`F^τ`, a temperature): how far
+/// the network is trusted beside the style prior and the matrix. `τ = 1` leaves F as it is;
+/// `τ = 0` makes it uniform, so the ranking falls back on the priors and M alone — what a
+/// network that learnt nothing of use on the validation songs should be given.
+pub fn tempered(probs: &[Vec<f32>], tau: f32) -> Vec<Vec<f32>> {
+    if tau == 1.0 {
+        return probs.to_vec();
+    }
+    probs
+        .iter()
+        .map(|p| {
+            let logs: Vec<f32> = p.iter().map(|v| tau * v.max(1e-12).ln()).collect();
+            let max = logs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = logs.iter().map(|l| (l - max).exp()).collect();
+            let sum: f32 = e.iter().sum::<f32>().max(1e-30);
+            e.iter().map(|v| v / sum).collect()
+        })
+        .collect()
+}
+
 /// How the network and the matrix are combined, as fitted by [`calibrate`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Combination {
     /// Index of the chosen matrix among the candidates.
     pub matrix: usize,
-    /// Matrix weight `w`.
+    /// Matrix weight `w` between two slots the decoder chooses.
     pub matrix_weight: f32,
+    /// Matrix weight `w_L` next to a slot whose phrase is known (the interactive case).
+    pub locked_weight: f32,
+    /// Network exponent `τ` ([`tempered`]).
+    pub network_weight: f32,
     /// Song-context weight `γ` ([`with_song_context`]).
     pub song_context: f32,
     /// Style-prior weight `λ` ([`super::style::StylePrior`]).
     pub style_weight: f32,
-    /// Exponent `α` of the label prior divided out of F ([`ChainModel`]).
+    /// Weight `κ` of the music-feature expert ([`super::feature_expert`]).
+    pub expert_weight: f32,
+    /// Exponent `α` of the label prior divided out of F ([`ChainModel`]; scaled by `τ` on
+    /// the chain, since it corrects the prior inside F).
     pub prior_correction: f32,
-    /// The validation score it reached (see `calibration_score`; higher is better).
+    /// The validation score it reached (see [`calibrate`]; higher is better).
     pub score: f64,
 }
 
-/// Mean log-likelihood of the true labels under `softmax(log F_t + w · log M(l_{t−1}, ·))`
+/// Mean log-likelihood of the true labels under `softmax(log F_t + w_L · log M(l_{t−1}, ·))`
 /// (the first phrase of a song under `F_1`): how well the combination predicts the next
 /// phrase once the previous one is known.
 fn interactive_log_likelihood(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64 {
@@ -482,112 +538,280 @@ fn interactive_log_likelihood(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64
     sum / n.max(1) as f64
 }
 
-/// What [`calibrate`] maximises: the mean reciprocal rank of the true labels over the
-/// whole-song decode and the interactive case, plus a hundredth of the interactive
-/// log-likelihood to break ties. Reciprocal ranks move smoothly with the weights where a
-/// top-k count over a few dozen validation phrases jumps; the likelihood alone prefers small
-/// matrix weights (one unseen transition costs it dearly) where ranking wants large ones.
-fn calibration_score(songs: &[EvalSong], chain: &ChainModel<'_>, mw: &[f64]) -> f64 {
-    let mrr = |ranks: &Ranks| -> f64 {
-        let (sum, n) = ranks
-            .iter()
-            .flatten()
-            .fold((0.0f64, 0usize), |(s, n), &r| (s + 1.0 / r as f64, n + 1));
-        sum / n.max(1) as f64
-    };
-    let whole = mrr(&whole_song_ranks(songs, chain, mw));
-    let inter = mrr(&interactive_ranks(songs, chain));
-    0.5 * (whole + inter) + 0.01 * interactive_log_likelihood(songs, chain)
+/// Mean reciprocal rank: reciprocal ranks move smoothly with the weights where a top-k count
+/// over a few dozen validation phrases jumps.
+fn mrr(ranks: &Ranks) -> f64 {
+    let (sum, n) = ranks
+        .iter()
+        .flatten()
+        .fold((0.0f64, 0usize), |(s, n), &r| (s + 1.0 / r as f64, n + 1));
+    sum / n.max(1) as f64
+}
+
+/// The interactive half of the calibration score for the chain's unary terms and M: the
+/// mean reciprocal rank with the previous true label known plus a hundredth of the
+/// log-likelihood (ties; the likelihood alone prefers small weights, since one unseen
+/// transition costs it dearly, where ranking wants large ones), at the best `w_L` of
+/// [`CALIBRATION_WEIGHTS`] (the smaller on ties). Returns (score, `w_L`).
+fn best_interactive(songs: &[EvalSong], chain: &ChainModel<'_>) -> (f64, f32) {
+    let mut best = (f64::NEG_INFINITY, 0.0f32);
+    for &wl in &CALIBRATION_WEIGHTS {
+        let c = ChainModel {
+            locked_w: wl,
+            ..*chain
+        };
+        let score =
+            mrr(&interactive_ranks(songs, &c)) + 0.02 * interactive_log_likelihood(songs, &c);
+        if score > best.0 + 1e-9 {
+            best = (score, wl);
+        }
+    }
+    best
 }
 
 /// Style-prior weights tried by [`calibrate`].
 pub const STYLE_WEIGHTS: [f32; 4] = [0.0, 0.5, 1.0, 2.0];
 /// Prior-correction exponents `α` tried by [`calibrate`].
-pub const PRIOR_CORRECTIONS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+pub const PRIOR_CORRECTIONS: [f32; 3] = [0.0, 0.5, 1.0];
+/// Weights `κ` of the music-feature expert tried by [`calibrate`].
+pub const EXPERT_WEIGHTS: [f32; 4] = [0.0, 0.5, 1.0, 2.0];
+/// Rounds of [`calibrate`]'s coordinate search at most.
+const CALIBRATION_ROUNDS: usize = 4;
 
-/// Fits the combination of network and matrix on validation songs: among the candidate
-/// matrices `ms`, the weights [`CALIBRATION_WEIGHTS`], the song-context weights
-/// [`CONTEXT_WEIGHTS`], the prior corrections [`PRIOR_CORRECTIONS`] (with `log_prior`, the
-/// training labels' log prior; none when empty) and, where `style_priors` gives a song its
-/// style prior (inferred from its music), the style weights [`STYLE_WEIGHTS`], the one that
-/// ranks the true phrases of the validation songs best (mean reciprocal rank, whole song and
-/// interactive; ties: the earlier candidate, the smaller weights).
-pub fn calibrate(
-    valid: &[EvalSong],
-    ms: &[Transitions],
-    style_priors: &[Option<Vec<f32>>],
-    log_prior: &[f32],
-) -> Combination {
-    let mut best = Combination {
-        matrix: 0,
-        matrix_weight: 1.0,
-        song_context: 0.0,
-        style_weight: 0.0,
-        prior_correction: 0.0,
-        score: f64::NEG_INFINITY,
-    };
-    let alphas: &[f32] = if log_prior.is_empty() {
-        &[0.0]
-    } else {
-        &PRIOR_CORRECTIONS
-    };
-    let styles: &[f32] = if style_priors.iter().any(Option::is_some) {
-        &STYLE_WEIGHTS
-    } else {
-        &[0.0]
-    };
-    // The pairwise factors depend on (M, w) only: once each, not once per grid point.
-    let pairwise: Vec<Vec<Vec<f64>>> = ms
-        .iter()
-        .map(|m| {
-            CALIBRATION_WEIGHTS
-                .iter()
-                .map(|&w| pairwise_weights(&ChainModel::plain(m, w)))
-                .collect()
-        })
-        .collect();
-    for &lambda in styles {
-        for &gamma in &CONTEXT_WEIGHTS {
-            let songs: Vec<EvalSong> = valid
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let p = match style_priors.get(i) {
-                        Some(Some(prior)) => super::style::with_prior(&s.probs, prior, lambda),
-                        _ => s.probs.clone(),
-                    };
-                    EvalSong {
-                        probs: with_song_context(&p, gamma),
-                        ..s.clone()
-                    }
-                })
-                .collect();
-            for &alpha in alphas {
-                for (i, m) in ms.iter().enumerate() {
-                    for (wi, &w) in CALIBRATION_WEIGHTS.iter().enumerate() {
-                        let chain = ChainModel {
-                            m,
-                            w,
-                            alpha,
-                            log_prior,
-                        };
-                        let score = calibration_score(&songs, &chain, &pairwise[i][wi]);
-                        if score > best.score + 1e-9 {
-                            best = Combination {
-                                matrix: i,
-                                matrix_weight: w,
-                                song_context: gamma,
-                                style_weight: lambda,
-                                prior_correction: alpha,
-                                score,
-                            };
-                        }
+/// What [`calibrate`] fits on: the validation songs (the network's probabilities in
+/// `probs`), and what may be combined with them.
+#[derive(Clone, Copy, Debug)]
+pub struct Validation<'a> {
+    /// The songs.
+    pub songs: &'a [EvalSong],
+    /// Candidate matrices M.
+    pub ms: &'a [Transitions],
+    /// Per song, its style prior (inferred from its music; empty or `None`: none).
+    pub style_priors: &'a [Option<Vec<f32>>],
+    /// Per song, the music-feature expert's probabilities, one row per phrase (empty or
+    /// `None`: none).
+    pub experts: &'a [Option<Vec<Vec<f32>>>],
+    /// The training labels' log prior (empty: no prior correction).
+    pub log_prior: &'a [f32],
+}
+
+/// One point of [`calibrate`]'s search, as indices into the weight lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Point {
+    matrix: usize,
+    w: usize,
+    tau: usize,
+    lambda: usize,
+    kappa: usize,
+    gamma: usize,
+    alpha: usize,
+}
+
+/// Fits the combination of network, priors and matrix on validation songs. It maximises the
+/// mean of two halves: the mean reciprocal rank of the true labels over the whole-song
+/// decode (which sets `w`), and the interactive half of [`best_interactive`] (which sets
+/// `w_L`); the other weights are shared by both. Searched: the candidate matrices, the
+/// network exponent ([`NETWORK_WEIGHTS`]), the style-prior weight ([`STYLE_WEIGHTS`], where
+/// songs have a style prior), the music-feature expert's weight ([`EXPERT_WEIGHTS`], where
+/// they have one), the song context ([`CONTEXT_WEIGHTS`]), the prior correction
+/// ([`PRIOR_CORRECTIONS`], with a log prior) and `w`, `w_L` ([`CALIBRATION_WEIGHTS`]).
+///
+/// The search is by coordinates (each weight in turn over its whole list, the others held,
+/// until a round changes nothing), started twice — from the network as it is and from the
+/// network switched off (`τ = 0`) — and the better end kept: a full grid over seven weights
+/// is thousands of forward–backward passes. Ties: the earlier start, the value tried first
+/// (smaller weights). With `τ = 0` reachable, the combination on the validation songs is never
+/// worse than the priors and M without the network: a network that learnt nothing useful is
+/// switched off rather than allowed to drown the matrix.
+pub fn calibrate(v: &Validation<'_>) -> Combination {
+    let lists = weight_lists(v);
+    let sizes = lists.map(<[f32]>::len);
+    let sizes = [
+        v.ms.len(),
+        sizes[1],
+        sizes[2],
+        sizes[3],
+        sizes[4],
+        sizes[5],
+        sizes[6],
+    ];
+    let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x).unwrap_or(0);
+    let mut memo: std::collections::HashMap<Point, (f64, f32)> = std::collections::HashMap::new();
+    let mut pairwise: std::collections::HashMap<(usize, usize), Vec<f64>> =
+        std::collections::HashMap::new();
+    let mut best: Option<(f64, Point, f32)> = None;
+    for tau_start in [1.0f32, 0.0] {
+        let mut at = Point {
+            // smoothing 2 when offered second, as in training's list
+            matrix: usize::from(v.ms.len() > 1),
+            w: find(&CALIBRATION_WEIGHTS, 1.0),
+            tau: find(&NETWORK_WEIGHTS, tau_start),
+            lambda: find(lists[3], 1.0),
+            kappa: find(lists[4], 1.0),
+            gamma: 0,
+            alpha: 0,
+        };
+        let mut here = score_point(v, &lists, at, &mut memo, &mut pairwise);
+        for _ in 0..CALIBRATION_ROUNDS {
+            let before = at;
+            for (coord, &size) in sizes.iter().enumerate() {
+                for i in 0..size {
+                    let mut p = at;
+                    *coord_mut(&mut p, coord) = i;
+                    let s = score_point(v, &lists, p, &mut memo, &mut pairwise);
+                    if s.0 > here.0 + 1e-9 {
+                        (at, here) = (p, s);
                     }
                 }
             }
+            if at == before {
+                break;
+            }
+        }
+        if best.as_ref().is_none_or(|b| here.0 > b.0 + 1e-9) {
+            best = Some((here.0, at, here.1));
         }
     }
-    best
+    let Some((score, p, locked_weight)) = best.filter(|b| b.0.is_finite()) else {
+        return Combination {
+            matrix: 0,
+            matrix_weight: 1.0,
+            locked_weight: 1.0,
+            network_weight: 1.0,
+            song_context: 0.0,
+            style_weight: 0.0,
+            expert_weight: 0.0,
+            prior_correction: 0.0,
+            score: f64::NEG_INFINITY,
+        };
+    };
+    Combination {
+        matrix: p.matrix,
+        matrix_weight: lists[1][p.w],
+        locked_weight,
+        network_weight: lists[2][p.tau],
+        style_weight: lists[3][p.lambda],
+        expert_weight: lists[4][p.kappa],
+        song_context: lists[5][p.gamma],
+        prior_correction: lists[6][p.alpha],
+        score,
+    }
+}
+
+/// The values [`calibrate`] tries per coordinate (the first, the matrices, is by index):
+/// one value, 0, for what the validation set does not offer.
+fn weight_lists(v: &Validation<'_>) -> [&'static [f32]; 7] {
+    let has_style = v.style_priors.iter().any(Option::is_some);
+    let has_expert = v.experts.iter().any(Option::is_some);
+    [
+        &[],
+        &CALIBRATION_WEIGHTS,
+        &NETWORK_WEIGHTS,
+        if has_style { &STYLE_WEIGHTS } else { &[0.0] },
+        if has_expert { &EXPERT_WEIGHTS } else { &[0.0] },
+        &CONTEXT_WEIGHTS,
+        if v.log_prior.is_empty() {
+            &[0.0]
+        } else {
+            &PRIOR_CORRECTIONS
+        },
+    ]
+}
+
+/// The index of coordinate `c` of a [`Point`] (in [`calibrate`]'s order).
+fn coord_mut(p: &mut Point, c: usize) -> &mut usize {
+    match c {
+        0 => &mut p.matrix,
+        1 => &mut p.w,
+        2 => &mut p.tau,
+        3 => &mut p.lambda,
+        4 => &mut p.kappa,
+        5 => &mut p.gamma,
+        _ => &mut p.alpha,
+    }
+}
+
+/// [`calibrate`]'s score of one point and the `w_L` that goes with it (memoised: the
+/// coordinate search revisits points).
+fn score_point(
+    v: &Validation<'_>,
+    lists: &[&[f32]; 7],
+    p: Point,
+    memo: &mut std::collections::HashMap<Point, (f64, f32)>,
+    pairwise: &mut std::collections::HashMap<(usize, usize), Vec<f64>>,
+) -> (f64, f32) {
+    let (w, tau, lambda, kappa, gamma, alpha) = (
+        lists[1][p.w],
+        lists[2][p.tau],
+        lists[3][p.lambda],
+        lists[4][p.kappa],
+        lists[5][p.gamma],
+        lists[6][p.alpha],
+    );
+    let Some(m) = v.ms.get(p.matrix) else {
+        return (f64::NEG_INFINITY, 1.0);
+    };
+    // With the network off, song context and prior correction change nothing: one point.
+    let p = if tau == 0.0 {
+        Point {
+            gamma: 0,
+            alpha: 0,
+            ..p
+        }
+    } else {
+        p
+    };
+    if let Some(&hit) = memo.get(&p) {
+        return hit;
+    }
+    let (gamma, alpha) = if tau == 0.0 {
+        (0.0, 0.0)
+    } else {
+        (gamma, alpha)
+    };
+    let songs: Vec<EvalSong> = v
+        .songs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let q = tempered(&s.probs, tau);
+            let q = match v.style_priors.get(i) {
+                Some(Some(prior)) => super::style::with_prior(&q, prior, lambda),
+                _ => q,
+            };
+            let q = match v.experts.get(i) {
+                Some(Some(g)) if kappa != 0.0 && g.len() == q.len() => q
+                    .iter()
+                    .zip(g)
+                    .map(|(row, gr)| {
+                        super::style::with_prior(std::slice::from_ref(row), gr, kappa)
+                            .pop()
+                            .unwrap_or_else(|| row.clone())
+                    })
+                    .collect(),
+                _ => q,
+            };
+            EvalSong {
+                probs: with_song_context(&q, gamma),
+                ..s.clone()
+            }
+        })
+        .collect();
+    let base = ChainModel {
+        m,
+        w,
+        alpha: alpha * tau,
+        log_prior: v.log_prior,
+        locked_w: 1.0,
+    };
+    let (inter, locked_w) = best_interactive(&songs, &base);
+    let mw = pairwise
+        .entry((p.matrix, p.w))
+        .or_insert_with(|| pairwise_weights(&ChainModel::plain(m, w)));
+    let whole = mrr(&whole_song_ranks(&songs, &base, mw));
+    let score = 0.5 * (whole + inter);
+    memo.insert(p, (score, locked_w));
+    (score, locked_w)
 }
 
 /// `rank(song, t)` for every phrase of every song.
@@ -724,6 +948,21 @@ fn pooled(ranks: &Ranks, weight: impl Fn(usize) -> usize) -> [f64; 3] {
 mod tests {
     use super::*;
 
+    /// Validation songs with matrices and a log prior, nothing else.
+    fn plain_validation<'a>(
+        songs: &'a [EvalSong],
+        ms: &'a [Transitions],
+        log_prior: &'a [f32],
+    ) -> Validation<'a> {
+        Validation {
+            songs,
+            ms,
+            style_priors: &[],
+            experts: &[],
+            log_prior,
+        }
+    }
+
     fn one_hot(k: usize, j: usize, p: f32) -> Vec<f32> {
         let rest = (1.0 - p) / (k - 1) as f32;
         (0..k).map(|i| if i == j { p } else { rest }).collect()
@@ -821,16 +1060,83 @@ mod tests {
         assert_eq!(rank_of(&interactive_scores(&song, 1, &plain), 2), 2);
         assert_eq!(rank_of(&interactive_scores(&song, 1, &corrected), 2), 1);
         // Calibration finds it: with the prior offered, α > 0 ranks the validation song best.
-        let c = calibrate(
+        let c = calibrate(&plain_validation(
             std::slice::from_ref(&song),
             std::slice::from_ref(&m),
-            &[],
             &log_prior,
-        );
+        ));
         assert!(c.prior_correction > 0.0, "{c:?}");
-        let c0 = calibrate(&[song], &[m], &[], &[]);
+        let c0 = calibrate(&plain_validation(&[song], &[m], &[]));
         assert_eq!(c0.prior_correction, 0.0);
         assert!(c.score > c0.score, "{c:?} vs {c0:?}");
+    }
+
+    #[test]
+    fn tempering_keeps_the_order_and_reaches_uniform() {
+        let p = vec![vec![0.7, 0.2, 0.1]];
+        assert_eq!(tempered(&p, 1.0), p);
+        let half = &tempered(&p, 0.5)[0];
+        assert!(half[0] > half[1] && half[1] > half[2] && half[0] < 0.7);
+        assert!((half.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        let off = &tempered(&p, 0.0)[0];
+        assert!(off.iter().all(|v| (v - 1.0 / 3.0).abs() < 1e-6), "{off:?}");
+    }
+
+    #[test]
+    fn calibration_switches_off_a_misleading_network_and_fits_the_locked_weight() {
+        // Labels cycle 0 → 1 → … → 5 and M knows it; the network is confidently wrong
+        // (always one class ahead), the style prior is flat.
+        let k = 6;
+        let mut m = Transitions {
+            k,
+            m: vec![0.02; k * k],
+        };
+        for i in 0..k {
+            m.m[i * k + (i + 1) % k] = 0.9;
+        }
+        let songs: Vec<EvalSong> = (0..4)
+            .map(|s| {
+                let labels: Vec<usize> = (0..12).map(|t| (s + t) % k).collect();
+                EvalSong {
+                    probs: labels
+                        .iter()
+                        .map(|&l| one_hot(k, (l + 1) % k, 0.9))
+                        .collect(),
+                    labels,
+                    style: None,
+                }
+            })
+            .collect();
+        let c = calibrate(&plain_validation(&songs, std::slice::from_ref(&m), &[]));
+        assert_eq!(c.network_weight, 0.0, "{c:?}");
+        assert!(c.locked_weight > 0.0, "{c:?}");
+        // with the network off and M on, the previous phrase decides: every rank is 1
+        let chain = ChainModel {
+            locked_w: c.locked_weight,
+            ..ChainModel::plain(&m, c.matrix_weight)
+        };
+        let off: Vec<EvalSong> = songs
+            .iter()
+            .map(|s| EvalSong {
+                probs: tempered(&s.probs, c.network_weight),
+                ..s.clone()
+            })
+            .collect();
+        let ranks = interactive_ranks(&off, &chain);
+        assert!(
+            ranks.iter().all(|r| r[1..].iter().all(|&x| x == 1)),
+            "{ranks:?}"
+        );
+        // A network that is right keeps its weight.
+        let right: Vec<EvalSong> = songs
+            .iter()
+            .map(|s| EvalSong {
+                probs: s.labels.iter().map(|&l| one_hot(k, l, 0.9)).collect(),
+                ..s.clone()
+            })
+            .collect();
+        let c = calibrate(&plain_validation(&right, std::slice::from_ref(&m), &[]));
+        assert!(c.network_weight > 0.0, "{c:?}");
     }
 
     #[test]
@@ -900,7 +1206,7 @@ mod tests {
             k,
             m: vec![1.0; k * k],
         };
-        let c = calibrate(&test, &[flat, m.clone()], &[], &[]);
+        let c = calibrate(&plain_validation(&test, &[flat, m.clone()], &[]));
         assert_eq!(c.matrix, 1);
         assert!(c.matrix_weight > 0.0 && c.score.is_finite(), "{c:?}");
         // the likelihood rises with the weight of a matrix that knows the sequence

@@ -53,6 +53,16 @@ pub struct ModelInfo {
     /// 1, the paper's Eq. 6 product).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix_weight: Option<f32>,
+    /// Weight `w_L` of the matrix next to a slot whose phrase is known (accepted in the
+    /// editor), fitted on the validation songs' interactive case (absent: `w`). A known
+    /// neighbour makes M's row exact evidence, where between two slots the decoder chooses
+    /// M only passes on uncertain beliefs, so the two weights differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_matrix_weight: Option<f32>,
+    /// Exponent `τ` of the network's probabilities
+    /// ([`super::evaluation::tempered`]), fitted with the matrix weight (absent: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_weight: Option<f32>,
     /// Additive smoothing β of M ([`Transitions::smoothed`]), fitted with the weight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix_smoothing: Option<f32>,
@@ -64,6 +74,10 @@ pub struct ModelInfo {
     /// when the training labels name styles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style_prior: Option<super::style::StylePrior>,
+    /// The music-feature expert ([`super::feature_expert::FeatureExpert`], its weight `κ`
+    /// fitted on validation songs), when trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_expert: Option<super::feature_expert::FeatureExpert>,
     /// The label prior divided out of F on the chain ([`super::evaluation::ChainModel`]),
     /// fitted with the matrix weight (absent: none, the paper's product).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,23 +109,33 @@ impl PriorCorrection {
     }
 }
 
-/// What a model multiplies the network's probabilities by, song by song: the style prior
-/// (inferred from the song's music) and the song context, in that order.
-#[derive(Clone, Copy, Debug, Default)]
+/// What a model does to the network's probabilities, song by song: raises them to `τ`, then
+/// multiplies them by the style prior (inferred from the song's music), the music-feature
+/// expert and the song context, in that order.
+#[derive(Clone, Copy, Debug)]
 pub struct SongPriors<'a> {
+    /// Network exponent τ ([`super::evaluation::tempered`]; 1 = as it is).
+    pub network: f32,
     /// Song-context weight γ.
     pub context: f32,
     /// Style prior and its weight.
     pub style: Option<(&'a super::style::StylePrior, f32)>,
+    /// Music-feature expert and its weight κ.
+    pub expert: Option<(&'a super::feature_expert::FeatureExpert, f32)>,
 }
 
 impl SongPriors<'_> {
-    /// The priors applied to the probabilities of one song's phrases, given the song's mean
-    /// music features.
-    pub fn apply(&self, probs: &[Vec<f32>], song_features: &[f32]) -> Vec<Vec<f32>> {
+    /// The priors applied to the probabilities of one song's phrases, given each phrase's
+    /// raw music features ([`phrase_features`]).
+    pub fn apply(&self, probs: &[Vec<f32>], features: &[&[f32]]) -> Vec<Vec<f32>> {
+        let probs = super::evaluation::tempered(probs, self.network);
         let p = match self.style {
-            Some((s, w)) if w != 0.0 => s.apply(probs, song_features, w),
-            _ => probs.to_vec(),
+            Some((s, w)) if w != 0.0 => s.apply(&probs, &super::style::song_features(features), w),
+            _ => probs,
+        };
+        let p = match self.expert {
+            Some((g, w)) if w != 0.0 => super::feature_expert::with_expert(&p, g, features, w),
+            _ => p,
         };
         super::evaluation::with_song_context(&p, self.context)
     }
@@ -119,20 +143,30 @@ impl SongPriors<'_> {
 
 /// A song's mean music features from its phrases.
 pub fn song_features_of(phrases: &[PhraseSample]) -> Vec<f32> {
-    let rows: Vec<&[f32]> = phrases.iter().map(|p| p.features.as_slice()).collect();
-    super::style::song_features(&rows)
+    super::style::song_features(&phrase_features(phrases))
+}
+
+/// Each phrase's raw music features.
+pub fn phrase_features(phrases: &[PhraseSample]) -> Vec<&[f32]> {
+    phrases.iter().map(|p| p.features.as_slice()).collect()
 }
 
 impl ModelInfo {
     /// The song-level priors this model scores with.
     pub fn priors(&self) -> SongPriors<'_> {
         SongPriors {
+            network: self.network_weight(),
             context: self.song_context(),
             style: self
                 .style_prior
                 .as_ref()
                 .map(|s| (s, s.weight))
                 .filter(|(_, w)| w.is_finite() && *w > 0.0),
+            expert: self
+                .feature_expert
+                .as_ref()
+                .map(|g| (g, g.weight))
+                .filter(|(g, w)| w.is_finite() && *w > 0.0 && g.classes() == self.classes.len()),
         }
     }
 
@@ -150,17 +184,33 @@ impl ModelInfo {
             .unwrap_or(1.0)
     }
 
+    /// The matrix weight next to a known slot: the fitted one, else [`Self::matrix_weight`].
+    pub fn locked_matrix_weight(&self) -> f32 {
+        self.locked_matrix_weight
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .unwrap_or_else(|| self.matrix_weight())
+    }
+
+    /// The network exponent τ: the fitted one, else 1 (the network as it is).
+    pub fn network_weight(&self) -> f32 {
+        self.network_weight
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .unwrap_or(1.0)
+    }
+
     /// How this model combines F and `m` on a song's chain: its matrix weight and prior
     /// correction (none when absent, or when its prior is not one per class).
     pub fn chain<'a>(&'a self, m: &'a Transitions) -> super::evaluation::ChainModel<'a> {
         let mut chain = super::evaluation::ChainModel::plain(m, self.matrix_weight());
+        chain.locked_w = self.locked_matrix_weight();
         if let Some(c) = &self.prior_correction
             && c.weight.is_finite()
             && c.weight > 0.0
             && c.log_prior.len() == self.classes.len()
             && c.log_prior.iter().all(|v| v.is_finite())
         {
-            chain.alpha = c.weight;
+            // α corrects the prior inside F, which enters the chain as F^τ.
+            chain.alpha = c.weight * self.network_weight();
             chain.log_prior = &c.log_prior;
         }
         chain
@@ -488,6 +538,19 @@ impl PhraseModel {
                 })
                 .collect();
         }
+        if let Some(s) = &mut info.style_prior {
+            // A new phrase has no labels in any style: the smallest share of its style.
+            for row in &mut s.phrase_given_style {
+                let unseen = row.iter().copied().fold(f32::INFINITY, f32::min);
+                *row = map
+                    .iter()
+                    .map(|m| m.and_then(|i| row.get(i).copied()).unwrap_or(unseen))
+                    .collect();
+            }
+        }
+        if let Some(g) = &mut info.feature_expert {
+            *g = g.for_classes(&map);
+        }
         info.library_fingerprint = fingerprint.to_string();
         info.library_name = name.to_string();
         Ok(PhraseModel::new(
@@ -549,7 +612,7 @@ impl PhraseModel {
     /// ([`super::evaluation::with_song_context`]).
     pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
         let p = predict(&self.predictor, &self.embed(phrases), &self.device);
-        self.info.priors().apply(&p, &song_features_of(phrases))
+        self.info.priors().apply(&p, &phrase_features(phrases))
     }
 
     /// The unary terms of the song's chain: `log F_t(j) − α · log P(j)` with the model's
@@ -579,7 +642,7 @@ impl PhraseModel {
                 (
                     self.embed(&s.song.samples),
                     s.labels.as_slice(),
-                    song_features_of(&s.song.samples),
+                    phrase_features(&s.song.samples),
                 )
             })
             .collect();
@@ -609,11 +672,11 @@ fn topk(ranks: &[usize]) -> TopK {
     }
 }
 
-/// One song to evaluate: T's inputs, the labels, the song's mean music features.
-pub type EvalInput<'a> = (Vec<Vec<f32>>, &'a [usize], Vec<f32>);
+/// One song to evaluate: T's inputs, the labels, each phrase's raw music features.
+pub type EvalInput<'a> = (Vec<Vec<f32>>, &'a [usize], Vec<&'a [f32]>);
 
 /// Top-k of T's predictions with the song-level `priors` (and of their M re-scoring along
-/// each song) for songs given as (inputs, labels, song features).
+/// each song) for songs given as (inputs, labels, phrase features).
 pub fn evaluate_embeddings(
     t: &Predictor,
     (m, priors): (&Transitions, &SongPriors),

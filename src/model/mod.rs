@@ -25,6 +25,7 @@ pub mod data;
 pub mod decoders;
 pub mod encoder;
 pub mod evaluation;
+pub mod feature_expert;
 pub mod features;
 pub mod folder;
 pub mod kernels;

@@ -52,9 +52,12 @@ fn test_info(net: &NetConfig, predictor: PredictorConfig) -> ModelInfo {
         embed_norm: None,
         metrics: None,
         matrix_weight: None,
+        locked_matrix_weight: None,
+        network_weight: None,
         matrix_smoothing: None,
         song_context: None,
         style_prior: None,
+        feature_expert: None,
         prior_correction: None,
     }
 }
@@ -498,7 +501,7 @@ fn bad_labels_name_the_file_and_the_entry() {
     let write = |label: &str, audio: &str| {
         let json = serde_json::json!({
             "schema": "phrasewise-labels/1",
-            "classes": ["a/000", "b/000", "zzz/000"],
+            "classes": ["a/000", "b/000", "b/000~mirror", "zzz/000", "zzz/000~mirror"],
             "songs": [{"audio": audio, "phrases": [
                 {"start": 0.0, "end": 2.0, "label": "a/000"},
                 {"start": 2.0, "end": 4.0, "label": label}]}]
@@ -522,6 +525,18 @@ fn bad_labels_name_the_file_and_the_entry() {
         e.contains("labels.json") && e.contains("missing.wav") && e.contains("not found"),
         "{e}"
     );
+    // A mirrored variant's label counts as its original (past the labels, to the audio);
+    // the mirror of a phrase the library lacks is still an unknown label.
+    write("b/000~mirror", "missing.wav");
+    let e = super::data::load_labeled(&labels, &classes, &dir, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not found"), "{e}");
+    write("zzz/000~mirror", "missing.wav");
+    let e = super::data::load_labeled(&labels, &classes, &dir, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`zzz/000~mirror`"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

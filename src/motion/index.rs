@@ -186,6 +186,33 @@ impl LibraryIndex {
         s
     }
 
+    /// The phrases a model learns and a labels file names: every phrase but the mirrored
+    /// variants ([`super::mirror`]), in library order. A mirror is the same move danced to
+    /// the other side, so the music cannot tell it from its original: as a class of its own
+    /// it would never be labeled, split the original's probability and take places in every
+    /// top-k list. A mirror is scored as its original ([`Self::class_id`]).
+    pub fn class_phrases(&self) -> Vec<&PhraseEntry> {
+        self.phrases
+            .iter()
+            .filter(|p| p.mirror_of.is_none())
+            .collect()
+    }
+
+    /// The class a phrase id counts as for a model or a labels file: a mirrored variant's
+    /// original (by its entry's `mirror_of`, else by the id's `~mirror` suffix), any other
+    /// phrase itself.
+    pub fn class_id<'a>(&'a self, id: &'a str) -> &'a str {
+        if let Some(orig) = self
+            .phrases
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.mirror_of.as_deref())
+        {
+            return orig;
+        }
+        id.strip_suffix(super::mirror::MIRROR_SUFFIX).unwrap_or(id)
+    }
+
     /// Median phrase length (s); 0 when there are no phrases.
     pub fn median_phrase_seconds(&self) -> f64 {
         let mut d: Vec<f64> = self.phrases.iter().map(PhraseEntry::duration).collect();

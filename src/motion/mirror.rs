@@ -11,8 +11,11 @@
 //! Every library gets a mirrored variant of each phrase when it is loaded
 //! ([`add_mirrored_variants`]): same clip and frames, id `ORIGINAL~mirror`, tag
 //! [`MIRROR_TAG`], `mirror_of` naming the original. They are separate library phrases (own
-//! classes for a trained model, own rows in the transition matrix); what counts as one *move*
-//! for variety (metrics, repetition) is the clip, which a phrase and its mirror share.
+//! rows in the transition matrix, own places in the candidate lists); a trained model does not
+//! learn them as classes of their own but scores each as its original
+//! (`LibraryIndex::class_phrases`), since no music tells a move from its mirror image and no
+//! labeled set names them. What counts as one *move* for variety (metrics, repetition) is the
+//! clip, which a phrase and its mirror share.
 
 use super::clip::Clip;
 use super::index::{LibraryIndex, PhraseEntry};
@@ -201,5 +204,14 @@ mod tests {
         assert_eq!(m.mirror_of.as_deref(), Some(idx.phrases[0].id.as_str()));
         assert!(m.tags.iter().any(|t| t == MIRROR_TAG));
         assert_eq!(m.clip, idx.phrases[0].clip, "a mirror is the same move");
+        // A model's classes are the originals; a mirror counts as its original.
+        let classes = idx.class_phrases();
+        assert_eq!(classes.len(), n);
+        assert!(classes.iter().all(|p| p.mirror_of.is_none()));
+        assert_eq!(idx.class_id(&m.id), idx.phrases[0].id);
+        assert_eq!(idx.class_id(&idx.phrases[0].id), idx.phrases[0].id);
+        // by suffix too, for an id the library does not list (a label from elsewhere)
+        assert_eq!(idx.class_id("x/001~mirror"), "x/001");
+        assert_eq!(idx.class_id("x/001"), "x/001");
     }
 }

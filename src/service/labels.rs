@@ -79,7 +79,12 @@ pub fn coldstart_labels(
             .map(|(p, &j)| LabeledPhrase {
                 start: p.start,
                 end: p.end,
-                label: library.index.phrases[j].id.clone(),
+                // A mirrored variant is labeled as the move it mirrors (the class a model
+                // learns; `LibraryIndex::class_id`).
+                label: library
+                    .index
+                    .class_id(&library.index.phrases[j].id)
+                    .to_string(),
             })
             .collect();
         kept += 1;

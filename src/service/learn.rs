@@ -289,7 +289,7 @@ fn train_version(
 ) -> Result<crate::model::EvalReport> {
     let base_info = PhraseModel::read_info(base)?;
     let mut predictor = base_info.predictor.clone().with_extensions();
-    predictor.classes = library.index.phrases.len();
+    predictor.classes = library.index.class_phrases().len();
     let train = TrainConfig::new(predictor)
         .with_epochs(req.epochs)
         .with_balanced(true)

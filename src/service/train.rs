@@ -10,11 +10,14 @@ use super::library::load_library;
 use super::{Progress, Result, invalid};
 use crate::choreo::project::library_fingerprint;
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
-use crate::model::evaluation::{Combination, EvalSong, EvalTable, TrainSong, evaluation_table};
+use crate::model::evaluation::{
+    Combination, EvalSong, EvalTable, TrainSong, Validation, evaluation_table,
+};
+use crate::model::feature_expert::{self, FeatureExpert};
 use crate::model::features::{append_music_features, candidate_matrix};
 use crate::model::folder::{
     EvalInput, EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, PriorCorrection, SongPriors,
-    evaluate_embeddings, prior_topk, song_features_of,
+    evaluate_embeddings, phrase_features, prior_topk, song_features_of,
 };
 use crate::model::style::StylePrior;
 use crate::model::train::{
@@ -153,7 +156,7 @@ impl EmbeddedSet {
         (x, y)
     }
 
-    /// (inputs, labels, song features) per song of `split`, for evaluation.
+    /// (inputs, labels, phrase features) per song of `split`, for evaluation.
     pub fn songs_of(&self, split: Split) -> Vec<EvalInput<'_>> {
         self.songs
             .iter()
@@ -163,7 +166,7 @@ impl EmbeddedSet {
                 (
                     e.clone(),
                     s.labels.as_slice(),
-                    song_features_of(&s.song.samples),
+                    phrase_features(&s.song.samples),
                 )
             })
             .collect()
@@ -290,7 +293,8 @@ pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> 
     let Some(net) = NetConfig::named(&req.config) else {
         invalid!("unknown network config `{}` (compact or paper)", req.config);
     };
-    let Some(predictor) = PredictorConfig::named(&req.predictor, library.index.phrases.len())
+    let Some(predictor) =
+        PredictorConfig::named(&req.predictor, library.index.class_phrases().len())
     else {
         invalid!("unknown predictor `{}` (compact or paper)", req.predictor);
     };
@@ -334,7 +338,14 @@ pub fn train_model(
     reporter: &mut Reporter,
 ) -> Result<(PhraseModel, EvalReport)> {
     let device = job.device.clone();
-    let classes: Vec<String> = library.index.phrases.iter().map(|p| p.id.clone()).collect();
+    // Mirrored variants are not classes: they take their original's score when a song is
+    // ranked (`LibraryIndex::class_phrases`), and a label naming one counts as its original.
+    let classes: Vec<String> = library
+        .index
+        .class_phrases()
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
     let mut cfg = job.train.clone();
     cfg.predictor.classes = classes.len();
     let (net, encoder, key, pretrained) = job_encoder(job, &device)?;
@@ -361,9 +372,15 @@ pub fn train_model(
         s.weight = c.c.style_weight;
         s
     });
+    let feature_expert = fit.feature_expert(&all_train).map(|mut g| {
+        g.weight = c.c.expert_weight;
+        g
+    });
     let priors = SongPriors {
+        network: c.c.network_weight,
         context: c.c.song_context,
         style: style_prior.as_ref().map(|s| (s, s.weight)),
+        expert: feature_expert.as_ref().map(|g| (g, g.weight)),
     };
     let mut report = evaluate_embeddings(&t, (&m, &priors), &set.songs_of(Split::Test), &device);
     let test_labels: Vec<usize> = set.flat(Split::Test).1;
@@ -375,33 +392,21 @@ pub fn train_model(
         classes,
         library_name: library.index.name.clone(),
         library_fingerprint: library_fingerprint(&library.index),
-        trained_on: format!(
-            "{pretrained}; predictor ({}): {} labeled phrases of {} songs of the train split of {}{}; \
-             {} of them held out for validation ({} epochs kept, matrix smoothing {}, \
-             weight {}, prior correction {}, song context {}, style prior {})",
-            if fit.cfg.predictor.features > 0 {
-                "music features and candidate-aware head"
-            } else {
-                "the paper's, which ranked the validation songs better"
-            },
-            y.len(),
-            all_train.len(),
-            job.labels.display(),
-            if cfg.balanced { ", class-balanced" } else { "" },
-            fit.valid.len(),
-            c.epochs,
-            c.beta,
-            c.c.matrix_weight,
-            c.c.prior_correction,
-            c.c.song_context,
-            c.c.style_weight,
+        trained_on: trained_on(
+            &pretrained,
+            &fit,
+            &c,
+            (y.len(), all_train.len(), &job.labels),
         ),
         embed_norm: Some(norm),
         metrics: Some(report.clone()),
         matrix_weight: Some(c.c.matrix_weight),
+        locked_matrix_weight: Some(c.c.locked_weight),
+        network_weight: Some(c.c.network_weight),
         matrix_smoothing: Some(c.beta),
         song_context: Some(c.c.song_context),
         style_prior,
+        feature_expert,
         prior_correction: Some(PriorCorrection::from_labels(
             c.c.prior_correction,
             &y,
@@ -411,6 +416,43 @@ pub fn train_model(
     let model = PhraseModel::new(info, encoder, t, m, device);
     model.save_as(&job.out, job.half)?;
     Ok((model, report))
+}
+
+/// `model.json`'s `trained_on`: the encoder, the predictor kept, the labels and what the
+/// validation songs decided.
+fn trained_on(
+    pretrained: &str,
+    fit: &Fitting,
+    c: &Calibration,
+    (phrases, songs, labels): (usize, usize, &Path),
+) -> String {
+    format!(
+        "{pretrained}; predictor ({}): {phrases} labeled phrases of {songs} songs of the train \
+         split of {}{}; {} of them held out for validation ({} epochs kept, matrix smoothing \
+         {}, weight {} (next to a known slot {}), network exponent {}, prior correction {}, \
+         song context {}, style prior {}, music-feature expert {})",
+        if fit.cfg.predictor.features > 0 {
+            "music features and candidate-aware head"
+        } else {
+            "the paper's, which ranked the validation songs better"
+        },
+        labels.display(),
+        if fit.cfg.balanced {
+            ", class-balanced"
+        } else {
+            ""
+        },
+        fit.valid.len(),
+        c.epochs,
+        c.beta,
+        c.c.matrix_weight,
+        c.c.locked_weight,
+        c.c.network_weight,
+        c.c.prior_correction,
+        c.c.song_context,
+        c.c.style_weight,
+        c.c.expert_weight,
+    )
 }
 
 /// What the validation songs decided (see [`train_model`]).
@@ -453,7 +495,7 @@ impl<'a> Fitting<'a> {
         let all_train = (0..set.songs.len())
             .filter(|&i| set.songs[i].split == Split::Train)
             .collect();
-        let phrases: Vec<_> = library.index.phrases.iter().collect();
+        let phrases = library.index.class_phrases();
         Fitting {
             fit,
             valid,
@@ -591,14 +633,32 @@ impl<'a> Fitting<'a> {
             None => t,
         };
         let style = self.style_prior(&self.fit);
+        let expert = self.feature_expert(&self.fit);
         let (beta, c) = calibrate_matrix(
             &t.valid(),
             (&self.styles, &self.sequences(&self.fit)),
-            style.as_ref(),
+            (style.as_ref(), expert.as_ref()),
             (&self.valid, &self.set, self.strip),
             self.device,
         );
         Ok(Calibration { epochs, beta, c })
+    }
+
+    /// The music-feature expert fitted on the songs `idx` (`None` without labeled phrases).
+    fn feature_expert(&self, idx: &[usize]) -> Option<FeatureExpert> {
+        let (mut x, mut y): (Vec<&[f32]>, Vec<usize>) = (Vec::new(), Vec::new());
+        for &i in idx {
+            let s = &self.set.songs[i];
+            x.extend(phrase_features(&s.song.samples));
+            y.extend(s.labels.iter().copied());
+        }
+        FeatureExpert::fit(
+            &x,
+            &y,
+            self.cfg.predictor.classes,
+            crate::model::features::MUSIC_FEATURES,
+            feature_expert::DEFAULT_L2,
+        )
     }
 
     /// The style prior counted on the songs `idx` (`None` without two styles among them).
@@ -668,7 +728,7 @@ const DEFAULT_SMOOTHING: f32 = 2.0;
 fn calibrate_matrix(
     t: &crate::model::Predictor,
     (styles, sequences): (&[String], &[Vec<usize>]),
-    style: Option<&StylePrior>,
+    (style, expert): (Option<&StylePrior>, Option<&FeatureExpert>),
     (valid, set, strip): (&[usize], &EmbeddedSet, usize),
     device: &Device,
 ) -> (f32, Combination) {
@@ -699,7 +759,24 @@ fn calibrate_matrix(
     let labels: Vec<usize> = sequences.iter().flatten().copied().collect();
     // `styles` has one entry per class.
     let prior = PriorCorrection::from_labels(1.0, &labels, styles.len());
-    let c = crate::model::evaluation::calibrate(&songs, &ms, &priors, &prior.log_prior);
+    let experts: Vec<Option<Vec<Vec<f32>>>> = keep
+        .iter()
+        .map(|&i| {
+            expert.map(|g| {
+                phrase_features(&set.songs[i].song.samples)
+                    .iter()
+                    .map(|f| g.probs(f))
+                    .collect()
+            })
+        })
+        .collect();
+    let c = crate::model::evaluation::calibrate(&Validation {
+        songs: &songs,
+        ms: &ms,
+        style_priors: &priors,
+        experts: &experts,
+        log_prior: &prior.log_prior,
+    });
     (MATRIX_SMOOTHINGS[c.matrix], c)
 }
 
@@ -708,8 +785,11 @@ fn default_combination() -> Combination {
     Combination {
         matrix: 0,
         matrix_weight: MATRIX_WEIGHT,
+        locked_weight: MATRIX_WEIGHT,
+        network_weight: 1.0,
         song_context: 0.0,
         style_weight: 0.0,
+        expert_weight: 0.0,
         prior_correction: 0.0,
         score: f64::NEG_INFINITY,
     }
@@ -943,7 +1023,7 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         .map(|(s, e)| EvalSong {
             probs: model.info.priors().apply(
                 &train::predict(&model.predictor, e, &device),
-                &song_features_of(&s.song.samples),
+                &phrase_features(&s.song.samples),
             ),
             labels: s.labels.clone(),
             style: s.style.clone(),
@@ -967,7 +1047,9 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         .collect();
     let mut table = evaluation_table(&test, &train_songs, &model.info.chain(&model.transitions));
     table.song_context = model.info.song_context();
+    table.network_weight = model.info.network_weight();
     table.style_weight = model.info.priors().style.map_or(0.0, |(_, w)| w);
+    table.expert_weight = model.info.priors().expert.map_or(0.0, |(_, w)| w);
     Ok(table)
 }
 

@@ -7,6 +7,7 @@ use phrasewise::analysis::SongAnalysis;
 use phrasewise::choreo::labels::LabelSet;
 use phrasewise::choreo::project::{Actor, RankSettings};
 use phrasewise::choreo::score::{ColdStartScorer, Scorer};
+use phrasewise::choreo::transition::MIN_WEIGHT;
 use phrasewise::choreo::{ChoreoError, Edit, History, Project, SlotStatus, TransitionMatrix};
 use phrasewise::motion::library::Library;
 use std::path::{Path, PathBuf};
@@ -187,6 +188,75 @@ fn rerank_respects_locks_and_rejections() {
     let next = p.slots[4].decision.chosen.clone().unwrap();
     assert_eq!(style(&next), "latin", "slot 4 follows the latin lock");
     assert_ne!(next, latin);
+}
+
+#[test]
+fn locked_neighbour_weights_steer_the_slots_beside_a_lock() {
+    let dir = temp_dir("rerank-locked");
+    let (mut p, _, lib) = project(&dir, "song");
+    let scores = ColdStartScorer::default().score_all(&p.analysis, &lib.index);
+    let k = lib.index.phrases.len();
+    let m = TransitionMatrix::for_library(&lib.index).unwrap();
+    let pos = |id: &str| lib.index.phrases.iter().position(|x| x.id == id).unwrap();
+    let latin = lib
+        .index
+        .phrases
+        .iter()
+        .find(|x| x.style == "latin")
+        .unwrap()
+        .id
+        .clone();
+    p.apply(
+        &Edit::Swap {
+            slot: 3,
+            phrase: latin.clone(),
+        },
+        &actor(),
+    )
+    .unwrap();
+    p.rerank(&scores, &lib.index, &m).unwrap();
+    let plain_next = p.slots[4].decision.chosen.clone().unwrap();
+    // Locked-neighbour weights that allow one phrase of another style after the lock.
+    let row = &scores[4 * k..5 * k];
+    let target = (0..k)
+        .filter(|&j| row[j].is_finite() && lib.index.phrases[j].style != "latin")
+        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+        .unwrap();
+    let mut dense = m.to_dense();
+    let a = pos(&latin);
+    for j in 0..k {
+        dense[a * k + j] = if j == target { 1.0 } else { MIN_WEIGHT };
+    }
+    let steered = m
+        .clone()
+        .with_locked(TransitionMatrix::from_dense(k, &dense).unwrap())
+        .unwrap();
+    p.rerank(&scores, &lib.index, &steered).unwrap();
+    let next = p.slots[4].decision.chosen.clone().unwrap();
+    assert_eq!(next, lib.index.phrases[target].id, "was {plain_next}");
+    assert_ne!(next, plain_next);
+    // the lock and the slots away from it are decided as before; the network part of a
+    // candidate is still the scorer's own
+    assert_eq!(p.slots[3].decision.chosen.as_deref(), Some(latin.as_str()));
+    let c = p.slots[4]
+        .candidates
+        .iter()
+        .find(|c| c.phrase == next)
+        .unwrap();
+    let lse = row
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| f64::from(v))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let lse = lse
+        + row
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| (f64::from(v) - lse).exp())
+            .sum::<f64>()
+            .ln();
+    let net = c.network.unwrap();
+    assert!((net - (f64::from(row[target]) - lse)).abs() < 1e-3, "{net}");
 }
 
 #[test]

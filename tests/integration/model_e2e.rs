@@ -155,13 +155,15 @@ fn shipped_model_scores_the_demo_song_for_the_starter_library() {
     let library = Library::starter().unwrap();
     let fp = phrasewise::choreo::project::library_fingerprint(&library.index);
     let model = phrasewise::model::PhraseModel::load(&dir, &fp).unwrap();
+    // The classes are the library's phrases without the mirrored variants.
     let ids: Vec<&str> = library
         .index
-        .phrases
+        .class_phrases()
         .iter()
         .map(|p| p.id.as_str())
         .collect();
     assert_eq!(model.info.classes, ids);
+    assert!(ids.len() < library.index.phrases.len());
     // another library is refused with a message naming the folder
     let err = phrasewise::model::PhraseModel::load(&dir, "0000")
         .unwrap_err()
@@ -226,5 +228,36 @@ fn shipped_model_scores_the_demo_song_for_the_starter_library() {
     };
     phrasewise::model::data::song_samples_with(&wav, None, &other, Some(known_older)).unwrap();
     assert_eq!(targets(&other), 0);
+
+    // Ranked for the library, a mirrored variant gets exactly its original's score.
+    let scores = phrasewise::choreo::network::network_scores(
+        &model,
+        &wav,
+        &spans,
+        &library.index,
+        Some(known),
+    )
+    .unwrap();
+    let k = library.index.phrases.len();
+    assert_eq!(scores.len(), spans.len() * k);
+    let pos = |id: &str| {
+        library
+            .index
+            .phrases
+            .iter()
+            .position(|p| p.id == id)
+            .unwrap()
+    };
+    let mut mirrors = 0;
+    for (j, p) in library.index.phrases.iter().enumerate() {
+        if let Some(orig) = &p.mirror_of {
+            mirrors += 1;
+            for row in scores.chunks(k) {
+                assert_eq!(row[j], row[pos(orig)], "{}", p.id);
+                assert!(row[j].is_finite());
+            }
+        }
+    }
+    assert_eq!(mirrors, k - ids.len());
     std::fs::remove_dir_all(&tmp).ok();
 }

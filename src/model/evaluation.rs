@@ -538,13 +538,15 @@ fn interactive_log_likelihood(songs: &[EvalSong], chain: &ChainModel<'_>) -> f64
     sum / n.max(1) as f64
 }
 
-/// Mean reciprocal rank: reciprocal ranks move smoothly with the weights where a top-k count
-/// over a few dozen validation phrases jumps.
+/// The ranking score calibration maximises: the mean of the reciprocal rank `1/r` and of
+/// `min(1, 5/r)` (1 inside the top five, then falling as `5/r`), so that placing the true
+/// phrase first and placing it among the five an editor shows both count. Both move smoothly
+/// with the weights where a top-k count over a few hundred validation phrases jumps.
 fn mrr(ranks: &Ranks) -> f64 {
-    let (sum, n) = ranks
-        .iter()
-        .flatten()
-        .fold((0.0f64, 0usize), |(s, n), &r| (s + 1.0 / r as f64, n + 1));
+    let (sum, n) = ranks.iter().flatten().fold((0.0f64, 0usize), |(s, n), &r| {
+        let r = r.max(1) as f64;
+        (s + 0.5 / r + 0.5 * (5.0 / r).min(1.0), n + 1)
+    });
     sum / n.max(1) as f64
 }
 
@@ -552,16 +554,27 @@ fn mrr(ranks: &Ranks) -> f64 {
 /// mean reciprocal rank with the previous true label known plus a hundredth of the
 /// log-likelihood (ties; the likelihood alone prefers small weights, since one unseen
 /// transition costs it dearly, where ranking wants large ones), at the best `w_L` of
-/// [`CALIBRATION_WEIGHTS`] (the smaller on ties). Returns (score, `w_L`).
-fn best_interactive(songs: &[EvalSong], chain: &ChainModel<'_>) -> (f64, f32) {
+/// [`CALIBRATION_WEIGHTS`] (the smaller on ties), pooled over `folds` (each fold's songs with
+/// its own chain). Returns (score, `w_L`).
+fn best_interactive(folds: &[(Vec<EvalSong>, ChainModel<'_>)]) -> (f64, f32) {
     let mut best = (f64::NEG_INFINITY, 0.0f32);
     for &wl in &CALIBRATION_WEIGHTS {
-        let c = ChainModel {
-            locked_w: wl,
-            ..*chain
-        };
-        let score =
-            mrr(&interactive_ranks(songs, &c)) + 0.02 * interactive_log_likelihood(songs, &c);
+        let mut ranks = Ranks::new();
+        let (mut ll, mut n) = (0.0f64, 0usize);
+        for (songs, chain) in folds {
+            let c = ChainModel {
+                locked_w: wl,
+                ..*chain
+            };
+            ranks.extend(interactive_ranks(songs, &c));
+            let phrases: usize = songs
+                .iter()
+                .map(|s| s.labels.len().min(s.probs.len()))
+                .sum();
+            ll += interactive_log_likelihood(songs, &c) * phrases as f64;
+            n += phrases;
+        }
+        let score = mrr(&ranks) + 0.02 * ll / n.max(1) as f64;
         if score > best.0 + 1e-9 {
             best = (score, wl);
         }
@@ -578,8 +591,9 @@ pub const EXPERT_WEIGHTS: [f32; 4] = [0.0, 0.5, 1.0, 2.0];
 /// Rounds of [`calibrate`]'s coordinate search at most.
 const CALIBRATION_ROUNDS: usize = 4;
 
-/// What [`calibrate`] fits on: the validation songs (the network's probabilities in
-/// `probs`), and what may be combined with them.
+/// What [`calibrate`] fits on, one fold of the training songs: its held-out songs (the
+/// probabilities of a network trained without them in `probs`), and what may be combined
+/// with them (counted without them too).
 #[derive(Clone, Copy, Debug)]
 pub struct Validation<'a> {
     /// The songs.
@@ -623,27 +637,22 @@ struct Point {
 /// (smaller weights). With `τ = 0` reachable, the combination on the validation songs is never
 /// worse than the priors and M without the network: a network that learnt nothing useful is
 /// switched off rather than allowed to drown the matrix.
-pub fn calibrate(v: &Validation<'_>) -> Combination {
+pub fn calibrate(v: &[Validation<'_>]) -> Combination {
     let lists = weight_lists(v);
     let sizes = lists.map(<[f32]>::len);
+    let matrices = v.iter().map(|f| f.ms.len()).min().unwrap_or(0);
     let sizes = [
-        v.ms.len(),
-        sizes[1],
-        sizes[2],
-        sizes[3],
-        sizes[4],
-        sizes[5],
-        sizes[6],
+        matrices, sizes[1], sizes[2], sizes[3], sizes[4], sizes[5], sizes[6],
     ];
     let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x).unwrap_or(0);
     let mut memo: std::collections::HashMap<Point, (f64, f32)> = std::collections::HashMap::new();
-    let mut pairwise: std::collections::HashMap<(usize, usize), Vec<f64>> =
+    let mut pairwise: std::collections::HashMap<(usize, usize, usize), Vec<f64>> =
         std::collections::HashMap::new();
     let mut best: Option<(f64, Point, f32)> = None;
     for tau_start in [1.0f32, 0.0] {
         let mut at = Point {
             // smoothing 2 when offered second, as in training's list
-            matrix: usize::from(v.ms.len() > 1),
+            matrix: usize::from(matrices > 1),
             w: find(&CALIBRATION_WEIGHTS, 1.0),
             tau: find(&NETWORK_WEIGHTS, tau_start),
             lambda: find(lists[3], 1.0),
@@ -700,9 +709,10 @@ pub fn calibrate(v: &Validation<'_>) -> Combination {
 
 /// The values [`calibrate`] tries per coordinate (the first, the matrices, is by index):
 /// one value, 0, for what the validation set does not offer.
-fn weight_lists(v: &Validation<'_>) -> [&'static [f32]; 7] {
-    let has_style = v.style_priors.iter().any(Option::is_some);
-    let has_expert = v.experts.iter().any(Option::is_some);
+fn weight_lists(v: &[Validation<'_>]) -> [&'static [f32]; 7] {
+    let has_style = v.iter().any(|f| f.style_priors.iter().any(Option::is_some));
+    let has_expert = v.iter().any(|f| f.experts.iter().any(Option::is_some));
+    let has_prior = v.iter().any(|f| !f.log_prior.is_empty());
     [
         &[],
         &CALIBRATION_WEIGHTS,
@@ -710,10 +720,10 @@ fn weight_lists(v: &Validation<'_>) -> [&'static [f32]; 7] {
         if has_style { &STYLE_WEIGHTS } else { &[0.0] },
         if has_expert { &EXPERT_WEIGHTS } else { &[0.0] },
         &CONTEXT_WEIGHTS,
-        if v.log_prior.is_empty() {
-            &[0.0]
-        } else {
+        if has_prior {
             &PRIOR_CORRECTIONS
+        } else {
+            &[0.0]
         },
     ]
 }
@@ -734,23 +744,13 @@ fn coord_mut(p: &mut Point, c: usize) -> &mut usize {
 /// [`calibrate`]'s score of one point and the `w_L` that goes with it (memoised: the
 /// coordinate search revisits points).
 fn score_point(
-    v: &Validation<'_>,
+    v: &[Validation<'_>],
     lists: &[&[f32]; 7],
     p: Point,
     memo: &mut std::collections::HashMap<Point, (f64, f32)>,
-    pairwise: &mut std::collections::HashMap<(usize, usize), Vec<f64>>,
+    pairwise: &mut std::collections::HashMap<(usize, usize, usize), Vec<f64>>,
 ) -> (f64, f32) {
-    let (w, tau, lambda, kappa, gamma, alpha) = (
-        lists[1][p.w],
-        lists[2][p.tau],
-        lists[3][p.lambda],
-        lists[4][p.kappa],
-        lists[5][p.gamma],
-        lists[6][p.alpha],
-    );
-    let Some(m) = v.ms.get(p.matrix) else {
-        return (f64::NEG_INFINITY, 1.0);
-    };
+    let tau = lists[2][p.tau];
     // With the network off, song context and prior correction change nothing: one point.
     let p = if tau == 0.0 {
         Point {
@@ -764,22 +764,54 @@ fn score_point(
     if let Some(&hit) = memo.get(&p) {
         return hit;
     }
-    let (gamma, alpha) = if tau == 0.0 {
-        (0.0, 0.0)
-    } else {
-        (gamma, alpha)
-    };
-    let songs: Vec<EvalSong> = v
-        .songs
+    let mut folds = Vec::with_capacity(v.len());
+    for f in v {
+        let Some(m) = f.ms.get(p.matrix) else {
+            return (f64::NEG_INFINITY, 1.0);
+        };
+        folds.push((
+            combined_songs(f, lists, p),
+            ChainModel {
+                m,
+                w: lists[1][p.w],
+                alpha: lists[6][p.alpha] * tau,
+                log_prior: f.log_prior,
+                locked_w: 1.0,
+            },
+        ));
+    }
+    let (inter, locked_w) = best_interactive(&folds);
+    let mut whole = Ranks::new();
+    for (i, (songs, chain)) in folds.iter().enumerate() {
+        let mw = pairwise
+            .entry((i, p.matrix, p.w))
+            .or_insert_with(|| pairwise_weights(&ChainModel::plain(chain.m, chain.w)));
+        whole.extend(whole_song_ranks(songs, chain, mw));
+    }
+    let score = 0.5 * (mrr(&whole) + inter);
+    memo.insert(p, (score, locked_w));
+    (score, locked_w)
+}
+
+/// The held-out songs of fold `f` with the network tempered and the priors of point `p`
+/// applied (the song context last; none with the network off).
+fn combined_songs(f: &Validation<'_>, lists: &[&[f32]; 7], p: Point) -> Vec<EvalSong> {
+    let (tau, lambda, kappa, gamma) = (
+        lists[2][p.tau],
+        lists[3][p.lambda],
+        lists[4][p.kappa],
+        lists[5][p.gamma],
+    );
+    f.songs
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let q = tempered(&s.probs, tau);
-            let q = match v.style_priors.get(i) {
+            let q = match f.style_priors.get(i) {
                 Some(Some(prior)) => super::style::with_prior(&q, prior, lambda),
                 _ => q,
             };
-            let q = match v.experts.get(i) {
+            let q = match f.experts.get(i) {
                 Some(Some(g)) if kappa != 0.0 && g.len() == q.len() => q
                     .iter()
                     .zip(g)
@@ -792,26 +824,11 @@ fn score_point(
                 _ => q,
             };
             EvalSong {
-                probs: with_song_context(&q, gamma),
+                probs: with_song_context(&q, if tau == 0.0 { 0.0 } else { gamma }),
                 ..s.clone()
             }
         })
-        .collect();
-    let base = ChainModel {
-        m,
-        w,
-        alpha: alpha * tau,
-        log_prior: v.log_prior,
-        locked_w: 1.0,
-    };
-    let (inter, locked_w) = best_interactive(&songs, &base);
-    let mw = pairwise
-        .entry((p.matrix, p.w))
-        .or_insert_with(|| pairwise_weights(&ChainModel::plain(m, w)));
-    let whole = mrr(&whole_song_ranks(&songs, &base, mw));
-    let score = 0.5 * (whole + inter);
-    memo.insert(p, (score, locked_w));
-    (score, locked_w)
+        .collect()
 }
 
 /// `rank(song, t)` for every phrase of every song.
@@ -1060,13 +1077,13 @@ mod tests {
         assert_eq!(rank_of(&interactive_scores(&song, 1, &plain), 2), 2);
         assert_eq!(rank_of(&interactive_scores(&song, 1, &corrected), 2), 1);
         // Calibration finds it: with the prior offered, α > 0 ranks the validation song best.
-        let c = calibrate(&plain_validation(
+        let c = calibrate(&[plain_validation(
             std::slice::from_ref(&song),
             std::slice::from_ref(&m),
             &log_prior,
-        ));
+        )]);
         assert!(c.prior_correction > 0.0, "{c:?}");
-        let c0 = calibrate(&plain_validation(&[song], &[m], &[]));
+        let c0 = calibrate(&[plain_validation(&[song], &[m], &[])]);
         assert_eq!(c0.prior_correction, 0.0);
         assert!(c.score > c0.score, "{c:?} vs {c0:?}");
     }
@@ -1107,7 +1124,7 @@ mod tests {
                 }
             })
             .collect();
-        let c = calibrate(&plain_validation(&songs, std::slice::from_ref(&m), &[]));
+        let c = calibrate(&[plain_validation(&songs, std::slice::from_ref(&m), &[])]);
         assert_eq!(c.network_weight, 0.0, "{c:?}");
         assert!(c.locked_weight > 0.0, "{c:?}");
         // with the network off and M on, the previous phrase decides: every rank is 1
@@ -1135,7 +1152,7 @@ mod tests {
                 ..s.clone()
             })
             .collect();
-        let c = calibrate(&plain_validation(&right, std::slice::from_ref(&m), &[]));
+        let c = calibrate(&[plain_validation(&right, std::slice::from_ref(&m), &[])]);
         assert!(c.network_weight > 0.0, "{c:?}");
     }
 
@@ -1206,7 +1223,7 @@ mod tests {
             k,
             m: vec![1.0; k * k],
         };
-        let c = calibrate(&plain_validation(&test, &[flat, m.clone()], &[]));
+        let c = calibrate(&[plain_validation(&test, &[flat, m.clone()], &[])]);
         assert_eq!(c.matrix, 1);
         assert!(c.matrix_weight > 0.0 && c.score.is_finite(), "{c:?}");
         // the likelihood rises with the weight of a matrix that knows the sequence

@@ -23,6 +23,10 @@ const STEPS: usize = 300;
 const LEARNING_RATE: f32 = 0.5;
 /// Nesterov momentum.
 const MOMENTUM: f32 = 0.9;
+/// Standardised inputs are clipped to ±this when scoring: a song whose tempo (say) lies
+/// outside every training song's must not be extrapolated into a confident answer by the
+/// squared terms.
+const Z_LIMIT: f32 = 2.5;
 /// Default L2 penalty on the weights.
 pub const DEFAULT_L2: f32 = 1e-2;
 
@@ -199,7 +203,7 @@ impl FeatureExpert {
         let z: Vec<f32> = expand(f, self.features)
             .iter()
             .zip(self.mean.iter().zip(&self.std))
-            .map(|(x, (m, s))| (x - m) / s)
+            .map(|(x, (m, s))| ((x - m) / s).clamp(-Z_LIMIT, Z_LIMIT))
             .collect();
         let mut p: Vec<f32> = self
             .weights

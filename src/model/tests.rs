@@ -357,6 +357,58 @@ fn training_is_deterministic_and_resumes_exactly() {
 }
 
 #[test]
+fn early_stopping_records_the_validation_curve_and_stops_after_its_patience() {
+    let _seeded = seed_lock();
+    use super::train::{EARLY_STOP_PATIENCE, PredictorData, ValidationCurve, train_predictor_on};
+    let d = device();
+    // Training labels are noise on these inputs; the validation rows' labels are another
+    // noise: nothing learnt carries over, so the best epoch comes early and training stops
+    // long before the 200 asked for.
+    let row = |i: usize| -> Vec<f32> {
+        (0..512)
+            .map(|j| (((i * 31 + j * 17) % 29) as f32 - 14.0) / 14.0)
+            .collect()
+    };
+    let x: Vec<Vec<f32>> = (0..48).map(row).collect();
+    let y: Vec<usize> = (0..48).map(|i| (i * 7) % 5).collect();
+    let vx: Vec<Vec<f32>> = (100..112).map(row).collect();
+    let vy: Vec<usize> = (0..12).map(|i| (i * 3) % 5).collect();
+    let data = PredictorData {
+        x: &x,
+        y: &y,
+        valid_x: &vx,
+        valid_y: &vy,
+        adjust: None,
+    };
+    let cfg = TrainConfig::new(PredictorConfig::compact(5))
+        .with_epochs(200)
+        .with_batch_size(8)
+        .with_seed(3);
+    let mut curve = ValidationCurve::new();
+    let (_, best) = train_predictor_on(
+        &cfg,
+        &data,
+        None,
+        None,
+        &d,
+        false,
+        (&mut Reporter::quiet(), Some(&mut curve)),
+    )
+    .unwrap();
+    // one entry before training and one per epoch run, stopping the patience after the best
+    assert_eq!(
+        curve.len(),
+        best + EARLY_STOP_PATIENCE + 1,
+        "best epoch {best}"
+    );
+    assert!(curve.len() < 200);
+    for probs in &curve {
+        assert_eq!(probs.len(), vx.len());
+        assert!((probs[0].iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    }
+}
+
+#[test]
 fn a_label_outside_the_library_is_an_error_naming_the_file() {
     let _seeded = seed_lock();
     use crate::labels::{LabelSet, LabeledPhrase, LabeledSong};

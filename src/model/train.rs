@@ -635,7 +635,7 @@ pub fn train_predictor(
         valid_y: &[],
         adjust: None,
     };
-    Ok(train_predictor_on(cfg, &data, init, out, device, resume, report)?.0)
+    Ok(train_predictor_on(cfg, &data, init, out, device, resume, (report, None))?.0)
 }
 
 /// Training and validation rows of [`train_predictor_on`].
@@ -659,7 +659,8 @@ pub struct PredictorData<'a> {
 /// because suggestions are ranked: on small sets the cross-entropy alone stops at the flat
 /// prior (it punishes a confident miss more than it rewards a better ranking), while the
 /// ranking keeps improving for many epochs.
-fn validation_loss(t: &Predictor, data: &PredictorData, device: &Device) -> f64 {
+/// Returns the loss and the validation rows' probabilities it was computed from.
+fn validation_loss(t: &Predictor, data: &PredictorData, device: &Device) -> (f64, Vec<Vec<f32>>) {
     let p = match data.adjust {
         Some(a) => predict(&t.valid().with_bias_added(a), data.valid_x, device),
         None => predict(t, data.valid_x, device),
@@ -670,13 +671,19 @@ fn validation_loss(t: &Predictor, data: &PredictorData, device: &Device) -> f64 
         rr += 1.0 / super::evaluation::rank_of(row, l) as f64;
         ce -= f64::from(row.get(l).copied().unwrap_or(0.0).max(1e-12)).ln();
     }
-    -(rr / n) + 0.01 * ce / n
+    (-(rr / n) + 0.01 * ce / n, p)
 }
 
+/// The validation rows' probabilities after each epoch of [`train_predictor_on`] (index 0:
+/// before the first), for calibrating on a T of a fixed epoch count rather than on the
+/// epoch early stopping picked for these very rows (which flatters T).
+pub type ValidationCurve = Vec<Vec<Vec<f32>>>;
+
 /// [`train_predictor`] with early stopping: with validation rows, T is scored on them after
-/// every epoch and the epoch of the lowest validation cross-entropy is kept (labeled sets
-/// are small and T over-fits them long before the paper's 500 epochs). Returns T and the
-/// epoch kept (the last one without validation rows).
+/// every epoch and the epoch of the best validation score is kept (labeled sets are small
+/// and T over-fits them long before the paper's 500 epochs); training stops
+/// [`EARLY_STOP_PATIENCE`] epochs after the best one. Returns T and the epoch kept (the last
+/// one without validation rows).
 #[allow(clippy::too_many_arguments)]
 pub fn train_predictor_on(
     cfg: &TrainConfig,
@@ -685,7 +692,7 @@ pub fn train_predictor_on(
     out: Option<&Path>,
     device: &Device,
     resume: bool,
-    report: &mut Reporter,
+    (report, mut curve): (&mut Reporter, Option<&mut ValidationCurve>),
 ) -> Result<(Predictor, usize), ModelError> {
     let (x, y) = (data.x, data.y);
     let ad = device.clone().autodiff();
@@ -708,11 +715,14 @@ pub fn train_predictor_on(
     }
     // The start counts as epoch 0: when no epoch beats it on the validation songs, T stays
     // as it began (the frequency prior, when started from one).
-    let mut best: Option<(f64, Predictor, usize)> = (!data.valid_x.is_empty() && state.epoch == 0)
-        .then(|| {
-            let v = validation_loss(&t, data, device);
-            (v, t.clone(), 0)
-        });
+    let mut best: Option<(f64, Predictor, usize)> = None;
+    if !data.valid_x.is_empty() && state.epoch == 0 {
+        let (v, p) = validation_loss(&t, data, device);
+        best = Some((v, t.clone(), 0));
+        if let Some(c) = curve.as_deref_mut() {
+            c.push(p);
+        }
+    }
     for epoch in state.epoch..cfg.epochs {
         let mut rng = Rng::new(cfg.seed, 1_000 + epoch as u64);
         let order = epoch_order(y, cfg.balanced, &mut rng);
@@ -727,19 +737,33 @@ pub fn train_predictor_on(
         if let Some(ck) = &ck {
             ck.save(&t, &optim, &state)?;
         }
+        report.epoch(&r);
         if !data.valid_x.is_empty() {
-            let v = validation_loss(&t, data, device);
+            let (v, p) = validation_loss(&t, data, device);
+            if let Some(c) = curve.as_deref_mut() {
+                c.push(p);
+            }
             if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
                 best = Some((v, t.clone(), epoch + 1));
             }
+            // Early stopping: the epochs past the best one only cost time once it is this
+            // far behind.
+            if best
+                .as_ref()
+                .is_some_and(|(_, _, e)| epoch + 1 >= e + EARLY_STOP_PATIENCE)
+            {
+                break;
+            }
         }
-        report.epoch(&r);
     }
     Ok(match best {
         Some((_, b, e)) => (b, e),
         None => (t, state.epoch),
     })
 }
+
+/// Epochs without a better validation score after which [`train_predictor_on`] stops.
+pub const EARLY_STOP_PATIENCE: usize = 10;
 
 /// Class probabilities (softmax of T) for embeddings `x`, inference mode.
 pub fn predict(t: &Predictor, x: &[Vec<f32>], device: &Device) -> Vec<Vec<f32>> {

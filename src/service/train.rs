@@ -356,7 +356,11 @@ pub fn train_model(
         &device,
     )?;
     let mut fit = Fitting::new(set, library, &cfg, &device);
-    if fit.fit.iter().all(|&i| fit.set.embeddings[i].is_empty()) {
+    if fit
+        .all_train
+        .iter()
+        .all(|&i| fit.set.embeddings[i].is_empty())
+    {
         invalid!(
             "{}: no labeled phrases in the train split",
             job.labels.display()
@@ -368,14 +372,7 @@ pub fn train_model(
     let all_train = fit.all_train.clone();
     let m = Transitions::smoothed(&fit.styles, &fit.sequences(&all_train), c.beta);
     let set = &fit.set;
-    let style_prior = fit.style_prior(&all_train).map(|mut s| {
-        s.weight = c.c.style_weight;
-        s
-    });
-    let feature_expert = fit.feature_expert(&all_train).map(|mut g| {
-        g.weight = c.c.expert_weight;
-        g
-    });
+    let (style_prior, feature_expert) = fit.song_priors(&c.c);
     let priors = SongPriors {
         network: c.c.network_weight,
         context: c.c.song_context,
@@ -428,7 +425,8 @@ fn trained_on(
 ) -> String {
     format!(
         "{pretrained}; predictor ({}): {phrases} labeled phrases of {songs} songs of the train \
-         split of {}{}; {} of them held out for validation ({} epochs kept, matrix smoothing \
+         split of {}{}; calibrated on {} folds, each song held out once ({} epochs kept, matrix \
+         smoothing \
          {}, weight {} (next to a known slot {}), network exponent {}, prior correction {}, \
          song context {}, style prior {}, music-feature expert {})",
         if fit.cfg.predictor.features > 0 {
@@ -442,7 +440,7 @@ fn trained_on(
         } else {
             ""
         },
-        fit.valid.len(),
+        fit.folds.len(),
         c.epochs,
         c.beta,
         c.c.matrix_weight,
@@ -467,15 +465,13 @@ struct Calibration {
     c: Combination,
 }
 
-/// The labeled songs of a `train` run, split into the songs T is fitted on, the validation
-/// songs and all training songs, with what T starts from.
+/// The labeled songs of a `train` run: the training songs and the calibration folds they
+/// are split into, with what T starts from.
 struct Fitting<'a> {
     set: EmbeddedSet,
-    /// Training songs less the validation songs.
-    fit: Vec<usize>,
-    /// Validation songs.
-    valid: Vec<usize>,
-    /// Every song of the train split (validation songs carved from it included).
+    /// The held-out songs of each calibration fold ([`calibration_folds`]).
+    folds: Vec<Vec<usize>>,
+    /// Every song of the train split.
     all_train: Vec<usize>,
     styles: Vec<String>,
     candidates: Vec<f32>,
@@ -488,17 +484,13 @@ struct Fitting<'a> {
 
 impl<'a> Fitting<'a> {
     fn new(set: EmbeddedSet, library: &Library, cfg: &'a TrainConfig, device: &'a Device) -> Self {
-        let valid = validation_songs(&set.songs);
-        let fit = (0..set.songs.len())
-            .filter(|&i| set.songs[i].split == Split::Train && !valid.contains(&i))
-            .collect();
+        let folds = calibration_folds(&set.songs);
         let all_train = (0..set.songs.len())
             .filter(|&i| set.songs[i].split == Split::Train)
             .collect();
         let phrases = library.index.class_phrases();
         Fitting {
-            fit,
-            valid,
+            folds,
             all_train,
             styles: phrases.iter().map(|p| p.style.clone()).collect(),
             candidates: candidate_matrix(&phrases),
@@ -562,10 +554,13 @@ impl<'a> Fitting<'a> {
             .collect()
     }
 
-    /// Fits the standardisation on the fitting songs and applies it to every song.
+    /// Fits the standardisation on the training songs (no labels involved) and applies it
+    /// to every song.
     fn standardise(&mut self) -> EmbedNorm {
-        let norm =
-            EmbedNorm::fit_with_features(&self.rows(&self.fit).0, self.cfg.predictor.features);
+        let norm = EmbedNorm::fit_with_features(
+            &self.rows(&self.all_train).0,
+            self.cfg.predictor.features,
+        );
         for e in &mut self.set.embeddings {
             norm.apply(e);
         }
@@ -597,51 +592,145 @@ impl<'a> Fitting<'a> {
             .then(|| log_prior(labels, self.cfg.predictor.classes))
     }
 
-    /// Phase 1: T on the fitting songs with early stopping on the validation songs, then the
-    /// matrix calibration with that T. Defaults when there are no validation songs.
+    /// Phase 1, per calibration fold: T on the other training songs with early stopping on
+    /// the fold's songs, and what is combined with it (M, the style prior, the music-feature
+    /// expert) counted on the same songs; then one calibration on every fold's held-out
+    /// predictions (each training song is predicted once, by a T that never saw it). The
+    /// epochs are the median of the folds'. Defaults when there is nothing to hold out.
     fn calibrate(&self) -> Result<Calibration> {
-        let (vx, vy) = self.rows(&self.valid);
-        if vx.is_empty() {
+        let mut curves = Vec::with_capacity(self.folds.len());
+        let mut epochs = Vec::with_capacity(self.folds.len());
+        for fold in &self.folds {
+            let fit: Vec<usize> = self
+                .all_train
+                .iter()
+                .copied()
+                .filter(|i| !fold.contains(i))
+                .collect();
+            let (vx, vy) = self.rows(fold);
+            let (x, y) = self.rows(&fit);
+            if vx.is_empty() || x.is_empty() {
+                continue;
+            }
+            let adjustment = self.adjust(&y);
+            let data = train::PredictorData {
+                x: &x,
+                y: &y,
+                valid_x: &vx,
+                valid_y: &vy,
+                adjust: adjustment.as_deref(),
+            };
+            let init = Some(self.fresh(&y));
+            let mut quiet = Reporter::quiet();
+            let mut curve = train::ValidationCurve::new();
+            let (_, e) = train::train_predictor_on(
+                &self.cfg,
+                &data,
+                init,
+                None,
+                self.device,
+                false,
+                (&mut quiet, Some(&mut curve)),
+            )?;
+            epochs.push(e);
+            curves.push((fit, fold, curve));
+        }
+        // Every fold's songs as predicted after the median epoch count, the one the final T
+        // trains for: each fold's own best epoch was picked on its held-out songs, and
+        // predictions from it would flatter T beside what it is combined with.
+        epochs.sort_unstable();
+        let median = epochs
+            .get(epochs.len() / 2)
+            .copied()
+            .unwrap_or(self.cfg.epochs);
+        let parts: Vec<FoldData> = curves
+            .into_iter()
+            .filter_map(|(fit, fold, curve)| {
+                let probs = curve.get(median).or_else(|| curve.last())?;
+                Some(self.fold_data(probs, &fit, fold))
+            })
+            .collect();
+        if parts.is_empty() {
             return Ok(Calibration {
                 epochs: self.cfg.epochs,
                 beta: DEFAULT_SMOOTHING,
                 c: default_combination(),
             });
         }
-        let (x, y) = self.rows(&self.fit);
-        let adjustment = self.adjust(&y);
-        let data = train::PredictorData {
-            x: &x,
-            y: &y,
-            valid_x: &vx,
-            valid_y: &vy,
-            adjust: adjustment.as_deref(),
-        };
-        let init = Some(self.fresh(&y));
-        let mut quiet = Reporter::quiet();
-        let (t, epochs) = train::train_predictor_on(
-            &self.cfg,
-            &data,
-            init,
-            None,
-            self.device,
-            false,
-            &mut quiet,
-        )?;
-        let t = match &adjustment {
-            Some(a) => t.with_bias_added(a),
-            None => t,
-        };
-        let style = self.style_prior(&self.fit);
-        let expert = self.feature_expert(&self.fit);
-        let (beta, c) = calibrate_matrix(
-            &t.valid(),
-            (&self.styles, &self.sequences(&self.fit)),
-            (style.as_ref(), expert.as_ref()),
-            (&self.valid, &self.set, self.strip),
-            self.device,
-        );
-        Ok(Calibration { epochs, beta, c })
+        let folds: Vec<Validation> = parts.iter().map(FoldData::validation).collect();
+        let c = crate::model::evaluation::calibrate(&folds);
+        Ok(Calibration {
+            epochs: median,
+            beta: MATRIX_SMOOTHINGS[c.matrix.min(MATRIX_SMOOTHINGS.len() - 1)],
+            c,
+        })
+    }
+
+    /// One fold's held-out songs with T's probabilities for their phrases (`probs`, in the
+    /// order of [`Self::rows`] of `fold`; T trained on the songs `fit`) and the candidate
+    /// matrices, style priors, expert probabilities and label prior counted on `fit`.
+    fn fold_data(&self, probs: &[Vec<f32>], fit: &[usize], fold: &[usize]) -> FoldData {
+        let style = self.style_prior(fit);
+        let expert = self.feature_expert(fit);
+        let sequences = self.sequences(fit);
+        let keep: Vec<usize> = fold
+            .iter()
+            .copied()
+            .filter(|&i| !self.set.embeddings[i].is_empty())
+            .collect();
+        let features = |i: usize| phrase_features(&self.set.songs[i].song.samples);
+        let labels: Vec<usize> = sequences.iter().flatten().copied().collect();
+        let mut rows = probs.iter();
+        FoldData {
+            songs: keep
+                .iter()
+                .map(|&i| EvalSong {
+                    probs: rows
+                        .by_ref()
+                        .take(self.set.embeddings[i].len())
+                        .cloned()
+                        .collect(),
+                    labels: self.set.songs[i].labels.clone(),
+                    style: self.set.songs[i].style.clone(),
+                })
+                .collect(),
+            style_priors: keep
+                .iter()
+                .map(|&i| {
+                    style
+                        .as_ref()
+                        .map(|s| s.phrase_prior(&song_features_of(&self.set.songs[i].song.samples)))
+                })
+                .collect(),
+            experts: keep
+                .iter()
+                .map(|&i| {
+                    expert
+                        .as_ref()
+                        .map(|g| features(i).iter().map(|f| g.probs(f)).collect())
+                })
+                .collect(),
+            ms: MATRIX_SMOOTHINGS
+                .iter()
+                .map(|&b| Transitions::smoothed(&self.styles, &sequences, b))
+                .collect(),
+            // `styles` has one entry per class.
+            log_prior: PriorCorrection::from_labels(1.0, &labels, self.styles.len()).log_prior,
+        }
+    }
+
+    /// The style prior and the music-feature expert fitted on every training song, with the
+    /// weights `c` gave them.
+    fn song_priors(&self, c: &Combination) -> (Option<StylePrior>, Option<FeatureExpert>) {
+        let style = self.style_prior(&self.all_train).map(|mut s| {
+            s.weight = c.style_weight;
+            s
+        });
+        let expert = self.feature_expert(&self.all_train).map(|mut g| {
+            g.weight = c.expert_weight;
+            g
+        });
+        (style, expert)
     }
 
     /// The music-feature expert fitted on the songs `idx` (`None` without labeled phrases).
@@ -722,62 +811,25 @@ const MATRIX_SMOOTHINGS: [f32; 4] = [0.5, 2.0, 8.0, 32.0];
 /// Smoothing and weight used when there are no validation songs to fit them on.
 const DEFAULT_SMOOTHING: f32 = 2.0;
 
-/// The smoothing of M (counted on the training `sequences`), the matrix weight, the
-/// song-context weight and the style-prior weight that predict the validation songs `valid`
-/// best (see [`crate::model::evaluation::calibrate`]); the defaults without validation songs.
-fn calibrate_matrix(
-    t: &crate::model::Predictor,
-    (styles, sequences): (&[String], &[Vec<usize>]),
-    (style, expert): (Option<&StylePrior>, Option<&FeatureExpert>),
-    (valid, set, strip): (&[usize], &EmbeddedSet, usize),
-    device: &Device,
-) -> (f32, Combination) {
-    let keep: Vec<usize> = valid
-        .iter()
-        .copied()
-        .filter(|&i| !set.embeddings[i].is_empty())
-        .collect();
-    if keep.is_empty() {
-        return (DEFAULT_SMOOTHING, default_combination());
+/// One calibration fold's data, owned ([`Fitting::fold_data`]).
+struct FoldData {
+    songs: Vec<EvalSong>,
+    ms: Vec<Transitions>,
+    style_priors: Vec<Option<Vec<f32>>>,
+    experts: Vec<Option<Vec<Vec<f32>>>>,
+    log_prior: Vec<f32>,
+}
+
+impl FoldData {
+    fn validation(&self) -> Validation<'_> {
+        Validation {
+            songs: &self.songs,
+            ms: &self.ms,
+            style_priors: &self.style_priors,
+            experts: &self.experts,
+            log_prior: &self.log_prior,
+        }
     }
-    let songs: Vec<EvalSong> = keep
-        .iter()
-        .map(|&i| EvalSong {
-            probs: train::predict(t, &strip_rows(&set.embeddings[i], strip), device),
-            labels: set.songs[i].labels.clone(),
-            style: set.songs[i].style.clone(),
-        })
-        .collect();
-    let priors: Vec<Option<Vec<f32>>> = keep
-        .iter()
-        .map(|&i| style.map(|s| s.phrase_prior(&song_features_of(&set.songs[i].song.samples))))
-        .collect();
-    let ms: Vec<Transitions> = MATRIX_SMOOTHINGS
-        .iter()
-        .map(|&b| Transitions::smoothed(styles, sequences, b))
-        .collect();
-    let labels: Vec<usize> = sequences.iter().flatten().copied().collect();
-    // `styles` has one entry per class.
-    let prior = PriorCorrection::from_labels(1.0, &labels, styles.len());
-    let experts: Vec<Option<Vec<Vec<f32>>>> = keep
-        .iter()
-        .map(|&i| {
-            expert.map(|g| {
-                phrase_features(&set.songs[i].song.samples)
-                    .iter()
-                    .map(|f| g.probs(f))
-                    .collect()
-            })
-        })
-        .collect();
-    let c = crate::model::evaluation::calibrate(&Validation {
-        songs: &songs,
-        ms: &ms,
-        style_priors: &priors,
-        experts: &experts,
-        log_prior: &prior.log_prior,
-    });
-    (MATRIX_SMOOTHINGS[c.matrix], c)
 }
 
 /// The combination used without validation songs to fit one: the paper's product.
@@ -795,23 +847,34 @@ fn default_combination() -> Combination {
     }
 }
 
-/// Indices of the validation songs: the `valid` split when the labels have one, else every
-/// fifth training song in (style, file) order — none when there are fewer than five.
-fn validation_songs(songs: &[LabeledSongData]) -> Vec<usize> {
+/// Calibration folds ([`CALIBRATION_FOLDS`] at most).
+const CALIBRATION_FOLDS: usize = 4;
+
+/// The held-out songs of each calibration fold: the labels' `valid` split as the one fold
+/// when they mark one (T is then trained on the rest of the train split); else the labeled
+/// training songs in (style, file) order dealt round-robin into [`CALIBRATION_FOLDS`] folds,
+/// so that each fold has songs of every style — none with fewer than four songs. A single
+/// held-out fifth of a few dozen songs is too few phrases to fit seven weights on: with
+/// folds every training song is held out once.
+fn calibration_folds(songs: &[LabeledSongData]) -> Vec<Vec<usize>> {
     let marked: Vec<usize> = (0..songs.len())
         .filter(|&i| songs[i].split == Split::Valid)
         .collect();
     if !marked.is_empty() {
-        return marked;
+        return vec![marked];
     }
     let mut train: Vec<usize> = (0..songs.len())
         .filter(|&i| songs[i].split == Split::Train && !songs[i].labels.is_empty())
         .collect();
-    if train.len() < 5 {
+    if train.len() < CALIBRATION_FOLDS {
         return Vec::new();
     }
     train.sort_by_key(|&i| (songs[i].style.clone(), i));
-    train.into_iter().skip(2).step_by(5).collect()
+    let mut folds = vec![Vec::new(); CALIBRATION_FOLDS];
+    for (n, i) in train.into_iter().enumerate() {
+        folds[n % CALIBRATION_FOLDS].push(i);
+    }
+    folds
 }
 
 /// The job's encoder: the pretrained one, or a seeded random one saved into the output
@@ -1060,6 +1123,49 @@ pub const MATRIX_WEIGHT: f32 = 1.0;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn song(split: Split, style: &str, phrases: usize) -> LabeledSongData {
+        LabeledSongData {
+            song: crate::model::data::SongSamples {
+                audio: PathBuf::from("x.wav"),
+                hash: String::new(),
+                spans: Vec::new(),
+                samples: Vec::new(),
+            },
+            labels: vec![0; phrases],
+            split,
+            style: Some(style.into()),
+        }
+    }
+
+    #[test]
+    fn calibration_folds_hold_every_training_song_out_once_across_styles() {
+        let mut songs: Vec<LabeledSongData> = (0..10)
+            .map(|i| song(Split::Train, ["a", "b"][i % 2], 3))
+            .collect();
+        songs.push(song(Split::Test, "a", 3));
+        songs.push(song(Split::Train, "a", 0)); // unlabeled: never held out
+        let folds = calibration_folds(&songs);
+        assert_eq!(folds.len(), CALIBRATION_FOLDS);
+        let mut all: Vec<usize> = folds.concat();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..10).collect::<Vec<_>>(),
+            "each labeled train song once"
+        );
+        // styles are dealt round-robin: the first two folds hold both styles
+        for f in &folds[..2] {
+            let styles: std::collections::BTreeSet<_> =
+                f.iter().map(|&i| songs[i].style.clone()).collect();
+            assert_eq!(styles.len(), 2, "{f:?}");
+        }
+        // a `valid` split in the labels is the one fold
+        songs[3].split = Split::Valid;
+        assert_eq!(calibration_folds(&songs), vec![vec![3]]);
+        // too few songs to hold any out
+        assert!(calibration_folds(&songs[..3]).is_empty());
+    }
 
     #[test]
     fn devices_by_name() {

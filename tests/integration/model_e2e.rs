@@ -45,13 +45,17 @@ fn predictor_beats_chance_on_held_out_songs() {
     assert!(test_songs >= 4, "{test_songs} test songs");
 
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model");
-    let k = library.index.phrases.len();
+    let k = library.index.class_phrases().len();
     let mut results = Vec::new();
-    for (name, encoder) in [
-        ("random encoder", None),
+    // The random encoder with the paper's predictor (ablation Group I), the shipped encoder
+    // with what `phrasewise train` does by default: music features, candidate-aware head,
+    // natural sampling, calibration on folds of the training songs.
+    for (name, encoder, predictor) in [
+        ("random encoder", None, PredictorConfig::compact(k)),
         (
             "shipped pretrained encoder",
             Some(shipped.clone()).filter(|p| p.join("encoder.bpk").is_file()),
+            PredictorConfig::compact(k).with_extensions(),
         ),
     ] {
         if name.starts_with("shipped") && encoder.is_none() {
@@ -61,11 +65,7 @@ fn predictor_beats_chance_on_held_out_songs() {
             labels: labels.clone(),
             encoder,
             net: NetConfig::compact(),
-            // what `phrasewise train` does by default: music features, candidate-aware head,
-            // natural sampling; early stopping and calibration on carved validation songs
-            train: TrainConfig::new(PredictorConfig::compact(k).with_extensions())
-                .with_epochs(60)
-                .with_seed(7),
+            train: TrainConfig::new(predictor).with_epochs(20).with_seed(7),
             out: dir.join(name.replace(' ', "-")),
             resume: false,
             half: false,
@@ -77,7 +77,7 @@ fn predictor_beats_chance_on_held_out_songs() {
     }
     for (name, r) in &results {
         assert!(r.phrases >= 40, "{name}: {} test phrases", r.phrases);
-        // clearly above chance (1/40 top-1, 5/40 top-5) on songs never seen in training
+        // clearly above chance (1/K top-1, 5/K top-5) on songs never seen in training
         assert!(r.without_m.top1 >= 3.0 * r.chance.top1, "{name}: {r:?}");
         assert!(r.without_m.top5 >= 2.0 * r.chance.top5, "{name}: {r:?}");
     }

@@ -611,7 +611,14 @@ impl PhraseModel {
     /// in order (no M), with the model's song context applied
     /// ([`super::evaluation::with_song_context`]).
     pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
-        let p = predict(&self.predictor, &self.embed(phrases), &self.device);
+        let p = if self.info.network_weight() == 0.0 {
+            // Calibration switched the network off (F^0 is uniform): the encoder and T need
+            // not run at all.
+            let k = self.info.classes.len();
+            vec![vec![1.0 / k.max(1) as f32; k]; phrases.len()]
+        } else {
+            predict(&self.predictor, &self.embed(phrases), &self.device)
+        };
         self.info.priors().apply(&p, &phrase_features(phrases))
     }
 

@@ -542,6 +542,18 @@ fn candidate_aware_model_round_trips_with_its_features() {
         assert!((gap(0, 1) + 0.5 * 2f32.ln()).abs() < 1e-4, "{f:?} {u:?}");
         assert!((gap(0, 2) + 0.5 * 4f32.ln()).abs() < 1e-4, "{f:?} {u:?}");
     }
+    // With the network's exponent fitted to 0 the network is not run: F is uniform, as
+    // F^0 of the network's own probabilities would be, and the priors still apply.
+    let mut off = back;
+    off.info.network_weight = Some(0.0);
+    off.info.song_context = Some(0.0);
+    let p = off.score_phrases(&s);
+    assert_eq!(p.len(), s.len());
+    for row in &p {
+        assert!(row.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6), "{row:?}");
+    }
+    let tempered = super::evaluation::tempered(&model.score_phrases(&s), 0.0);
+    assert_eq!(p, tempered);
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -30,7 +30,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::BenchError;
-use super::styles::{MusicStyle, STYLES};
+use super::styles::STYLES;
+use super::synth::SongPlan;
 use crate::labels::{LabelSet, LabeledPhrase, LabeledSong};
 use crate::motion::library::Library;
 
@@ -43,8 +44,8 @@ pub const OFF_CHAIN: f64 = 0.15;
 pub const OWN_LENGTH: f64 = 0.7;
 /// Share of each style's songs in the `test` split.
 pub const TEST_SHARE: f64 = 0.25;
-/// Sample rate of the songs: the analysis rate, so nothing is resampled.
-pub const SAMPLE_RATE: u32 = crate::audio::ANALYSIS_SR;
+/// Sample rate of the songs ([`super::synth::SAMPLE_RATE`]).
+pub use super::synth::SAMPLE_RATE;
 
 /// Transition weights of a figure's three likely successors; the remaining 0.1 is spread
 /// over all the style's figures.
@@ -155,44 +156,6 @@ pub(crate) struct Figures {
     pub next: Vec<Vec<f64>>,
     /// Own length (2 or 4 bars) of each figure.
     pub bars: Vec<usize>,
-}
-
-/// One planned song: everything but its audio.
-#[derive(Clone, Debug)]
-pub(crate) struct SongPlan {
-    /// File stem, `STYLE-NN`.
-    pub name: String,
-    /// Index into [`STYLES`].
-    pub style: usize,
-    /// In the test split.
-    pub test: bool,
-    /// Tempo (BPM).
-    pub bpm: f64,
-    /// Silence before the first downbeat (s).
-    pub lead_in: f64,
-    /// Bars in all (unlabeled intro and outro bars included).
-    pub bars: usize,
-    /// Labeled phrases: (first bar, bars, library phrase index).
-    pub phrases: Vec<(usize, usize, usize)>,
-    /// Seed of the song's audio.
-    pub audio_seed: u64,
-}
-
-impl SongPlan {
-    /// The music style.
-    pub fn music(&self) -> &'static MusicStyle {
-        &STYLES[self.style]
-    }
-
-    /// Seconds per bar.
-    pub fn bar_s(&self) -> f64 {
-        self.music().meter as f64 * 60.0 / self.bpm
-    }
-
-    /// Time of the downbeat of `bar` (s); `bars` gives the end of the last bar.
-    pub fn downbeat(&self, bar: usize) -> f64 {
-        self.lead_in + bar as f64 * self.bar_s()
-    }
 }
 
 /// A seeded generator for one part of the data set (`part`, `index`), independent of the

@@ -20,9 +20,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::learn_set::{SAMPLE_RATE, SongPlan};
 use super::styles::{Comp, Lead, MusicStyle, Perc, STYLES};
 use super::synth::render_style;
+use super::synth::{SAMPLE_RATE, SongPlan};
 
 /// Tolerance of the tempo scores (share of the annotated tempo).
 pub const TEMPO_TOLERANCE: f64 = 0.04;

@@ -12,9 +12,49 @@ use std::f64::consts::TAU;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::learn_set::{SAMPLE_RATE, SongPlan};
-use super::styles::{Comp, Lead, MusicStyle, Perc};
+use super::styles::{Comp, Lead, MusicStyle, Perc, STYLES};
 use crate::demo::{self, add_hat, add_kick, add_lead, add_snare, add_tone, midi_hz, span};
+
+/// Sample rate of the songs: the analysis rate, so nothing is resampled.
+pub const SAMPLE_RATE: u32 = crate::audio::ANALYSIS_SR;
+
+/// One planned song: everything but its audio.
+#[derive(Clone, Debug)]
+pub(crate) struct SongPlan {
+    /// File stem, `STYLE-NN`.
+    pub name: String,
+    /// Index into [`STYLES`].
+    pub style: usize,
+    /// In the test split.
+    pub test: bool,
+    /// Tempo (BPM).
+    pub bpm: f64,
+    /// Silence before the first downbeat (s).
+    pub lead_in: f64,
+    /// Bars in all (unlabeled intro and outro bars included).
+    pub bars: usize,
+    /// Labeled phrases: (first bar, bars, library phrase index).
+    pub phrases: Vec<(usize, usize, usize)>,
+    /// Seed of the song's audio.
+    pub audio_seed: u64,
+}
+
+impl SongPlan {
+    /// The music style.
+    pub fn music(&self) -> &'static MusicStyle {
+        &STYLES[self.style]
+    }
+
+    /// Seconds per bar.
+    pub fn bar_s(&self) -> f64 {
+        self.music().meter as f64 * 60.0 / self.bpm
+    }
+
+    /// Time of the downbeat of `bar` (s); `bars` gives the end of the last bar.
+    pub fn downbeat(&self, bar: usize) -> f64 {
+        self.lead_in + bar as f64 * self.bar_s()
+    }
+}
 
 const MAJOR: [i32; 7] = [0, 2, 4, 5, 7, 9, 11];
 const MINOR: [i32; 7] = [0, 2, 3, 5, 7, 8, 10];

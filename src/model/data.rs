@@ -190,7 +190,7 @@ pub fn song_samples_with(
                     mel[k * MELS + m] = t.mel[m * STEPS + k];
                 }
             }
-            let features = super::features::music_features(a, (s, e), &mel, &t.melody);
+            let features = super::features::music_features(a, (s, e), (&mel, MELS), &t.melody);
             PhraseSample {
                 mel,
                 melody: t.melody,
@@ -392,4 +392,16 @@ pub fn load_unlabeled(
     }
     progress(files.len(), files.len());
     out
+}
+
+/// Appends the first `width` music features of each phrase to its embedding row (T's input,
+/// `[u; f]`); missing values are 0. `width` 0 (models without features) leaves the rows as
+/// they are.
+pub fn append_music_features(rows: &mut [Vec<f32>], samples: &[PhraseSample], width: usize) {
+    if width == 0 {
+        return;
+    }
+    for (r, s) in rows.iter_mut().zip(samples) {
+        r.extend((0..width).map(|i| s.features.get(i).copied().unwrap_or(0.0)));
+    }
 }

@@ -46,13 +46,13 @@ pub const CANDIDATE_FEATURES: usize =
     CANDIDATE_NUMERIC + STYLE_BUCKETS + TAG_BUCKETS + MOVE_BUCKETS;
 
 /// The music features of the phrase `(start, end)` of `song`, from the analysis and the
-/// phrase's mel image (`mel`, `[time][mel]` scaled 0..1 as in
-/// [`PhraseSample::mel`](super::data::PhraseSample)) and melody steps (0 = unvoiced).
-/// Each value is scaled to about unit range; the model standardises them again.
+/// phrase's mel image (`mel`: `[time][band]` scaled 0..1, `bands` wide, as a phrase sample's
+/// `mel`) and melody steps (0 = unvoiced). Each value is scaled to about unit range; the
+/// model standardises them again.
 pub fn music_features(
     song: &SongAnalysis,
     span: (f64, f64),
-    mel: &[f32],
+    (mel, bands): (&[f32], usize),
     melody: &[f32],
 ) -> Vec<f32> {
     let (start, end) = span;
@@ -66,7 +66,7 @@ pub fn music_features(
         0.0
     };
     let triple = song.beats_per_bar > 0 && song.beats_per_bar.is_multiple_of(3);
-    let (loudness, brightness, bass) = spectrum_stats(mel);
+    let (loudness, brightness, bass) = spectrum_stats(mel, bands);
     let voiced = if melody.is_empty() {
         0.0
     } else {
@@ -97,9 +97,8 @@ pub fn music_features(
 
 /// Mean level, spectral centroid (as a share of the bands) and the low bands' share of the
 /// level, of a `[time][mel]` image.
-fn spectrum_stats(mel: &[f32]) -> (f64, f64, f64) {
-    let bands = super::data::MELS;
-    if mel.len() < bands {
+fn spectrum_stats(mel: &[f32], bands: usize) -> (f64, f64, f64) {
+    if bands == 0 || mel.len() < bands {
         return (0.0, 0.0, 0.0);
     }
     let steps = mel.len() / bands;
@@ -174,22 +173,6 @@ pub fn candidate_matrix(phrases: &[&PhraseEntry]) -> Vec<f32> {
     phrases.iter().flat_map(|p| candidate_features(p)).collect()
 }
 
-/// Appends the first `width` music features of each phrase to its embedding row (T's input,
-/// `[u; f]`); missing values are 0. `width` 0 (models without features) leaves the rows as
-/// they are.
-pub fn append_music_features(
-    rows: &mut [Vec<f32>],
-    samples: &[super::data::PhraseSample],
-    width: usize,
-) {
-    if width == 0 {
-        return;
-    }
-    for (r, s) in rows.iter_mut().zip(samples) {
-        r.extend((0..width).map(|i| s.features.get(i).copied().unwrap_or(0.0)));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,7 +195,7 @@ mod tests {
         let s = song();
         let mel = vec![0.5f32; 128 * 128];
         let melody: Vec<f32> = (0..128).map(|i| if i < 32 { 0.4 } else { 0.0 }).collect();
-        let f = music_features(&s, (0.0, 8.0), &mel, &melody);
+        let f = music_features(&s, (0.0, 8.0), (&mel, 128), &melody);
         assert_eq!(f.len(), MUSIC_FEATURES);
         assert!((f[0] - (90.0f32 / 120.0).log2()).abs() < 1e-6);
         assert_eq!(f[1], 1.0, "3/4 is triple");
@@ -229,7 +212,7 @@ mod tests {
             (f[10] - 1.0 / 8.0).abs() < 1e-6,
             "flat spectrum: 16 of 128 bands"
         );
-        let later = music_features(&s, (10.0, 14.0), &mel, &melody);
+        let later = music_features(&s, (10.0, 14.0), (&mel, 128), &melody);
         assert!(later[7] > f[7]);
         assert!(later[3] < f[3]);
     }

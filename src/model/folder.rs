@@ -595,7 +595,7 @@ impl PhraseModel {
     pub fn embed(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
         let refs: Vec<&PhraseSample> = phrases.iter().collect();
         let mut u = embed_samples(&self.encoder, &refs, 16, &self.device);
-        super::features::append_music_features(&mut u, phrases, self.info.predictor.features);
+        super::data::append_music_features(&mut u, phrases, self.info.predictor.features);
         self.normalize(&mut u);
         u
     }

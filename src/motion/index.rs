@@ -107,6 +107,11 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Tag of mirrored library phrases ([`super::mirror`]).
+pub const MIRROR_TAG: &str = "mirrored";
+/// Suffix of a mirrored phrase's id ([`super::mirror`]).
+pub const MIRROR_SUFFIX: &str = "~mirror";
+
 /// The library index (`index.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LibraryIndex {
@@ -210,7 +215,7 @@ impl LibraryIndex {
         {
             return orig;
         }
-        id.strip_suffix(super::mirror::MIRROR_SUFFIX).unwrap_or(id)
+        id.strip_suffix(MIRROR_SUFFIX).unwrap_or(id)
     }
 
     /// Median phrase length (s); 0 when there are no phrases.

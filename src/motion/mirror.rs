@@ -22,10 +22,7 @@ use super::index::{LibraryIndex, PhraseEntry};
 use super::quat::Quat;
 use super::skeleton::{CANONICAL, J, JOINT_COUNT, Pose};
 
-/// Tag of mirrored library phrases.
-pub const MIRROR_TAG: &str = "mirrored";
-/// Suffix of a mirrored phrase's id.
-pub const MIRROR_SUFFIX: &str = "~mirror";
+pub use super::index::{MIRROR_SUFFIX, MIRROR_TAG};
 
 /// The left/right partner of each joint (itself for the centre line).
 pub const fn partner(j: usize) -> usize {

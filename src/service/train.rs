@@ -9,12 +9,13 @@ use burn::prelude::*;
 use super::library::load_library;
 use super::{Progress, Result, invalid};
 use crate::choreo::project::library_fingerprint;
+use crate::model::data::append_music_features;
 use crate::model::data::{self, LabeledSongData, PhraseSample, SongSamples, Split};
 use crate::model::evaluation::{
     Combination, EvalSong, EvalTable, TrainSong, Validation, evaluation_table,
 };
 use crate::model::feature_expert::{self, FeatureExpert};
-use crate::model::features::{append_music_features, candidate_matrix};
+use crate::model::features::candidate_matrix;
 use crate::model::folder::{
     EvalInput, EvalReport, MODEL_SCHEMA, ModelInfo, PhraseModel, PriorCorrection, SongPriors,
     evaluate_embeddings, phrase_features, prior_topk, song_features_of,

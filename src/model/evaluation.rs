@@ -519,6 +519,24 @@ pub struct Combination {
     pub score: f64,
 }
 
+impl Combination {
+    /// The paper's Eq. 6 product `F · M` (every weight 1, nothing else), what is used when
+    /// there is nothing to fit the weights on; its score is `−∞` (not fitted).
+    pub fn paper() -> Combination {
+        Combination {
+            matrix: 0,
+            matrix_weight: 1.0,
+            locked_weight: 1.0,
+            network_weight: 1.0,
+            song_context: 0.0,
+            style_weight: 0.0,
+            expert_weight: 0.0,
+            prior_correction: 0.0,
+            score: f64::NEG_INFINITY,
+        }
+    }
+}
+
 /// Mean log-likelihood of the true labels under `softmax(log F_t + w_L · log M(l_{t−1}, ·))`
 /// (the first phrase of a song under `F_1`): how well the combination predicts the next
 /// phrase once the previous one is known.
@@ -682,17 +700,7 @@ pub fn calibrate(v: &[Validation<'_>]) -> Combination {
         }
     }
     let Some((score, p, locked_weight)) = best.filter(|b| b.0.is_finite()) else {
-        return Combination {
-            matrix: 0,
-            matrix_weight: 1.0,
-            locked_weight: 1.0,
-            network_weight: 1.0,
-            song_context: 0.0,
-            style_weight: 0.0,
-            expert_weight: 0.0,
-            prior_correction: 0.0,
-            score: f64::NEG_INFINITY,
-        };
+        return Combination::paper();
     };
     Combination {
         matrix: p.matrix,

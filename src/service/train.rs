@@ -836,15 +836,9 @@ impl FoldData {
 /// The combination used without validation songs to fit one: the paper's product.
 fn default_combination() -> Combination {
     Combination {
-        matrix: 0,
         matrix_weight: MATRIX_WEIGHT,
         locked_weight: MATRIX_WEIGHT,
-        network_weight: 1.0,
-        song_context: 0.0,
-        style_weight: 0.0,
-        expert_weight: 0.0,
-        prior_correction: 0.0,
-        score: f64::NEG_INFINITY,
+        ..Combination::paper()
     }
 }
 

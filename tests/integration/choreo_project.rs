@@ -149,12 +149,8 @@ fn undo_redo_every_edit_kind() {
     assert_eq!(p, before);
 }
 
-#[test]
-fn rerank_respects_locks_and_rejections() {
-    let dir = temp_dir("rerank");
-    let (mut p, _, lib) = project(&dir, "song");
-    let scores = ColdStartScorer::default().score_all(&p.analysis, &lib.index);
-    let m = TransitionMatrix::for_library(&lib.index).unwrap();
+/// Swaps the library's first latin phrase into slot `slot` (which locks it); returns its id.
+fn swap_in_a_latin_phrase(p: &mut Project, lib: &Library, slot: usize) -> String {
     let latin = lib
         .index
         .phrases
@@ -165,12 +161,22 @@ fn rerank_respects_locks_and_rejections() {
         .clone();
     p.apply(
         &Edit::Swap {
-            slot: 3,
+            slot,
             phrase: latin.clone(),
         },
         &actor(),
     )
     .unwrap();
+    latin
+}
+
+#[test]
+fn rerank_respects_locks_and_rejections() {
+    let dir = temp_dir("rerank");
+    let (mut p, _, lib) = project(&dir, "song");
+    let scores = ColdStartScorer::default().score_all(&p.analysis, &lib.index);
+    let m = TransitionMatrix::for_library(&lib.index).unwrap();
+    let latin = swap_in_a_latin_phrase(&mut p, &lib, 3);
     let rejected = p.slots[5].decision.chosen.clone().unwrap();
     p.apply(&Edit::Reject { slot: 5 }, &actor()).unwrap();
     p.rerank(&scores, &lib.index, &m).unwrap();
@@ -198,22 +204,7 @@ fn locked_neighbour_weights_steer_the_slots_beside_a_lock() {
     let k = lib.index.phrases.len();
     let m = TransitionMatrix::for_library(&lib.index).unwrap();
     let pos = |id: &str| lib.index.phrases.iter().position(|x| x.id == id).unwrap();
-    let latin = lib
-        .index
-        .phrases
-        .iter()
-        .find(|x| x.style == "latin")
-        .unwrap()
-        .id
-        .clone();
-    p.apply(
-        &Edit::Swap {
-            slot: 3,
-            phrase: latin.clone(),
-        },
-        &actor(),
-    )
-    .unwrap();
+    let latin = swap_in_a_latin_phrase(&mut p, &lib, 3);
     p.rerank(&scores, &lib.index, &m).unwrap();
     let plain_next = p.slots[4].decision.chosen.clone().unwrap();
     // Locked-neighbour weights that allow one phrase of another style after the lock.

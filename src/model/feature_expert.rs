@@ -182,10 +182,11 @@ impl FeatureExpert {
 
     /// Number of classes K (0 when the weights do not fit the sizes).
     pub fn classes(&self) -> usize {
-        let w_len = 2 * self.features + 1;
-        if self.mean.len() != 2 * self.features
-            || self.std.len() != 2 * self.features
-            || !self.weights.len().is_multiple_of(w_len)
+        let Some(d) = self.features.checked_mul(2) else {
+            return 0;
+        };
+        let w_len = d + 1;
+        if self.mean.len() != d || self.std.len() != d || !self.weights.len().is_multiple_of(w_len)
         {
             return 0;
         }
@@ -218,8 +219,11 @@ impl FeatureExpert {
     /// (`None`: a phrase it has never seen, which gets zero weights and the lowest bias, the
     /// expert's view of an unlabeled phrase).
     pub fn for_classes(&self, map: &[Option<usize>]) -> FeatureExpert {
-        let w_len = 2 * self.features + 1;
         let k = self.classes();
+        if k == 0 {
+            return self.clone();
+        }
+        let w_len = 2 * self.features + 1;
         let unseen = (0..k)
             .map(|j| self.weights[j * w_len + w_len - 1])
             .fold(f32::INFINITY, f32::min);

@@ -784,6 +784,7 @@ fn check_sizes(info: &ModelInfo) -> Result<(), String> {
             p.classes
         ));
     }
+    check_combination(info)?;
     let params = [
         ("encoder", encoder_params(enc)),
         ("predictor", predictor_params(p)),
@@ -792,6 +793,72 @@ fn check_sizes(info: &ModelInfo) -> Result<(), String> {
         if n > MAX_MODEL_PARAMS {
             return Err(format!(
                 "the {name} would have about {n} parameters, more than {MAX_MODEL_PARAMS}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Largest fitted weight a `model.json` may hold (calibration tries at most 12).
+const MAX_FITTED_WEIGHT: f32 = 100.0;
+
+/// The fitted weights and the song-level priors of `model.json`: weights finite and within
+/// 0–[`MAX_FITTED_WEIGHT`], the music-feature expert's and the style prior's sizes those of
+/// the predictor's classes (a corrupt file must not allocate without bound or be indexed out
+/// of range when a song is scored).
+fn check_combination(info: &ModelInfo) -> Result<(), String> {
+    let k = info.predictor.classes;
+    let weights = [
+        ("matrix_weight", info.matrix_weight),
+        ("locked_matrix_weight", info.locked_matrix_weight),
+        ("network_weight", info.network_weight),
+        ("matrix_smoothing", info.matrix_smoothing),
+        ("song_context", info.song_context),
+        (
+            "style_prior.weight",
+            info.style_prior.as_ref().map(|s| s.weight),
+        ),
+        (
+            "feature_expert.weight",
+            info.feature_expert.as_ref().map(|g| g.weight),
+        ),
+        (
+            "prior_correction.weight",
+            info.prior_correction.as_ref().map(|c| c.weight),
+        ),
+    ];
+    for (name, w) in weights {
+        if let Some(w) = w
+            && !(w.is_finite() && (0.0..=MAX_FITTED_WEIGHT).contains(&w))
+        {
+            return Err(format!("{name} is {w}, outside 0–{MAX_FITTED_WEIGHT}"));
+        }
+    }
+    if let Some(g) = &info.feature_expert {
+        let fits = g.features <= 4 * super::features::MUSIC_FEATURES
+            && g.mean.len() == 2 * g.features
+            && g.std.len() == 2 * g.features
+            && g.weights.len() == k * (2 * g.features + 1);
+        if !fits {
+            return Err(format!(
+                "feature_expert sizes ({} features, {} weights) do not fit {k} classes",
+                g.features,
+                g.weights.len()
+            ));
+        }
+    }
+    if let Some(s) = &info.style_prior {
+        let n = s.styles.len();
+        let d = s.feature_mean.len();
+        let fits = n <= crate::limits::MAX_MODEL_CLASSES
+            && s.centroids.len() == n
+            && s.centroids.iter().all(|c| c.len() == d)
+            && s.feature_std.len() == d
+            && s.phrase_given_style.len() == n
+            && s.phrase_given_style.iter().all(|r| r.len() == k);
+        if !fits {
+            return Err(format!(
+                "style_prior sizes ({n} styles) do not fit {k} classes"
             ));
         }
     }

@@ -404,7 +404,22 @@ fn model_json_sizes_are_checked_before_building() {
         serde_json::from_str(include_str!("../../assets/model/model.json")).unwrap();
     std::fs::write(dir.join("model.json"), seed.to_string()).unwrap();
     PhraseModel::read_info(&dir).unwrap();
-    let cases: [(&[&str], serde_json::Value); 8] = [
+    let cases: [(&[&str], serde_json::Value); 13] = [
+        (
+            &["feature_expert", "features"],
+            serde_json::json!(u64::MAX / 2 + 1),
+        ),
+        (
+            &["feature_expert", "weights"],
+            serde_json::json!([0.5, 1.0]),
+        ),
+        (&["network_weight"], serde_json::json!(1e30)),
+        (&["locked_matrix_weight"], serde_json::json!(-1.0)),
+        (
+            &["style_prior"],
+            serde_json::json!({"styles": ["a", "b"], "centroids": [[0.0]], "feature_mean": [0.0],
+                "feature_std": [1.0], "phrase_given_style": [[1.0], [1.0]], "weight": 1.0}),
+        ),
         (
             &["predictor", "expand"],
             serde_json::json!(1_000_000_000_000u64),

@@ -327,12 +327,13 @@ pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> 
 /// Trains T (and M) for `library` and writes the model folder; returns the model and its
 /// test-split report.
 ///
-/// Validation songs (the labels' `valid` split, else every fifth training song, by style)
-/// pick the number of epochs of T (early stopping on their cross-entropy) and calibrate the
-/// combination with M: the smoothing of M and the matrix weight that
-/// [`crate::model::evaluation::calibrate`] finds best are saved in `model.json`. Then T is
-/// trained again from the same seed, and M counted, on every training song (validation
-/// songs included): labeled sets are small, and a fifth of them is too much to leave out.
+/// The calibration folds ([`calibration_folds`]: each training song held out once, or the
+/// labels' `valid` split) pick the number of epochs of T (early stopping on the held-out
+/// songs, the median over folds) and calibrate the combination of T with M, the style prior
+/// and the music-feature expert on every fold's held-out predictions
+/// ([`crate::model::evaluation::calibrate`]; saved in `model.json`). Then T is trained
+/// again from the same seed, and M, the style prior and the expert counted, on every training
+/// song: labeled sets are small, and no song should be left out of the model that ships.
 pub fn train_model(
     job: &TrainJob,
     library: &Library,
@@ -433,7 +434,7 @@ fn trained_on(
         if fit.cfg.predictor.features > 0 {
             "music features and candidate-aware head"
         } else {
-            "the paper's, which ranked the validation songs better"
+            "the paper's, which ranked the held-out folds better"
         },
         labels.display(),
         if fit.cfg.balanced {
@@ -454,7 +455,7 @@ fn trained_on(
     )
 }
 
-/// What the validation songs decided (see [`train_model`]).
+/// What the calibration folds decided (see [`train_model`]).
 #[derive(Clone, Copy, Debug)]
 struct Calibration {
     /// Epochs of T.
@@ -512,7 +513,7 @@ impl<'a> Fitting<'a> {
     }
 
     /// Calibrates the predictor of the settings and, when they are the extended one, the
-    /// paper's predictor on the same validation songs: where that ranks them better (music
+    /// paper's predictor on the same folds: where that ranks them better (music
     /// features and the candidate head do not help every label set), it is the one kept.
     /// Returns the calibration and the standardisation that go with the choice.
     fn choose_predictor(&mut self, norm: EmbedNorm) -> Result<(Calibration, EmbedNorm)> {
@@ -809,7 +810,7 @@ fn log_prior(labels: &[usize], k: usize) -> Vec<f32> {
 
 /// Smoothings of M tried by [`calibrate_matrix`].
 const MATRIX_SMOOTHINGS: [f32; 4] = [0.5, 2.0, 8.0, 32.0];
-/// Smoothing and weight used when there are no validation songs to fit them on.
+/// Smoothing and weight used when there are no held-out songs to fit them on.
 const DEFAULT_SMOOTHING: f32 = 2.0;
 
 /// One calibration fold's data, owned ([`Fitting::fold_data`]).
@@ -833,7 +834,7 @@ impl FoldData {
     }
 }
 
-/// The combination used without validation songs to fit one: the paper's product.
+/// The combination used without held-out songs to fit one: the paper's product.
 fn default_combination() -> Combination {
     Combination {
         matrix_weight: MATRIX_WEIGHT,

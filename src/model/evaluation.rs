@@ -495,6 +495,31 @@ pub fn tempered(probs: &[Vec<f32>], tau: f32) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The probabilities the chain's unary terms come from, for one song's phrases: the
+/// network's `F` raised to `τ` ([`tempered`]), times the style prior (one row for the song)
+/// raised to `λ`, times the music-feature expert's rows raised to `κ`
+/// ([`super::feature_expert::with_rows`]), then the song context `γ`
+/// ([`with_song_context`]) — the one order used when a model scores a song
+/// (`SongPriors::apply`) and when [`calibrate`] tries weights.
+pub fn combine(
+    probs: &[Vec<f32>],
+    tau: f32,
+    style: Option<(&[f32], f32)>,
+    expert: Option<(&[Vec<f32>], f32)>,
+    gamma: f32,
+) -> Vec<Vec<f32>> {
+    let p = tempered(probs, tau);
+    let p = match style {
+        Some((prior, lambda)) => super::style::with_prior(&p, prior, lambda),
+        None => p,
+    };
+    let p = match expert {
+        Some((g, kappa)) => super::feature_expert::with_rows(&p, g, kappa),
+        None => p,
+    };
+    with_song_context(&p, gamma)
+}
+
 /// How the network and the matrix are combined, as fitted by [`calibrate`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Combination {
@@ -813,28 +838,21 @@ fn combined_songs(f: &Validation<'_>, lists: &[&[f32]; 7], p: Point) -> Vec<Eval
     f.songs
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let q = tempered(&s.probs, tau);
-            let q = match f.style_priors.get(i) {
-                Some(Some(prior)) => super::style::with_prior(&q, prior, lambda),
-                _ => q,
-            };
-            let q = match f.experts.get(i) {
-                Some(Some(g)) if kappa != 0.0 && g.len() == q.len() => q
-                    .iter()
-                    .zip(g)
-                    .map(|(row, gr)| {
-                        super::style::with_prior(std::slice::from_ref(row), gr, kappa)
-                            .pop()
-                            .unwrap_or_else(|| row.clone())
-                    })
-                    .collect(),
-                _ => q,
-            };
-            EvalSong {
-                probs: with_song_context(&q, if tau == 0.0 { 0.0 } else { gamma }),
-                ..s.clone()
-            }
+        .map(|(i, s)| EvalSong {
+            probs: combine(
+                &s.probs,
+                tau,
+                f.style_priors
+                    .get(i)
+                    .and_then(Option::as_deref)
+                    .map(|p| (p, lambda)),
+                f.experts
+                    .get(i)
+                    .and_then(Option::as_deref)
+                    .map(|g| (g, kappa)),
+                if tau == 0.0 { 0.0 } else { gamma },
+            ),
+            ..s.clone()
         })
         .collect()
 }

@@ -8,8 +8,8 @@
 //! opens or closes a song, is said by a dozen numbers, and a linear model over them (and their
 //! squares, so that a phrase can own a middle range of a feature) with an L2 penalty learns
 //! that from a few labels per class without memorising songs. Its probabilities `G_t(j)` enter
-//! the chain's unary term as `κ · log G_t(j)`, `κ` fitted on validation songs with the other
-//! weights ([`super::evaluation::calibrate`]).
+//! the chain's unary term as `κ · log G_t(j)` ([`with_rows`]), `κ` fitted on validation songs
+//! with the other weights ([`super::evaluation::calibrate`]).
 //!
 //! Fitted by full-batch gradient descent with Nesterov momentum on the mean cross-entropy
 //! plus `l2/2 · |W|²` (biases unpenalised, started at the log label frequencies). No random
@@ -246,26 +246,21 @@ impl FeatureExpert {
     }
 }
 
-/// `F_t(j) · G_t(j)^κ`, renormalised, for every phrase of one song (`features[t]` the raw
-/// music features of phrase `t`); `probs` as they are when `κ = 0` or the sizes differ.
-pub fn with_expert(
-    probs: &[Vec<f32>],
-    expert: &FeatureExpert,
-    features: &[&[f32]],
-    kappa: f32,
-) -> Vec<Vec<f32>> {
-    if kappa == 0.0 || features.len() != probs.len() {
+/// `F_t(j) · G_t(j)^κ`, renormalised, for every phrase of one song, `g[t]` the expert's
+/// probabilities for phrase `t` ([`FeatureExpert::probs`]); `probs` as they are when `κ = 0`
+/// or the number of rows differs, a row as it is when its length differs.
+pub fn with_rows(probs: &[Vec<f32>], g: &[Vec<f32>], kappa: f32) -> Vec<Vec<f32>> {
+    if kappa == 0.0 || g.len() != probs.len() {
         return probs.to_vec();
     }
     probs
         .iter()
-        .zip(features)
-        .map(|(p, f)| {
-            let g = expert.probs(f);
+        .zip(g)
+        .map(|(p, g)| {
             if g.len() != p.len() {
                 return p.clone();
             }
-            super::style::with_prior(std::slice::from_ref(p), &g, kappa)
+            super::style::with_prior(std::slice::from_ref(p), g, kappa)
                 .pop()
                 .unwrap_or_else(|| p.clone())
         })
@@ -307,8 +302,9 @@ mod tests {
         // applied with κ = 0, probabilities pass through
         let flat = vec![vec![0.5, 0.5]];
         let f: Vec<&[f32]> = vec![&[2.0, 0.5]];
-        assert_eq!(with_expert(&flat, &h, &f, 0.0), flat);
-        assert!(with_expert(&flat, &h, &f, 1.0)[0][0] > 0.5);
+        let g: Vec<Vec<f32>> = f.iter().map(|f| h.probs(f)).collect();
+        assert_eq!(with_rows(&flat, &g, 0.0), flat);
+        assert!(with_rows(&flat, &g, 1.0)[0][0] > 0.5);
     }
 
     #[test]

@@ -128,16 +128,21 @@ impl SongPriors<'_> {
     /// The priors applied to the probabilities of one song's phrases, given each phrase's
     /// raw music features ([`phrase_features`]).
     pub fn apply(&self, probs: &[Vec<f32>], features: &[&[f32]]) -> Vec<Vec<f32>> {
-        let probs = super::evaluation::tempered(probs, self.network);
-        let p = match self.style {
-            Some((s, w)) if w != 0.0 => s.apply(&probs, &super::style::song_features(features), w),
-            _ => probs,
-        };
-        let p = match self.expert {
-            Some((g, w)) if w != 0.0 => super::feature_expert::with_expert(&p, g, features, w),
-            _ => p,
-        };
-        super::evaluation::with_song_context(&p, self.context)
+        let style = self
+            .style
+            .filter(|(_, w)| *w != 0.0)
+            .map(|(s, w)| (s.phrase_prior(&super::style::song_features(features)), w));
+        let expert = self
+            .expert
+            .filter(|(_, w)| *w != 0.0)
+            .map(|(g, w)| (features.iter().map(|f| g.probs(f)).collect::<Vec<_>>(), w));
+        super::evaluation::combine(
+            probs,
+            self.network,
+            style.as_ref().map(|(p, w)| (p.as_slice(), *w)),
+            expert.as_ref().map(|(g, w)| (g.as_slice(), *w)),
+            self.context,
+        )
     }
 }
 

@@ -153,14 +153,6 @@ impl StylePrior {
         }
         out
     }
-
-    /// `F_t(j) · prior(j)^λ`, renormalised, for every phrase of one song (`λ` = `weight`).
-    pub fn apply(&self, probs: &[Vec<f32>], song: &[f32], weight: f32) -> Vec<Vec<f32>> {
-        if weight == 0.0 {
-            return probs.to_vec();
-        }
-        with_prior(probs, &self.phrase_prior(song), weight)
-    }
 }
 
 /// `F_t(j) · prior(j)^λ`, renormalised, for every row of `probs`.
@@ -211,9 +203,9 @@ mod tests {
         assert!((prior.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         // applied to a flat network: the song's style's phrases come first
         let flat = vec![vec![0.25; 4]];
-        let q = p.apply(&flat, &slow(0.0), 1.0);
+        let q = with_prior(&flat, &p.phrase_prior(&slow(0.0)), 1.0);
         assert!(q[0][2] > q[0][0] && q[0][3] > q[0][1], "{q:?}");
-        assert_eq!(p.apply(&flat, &slow(0.0), 0.0), flat);
+        assert_eq!(with_prior(&flat, &p.phrase_prior(&slow(0.0)), 0.0), flat);
         // one style only: no prior
         assert!(StylePrior::fit(&songs[..2], 4).is_none());
     }

@@ -44,6 +44,25 @@ pub enum LabelsError {
     },
 }
 
+/// Where a label comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelStatus {
+    /// A person chose or accepted it (in the editor, or a hand-made labels file).
+    #[default]
+    Accepted,
+    /// Read off a recorded take (`takes import`): to be confirmed in review; training may
+    /// weight it down (`train --imported-weight`).
+    Imported,
+}
+
+impl LabelStatus {
+    /// Whether this is the default (not written to files).
+    pub fn is_accepted(&self) -> bool {
+        *self == LabelStatus::Accepted
+    }
+}
+
 /// One labeled music phrase.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabeledPhrase {
@@ -53,6 +72,9 @@ pub struct LabeledPhrase {
     pub end: f64,
     /// Dance phrase id.
     pub label: String,
+    /// Where the label comes from (`accepted` when absent).
+    #[serde(default, skip_serializing_if = "LabelStatus::is_accepted")]
+    pub status: LabelStatus,
 }
 
 /// One song's labels.
@@ -201,6 +223,7 @@ mod tests {
                 start: 0.0,
                 end: 2.0,
                 label: "a/000".into(),
+                status: LabelStatus::Imported,
             }],
             split: Some("train".into()),
             style: Some("waltz".into()),

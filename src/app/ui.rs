@@ -39,6 +39,8 @@ pub mod palette {
     pub const RELABELED: Color32 = Color32::from_rgb(120, 84, 170);
     /// Slot: rejected.
     pub const REJECTED: Color32 = Color32::from_rgb(150, 58, 58);
+    /// A slot read off a recorded take, not yet reviewed.
+    pub const IMPORTED: Color32 = Color32::from_rgb(70, 96, 128);
     /// Section band colours, cycled.
     pub const SECTIONS: [Color32; 6] = [
         Color32::from_rgb(58, 64, 92),
@@ -58,6 +60,7 @@ pub fn status_color(status: SlotStatus) -> Color32 {
         SlotStatus::Swapped => palette::SWAPPED,
         SlotStatus::Relabeled => palette::RELABELED,
         SlotStatus::Rejected => palette::REJECTED,
+        SlotStatus::Imported => palette::IMPORTED,
     }
 }
 

@@ -421,6 +421,7 @@ fn label_set(plans: &[SongPlan], ids: &[String]) -> LabelSet {
                     start: p.downbeat(first),
                     end: p.downbeat(first + bars),
                     label: ids[label].clone(),
+                    status: Default::default(),
                 })
                 .collect(),
             split: Some(if p.test { "test" } else { "train" }.to_string()),

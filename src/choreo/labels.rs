@@ -49,6 +49,11 @@ impl LabelSet {
                     start: s.start,
                     end: s.end,
                     label: c.clone(),
+                    status: if s.decision.status == super::project::SlotStatus::Imported {
+                        crate::labels::LabelStatus::Imported
+                    } else {
+                        crate::labels::LabelStatus::Accepted
+                    },
                 })
             })
             .collect();
@@ -64,7 +69,9 @@ impl LabelSet {
         n
     }
 
-    fn add_song(&mut self, song: LabeledSong) {
+    /// Adds a song's labels, replacing an entry for the same audio (path and hash); a
+    /// replaced entry keeps its split.
+    pub fn add_song(&mut self, song: LabeledSong) {
         if let Some(old) = self
             .songs
             .iter_mut()

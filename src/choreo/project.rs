@@ -89,6 +89,8 @@ pub enum SlotStatus {
     Relabeled,
     /// The suggestion was rejected; a new one is suggested.
     Rejected,
+    /// Read off a recorded take (`takes import`): a label until review says otherwise.
+    Imported,
 }
 
 impl SlotStatus {
@@ -100,6 +102,7 @@ impl SlotStatus {
             SlotStatus::Swapped => "swapped",
             SlotStatus::Relabeled => "relabeled",
             SlotStatus::Rejected => "rejected",
+            SlotStatus::Imported => "imported",
         }
     }
 
@@ -107,7 +110,10 @@ impl SlotStatus {
     pub fn is_label(self) -> bool {
         matches!(
             self,
-            SlotStatus::Accepted | SlotStatus::Swapped | SlotStatus::Relabeled
+            SlotStatus::Accepted
+                | SlotStatus::Swapped
+                | SlotStatus::Relabeled
+                | SlotStatus::Imported
         )
     }
 }

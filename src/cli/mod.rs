@@ -9,6 +9,7 @@ pub mod learn;
 pub mod model;
 pub mod motion;
 pub mod progress;
+pub mod takes;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,9 @@ pub enum Command {
     /// Labeled examples from reviewed projects.
     #[command(subcommand)]
     Labels(choreo::LabelsCommand),
+    /// Recorded takes: labels and library phrases from motion capture danced to a song.
+    #[command(subcommand)]
+    Takes(takes::TakesCommand),
     /// Train the next model from a workspace's decisions (validated on held-out songs).
     Learn(learn::LearnArgs),
     /// QA review report (Markdown or HTML) over every project in a workspace folder.
@@ -169,6 +173,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::ExportProject(args) => choreo::run_export_project(args),
         Command::Choreograph(args) => choreo::run_choreograph(args).map(|_| ()),
         Command::Labels(cmd) => choreo::run_labels(cmd),
+        Command::Takes(cmd) => takes::run_takes(cmd),
         Command::Learn(args) => learn::run_learn(args).map(|_| ()),
         Command::ReviewReport(args) => choreo::run_review_report(args),
         Command::Pretrain(args) => model::run_pretrain(args),

@@ -184,6 +184,21 @@ pub fn slot_specs(project: &Project, library: &Library) -> Result<Vec<SlotSpec>,
     Ok(out)
 }
 
+/// The export slots of library phrase `entry` tiled over one music phrase (its `beats`, from
+/// `span.0` to `span.1`) exactly as [`slot_specs`] tiles a chosen phrase: how the phrase is
+/// danced there (recorded takes are matched against this).
+pub fn phrase_tiles(
+    index: &LibraryIndex,
+    entry: &PhraseEntry,
+    beats: &[f64],
+    song_bpm: f64,
+    span: (f64, f64),
+) -> Vec<SlotSpec> {
+    let mut out = Vec::new();
+    tile_phrase(index, entry, beats, song_bpm, span, &mut out);
+    out
+}
+
 /// Tiles library phrase `entry` of `index` over `beats` counted as [`counting_grid`] picks,
 /// from `span.0` to `span.1`.
 fn tile_phrase(

@@ -423,6 +423,7 @@ fn a_label_outside_the_library_is_an_error_naming_the_file() {
             start: 0.0,
             end: 4.0,
             label: "nowhere/000".into(),
+            status: Default::default(),
         }],
         split: None,
         style: None,

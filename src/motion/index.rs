@@ -89,6 +89,26 @@ pub struct PhraseEntry {
     /// The phrase this one is the left↔right mirror image of ([`super::mirror`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror_of: Option<String>,
+    /// Where a phrase read off a recorded take came from (`takes import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// The recorded take a library phrase was cut from, and where in its song.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The take's file name.
+    pub take: String,
+    /// The song's file name.
+    pub song: String,
+    /// BLAKE3 of the song's audio.
+    pub song_hash: String,
+    /// Song time where the phrase starts (s).
+    pub start: f64,
+    /// Song time where it ends (s).
+    pub end: f64,
+    /// Take time at which the song starts (s).
+    pub offset: f64,
 }
 
 impl PhraseEntry {
@@ -300,6 +320,7 @@ pub fn phrases_for_clip(
                 tempo_range: None,
                 beats_per_bar: None,
                 mirror_of: None,
+                provenance: None,
             })
         })
         .collect()

@@ -21,6 +21,7 @@ pub mod quat;
 pub mod retarget;
 pub mod skeleton;
 pub mod starter;
+pub mod takes;
 
 pub use quat::{Axis, Quat, Vec3};
 

@@ -85,6 +85,7 @@ pub fn coldstart_labels(
                     .index
                     .class_id(&library.index.phrases[j].id)
                     .to_string(),
+                status: Default::default(),
             })
             .collect();
         kept += 1;

@@ -19,6 +19,7 @@ pub mod library;
 pub mod review;
 pub mod scoring;
 pub mod suggest;
+pub mod takes;
 pub mod train;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -673,11 +673,13 @@ fn fuzz_labels() {
                 start: 0.5,
                 end: 8.5,
                 label: "hiphop-01".into(),
+                status: Default::default(),
             },
             labels::LabeledPhrase {
                 start: 8.5,
                 end: 16.5,
                 label: "house-02".into(),
+                status: Default::default(),
             },
         ],
         split: Some("train".into()),

@@ -35,3 +35,4 @@ mod motion_dance;
 mod motion_data;
 mod render_offscreen;
 mod structure_lmms;
+mod takes_import;

@@ -1,0 +1,704 @@
+//! Labels from recorded takes (issue 18): a song and a motion-capture take danced to it become
+//! labels (status `imported`) and, where the library lacks the move, new library phrases.
+//!
+//! 1. The song is analysed (beats, music phrases, a loudness envelope from the decoded audio).
+//! 2. The take is parsed and retargeted to the canonical skeleton like a library clip (any rig
+//!    a rig map handles, its own frame rate).
+//! 3. Its offset to the music is given or found ([`crate::motion::takes::find_offset`]).
+//! 4. It is cut at the music phrases inside the overlap; each piece is compared with every
+//!    library phrase danced over the same music (tiled and time-warped as the export does,
+//!    [`crate::export::plan::phrase_tiles`]) by the motion distance of
+//!    [`crate::motion::takes::motion_distance`]. A piece within the threshold is labeled with
+//!    its nearest phrase; any other becomes a new phrase of the library (its beats are the
+//!    music's beats), with its provenance.
+//! 5. Everything is checked before anything is written; then the take's clip and the index
+//!    (each atomically, clip first), the labels, and on request a project whose slots hold
+//!    the take's own dance.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::analyse::{AnalyseOptions, Analysed, analyse_file, require_phrases};
+use super::{Progress, Result, invalid};
+use crate::choreo::paths::{dir_of, relative_to};
+use crate::choreo::project::{Project, RankSettings, SlotStatus};
+use crate::choreo::score::beats_in;
+use crate::export::plan::{ExportOptions, choreograph, phrase_tiles};
+use crate::labels::{LabelSet, LabelStatus, LabeledPhrase, LabeledSong};
+use crate::motion::beats::{PhraseFeatures, phrase_features, tempo_bpm};
+use crate::motion::bvh::Bvh;
+use crate::motion::clip::{Clip, plausibility};
+use crate::motion::index::{
+    ClipEntry, LIBRARY_SCHEMA, LibraryIndex, PhraseEntry, Provenance, SKELETON_NAME, r6,
+    round_plaus,
+};
+use crate::motion::library::{Library, gather_rigs};
+use crate::motion::retarget::{RetargetOptions, retarget_auto};
+use crate::motion::takes::{
+    ENVELOPE_RATE, MusicCues, OffsetEstimate, PoseFeature, beat_samples, find_offset,
+    motion_distance, pose_feature, take_cues,
+};
+
+/// Default match threshold (m): a piece nearer than this to a library phrase is labeled
+/// with it. Measured on the synthetic take of `tests/integration/takes_import.rs`: known
+/// phrases with capture noise lie at 0.003–0.004 from their library phrase, one danced with
+/// other arms (12° higher, elbows 15° more bent) at 0.043; the nearest library phrase to a
+/// move the library lacks at 0.25. A person re-dancing a library move deviates more than
+/// noise does: raise it for live takes, as the printed distances suggest.
+pub const DEFAULT_THRESHOLD: f64 = 0.12;
+/// Samples per beat compared by the motion distance.
+const SAMPLES_PER_BEAT: usize = 8;
+/// Time skipped at both ends of a piece (s): where the take crossfades between moves.
+const EDGE_SKIP_S: f64 = 0.2;
+/// Mean joint speed (m/s) under which a take counts as not moving.
+const STILL_SPEED: f64 = 0.02;
+
+/// What to import.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TakeImportRequest {
+    /// The song the take was danced to.
+    pub song: PathBuf,
+    /// The take (BVH, any rig a rig map handles).
+    pub take: PathBuf,
+    /// Take time at which the song starts (s); found from the motion when `None`.
+    pub offset: Option<f64>,
+    /// Library folder (created, holding only the take's phrases, when it does not exist).
+    pub library: PathBuf,
+    /// Labels file (created when it does not exist; the song's entry is replaced).
+    pub labels: PathBuf,
+    /// A project to write for the editor, with the take's dance as the chosen phrases.
+    pub project: Option<PathBuf>,
+    /// Match threshold (m, see [`DEFAULT_THRESHOLD`]).
+    pub threshold: f64,
+    /// Extra rig maps (files or folders).
+    pub rigs: Vec<PathBuf>,
+    /// Frame rate to use instead of the take header's.
+    pub fps: Option<f64>,
+    /// Style of the song and the new phrases.
+    pub style: Option<String>,
+    /// Refuse songs longer than this (minutes).
+    pub max_minutes: f64,
+}
+
+impl TakeImportRequest {
+    /// A request with the defaults of `takes import`.
+    pub fn new(
+        song: impl Into<PathBuf>,
+        take: impl Into<PathBuf>,
+        library: impl Into<PathBuf>,
+        labels: impl Into<PathBuf>,
+    ) -> TakeImportRequest {
+        TakeImportRequest {
+            song: song.into(),
+            take: take.into(),
+            offset: None,
+            library: library.into(),
+            labels: labels.into(),
+            project: None,
+            threshold: DEFAULT_THRESHOLD,
+            rigs: Vec::new(),
+            fps: None,
+            style: None,
+            max_minutes: 20.0,
+        }
+    }
+}
+
+/// One piece of the take: a music phrase and what it was labeled with.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Piece {
+    /// Index of the music phrase (= the project's slot).
+    pub slot: usize,
+    /// Song time where it starts (s).
+    pub start: f64,
+    /// Song time where it ends (s).
+    pub end: f64,
+    /// Beats.
+    pub beats: usize,
+    /// The label: a library phrase, or the new phrase made of this piece.
+    pub label: String,
+    /// Whether the label is a new phrase.
+    pub new_phrase: bool,
+    /// The nearest library phrase (before this import), if any.
+    pub nearest: Option<String>,
+    /// Its distance (m); `null` when the library had no phrase to compare.
+    pub distance: Option<f64>,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TakeImport {
+    /// Take time at which the song starts (s).
+    pub offset: f64,
+    /// Whether the offset was given (else found).
+    pub offset_given: bool,
+    /// The estimate, when it was found.
+    pub estimate: Option<OffsetEstimate>,
+    /// The take's frame rate.
+    pub take_fps: f64,
+    /// Pieces in song order.
+    pub pieces: Vec<Piece>,
+    /// Music phrases outside the take (not imported).
+    pub outside: usize,
+    /// The clip added to the library (when a piece was new).
+    pub new_clip: Option<String>,
+    /// Things the user should know (partial overlap, an uncertain offset).
+    pub warnings: Vec<String>,
+}
+
+/// A take retargeted to the canonical skeleton, with what the library index records of it.
+struct LoadedTake {
+    clip: Clip,
+    entry: ClipEntry,
+}
+
+/// Parses and retargets the take; fails with a message naming it when it cannot be used.
+fn load_take(req: &TakeImportRequest) -> Result<LoadedTake> {
+    let path = &req.take;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_FILE_BYTES)
+        .map_err(|e| crate::motion::MotionError::io(path, e))?;
+    let label = path.display().to_string();
+    let bvh = Bvh::parse(&bytes, &label)?;
+    let maps = gather_rigs(&dir_of(path), &req.rigs)?;
+    let rt = retarget_auto(
+        &bvh,
+        &maps,
+        &label,
+        &RetargetOptions {
+            fps: req.fps,
+            ..RetargetOptions::default()
+        },
+    )?;
+    if rt.clip.len() < 4 {
+        invalid!("{label}: the take has {} frames", rt.clip.len());
+    }
+    let id = crate::motion::clip::file_stem(&name);
+    let entry = ClipEntry {
+        id: format!("take_{id}"),
+        file: String::new(),
+        source: name,
+        rig: rt.rig.clone(),
+        unit: rt.unit.clone(),
+        unit_scale: rt.unit_scale,
+        leg_scale: r6(rt.leg_scale),
+        header_fps: r6(rt.header_fps),
+        fps: rt.clip.fps,
+        source_frames: [0, bvh.frames],
+        frames: rt.clip.len(),
+        style: req.style.clone().unwrap_or_else(|| "take".into()),
+        tags: vec!["take".into()],
+        grid_bpm: 0.0,
+        dance_beats: 0,
+        plausibility: round_plaus(plausibility(&rt.clip)),
+    };
+    Ok(LoadedTake {
+        clip: rt.clip,
+        entry,
+    })
+}
+
+/// Loudness of the song at [`ENVELOPE_RATE`]: RMS of the decoded samples per window.
+fn loudness(analysed: &Analysed) -> Vec<f64> {
+    let Some(audio) = &analysed.audio else {
+        return Vec::new();
+    };
+    let hop = (f64::from(audio.sample_rate) / ENVELOPE_RATE)
+        .round()
+        .max(1.0) as usize;
+    audio
+        .samples
+        .chunks(hop)
+        .map(|c| {
+            let s: f64 = c.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            (s / c.len() as f64).sqrt()
+        })
+        .collect()
+}
+
+/// The library to match against and extend: the folder's, or a new empty one.
+fn open_library(dir: &Path) -> Result<(Library, LibraryIndex, bool)> {
+    let index_path = dir.join("index.json");
+    if index_path.is_file() {
+        let lib = Library::load(dir)?;
+        // the file's own entries (the loaded library adds mirrored variants)
+        let text = crate::limits::read_text(&index_path, crate::limits::MAX_FILE_BYTES)
+            .map_err(|e| crate::motion::MotionError::io(&index_path, e))?;
+        let on_disk = LibraryIndex::from_json(&text, &index_path.display().to_string())?;
+        return Ok((lib, on_disk, false));
+    }
+    if dir.exists() && !dir.is_dir() {
+        invalid!("{}: not a folder", dir.display());
+    }
+    if dir.is_dir()
+        && std::fs::read_dir(dir)
+            .map_err(|e| crate::motion::MotionError::io(dir, e))?
+            .next()
+            .is_some()
+    {
+        invalid!(
+            "{}: not a library (no index.json) and not empty; name a library folder or a new one",
+            dir.display()
+        );
+    }
+    let index = LibraryIndex {
+        schema: LIBRARY_SCHEMA.into(),
+        name: dir
+            .file_name()
+            .map_or_else(|| "takes".into(), |n| n.to_string_lossy().into_owned()),
+        skeleton: SKELETON_NAME.into(),
+        generator: format!("phrasewise {}", env!("CARGO_PKG_VERSION")),
+        clips: Vec::new(),
+        phrases: Vec::new(),
+        skipped: Vec::new(),
+    };
+    Ok((
+        Library::new(
+            index.clone(),
+            crate::motion::library::LibrarySource::Dir(dir.to_path_buf()),
+        ),
+        index,
+        true,
+    ))
+}
+
+/// The take's motion over `times` (song time), as the distance sees it.
+fn take_features(clip: &Clip, times: &[f64], offset: f64) -> Vec<PoseFeature> {
+    times
+        .iter()
+        .map(|&t| pose_feature(&clip.sample(t + offset)))
+        .collect()
+}
+
+/// The nearest library phrase to a piece: `(id, distance)`.
+fn nearest_phrase(
+    library: &Library,
+    song_bpm: f64,
+    beats: &[f64],
+    span: (f64, f64),
+    times: &[f64],
+    dt: f64,
+    take: &[PoseFeature],
+) -> Result<Option<(String, f64)>> {
+    let opts = ExportOptions::default();
+    let mut best: Option<(String, f64)> = None;
+    for entry in &library.index.phrases {
+        let specs = phrase_tiles(&library.index, entry, beats, song_bpm, span);
+        if specs.is_empty() {
+            continue;
+        }
+        let dance = choreograph(library, &specs, &opts)?;
+        let feats: Vec<PoseFeature> = times
+            .iter()
+            .map(|&t| pose_feature(&dance.sample(t)))
+            .collect();
+        let d = motion_distance(take, &feats, dt);
+        if best.as_ref().is_none_or(|b| d < b.1) {
+            best = Some((entry.id.clone(), d));
+        }
+    }
+    Ok(best)
+}
+
+/// A unique clip id for the take in `index` (`take_NAME`, `take_NAME_2`, …).
+fn unique_clip_id(index: &LibraryIndex, base: &str) -> String {
+    let taken = |id: &str| index.clips.iter().any(|c| c.id == id);
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base}_{i}"))
+        .find(|id| !taken(id))
+        .unwrap_or_else(|| base.to_string())
+}
+
+/// Imports a take (see the module docs). Nothing is written when anything is wrong with the
+/// inputs.
+pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<TakeImport> {
+    if !(req.threshold.is_finite() && req.threshold > 0.0) {
+        invalid!("the match threshold must be a positive number of metres");
+    }
+    progress.step("analysing the song", 0.0)?;
+    let analysed = analyse_file(
+        &req.song,
+        &AnalyseOptions {
+            max_minutes: req.max_minutes,
+            use_cache: true,
+            need_audio: true,
+        },
+        progress,
+    )?;
+    require_phrases(&analysed.analysis, &req.song)?;
+    progress.step("reading the take", 0.3)?;
+    let take = load_take(req)?;
+    let take_label = req.take.display().to_string();
+    let cues = take_cues(&take.clip);
+    let mean_speed = cues.envelope.iter().sum::<f64>() / cues.envelope.len().max(1) as f64;
+    if mean_speed < STILL_SPEED {
+        invalid!("{take_label}: the take has no motion (mean joint speed {mean_speed:.3} m/s)");
+    }
+    let song = &analysed.analysis;
+    let mut warnings = Vec::new();
+    let (offset, estimate) = match req.offset {
+        Some(x) if x.is_finite() => (x, None),
+        Some(_) => invalid!("the offset must be a number of seconds"),
+        None => {
+            progress.step("finding the offset", 0.4)?;
+            let env = loudness(&analysed);
+            let boundaries: Vec<f64> = song.phrases.iter().skip(1).map(|p| p.start).collect();
+            let est = find_offset(
+                &cues,
+                &MusicCues {
+                    beats: &song.beats,
+                    envelope: &env,
+                    duration: song.duration,
+                    boundaries: &boundaries,
+                },
+                &take_label,
+            )?;
+            if est.confidence < 0.2 {
+                warnings.push(format!(
+                    "the offset {:.3} s is uncertain (confidence {:.2}); check it and pass --offset if it is wrong",
+                    est.offset, est.confidence
+                ));
+            }
+            (est.offset, Some(est))
+        }
+    };
+    // the music phrases the take covers
+    let take_end = take.clip.duration();
+    let inside: Vec<usize> = song
+        .phrases
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.start + offset >= -1e-6 && p.end + offset <= take_end + 1e-6)
+        .map(|(i, _)| i)
+        .collect();
+    if inside.is_empty() {
+        invalid!(
+            "{take_label}: the take ({take_end:.1} s, song starting at {offset:.2} s into it) covers none of the song's {} music phrases",
+            song.phrases.len()
+        );
+    }
+    let outside = song.phrases.len() - inside.len();
+    if outside > 0 {
+        warnings.push(format!(
+            "the take covers {} of the song's {} music phrases; only those are imported",
+            inside.len(),
+            song.phrases.len()
+        ));
+    }
+    let (library, mut on_disk, fresh) = open_library(&req.library)?;
+    let clip_id = unique_clip_id(&on_disk, &take.entry.id);
+    let clip_file = format!("clips/{clip_id}.bvh");
+    let world = take.clip.world();
+    let fps = take.clip.fps;
+    let mut pieces = Vec::new();
+    let mut new_phrases = Vec::new();
+    let song_name = req
+        .song
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    for (n, &slot) in inside.iter().enumerate() {
+        progress.step(
+            "matching phrases",
+            0.45 + 0.5 * n as f32 / inside.len() as f32,
+        )?;
+        let p = &song.phrases[slot];
+        let beats = beats_in(song, p.start, p.end);
+        let (times, dt) = beat_samples(&beats, SAMPLES_PER_BEAT, EDGE_SKIP_S);
+        let nearest = if times.len() >= 2 {
+            let feats = take_features(&take.clip, &times, offset);
+            nearest_phrase(
+                &library,
+                song.tempo_bpm,
+                &beats,
+                (p.start, p.end),
+                &times,
+                dt,
+                &feats,
+            )?
+        } else {
+            None
+        };
+        let matched = nearest
+            .as_ref()
+            .filter(|(_, d)| *d <= req.threshold)
+            .map(|(id, _)| id.clone());
+        let label = match matched {
+            Some(id) => id,
+            None => {
+                let entry = new_phrase(NewPhrase {
+                    id: format!("{clip_id}/{:03}", new_phrases.len()),
+                    clip: &clip_id,
+                    file: &clip_file,
+                    beats: &beats,
+                    span: (p.start, p.end),
+                    offset,
+                    fps,
+                    world: &world,
+                    style: &take.entry.style,
+                    provenance: Provenance {
+                        take: take.entry.source.clone(),
+                        song: song_name.clone(),
+                        song_hash: analysed.content_hash.clone(),
+                        start: r6(p.start),
+                        end: r6(p.end),
+                        offset: r6(offset),
+                    },
+                })
+                .ok_or_else(|| {
+                    super::ServiceError::Invalid(format!(
+                        "{take_label}: the piece {:.2}–{:.2} s has too few beats or frames to become a phrase",
+                        p.start, p.end
+                    ))
+                })?;
+                let id = entry.id.clone();
+                new_phrases.push(entry);
+                id
+            }
+        };
+        pieces.push(Piece {
+            slot,
+            start: p.start,
+            end: p.end,
+            beats: beats.len().saturating_sub(1),
+            new_phrase: new_phrases.last().is_some_and(|e| e.id == label),
+            label,
+            nearest: nearest.as_ref().map(|(id, _)| id.clone()),
+            distance: nearest.as_ref().map(|(_, d)| r6(*d)),
+        });
+    }
+    // the labels file is read (and checked) before anything is written
+    let mut labels = if req.labels.is_file() {
+        LabelSet::read(&req.labels)?
+    } else {
+        LabelSet::new()
+    };
+    progress.step("writing", 0.96)?;
+    let new_clip = if new_phrases.is_empty() {
+        None
+    } else {
+        let mut entry = take.entry.clone();
+        entry.id.clone_from(&clip_id);
+        entry.file.clone_from(&clip_file);
+        entry.grid_bpm = r6(song.tempo_bpm);
+        entry.dance_beats = cues.beats.len();
+        on_disk.clips.push(entry);
+        on_disk.phrases.extend(new_phrases);
+        write_library(&req.library, &on_disk, &clip_file, &take.clip, fresh)?;
+        Some(clip_id)
+    };
+    labels.add_song(LabeledSong {
+        audio: relative_to(&dir_of(&req.labels), &req.song),
+        content_hash: Some(analysed.content_hash.clone()),
+        phrases: pieces
+            .iter()
+            .map(|p| LabeledPhrase {
+                start: p.start,
+                end: p.end,
+                label: p.label.clone(),
+                status: LabelStatus::Imported,
+            })
+            .collect(),
+        split: None,
+        style: req.style.clone(),
+    });
+    labels.write(&req.labels)?;
+    if let Some(project_path) = &req.project {
+        write_project(req, project_path, analysed, &pieces)?;
+    }
+    progress.step("done", 1.0)?;
+    Ok(TakeImport {
+        offset,
+        offset_given: req.offset.is_some(),
+        estimate,
+        take_fps: fps,
+        pieces,
+        outside,
+        new_clip,
+        warnings,
+    })
+}
+
+/// What [`new_phrase`] needs.
+struct NewPhrase<'a> {
+    id: String,
+    clip: &'a str,
+    file: &'a str,
+    beats: &'a [f64],
+    span: (f64, f64),
+    offset: f64,
+    fps: f64,
+    world: &'a [crate::motion::skeleton::WorldPose],
+    style: &'a str,
+    provenance: Provenance,
+}
+
+/// A library phrase made of the take over a music phrase: from its first to its last beat,
+/// the music's beats as its beats. `None` when it has under two beats or no frames.
+fn new_phrase(n: NewPhrase<'_>) -> Option<PhraseEntry> {
+    let (&first, &last) = (n.beats.first()?, n.beats.last()?);
+    if n.beats.len() < 2 || n.world.is_empty() {
+        return None;
+    }
+    let frame = |t: f64| ((t + n.offset) * n.fps).round().max(0.0) as usize;
+    let start_frame = frame(first);
+    let end_frame = frame(last).min(n.world.len() - 1);
+    if end_frame <= start_frame {
+        return None;
+    }
+    let beat_times: Vec<f64> = n.beats.iter().map(|b| r6(b - first)).collect();
+    let beats = n.beats.len() - 1;
+    let f: PhraseFeatures = phrase_features(&n.world[start_frame..=end_frame], n.fps, beats);
+    let _ = n.span;
+    Some(PhraseEntry {
+        id: n.id,
+        clip: n.clip.to_string(),
+        file: n.file.to_string(),
+        start_frame,
+        end_frame,
+        fps: n.fps,
+        beats,
+        tempo_bpm: r6(tempo_bpm(&beat_times)),
+        beat_times,
+        style: n.style.to_string(),
+        tags: vec!["take".into()],
+        features: PhraseFeatures {
+            mean_speed: r6(f.mean_speed),
+            energy: r6(f.energy),
+            beat_density: r6(f.beat_density),
+            height_range: r6(f.height_range),
+            travel: r6(f.travel),
+            turn_rate: r6(f.turn_rate),
+            hands_height: r6(f.hands_height),
+        },
+        flagged: false,
+        tempo_range: None,
+        beats_per_bar: None,
+        mirror_of: None,
+        provenance: Some(n.provenance),
+    })
+}
+
+/// Writes the take's clip, then the index: each atomically, so a crash in between leaves the
+/// previous index (and an unused clip file). A new library folder is made in one step.
+fn write_library(
+    dir: &Path,
+    index: &LibraryIndex,
+    clip_file: &str,
+    clip: &Clip,
+    fresh: bool,
+) -> Result<()> {
+    let bvh = clip.to_bvh().to_string_with(5);
+    let json = index.to_json();
+    if fresh {
+        crate::files::replace_dir(dir, |tmp| -> std::io::Result<()> {
+            std::fs::create_dir_all(tmp.join("clips"))?;
+            std::fs::write(tmp.join(clip_file), &bvh)?;
+            std::fs::write(tmp.join("index.json"), &json)
+        })
+        .map_err(|e| match e {
+            crate::files::ReplaceError::File(f) => super::ServiceError::File(f),
+            crate::files::ReplaceError::Fill(e) => {
+                super::ServiceError::File(crate::files::FileError::Io {
+                    path: dir.to_path_buf(),
+                    err: e,
+                })
+            }
+        })?;
+        return Ok(());
+    }
+    let clips = dir.join("clips");
+    std::fs::create_dir_all(&clips).map_err(|e| crate::motion::MotionError::io(&clips, e))?;
+    crate::files::write_atomic(&dir.join(clip_file), bvh.as_bytes())?;
+    crate::files::write_atomic(&dir.join("index.json"), json.as_bytes())?;
+    Ok(())
+}
+
+/// A project for the song with the take's dance chosen (status `imported`, locked), ranked
+/// around it with the library's default scorer.
+fn write_project(
+    req: &TakeImportRequest,
+    path: &Path,
+    analysed: Analysed,
+    pieces: &[Piece],
+) -> Result<()> {
+    let library = Library::load(&req.library)?;
+    let source = super::scoring::score_source(None, Some(&req.library), path);
+    let scorer = crate::choreo::network::song_scores(
+        &source,
+        &req.song,
+        &analysed.analysis,
+        analysed.analysis_samples(),
+        &library.index,
+    )?;
+    let mut project = Project::new(
+        path,
+        &req.song,
+        &analysed.content_hash,
+        analysed.analysis,
+        &library.index,
+        Some(&req.library),
+        &scorer,
+        RankSettings::default(),
+    )?;
+    let at = crate::choreo::time::now_rfc3339();
+    for p in pieces {
+        if let Some(slot) = project.slots.get_mut(p.slot) {
+            let d = &mut slot.decision;
+            d.chosen = Some(p.label.clone());
+            d.status = SlotStatus::Imported;
+            d.locked = true;
+            d.by = Some("takes import".into());
+            d.at = Some(at.clone());
+            d.note = format!(
+                "from {} (distance {})",
+                req.take.display(),
+                p.distance
+                    .map_or_else(|| "—".into(), |d| format!("{d:.3} m"))
+            );
+        }
+    }
+    use crate::choreo::Scorer as _;
+    let scores = scorer.score_all(&project.analysis, &library.index);
+    let matrix = scorer.transitions(&library.index)?;
+    project.rerank(&scores, &library.index, &matrix)?;
+    project.save(path)?;
+    Ok(())
+}
+
+/// The `NAME.<audio>` + `NAME.bvh` pairs directly in `dir`, sorted by name; a BVH without a
+/// song of the same name is skipped with a warning. Fails when there is no pair.
+pub fn take_pairs(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let files = crate::confine::files_under(dir, false, |_| true)
+        .map_err(|(p, e)| crate::motion::MotionError::io(&p, e))?;
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default()
+    };
+    let mut pairs = Vec::new();
+    for take in files.iter().filter(|p| ext(p) == "bvh") {
+        let song = files.iter().find(|p| {
+            p.file_stem() == take.file_stem()
+                && crate::model::data::AUDIO_EXTENSIONS.contains(&ext(p).as_str())
+        });
+        match song {
+            Some(s) => pairs.push((s.clone(), take.clone())),
+            None => tracing::warn!("{}: no song of the same name; skipped", take.display()),
+        }
+    }
+    if pairs.is_empty() {
+        invalid!(
+            "{}: no NAME.bvh with a song NAME.<wav|flac|mp3|ogg|m4a> beside it",
+            dir.display()
+        );
+    }
+    Ok(pairs)
+}

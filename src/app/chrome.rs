@@ -89,6 +89,18 @@ fn file_menu(ui: &mut egui::Ui, editor: &Editor, settings: &Settings, out: &mut 
     if ui.button("Export BVH + timeline…").clicked() {
         out.push(AppCommand::Ask(DialogKind::ExportBvh));
     }
+    ui.separator();
+    if ui
+        .button("Import take…")
+        .on_hover_text(
+            "a motion-capture take (BVH) danced to this song: its phrases become the \
+             slots' choices (marked imported), labels, and new library phrases where the \
+             library lacks the move",
+        )
+        .clicked()
+    {
+        out.push(AppCommand::Ask(DialogKind::ImportTake));
+    }
 }
 
 fn edit_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {

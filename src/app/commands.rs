@@ -190,9 +190,12 @@ impl EditorApp {
                     .as_ref()
                     .map_or_else(|| "untitled".to_string(), |p| p.display().to_string());
                 let n = s.project.slots.len();
+                let imported = s.take.as_ref().and_then(|t| t.import_summary.clone());
                 self.editor.set_session(s);
-                self.editor
-                    .say(Level::Info, format!("{name}: {n} slots ranked"));
+                self.editor.say(
+                    Level::Info,
+                    imported.unwrap_or_else(|| format!("{name}: {n} slots ranked")),
+                );
             }
             Err(e) if is_cancel(&e) => self.editor.say(Level::Info, "opening cancelled"),
             Err(e) => {
@@ -342,6 +345,7 @@ impl EditorApp {
             DialogKind::Open => self.open(path),
             DialogKind::SaveAs => self.apply_editor(Command::SaveAs(path)),
             DialogKind::ExportBvh => self.export_bvh(path),
+            DialogKind::ImportTake => self.import_take(path),
             DialogKind::LocateSong => {
                 let Some(project) = self.relocating.take() else {
                     return;
@@ -372,6 +376,74 @@ impl EditorApp {
                 }
             }
         }
+    }
+
+    /// Imports a recorded take for the open song in the background
+    /// ([`crate::service::takes::import_for_document`]), then opens the project it wrote: the
+    /// take's dance as the slots' choices, the take beside the blended dance in the preview.
+    /// Refused with unsaved changes (the import replaces the project's decisions) and while
+    /// another job works on the document.
+    fn import_take(&mut self, take: PathBuf) {
+        if self.refuse_while_document_busy() {
+            return;
+        }
+        let Some(s) = &self.editor.session else {
+            self.editor
+                .say(Level::Error, "open the song the take was danced to first");
+            return;
+        };
+        if s.dirty {
+            self.editor.say(
+                Level::Error,
+                "save first: importing a take replaces the project's choices (Ctrl+S)",
+            );
+            return;
+        }
+        let song = s.project.song_path(s.project_path());
+        let project = s.path.clone();
+        let library = s.library_dir.clone();
+        if let Some(j) = &self.jobs.load {
+            j.progress.cancel();
+        }
+        self.loading_project.clone_from(&project);
+        self.jobs.load = Some(Job::spawn(
+            format!("importing {}", take.display()),
+            move |p| {
+                let done = crate::service::takes::import_for_document(
+                    &song,
+                    &take,
+                    project.as_deref(),
+                    library.as_deref(),
+                    p,
+                )?;
+                let r = &done.report;
+                let new = r.pieces.iter().filter(|x| x.new_phrase).count();
+                let mut summary = format!(
+                    "{}: the song starts {:.3} s into the take{}; {} slots imported ({} matched \
+                     in {}, {new} new), labels in {}",
+                    take.display(),
+                    r.offset,
+                    r.estimate.as_ref().map_or_else(String::new, |e| format!(
+                        " (confidence {:.2})",
+                        e.confidence
+                    )),
+                    r.pieces.len(),
+                    r.pieces.len() - new,
+                    done.library.display(),
+                    done.labels.display()
+                );
+                for w in &r.warnings {
+                    summary.push_str("; ");
+                    summary.push_str(w);
+                }
+                let mut s = session::open_project(&done.project, p)?;
+                if let Some(t) = &mut s.take {
+                    t.import_summary = Some(summary);
+                }
+                Ok(s)
+            },
+            self.repaint_hook(),
+        ));
     }
 
     /// Exports the dance in the background. Refused while a learn run works on the document,

@@ -17,6 +17,8 @@ pub enum DialogKind {
     Library,
     /// Find the song of a project whose song moved.
     LocateSong,
+    /// A motion-capture take danced to the open song.
+    ImportTake,
 }
 
 impl DialogKind {
@@ -27,6 +29,7 @@ impl DialogKind {
             DialogKind::ExportBvh => "Export BVH to",
             DialogKind::Library => "Library folder",
             DialogKind::LocateSong => "Where is the project's song now?",
+            DialogKind::ImportTake => "Import a take (BVH danced to this song)",
         }
     }
 }
@@ -143,5 +146,6 @@ fn pick(kind: DialogKind, start_dir: Option<PathBuf>) -> Option<PathBuf> {
         DialogKind::LocateSong => d
             .add_filter("songs", &["wav", "flac", "mp3", "ogg", "m4a", "aac"])
             .pick_file(),
+        DialogKind::ImportTake => d.add_filter("BVH", &["bvh"]).pick_file(),
     }
 }

@@ -16,6 +16,9 @@ use crate::render::{OrbitCamera, Scene, SkeletonRenderer};
 
 use super::editor::Editor;
 
+/// How far to the dance's left a recorded take stands (m).
+const TAKE_GAP_M: f64 = 1.1;
+
 /// Crossfade length the preview treats as "in transition" on each side of a switch (s).
 const TRANSITION_S: f64 = 0.25;
 
@@ -126,7 +129,13 @@ impl Preview {
             return;
         };
         let t = ed.player.transport().position();
-        let world = dance.sample(t).world();
+        let pose = dance.sample(t);
+        let world = pose.world();
+        // a recorded take stands beside its blended dance, facing the same way
+        let companion = s
+            .take
+            .as_ref()
+            .map(|take| take.pose_beside(t, &pose, TAKE_GAP_M).world());
         self.camera.frame(&world);
         let nearest = dance
             .switch_times()
@@ -142,6 +151,7 @@ impl Preview {
         if self.gpu {
             let mut scene = Scene::new(world, self.camera);
             scene.transition = transition * 0.6;
+            scene.companion = companion;
             // The target size travels with the renderer in the callback resources.
             p.add(egui_wgpu::Callback::new_paint_callback(
                 rect,
@@ -158,6 +168,9 @@ impl Preview {
                     .map(|q| rect.min + Vec2::new(q[0] / ppp, q[1] / ppp))
             };
             draw_floor(&p, &to_screen, &world);
+            if let Some(c) = &companion {
+                draw_skeleton(&p, c, false, &to_screen);
+            }
             draw_skeleton(&p, &world, transition > 0.0, &to_screen);
         }
         captions(&p, rect, s, t, transition > 0.0);
@@ -284,6 +297,21 @@ fn captions(
         FontId::proportional(13.0),
         Color32::from_gray(220),
     );
+    if let Some(take) = &s.take {
+        p.text(
+            rect.left_top() + Vec2::new(10.0, 26.0),
+            Align2::LEFT_TOP,
+            format!(
+                "muted, on the left: the recorded take {} (song at {:.2} s)",
+                take.file
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                take.offset
+            ),
+            FontId::proportional(11.0),
+            Color32::from_gray(160),
+        );
+    }
     p.text(
         rect.right_bottom() - Vec2::new(10.0, 8.0),
         Align2::RIGHT_BOTTOM,

@@ -97,6 +97,44 @@ pub struct Session {
     pub metrics: Option<Arc<SessionMetrics>>,
     /// The measurement under way on a worker thread, if any.
     metrics_rx: Option<std::sync::mpsc::Receiver<SessionMetrics>>,
+    /// The recorded take the dance was imported from, shown beside it (`None` without one,
+    /// or when it could not be read).
+    pub take: Option<TakePreview>,
+}
+
+/// A recorded take for the preview: its clip on the canonical skeleton and where the song
+/// starts in it.
+#[derive(Debug, Clone)]
+pub struct TakePreview {
+    /// The take, retargeted.
+    pub clip: Arc<crate::motion::clip::Clip>,
+    /// Take time at which the song starts (s).
+    pub offset: f64,
+    /// Its file, for captions.
+    pub file: PathBuf,
+    /// What the import that just made the project found (for the status bar), if any.
+    pub import_summary: Option<String>,
+}
+
+impl TakePreview {
+    /// The take's pose at song time `t`, turned and moved to stand `gap` metres to the left of
+    /// `beside` (the blended dance's pose), facing the same way: the two can be compared pose
+    /// for pose wherever each travels.
+    pub fn pose_beside(
+        &self,
+        t: f64,
+        beside: &crate::motion::skeleton::Pose,
+        gap: f64,
+    ) -> crate::motion::skeleton::Pose {
+        let p = self.clip.sample(t + self.offset);
+        let turned = p.transformed(beside.heading() - p.heading(), crate::motion::Vec3::ZERO);
+        let left = crate::motion::quat::Quat::from_yaw(beside.heading())
+            .rotate(crate::motion::Vec3::new(gap, 0.0, 0.0));
+        let target = beside.root + left;
+        let shift =
+            crate::motion::Vec3::new(target.x - turned.root.x, 0.0, target.z - turned.root.z);
+        turned.transformed(0.0, shift)
+    }
 }
 
 /// The editor's dance metrics: the dance's, per slot, and the random baseline on its slots.
@@ -160,6 +198,7 @@ impl Session {
             dance_error: None,
             metrics: None,
             metrics_rx: None,
+            take: None,
         };
         s.rebuild_dance();
         Ok(s)
@@ -371,7 +410,25 @@ impl Session {
     /// The editor's session around a document a service opened.
     pub fn from_opened(o: Opened) -> Result<Session> {
         let audio = o.audio.map(|a| SongAudio::new(a.samples, a.sample_rate));
-        Session::new(
+        let take = o
+            .path
+            .as_deref()
+            .and_then(|p| o.project.take_path(p))
+            .and_then(|(file, offset, fps)| {
+                match crate::service::takes::read_take(&file, &[], fps) {
+                    Ok((rt, _)) => Some(TakePreview {
+                        clip: Arc::new(rt.clip),
+                        offset,
+                        file,
+                        import_summary: None,
+                    }),
+                    Err(e) => {
+                        tracing::warn!("the project's take is not shown: {e}");
+                        None
+                    }
+                }
+            });
+        let mut s = Session::new(
             o.project,
             o.path,
             o.base_path,
@@ -380,7 +437,9 @@ impl Session {
             audio,
             o.source,
             o.scorer,
-        )
+        )?;
+        s.take = take;
+        Ok(s)
     }
 }
 

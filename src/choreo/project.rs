@@ -207,6 +207,23 @@ pub struct Project {
     pub created_at: String,
     /// Last save (RFC 3339 UTC).
     pub modified_at: String,
+    /// The recorded take this project's dance was imported from (`takes import`): the editor
+    /// shows it beside the blended dance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take: Option<TakeRef>,
+}
+
+/// A recorded take beside a project.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TakeRef {
+    /// The take's BVH, relative to the project file's folder (absolute when that is
+    /// impossible).
+    pub path: String,
+    /// Take time at which the song starts (s).
+    pub offset: f64,
+    /// Frame rate used instead of the take header's (`takes import --fps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<f64>,
 }
 
 /// Who makes an edit, and when.
@@ -389,6 +406,7 @@ impl Project {
             slots,
             created_at: now.clone(),
             modified_at: now,
+            take: None,
         };
         let scores = scorer.score_all(&project.analysis, index);
         let matrix = scorer.transitions(index)?;
@@ -399,6 +417,13 @@ impl Project {
     /// Absolute path of the song, given where the project file is.
     pub fn song_path(&self, project_path: &Path) -> PathBuf {
         resolve(&dir_of(project_path), &self.song.path)
+    }
+
+    /// The recorded take's file and offset, if the project has one.
+    pub fn take_path(&self, project_path: &Path) -> Option<(PathBuf, f64, Option<f64>)> {
+        self.take
+            .as_ref()
+            .map(|t| (resolve(&dir_of(project_path), &t.path), t.offset, t.fps))
     }
 
     /// Library folder, or `None` for the starter library.

@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use super::progress::TerminalProgress;
 use crate::service::takes::{
     DEFAULT_THRESHOLD, TakeImport, TakeImportRequest, import_take, take_pairs,
@@ -29,10 +27,13 @@ pub struct TakesImportArgs {
     /// music). Found from the motion when absent.
     #[arg(long, allow_hyphen_values = true)]
     pub offset: Option<f64>,
-    /// Library folder to match against and extend (a new folder holds only the takes'
-    /// phrases; `phrasewise library starter -o DIR` makes one from the starter library).
+    /// Library folder to match against and extend (see --from-starter for a new one).
     #[arg(long)]
     pub library: PathBuf,
+    /// When the library folder does not exist yet, start it as a copy of the starter library
+    /// (otherwise a new folder holds only the takes' phrases).
+    #[arg(long)]
+    pub from_starter: bool,
     /// Labels file to write (created, or the song's entry replaced).
     #[arg(long)]
     pub labels: PathBuf,
@@ -84,14 +85,15 @@ fn run_import(args: &TakesImportArgs) -> anyhow::Result<()> {
     for (song, take) in pairs {
         let mut req = TakeImportRequest::new(&song, &take, &args.library, &args.labels);
         req.offset = args.offset;
+        req.seed_starter = args.from_starter;
         req.project.clone_from(&args.project);
         req.threshold = args.threshold;
         req.rigs.clone_from(&args.rigs);
         req.fps = args.fps;
         req.style.clone_from(&args.style);
         let progress = TerminalProgress::new();
-        let r = import_take(&req, &progress)
-            .with_context(|| format!("importing {} with {}", take.display(), song.display()))?;
+        // the service's errors name the file at fault (song, take, library or labels)
+        let r = import_take(&req, &progress)?;
         drop(progress);
         print_summary(&song, &take, &r, args.threshold);
         reports.push(serde_json::json!({

@@ -87,6 +87,8 @@ pub struct OffsetEstimate {
     pub beat_fit: f64,
     /// Envelope correlation `C` at the offset (−1…1).
     pub envelope_corr: f64,
+    /// Mean motion novelty (z-score) at the music's phrase boundaries.
+    pub boundary_fit: f64,
     /// 0–1: how far the winner's `B + C` lies above the best candidate at least half a beat
     /// away (0.25 or more counts as 1), times the beat fit.
     pub confidence: f64,
@@ -175,12 +177,12 @@ fn novelty_curve(clip: &Clip, n: usize) -> Vec<f64> {
     for i in 0..n {
         let f = pose_feature(&clip.sample(i as f64 * dt));
         let mut row = Vec::with_capacity(dims);
-        for j in 0..JOINT_COUNT {
-            row.extend(f[j].to_array());
+        for p in &f {
+            row.extend(p.to_array());
         }
-        for j in 0..JOINT_COUNT {
+        for (j, p) in f.iter().enumerate() {
             // velocity magnitude per axis (m/s), scaled to count like 10 cm per 1 m/s
-            let v = prev.map_or(Vec3::ZERO, |p| (f[j] - p[j]) * (1.0 / dt));
+            let v = prev.map_or(Vec3::ZERO, |q| (*p - q[j]) * (1.0 / dt));
             row.extend([v.x.abs(), v.y.abs(), v.z.abs()].map(|x| x * VELOCITY_WEIGHT_S));
         }
         prev = Some(f);
@@ -188,9 +190,10 @@ fn novelty_curve(clip: &Clip, n: usize) -> Vec<f64> {
     }
     // prefix sums for window means
     let mut cum = vec![vec![0.0; dims]; n + 1];
-    for i in 0..n {
-        for d in 0..dims {
-            cum[i + 1][d] = cum[i][d] + feats[i][d];
+    for (i, row) in feats.iter().enumerate() {
+        let (done, rest) = cum.split_at_mut(i + 1);
+        for ((next, prev), x) in rest[0].iter_mut().zip(&done[i]).zip(row) {
+            *next = prev + x;
         }
     }
     let w = (NOVELTY_WINDOW_S * ENVELOPE_RATE).round().max(1.0) as usize;
@@ -200,13 +203,15 @@ fn novelty_curve(clip: &Clip, n: usize) -> Vec<f64> {
             if i - a < w / 2 || b - i < w / 2 {
                 return 0.0;
             }
-            let mut s = 0.0;
-            for d in 0..dims {
-                let before = (cum[i][d] - cum[a][d]) / (i - a) as f64;
-                let after = (cum[b][d] - cum[i][d]) / (b - i) as f64;
-                s += (after - before) * (after - before);
-            }
-            s.sqrt()
+            let (na, nb) = ((i - a) as f64, (b - i) as f64);
+            (0..dims)
+                .map(|d| {
+                    let before = (cum[i][d] - cum[a][d]) / na;
+                    let after = (cum[b][d] - cum[i][d]) / nb;
+                    (after - before) * (after - before)
+                })
+                .sum::<f64>()
+                .sqrt()
         })
         .collect();
     let mean = nov.iter().sum::<f64>() / n.max(1) as f64;
@@ -247,10 +252,10 @@ fn nearest(sorted_dance: &[f64], music: &[f64], offset: f64, lo: f64, hi: f64) -
             let i = sorted_dance.partition_point(|d| *d < t);
             let mut d = f64::INFINITY;
             for j in [i.wrapping_sub(1), i] {
-                if let Some(k) = sorted_dance.get(j) {
-                    if (k - t).abs() < d.abs() {
-                        d = k - t;
-                    }
+                if let Some(k) = sorted_dance.get(j)
+                    && (k - t).abs() < d.abs()
+                {
+                    d = k - t;
                 }
             }
             (b, d)
@@ -300,6 +305,62 @@ fn envelope_corr(take: &[f64], music: &[f64], shift: isize) -> f64 {
     cov / (vx * vy).sqrt()
 }
 
+/// One placement of the take considered by [`find_offset`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Candidate {
+    /// Offset (s).
+    x: f64,
+    /// Beat fit `B`.
+    beat: f64,
+    /// Envelope correlation `C`.
+    envelope: f64,
+    /// Boundary fit.
+    boundary: f64,
+}
+
+impl Candidate {
+    /// What the candidates are ranked by: `B + C + w·boundary fit`.
+    fn score(&self) -> f64 {
+        self.beat + self.envelope + BOUNDARY_WEIGHT * self.boundary
+    }
+}
+
+/// The local maxima of the beat fit over offsets `range` (every [`SEARCH_STEP_S`]) of at
+/// least 0.3 × its maximum, with their envelope correlation and boundary fit.
+fn candidates(take: &TakeCues, music: &MusicCues<'_>, range: (f64, f64)) -> Vec<Candidate> {
+    let overlap = |x: f64| (0f64.max(-x), music.duration.min(take.duration - x));
+    let smooth = ENVELOPE_SMOOTH_S * ENVELOPE_RATE;
+    let zt = gaussian_smooth(&take.envelope, smooth);
+    let zm = gaussian_smooth(music.envelope, smooth);
+    let steps = ((range.1 - range.0) / SEARCH_STEP_S).ceil() as usize + 1;
+    let xs: Vec<f64> = (0..steps)
+        .map(|i| range.0 + i as f64 * SEARCH_STEP_S)
+        .collect();
+    let b: Vec<f64> = xs
+        .iter()
+        .map(|&x| {
+            let (lo, hi) = overlap(x);
+            beat_fit(&take.beats, music.beats, x, lo, hi)
+        })
+        .collect();
+    let b_max = b.iter().copied().fold(0.0, f64::max);
+    let mut out = Vec::new();
+    for i in 0..steps {
+        let left = if i > 0 { b[i - 1] } else { f64::NEG_INFINITY };
+        let right = b.get(i + 1).copied().unwrap_or(f64::NEG_INFINITY);
+        if b[i] >= left && b[i] > right && b[i] >= 0.3 * b_max {
+            let shift = (xs[i] * ENVELOPE_RATE).round() as isize;
+            out.push(Candidate {
+                x: xs[i],
+                beat: b[i],
+                envelope: envelope_corr(&zt, &zm, shift),
+                boundary: boundary_fit(&take.novelty, music.boundaries, xs[i]),
+            });
+        }
+    }
+    out
+}
+
 /// Finds where the take sits in the song (see the module docs). `file` names the take in
 /// errors. Fails when the take has no kinematic beats or the song no beats.
 pub fn find_offset(
@@ -328,38 +389,11 @@ pub fn find_offset(
         ));
     }
     let overlap = |x: f64| (0f64.max(-x), music.duration.min(take.duration - x));
-    let smooth = ENVELOPE_SMOOTH_S * ENVELOPE_RATE;
-    let zt = gaussian_smooth(&take.envelope, smooth);
-    let zm = gaussian_smooth(music.envelope, smooth);
-    // B on a fine grid, then its local maxima as candidates
-    let steps = ((x_hi - x_lo) / SEARCH_STEP_S).ceil() as usize + 1;
-    let xs: Vec<f64> = (0..steps)
-        .map(|i| x_lo + i as f64 * SEARCH_STEP_S)
-        .collect();
-    let b: Vec<f64> = xs
-        .iter()
-        .map(|&x| {
-            let (lo, hi) = overlap(x);
-            beat_fit(&take.beats, music.beats, x, lo, hi)
-        })
-        .collect();
-    let b_max = b.iter().copied().fold(0.0, f64::max);
-    let mut cands: Vec<(f64, f64, f64)> = Vec::new(); // (x, B, C + boundary fit)
-    for i in 0..steps {
-        let left = if i > 0 { b[i - 1] } else { f64::NEG_INFINITY };
-        let right = b.get(i + 1).copied().unwrap_or(f64::NEG_INFINITY);
-        if b[i] >= left && b[i] > right && b[i] >= 0.3 * b_max {
-            let shift = (xs[i] * ENVELOPE_RATE).round() as isize;
-            let c = envelope_corr(&zt, &zm, shift)
-                + BOUNDARY_WEIGHT * boundary_fit(&take.novelty, music.boundaries, xs[i]);
-            cands.push((xs[i], b[i], c));
-        }
-    }
-    let score = |c: &(f64, f64, f64)| c.1 + c.2;
+    let cands = candidates(take, music, (x_lo, x_hi));
     let Some(best) = cands
         .iter()
         .copied()
-        .max_by(|a, b| score(a).total_cmp(&score(b)))
+        .max_by(|a, b| a.score().total_cmp(&b.score()))
     else {
         return Err(MotionError::invalid(
             file,
@@ -369,33 +403,34 @@ pub fn find_offset(
     let period = median_period(music.beats);
     let runner_up = cands
         .iter()
-        .filter(|c| (c.0 - best.0).abs() > 0.5 * period)
-        .map(score)
+        .filter(|c| (c.x - best.x).abs() > 0.5 * period)
+        .map(Candidate::score)
         .fold(f64::NEG_INFINITY, f64::max);
     let margin = if runner_up.is_finite() {
-        score(&best) - runner_up
+        best.score() - runner_up
     } else {
         1.0
     };
     // refine: the median residual of the beats paired within 2σ
-    let (lo, hi) = overlap(best.0);
-    let mut res: Vec<f64> = nearest(&take.beats, music.beats, best.0, lo, hi)
+    let (lo, hi) = overlap(best.x);
+    let mut res: Vec<f64> = nearest(&take.beats, music.beats, best.x, lo, hi)
         .into_iter()
         .map(|(_, d)| d)
         .filter(|d| d.abs() <= 2.0 * BEAT_SIGMA_S)
         .collect();
     let paired = res.len();
     let offset = if res.is_empty() {
-        best.0
+        best.x
     } else {
-        best.0 + super::clip::median(&mut res)
+        best.x + super::clip::median(&mut res)
     };
     let (lo, hi) = overlap(offset);
     let fit = beat_fit(&take.beats, music.beats, offset, lo, hi);
     Ok(OffsetEstimate {
         offset,
         beat_fit: fit,
-        envelope_corr: best.2,
+        envelope_corr: best.envelope,
+        boundary_fit: best.boundary,
         confidence: (margin / 0.25).clamp(0.0, 1.0) * fit,
         paired_beats: paired,
     })

@@ -8,7 +8,7 @@
 //! texture back ([`super::offscreen`]).
 
 use super::camera;
-use super::scene::{Capsule, MAX_CAPSULES, Scene, figure_capsules, shadow_points, srgb};
+use super::scene::{Capsule, MAX_CAPSULES, Scene, scene_capsules, shadow_points, srgb};
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
@@ -221,8 +221,7 @@ impl SkeletonRenderer {
         }
         let Some(target) = &self.target else { return };
 
-        figure_capsules(&scene.pose, &mut self.capsules);
-        self.capsules.truncate(MAX_CAPSULES);
+        scene_capsules(scene, &mut self.capsules);
         if !self.capsules.is_empty() {
             queue.write_buffer(&self.instances, 0, bytemuck::cast_slice(&self.capsules));
         }

@@ -21,6 +21,9 @@ pub struct Scene {
     pub transition: f32,
     /// Whether the floor grid and the shadows are drawn.
     pub floor: bool,
+    /// A second figure drawn beside the first in muted colours (a recorded take next to its
+    /// blended dance).
+    pub companion: Option<WorldPose>,
 }
 
 impl Default for Scene {
@@ -38,6 +41,7 @@ impl Scene {
             camera,
             transition: 0.0,
             floor: true,
+            companion: None,
         }
     }
 }
@@ -61,7 +65,9 @@ pub struct Capsule {
 }
 
 /// Upper bound of [`figure_capsules`]'s output (bones + end sites + joints + head).
-pub const MAX_CAPSULES: usize = 2 * JOINT_COUNT + 8;
+pub const MAX_CAPSULES: usize = 2 * FIGURE_CAPSULES;
+/// Capsules one figure needs at most.
+pub const FIGURE_CAPSULES: usize = 2 * JOINT_COUNT + 8;
 
 /// Side of the body a joint belongs to, by its canonical name.
 fn side(j: usize) -> Side {
@@ -196,6 +202,25 @@ pub fn figure_capsules(pose: &WorldPose, out: &mut Vec<Capsule>) {
     }
 }
 
+/// The capsules of a scene: its figure, then the companion's (if any) in muted colours.
+pub fn scene_capsules(scene: &Scene, out: &mut Vec<Capsule>) {
+    figure_capsules(&scene.pose, out);
+    if let Some(c) = &scene.companion {
+        let mut more = Vec::with_capacity(FIGURE_CAPSULES);
+        figure_capsules(c, &mut more);
+        for k in &mut more {
+            // desaturated and a little darker: the reference, not the dance
+            let grey = (k.color[0] + k.color[1] + k.color[2]) / 3.0;
+            for ch in 0..3 {
+                k.color[ch] = 0.65 * (0.5 * k.color[ch] + 0.5 * grey);
+            }
+            k.color[2] = (k.color[2] * 1.25).min(1.0);
+        }
+        out.extend(more);
+    }
+    out.truncate(MAX_CAPSULES);
+}
+
 /// Where the contact shadows go: the hips (x, height, z) and each foot's lowest point
 /// (x, height above its resting contact, z). Non-finite input puts a shadow far away.
 pub fn shadow_points(pose: &WorldPose) -> [[f32; 3]; 3] {
@@ -233,7 +258,7 @@ mod tests {
     fn rest_pose_capsules() {
         let mut caps = Vec::new();
         figure_capsules(&Pose::rest().world(), &mut caps);
-        assert!(caps.len() <= MAX_CAPSULES, "{}", caps.len());
+        assert!(caps.len() <= FIGURE_CAPSULES, "{}", caps.len());
         // 21 bones + 4 end-site bones (hands, toes) + 20 joints + pelvis + head
         assert_eq!(caps.len(), 21 + 4 + 20 + 2);
         let left = caps.iter().filter(|c| c.side == 1.0).count();
@@ -241,6 +266,22 @@ mod tests {
         assert_eq!(left, right);
         // the left hand's end site is at +X
         assert!(caps.iter().any(|c| c.side == 1.0 && c.b[0] > 0.8));
+    }
+
+    #[test]
+    fn a_companion_is_drawn_beside_in_muted_colours() {
+        let rest = Pose::rest();
+        let mut scene = Scene::new(rest.world(), OrbitCamera::default());
+        let mut one = Vec::new();
+        scene_capsules(&scene, &mut one);
+        scene.companion = Some(rest.transformed(0.0, Vec3::new(1.2, 0.0, 0.0)).world());
+        let mut two = Vec::new();
+        scene_capsules(&scene, &mut two);
+        assert_eq!(two.len(), 2 * one.len());
+        assert_eq!(&two[..one.len()], one.as_slice());
+        let (a, b) = (&two[0], &two[one.len()]);
+        assert!((b.a[0] - a.a[0] - 1.2).abs() < 1e-5, "placed beside");
+        assert_ne!(a.color, b.color, "muted");
     }
 
     #[test]

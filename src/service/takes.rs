@@ -63,8 +63,11 @@ pub struct TakeImportRequest {
     pub take: PathBuf,
     /// Take time at which the song starts (s); found from the motion when `None`.
     pub offset: Option<f64>,
-    /// Library folder (created, holding only the take's phrases, when it does not exist).
+    /// Library folder (created when it does not exist: from the starter library with
+    /// `seed_starter`, else holding only the take's phrases).
     pub library: PathBuf,
+    /// A library folder that does not exist yet starts as a copy of the starter library.
+    pub seed_starter: bool,
     /// Labels file (created when it does not exist; the song's entry is replaced).
     pub labels: PathBuf,
     /// A project to write for the editor, with the take's dance as the chosen phrases.
@@ -95,6 +98,7 @@ impl TakeImportRequest {
             offset: None,
             library: library.into(),
             labels: labels.into(),
+            seed_starter: false,
             project: None,
             threshold: DEFAULT_THRESHOLD,
             rigs: Vec::new(),
@@ -153,6 +157,34 @@ struct LoadedTake {
     entry: ClipEntry,
 }
 
+/// Parses a take and retargets it to the canonical skeleton (rig maps: `rigs`, the take's
+/// folder's `rigs/`, the built-in ones; `fps` overrides the header's frame rate). Fails with a
+/// message naming the file.
+pub fn read_take(
+    path: &Path,
+    rigs: &[PathBuf],
+    fps: Option<f64>,
+) -> Result<(crate::motion::retarget::Retargeted, usize)> {
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_FILE_BYTES)
+        .map_err(|e| crate::motion::MotionError::io(path, e))?;
+    let label = path.display().to_string();
+    let bvh = Bvh::parse(&bytes, &label)?;
+    let maps = gather_rigs(&dir_of(path), rigs)?;
+    let rt = retarget_auto(
+        &bvh,
+        &maps,
+        &label,
+        &RetargetOptions {
+            fps,
+            ..RetargetOptions::default()
+        },
+    )?;
+    if rt.clip.len() < 4 {
+        invalid!("{label}: the take has {} frames", rt.clip.len());
+    }
+    Ok((rt, bvh.frames))
+}
+
 /// Parses and retargets the take; fails with a message naming it when it cannot be used.
 fn load_take(req: &TakeImportRequest) -> Result<LoadedTake> {
     let path = &req.take;
@@ -160,23 +192,7 @@ fn load_take(req: &TakeImportRequest) -> Result<LoadedTake> {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let bytes = crate::limits::read_file(path, crate::limits::MAX_FILE_BYTES)
-        .map_err(|e| crate::motion::MotionError::io(path, e))?;
-    let label = path.display().to_string();
-    let bvh = Bvh::parse(&bytes, &label)?;
-    let maps = gather_rigs(&dir_of(path), &req.rigs)?;
-    let rt = retarget_auto(
-        &bvh,
-        &maps,
-        &label,
-        &RetargetOptions {
-            fps: req.fps,
-            ..RetargetOptions::default()
-        },
-    )?;
-    if rt.clip.len() < 4 {
-        invalid!("{label}: the take has {} frames", rt.clip.len());
-    }
+    let (rt, source_frames) = read_take(path, &req.rigs, req.fps)?;
     let id = crate::motion::clip::file_stem(&name);
     let entry = ClipEntry {
         id: format!("take_{id}"),
@@ -188,7 +204,7 @@ fn load_take(req: &TakeImportRequest) -> Result<LoadedTake> {
         leg_scale: r6(rt.leg_scale),
         header_fps: r6(rt.header_fps),
         fps: rt.clip.fps,
-        source_frames: [0, bvh.frames],
+        source_frames: [0, source_frames],
         frames: rt.clip.len(),
         style: req.style.clone().unwrap_or_else(|| "take".into()),
         tags: vec!["take".into()],
@@ -220,8 +236,19 @@ fn loudness(analysed: &Analysed) -> Vec<f64> {
         .collect()
 }
 
-/// The library to match against and extend: the folder's, or a new empty one.
-fn open_library(dir: &Path) -> Result<(Library, LibraryIndex, bool)> {
+/// Whether the library folder exists yet, and what a new one starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NewLibrary {
+    /// The folder holds a library.
+    Exists,
+    /// A new folder holding only the take's phrases.
+    Empty,
+    /// A new folder starting as a copy of the starter library.
+    Starter,
+}
+
+/// The library to match against and extend: the folder's, or a new one (see [`NewLibrary`]).
+fn open_library(dir: &Path, seed_starter: bool) -> Result<(Library, LibraryIndex, NewLibrary)> {
     let index_path = dir.join("index.json");
     if index_path.is_file() {
         let lib = Library::load(dir)?;
@@ -229,7 +256,7 @@ fn open_library(dir: &Path) -> Result<(Library, LibraryIndex, bool)> {
         let text = crate::limits::read_text(&index_path, crate::limits::MAX_FILE_BYTES)
             .map_err(|e| crate::motion::MotionError::io(&index_path, e))?;
         let on_disk = LibraryIndex::from_json(&text, &index_path.display().to_string())?;
-        return Ok((lib, on_disk, false));
+        return Ok((lib, on_disk, NewLibrary::Exists));
     }
     if dir.exists() && !dir.is_dir() {
         invalid!("{}: not a folder", dir.display());
@@ -244,6 +271,13 @@ fn open_library(dir: &Path) -> Result<(Library, LibraryIndex, bool)> {
             "{}: not a library (no index.json) and not empty; name a library folder or a new one",
             dir.display()
         );
+    }
+    if seed_starter {
+        let index = LibraryIndex::from_json(
+            crate::motion::embedded::EMBEDDED_INDEX,
+            "<embedded>/starter/index.json",
+        )?;
+        return Ok((Library::starter()?, index, NewLibrary::Starter));
     }
     let index = LibraryIndex {
         schema: LIBRARY_SCHEMA.into(),
@@ -262,7 +296,7 @@ fn open_library(dir: &Path) -> Result<(Library, LibraryIndex, bool)> {
             crate::motion::library::LibrarySource::Dir(dir.to_path_buf()),
         ),
         index,
-        true,
+        NewLibrary::Empty,
     ))
 }
 
@@ -335,30 +369,147 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
     require_phrases(&analysed.analysis, &req.song)?;
     progress.step("reading the take", 0.3)?;
     let take = load_take(req)?;
-    let take_label = req.take.display().to_string();
     let cues = take_cues(&take.clip);
     let mean_speed = cues.envelope.iter().sum::<f64>() / cues.envelope.len().max(1) as f64;
     if mean_speed < STILL_SPEED {
-        invalid!("{take_label}: the take has no motion (mean joint speed {mean_speed:.3} m/s)");
+        invalid!(
+            "{}: the take has no motion (mean joint speed {mean_speed:.3} m/s)",
+            req.take.display()
+        );
     }
-    let song = &analysed.analysis;
     let mut warnings = Vec::new();
-    let (offset, estimate) = match req.offset {
-        Some(x) if x.is_finite() => (x, None),
+    let (offset, estimate) = place_take(req, &analysed, &cues, progress, &mut warnings)?;
+    let inside = covered_phrases(req, &analysed.analysis, offset, take.clip.duration())?;
+    let song = &analysed.analysis;
+    let outside = song.phrases.len() - inside.len();
+    if outside > 0 {
+        warnings.push(format!(
+            "the take covers {} of the song's {} music phrases; only those are imported",
+            inside.len(),
+            song.phrases.len()
+        ));
+    }
+    let (library, on_disk, fresh) = open_library(&req.library, req.seed_starter)?;
+    let clip_id = unique_clip_id(&on_disk, &take.entry.id);
+    let clip_file = format!("clips/{clip_id}.bvh");
+    let (pieces, new_phrases) = match_pieces(
+        req,
+        &analysed,
+        (&take, offset),
+        &library,
+        (&clip_id, &clip_file),
+        &inside,
+        progress,
+    )?;
+    let new_clip = write_import(
+        req,
+        analysed,
+        (&take, &cues, offset),
+        (on_disk, fresh),
+        (clip_id, &clip_file),
+        new_phrases,
+        &pieces,
+        progress,
+    )?;
+    progress.step("done", 1.0)?;
+    Ok(TakeImport {
+        offset,
+        offset_given: req.offset.is_some(),
+        estimate,
+        take_fps: take.clip.fps,
+        pieces,
+        outside,
+        new_clip,
+        warnings,
+    })
+}
+
+/// Writes what an import made: the library (when a piece was new, or a new library starts
+/// from the starter), the labels, and the project on request; the labels file is read (and
+/// checked) first. Returns the clip added to the library.
+#[allow(clippy::too_many_arguments)]
+fn write_import(
+    req: &TakeImportRequest,
+    analysed: Analysed,
+    (take, cues, offset): (&LoadedTake, &crate::motion::takes::TakeCues, f64),
+    (mut on_disk, fresh): (LibraryIndex, NewLibrary),
+    (clip_id, clip_file): (String, &str),
+    new_phrases: Vec<PhraseEntry>,
+    pieces: &[Piece],
+    progress: &dyn Progress,
+) -> Result<Option<String>> {
+    let song = &analysed.analysis;
+    // the labels file is read (and checked) before anything is written
+    let mut labels = if req.labels.is_file() {
+        LabelSet::read(&req.labels)?
+    } else {
+        LabelSet::new()
+    };
+    progress.step("writing", 0.96)?;
+    let new_clip = if new_phrases.is_empty() {
+        None
+    } else {
+        let mut entry = take.entry.clone();
+        entry.id.clone_from(&clip_id);
+        entry.file = clip_file.to_string();
+        entry.grid_bpm = r6(song.tempo_bpm);
+        entry.dance_beats = cues.beats.len();
+        on_disk.clips.push(entry);
+        on_disk.phrases.extend(new_phrases);
+        Some(clip_id)
+    };
+    if new_clip.is_some() || fresh == NewLibrary::Starter {
+        let clip = new_clip.as_ref().map(|_| (clip_file, &take.clip));
+        write_library(&req.library, &on_disk, clip, fresh)?;
+    }
+    labels.add_song(LabeledSong {
+        audio: relative_to(&dir_of(&req.labels), &req.song),
+        content_hash: Some(analysed.content_hash.clone()),
+        phrases: pieces
+            .iter()
+            .map(|p| LabeledPhrase {
+                start: p.start,
+                end: p.end,
+                label: p.label.clone(),
+                status: LabelStatus::Imported,
+            })
+            .collect(),
+        split: None,
+        style: req.style.clone(),
+    });
+    labels.write(&req.labels)?;
+    if let Some(project_path) = &req.project {
+        write_project(req, project_path, analysed, (pieces, offset))?;
+    }
+    Ok(new_clip)
+}
+
+/// The take's offset: the one given, or the one found ([`find_offset`]; an uncertain one
+/// adds a warning).
+fn place_take(
+    req: &TakeImportRequest,
+    analysed: &Analysed,
+    cues: &crate::motion::takes::TakeCues,
+    progress: &dyn Progress,
+    warnings: &mut Vec<String>,
+) -> Result<(f64, Option<OffsetEstimate>)> {
+    match req.offset {
+        Some(x) if x.is_finite() => Ok((x, None)),
         Some(_) => invalid!("the offset must be a number of seconds"),
         None => {
             progress.step("finding the offset", 0.4)?;
-            let env = loudness(&analysed);
+            let song = &analysed.analysis;
+            let env = loudness(analysed);
             let boundaries: Vec<f64> = song.phrases.iter().skip(1).map(|p| p.start).collect();
             let est = find_offset(
-                &cues,
+                cues,
                 &MusicCues {
                     beats: &song.beats,
                     envelope: &env,
                     duration: song.duration,
                     boundaries: &boundaries,
                 },
-                &take_label,
+                &req.take.display().to_string(),
             )?;
             if est.confidence < 0.2 {
                 warnings.push(format!(
@@ -366,11 +517,18 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
                     est.offset, est.confidence
                 ));
             }
-            (est.offset, Some(est))
+            Ok((est.offset, Some(est)))
         }
-    };
-    // the music phrases the take covers
-    let take_end = take.clip.duration();
+    }
+}
+
+/// The music phrases (indices) lying wholly inside the take; an error when there are none.
+fn covered_phrases(
+    req: &TakeImportRequest,
+    song: &crate::analysis::SongAnalysis,
+    offset: f64,
+    take_end: f64,
+) -> Result<Vec<usize>> {
     let inside: Vec<usize> = song
         .phrases
         .iter()
@@ -380,29 +538,34 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
         .collect();
     if inside.is_empty() {
         invalid!(
-            "{take_label}: the take ({take_end:.1} s, song starting at {offset:.2} s into it) covers none of the song's {} music phrases",
+            "{}: the take ({take_end:.1} s, song starting at {offset:.2} s into it) covers none of the song's {} music phrases",
+            req.take.display(),
             song.phrases.len()
         );
     }
-    let outside = song.phrases.len() - inside.len();
-    if outside > 0 {
-        warnings.push(format!(
-            "the take covers {} of the song's {} music phrases; only those are imported",
-            inside.len(),
-            song.phrases.len()
-        ));
-    }
-    let (library, mut on_disk, fresh) = open_library(&req.library)?;
-    let clip_id = unique_clip_id(&on_disk, &take.entry.id);
-    let clip_file = format!("clips/{clip_id}.bvh");
+    Ok(inside)
+}
+
+/// Labels every covered music phrase: its nearest library phrase within the threshold, else
+/// a new phrase of clip `clip` (id, file) made of the take. Returns the pieces and the new
+/// phrases.
+fn match_pieces(
+    req: &TakeImportRequest,
+    analysed: &Analysed,
+    (take, offset): (&LoadedTake, f64),
+    library: &Library,
+    (clip_id, clip_file): (&str, &str),
+    inside: &[usize],
+    progress: &dyn Progress,
+) -> Result<(Vec<Piece>, Vec<PhraseEntry>)> {
+    let song = &analysed.analysis;
     let world = take.clip.world();
-    let fps = take.clip.fps;
-    let mut pieces = Vec::new();
-    let mut new_phrases = Vec::new();
     let song_name = req
         .song
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut pieces = Vec::new();
+    let mut new_phrases: Vec<PhraseEntry> = Vec::new();
     for (n, &slot) in inside.iter().enumerate() {
         progress.step(
             "matching phrases",
@@ -414,7 +577,7 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
         let nearest = if times.len() >= 2 {
             let feats = take_features(&take.clip, &times, offset);
             nearest_phrase(
-                &library,
+                library,
                 song.tempo_bpm,
                 &beats,
                 (p.start, p.end),
@@ -434,12 +597,11 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
             None => {
                 let entry = new_phrase(NewPhrase {
                     id: format!("{clip_id}/{:03}", new_phrases.len()),
-                    clip: &clip_id,
-                    file: &clip_file,
+                    clip: clip_id,
+                    file: clip_file,
                     beats: &beats,
-                    span: (p.start, p.end),
                     offset,
-                    fps,
+                    fps: take.clip.fps,
                     world: &world,
                     style: &take.entry.style,
                     provenance: Provenance {
@@ -453,8 +615,10 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
                 })
                 .ok_or_else(|| {
                     super::ServiceError::Invalid(format!(
-                        "{take_label}: the piece {:.2}–{:.2} s has too few beats or frames to become a phrase",
-                        p.start, p.end
+                        "{}: the piece {:.2}–{:.2} s has too few beats or frames to become a phrase",
+                        req.take.display(),
+                        p.start,
+                        p.end
                     ))
                 })?;
                 let id = entry.id.clone();
@@ -473,56 +637,7 @@ pub fn import_take(req: &TakeImportRequest, progress: &dyn Progress) -> Result<T
             distance: nearest.as_ref().map(|(_, d)| r6(*d)),
         });
     }
-    // the labels file is read (and checked) before anything is written
-    let mut labels = if req.labels.is_file() {
-        LabelSet::read(&req.labels)?
-    } else {
-        LabelSet::new()
-    };
-    progress.step("writing", 0.96)?;
-    let new_clip = if new_phrases.is_empty() {
-        None
-    } else {
-        let mut entry = take.entry.clone();
-        entry.id.clone_from(&clip_id);
-        entry.file.clone_from(&clip_file);
-        entry.grid_bpm = r6(song.tempo_bpm);
-        entry.dance_beats = cues.beats.len();
-        on_disk.clips.push(entry);
-        on_disk.phrases.extend(new_phrases);
-        write_library(&req.library, &on_disk, &clip_file, &take.clip, fresh)?;
-        Some(clip_id)
-    };
-    labels.add_song(LabeledSong {
-        audio: relative_to(&dir_of(&req.labels), &req.song),
-        content_hash: Some(analysed.content_hash.clone()),
-        phrases: pieces
-            .iter()
-            .map(|p| LabeledPhrase {
-                start: p.start,
-                end: p.end,
-                label: p.label.clone(),
-                status: LabelStatus::Imported,
-            })
-            .collect(),
-        split: None,
-        style: req.style.clone(),
-    });
-    labels.write(&req.labels)?;
-    if let Some(project_path) = &req.project {
-        write_project(req, project_path, analysed, &pieces)?;
-    }
-    progress.step("done", 1.0)?;
-    Ok(TakeImport {
-        offset,
-        offset_given: req.offset.is_some(),
-        estimate,
-        take_fps: fps,
-        pieces,
-        outside,
-        new_clip,
-        warnings,
-    })
+    Ok((pieces, new_phrases))
 }
 
 /// What [`new_phrase`] needs.
@@ -531,7 +646,6 @@ struct NewPhrase<'a> {
     clip: &'a str,
     file: &'a str,
     beats: &'a [f64],
-    span: (f64, f64),
     offset: f64,
     fps: f64,
     world: &'a [crate::motion::skeleton::WorldPose],
@@ -555,7 +669,6 @@ fn new_phrase(n: NewPhrase<'_>) -> Option<PhraseEntry> {
     let beat_times: Vec<f64> = n.beats.iter().map(|b| r6(b - first)).collect();
     let beats = n.beats.len() - 1;
     let f: PhraseFeatures = phrase_features(&n.world[start_frame..=end_frame], n.fps, beats);
-    let _ = n.span;
     Some(PhraseEntry {
         id: n.id,
         clip: n.clip.to_string(),
@@ -585,21 +698,28 @@ fn new_phrase(n: NewPhrase<'_>) -> Option<PhraseEntry> {
     })
 }
 
-/// Writes the take's clip, then the index: each atomically, so a crash in between leaves the
-/// previous index (and an unused clip file). A new library folder is made in one step.
+/// Writes the take's clip (if any), then the index: each atomically, so a crash in between
+/// leaves the previous index (and an unused clip file). A new library folder is made in one
+/// step, with the starter library's clips when it starts from them.
 fn write_library(
     dir: &Path,
     index: &LibraryIndex,
-    clip_file: &str,
-    clip: &Clip,
-    fresh: bool,
+    clip: Option<(&str, &Clip)>,
+    fresh: NewLibrary,
 ) -> Result<()> {
-    let bvh = clip.to_bvh().to_string_with(5);
+    let bvh = clip.map(|(file, c)| (file, c.to_bvh().to_string_with(5)));
     let json = index.to_json();
-    if fresh {
+    if fresh != NewLibrary::Exists {
         crate::files::replace_dir(dir, |tmp| -> std::io::Result<()> {
             std::fs::create_dir_all(tmp.join("clips"))?;
-            std::fs::write(tmp.join(clip_file), &bvh)?;
+            if fresh == NewLibrary::Starter {
+                for (rel, text) in crate::motion::embedded::EMBEDDED_CLIPS {
+                    std::fs::write(tmp.join(rel), text)?;
+                }
+            }
+            if let Some((file, text)) = &bvh {
+                std::fs::write(tmp.join(file), text)?;
+            }
             std::fs::write(tmp.join("index.json"), &json)
         })
         .map_err(|e| match e {
@@ -613,9 +733,11 @@ fn write_library(
         })?;
         return Ok(());
     }
-    let clips = dir.join("clips");
-    std::fs::create_dir_all(&clips).map_err(|e| crate::motion::MotionError::io(&clips, e))?;
-    crate::files::write_atomic(&dir.join(clip_file), bvh.as_bytes())?;
+    if let Some((file, text)) = &bvh {
+        let clips = dir.join("clips");
+        std::fs::create_dir_all(&clips).map_err(|e| crate::motion::MotionError::io(&clips, e))?;
+        crate::files::write_atomic(&dir.join(file), text.as_bytes())?;
+    }
     crate::files::write_atomic(&dir.join("index.json"), json.as_bytes())?;
     Ok(())
 }
@@ -626,7 +748,7 @@ fn write_project(
     req: &TakeImportRequest,
     path: &Path,
     analysed: Analysed,
-    pieces: &[Piece],
+    (pieces, offset): (&[Piece], f64),
 ) -> Result<()> {
     let library = Library::load(&req.library)?;
     let source = super::scoring::score_source(None, Some(&req.library), path);
@@ -668,6 +790,11 @@ fn write_project(
     let scores = scorer.score_all(&project.analysis, &library.index);
     let matrix = scorer.transitions(&library.index)?;
     project.rerank(&scores, &library.index, &matrix)?;
+    project.take = Some(crate::choreo::project::TakeRef {
+        path: relative_to(&dir_of(path), &req.take),
+        offset,
+        fps: req.fps,
+    });
     project.save(path)?;
     Ok(())
 }
@@ -701,4 +828,63 @@ pub fn take_pairs(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         );
     }
     Ok(pairs)
+}
+
+/// Where an import started from an open document writes (the editor's *Import take…*).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocumentImport {
+    /// The report.
+    pub report: TakeImport,
+    /// The project written (the document to open next).
+    pub project: PathBuf,
+    /// The library folder used.
+    pub library: PathBuf,
+    /// The labels file written.
+    pub labels: PathBuf,
+}
+
+/// Imports `take` for the song of an open document: the project is the document's file (or,
+/// for an untitled one, `SONG_STEM.phrasewise.json` beside the song, numbered when taken); the
+/// library is the document's folder library, else the workspace's `library/` — started from
+/// the starter library when it does not exist yet (written only with the import); the labels
+/// go to the workspace's `labels.json`.
+pub fn import_for_document(
+    song: &Path,
+    take: &Path,
+    project: Option<&Path>,
+    library_dir: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<DocumentImport> {
+    let project = match project {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let dir = dir_of(song);
+            let stem = song
+                .file_stem()
+                .map_or_else(|| "song".into(), |s| s.to_string_lossy().into_owned());
+            (1..)
+                .map(|i| {
+                    dir.join(if i == 1 {
+                        format!("{stem}.phrasewise.json")
+                    } else {
+                        format!("{stem}-{i}.phrasewise.json")
+                    })
+                })
+                .find(|p| !p.exists())
+                .unwrap_or_else(|| dir.join(format!("{stem}.phrasewise.json")))
+        }
+    };
+    let workspace = dir_of(&project);
+    let library = library_dir.map_or_else(|| workspace.join("library"), Path::to_path_buf);
+    let labels = workspace.join("labels.json");
+    let mut req = TakeImportRequest::new(song, take, &library, &labels);
+    req.project = Some(project.clone());
+    req.seed_starter = library_dir.is_none();
+    let report = import_take(&req, progress)?;
+    Ok(DocumentImport {
+        report,
+        project,
+        library,
+        labels,
+    })
 }

@@ -781,3 +781,62 @@ fn dance_metrics_show_for_the_dance_and_the_selected_slot() {
     assert_eq!(after.measure.per_slot.len(), slots);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// File > Import take…: a take danced to the open song becomes the slots' choices (imported,
+/// locked), the workspace gets a library (from the starter) and labels, and the preview holds
+/// the take beside the dance.
+#[test]
+fn importing_a_take_shows_its_dance_and_the_take_beside_it() {
+    use phrasewise::app::AppCommand;
+    use phrasewise::app::dialogs::DialogKind;
+    let dir = temp_dir("take");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).expect("demo");
+    let syn = crate::takes_import::synthetic_take(&wav, &dir);
+    let take = dir.join("demo_take.bvh");
+    crate::takes_import::write_take(&syn.take, &take);
+    let opts = StartOptions {
+        open: Start::Path(wav.clone()),
+        ..options(&dir)
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h.run_steps(2);
+    assert!(h.state().editor.session.is_some());
+    h.state_mut()
+        .dispatch(AppCommand::Chosen(DialogKind::ImportTake, take.clone()));
+    let mut status = String::new();
+    for _ in 0..600 {
+        h.run_steps(1);
+        status = format!("{:?}", h.state().editor.status);
+        if status.contains("imported") || status.contains("Error") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.contains("slots imported"), "{status}");
+    let s = h.state().editor.session.as_ref().expect("session");
+    let preview = s.take.as_ref().expect("the take is shown");
+    assert!((preview.offset - crate::takes_import::OFFSET).abs() < 0.02);
+    assert_eq!(
+        s.path.as_deref(),
+        Some(dir.join("demo.phrasewise.json").as_path())
+    );
+    assert!(
+        s.project
+            .slots
+            .iter()
+            .all(|x| x.decision.status == SlotStatus::Imported && x.decision.locked)
+    );
+    // the take stands beside the dance at any time, facing the same way
+    let dance = s.dance.as_ref().expect("dance");
+    let pose = dance.sample(20.0);
+    let beside = preview.pose_beside(20.0, &pose, 1.1);
+    assert!(((beside.root - pose.root).xz().length() - 1.1).abs() < 1e-6);
+    assert!((beside.heading() - pose.heading()).abs() < 1e-6);
+    assert!(dir.join("library/index.json").is_file());
+    assert!(dir.join("labels.json").is_file());
+    h.run_steps(2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

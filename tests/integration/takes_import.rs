@@ -18,7 +18,7 @@ use phrasewise::service::takes::{TakeImportRequest, import_take};
 
 const TAKE_FPS: f64 = 60.0;
 /// Take time at which the song starts.
-const OFFSET: f64 = 2.4167;
+pub(crate) const OFFSET: f64 = 2.4167;
 /// Slot danced with other arms, and slot danced with a move the library lacks.
 const ARMS_SLOT: usize = 2;
 const NOVEL_SLOT: usize = 5;
@@ -44,13 +44,13 @@ impl Noise {
 }
 
 /// The synthetic take and the truth it was made from.
-struct Synthetic {
-    take: Clip,
-    truth: Project,
+pub(crate) struct Synthetic {
+    pub(crate) take: Clip,
+    pub(crate) truth: Project,
 }
 
 /// The starter library's dance of the demo song, perturbed (see the module docs).
-fn synthetic_take(wav: &Path, dir: &Path) -> Synthetic {
+pub(crate) fn synthetic_take(wav: &Path, dir: &Path) -> Synthetic {
     let (project, library) = suggest(
         &SuggestRequest::new(wav, dir.join("truth.phrasewise.json")),
         &Quiet,
@@ -113,7 +113,7 @@ fn synthetic_take(wav: &Path, dir: &Path) -> Synthetic {
                         .normalized();
                 }
             }
-            p.root = p.root + Vec3::new(noise.next(), noise.next(), noise.next()) * 0.0005;
+            p.root += Vec3::new(noise.next(), noise.next(), noise.next()) * 0.0005;
             p
         })
         .collect();
@@ -127,7 +127,7 @@ fn synthetic_take(wav: &Path, dir: &Path) -> Synthetic {
     }
 }
 
-fn write_take(clip: &Clip, path: &Path) {
+pub(crate) fn write_take(clip: &Clip, path: &Path) {
     std::fs::write(path, clip.to_bvh().to_string_with(5)).unwrap();
 }
 
@@ -357,5 +357,61 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
         "{:?}",
         r.warnings
     );
+
+    // the command line's folder form (NAME.wav + NAME.bvh) into a new library: every piece
+    // is new there; the report comes as JSON on stdout
+    let pairs = dir.join("pairs");
+    std::fs::create_dir_all(&pairs).unwrap();
+    std::fs::copy(&wav, pairs.join("song.wav")).unwrap();
+    std::fs::copy(&tail_path, pairs.join("song.bvh")).unwrap();
+    let new_lib = dir.join("new-library");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+        .args(["takes", "import"])
+        .arg(&pairs)
+        .arg("--library")
+        .arg(&new_lib)
+        .arg("--labels")
+        .arg(pairs.join("labels.json"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let import = &json["takes"][0]["import"];
+    let pieces = import["pieces"].as_array().unwrap();
+    assert_eq!(pieces.len(), r.pieces.len());
+    assert!(pieces.iter().all(|p| p["new_phrase"] == true));
+    assert!((import["offset"].as_f64().unwrap() - true_offset).abs() <= 1.0 / TAKE_FPS);
+    assert!(stderr.contains("the song starts"), "{stderr}");
+    let lib = Library::load(&new_lib).unwrap();
+    assert_eq!(
+        lib.index
+            .phrases
+            .iter()
+            .filter(|p| p.mirror_of.is_none())
+            .count(),
+        pieces.len()
+    );
+
+    // and a bad take there: exit 1, one message naming the file
+    std::fs::copy(&still, pairs.join("song.bvh")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+        .args(["takes", "import"])
+        .arg(pairs.join("song.wav"))
+        .arg(pairs.join("song.bvh"))
+        .arg("--library")
+        .arg(&new_lib)
+        .arg("--labels")
+        .arg(pairs.join("labels.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("no motion"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("song.bvh").count(), 1, "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -272,7 +272,9 @@ impl ScoreSource {
 /// network's inputs need no second decode). With a model, the cold-start scorer's hard tempo
 /// rule still applies: a phrase that cannot be time-warped to the music within [0.8, 1.25]
 /// (and its own comfortable tempo range) stays impossible whatever the network says; and its
-/// metre term ([`super::score::metre_cost`]) is subtracted.
+/// metre term ([`super::score::metre_cost`]) and beat-clarity term
+/// ([`super::score::clarity_costs`], weighted by [`super::score::CLARITY_WEIGHT`]) are
+/// subtracted.
 pub fn song_scores(
     source: &ScoreSource,
     audio: &Path,
@@ -307,15 +309,17 @@ pub fn song_scores(
         .iter()
         .map(|p| super::score::metre_cost(song.beats_per_bar, p))
         .collect();
-    for ((s, c), m) in scores
+    let clarity = super::score::clarity_costs(song, index);
+    for (((s, c), m), b) in scores
         .iter_mut()
         .zip(&cold_scores)
         .zip(metre.iter().cycle())
+        .zip(&clarity)
     {
         if *c == f32::NEG_INFINITY {
             *s = f32::NEG_INFINITY;
         }
-        *s -= m;
+        *s -= m + super::score::CLARITY_WEIGHT * b;
     }
     let id = match source {
         ScoreSource::DefaultModel => {

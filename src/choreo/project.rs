@@ -53,11 +53,21 @@ pub struct LibraryRef {
     pub phrases: usize,
 }
 
-/// BLAKE3 (hex) of a library index's canonical JSON.
+/// BLAKE3 (hex) of a library index's canonical JSON, without the phrases' kinematic beats
+/// (`PhraseEntry::kinematic_beats`): they are derived from the clips' motion for the
+/// beat-clarity term and change neither the phrases nor what a model learned about them, so
+/// an index that gained them keeps the fingerprint its models and projects were made with.
 pub fn library_fingerprint(index: &LibraryIndex) -> String {
-    blake3::hash(index.to_json().as_bytes())
-        .to_hex()
-        .to_string()
+    let json = if index.phrases.iter().any(|p| p.kinematic_beats.is_some()) {
+        let mut plain = index.clone();
+        for p in &mut plain.phrases {
+            p.kinematic_beats = None;
+        }
+        plain.to_json()
+    } else {
+        index.to_json()
+    };
+    blake3::hash(json.as_bytes()).to_hex().to_string()
 }
 
 /// One ranked candidate of a slot.

@@ -17,12 +17,21 @@
 //! | length | slot beats | phrase beats × counting | `−w_tiling` when the phrase does not tile the slot a whole number of times |
 //! | metre | song beats per bar (3, 6: triple) | phrase `beats_per_bar` (optional) | `−`[`METRE_MISMATCH`] when one is triple and the other not |
 //! | quality | — | clip flagged implausible | `−w_flagged` |
+//! | beat clarity | counting (1, ½, 2) | phrase `kinematic_beats` (optional) | `−w_clarity·(1 − c)`, `c` the phrase's [`beat_clarity`] at that counting ([`clarity_cost`]) |
+//!
+//! The beat-clarity term (issue 15, item 3) is the dance's beat alignment score (Bailando's
+//! BAS) as the phrase alone would score over its slot: a move whose velocity minima sit on
+//! its beat markers scores near 1 at 1:1 and near ½ at half time (every other music beat
+//! falls between its dance beats), one with off-beat minima lower. It is applied to a trained
+//! model's scores too ([`super::network::song_scores`]), with the same weight: the labels a
+//! model is calibrated on say nothing about how crisply a move marks the beat.
 //!
 //! Style is not scored per slot; it enters through the transition matrix (same-style
 //! neighbours are preferred).
 
 use crate::analysis::SongAnalysis;
 use crate::motion::library::{LibraryIndex, PhraseEntry};
+use crate::motion::metrics::beat_clarity;
 
 /// Identifier of the cold-start model in project files.
 pub const COLD_START_ID: &str = "cold-start";
@@ -35,6 +44,36 @@ pub const MAX_TEMPO_RATIO: f64 = 1.25;
 /// Log-score cost of dancing a 3/4 phrase to music in duple metre or the reverse (about the
 /// weight of an intensity mismatch of 0.37).
 pub const METRE_MISMATCH: f32 = 1.5;
+
+/// Default weight of the beat-clarity term ([`clarity_cost`]) for the cold-start scorer and
+/// on a trained model's scores. Measured on the four songs of BENCHMARKS.md's dance metrics
+/// (see its "Beat clarity" section).
+pub const CLARITY_WEIGHT: f32 = 8.0;
+
+/// The beat-clarity cost `1 − c` of dancing `p` counted `counting` music beats per dance beat,
+/// `c` its [`beat_clarity`] from the kinematic beats the library index stores; 0 for a phrase
+/// without them (an index written before they were stored), so such a library ranks as
+/// before. In [0, 1]; the caller weights it.
+pub fn clarity_cost(counting: f64, p: &PhraseEntry) -> f32 {
+    match &p.kinematic_beats {
+        Some(k) => (1.0 - beat_clarity(k, &p.beat_times, counting)).clamp(0.0, 1.0) as f32,
+        None => 0.0,
+    }
+}
+
+/// [`clarity_cost`] of every library phrase on every slot of `song` (row-major T×K), counted
+/// as the slot's tempo fits it ([`tempo_fit`], as the export counts it); 0 where no counting
+/// fits (the phrase is impossible there anyway).
+pub fn clarity_costs(song: &SongAnalysis, library: &LibraryIndex) -> Vec<f32> {
+    music_features(song)
+        .iter()
+        .flat_map(|m| {
+            library.phrases.iter().map(|p| {
+                tempo_fit(m.tempo_bpm, p.tempo_bpm).map_or(0.0, |f| clarity_cost(f.counting, p))
+            })
+        })
+        .collect()
+}
 
 /// True for triple metres (3/4, 6/8 counted in 6).
 fn is_triple(beats_per_bar: usize) -> bool {
@@ -247,6 +286,13 @@ pub struct ColdStartWeights {
     pub tiling: f32,
     /// Flagged implausible.
     pub flagged: f32,
+    /// Beat clarity ([`clarity_cost`]; absent in older settings: [`CLARITY_WEIGHT`]).
+    #[serde(default = "default_clarity_weight")]
+    pub clarity: f32,
+}
+
+fn default_clarity_weight() -> f32 {
+    CLARITY_WEIGHT
 }
 
 impl Default for ColdStartWeights {
@@ -256,6 +302,7 @@ impl Default for ColdStartWeights {
             intensity: 1.0,
             tiling: 0.5,
             flagged: 2.0,
+            clarity: CLARITY_WEIGHT,
         }
     }
 }
@@ -301,6 +348,7 @@ impl ColdStartScorer {
                 if p.flagged {
                     s -= w.flagged;
                 }
+                s -= w.clarity * clarity_cost(fit.counting, p);
                 s - metre_cost(beats_per_bar, p)
             })
             .collect()
@@ -392,6 +440,79 @@ mod tests {
         assert!(cs.row(&music(hi + 0.5, 16), 4, &lib, &motion)[0].is_infinite());
         assert!(cs.row(&music(lo - 0.5, 16), 4, &lib, &motion)[0].is_infinite());
         assert!(cs.row(&music(hi - 0.5, 16), 4, &lib, &motion)[0].is_finite());
+    }
+
+    /// The beat-clarity term: the same phrase with its kinematic beats half a beat late
+    /// scores lower on the same slot, by `w_clarity` times the difference of the costs; a
+    /// phrase without stored kinematic beats has no cost. The starter index stores them for
+    /// every phrase, an index without them still loads, and its fingerprint is the same (the
+    /// default model and saved projects keep matching).
+    #[test]
+    fn clarity_term_ranks_crisp_phrases_first() {
+        use crate::choreo::project::library_fingerprint;
+        let full = crate::motion::library::Library::starter()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .index;
+        assert!(full.phrases.iter().all(|p| p.kinematic_beats.is_some()));
+        let marked = full
+            .phrases
+            .iter()
+            .filter(|p| {
+                p.kinematic_beats
+                    .as_ref()
+                    .is_some_and(|k| k.len() > p.beats)
+            })
+            .count();
+        assert!(marked * 2 > full.phrases.len(), "{marked}");
+        let mut lib = full.clone();
+        lib.phrases.retain(|p| p.id == "chill_sway/001");
+        assert_eq!(lib.phrases.len(), 1);
+        let clear = lib.phrases[0].clone();
+        let half = 0.5 * clear.duration() / clear.beats as f64;
+        let mut late = clear.clone();
+        late.kinematic_beats = clear
+            .kinematic_beats
+            .as_ref()
+            .map(|k| k.iter().map(|t| t + half).collect());
+        let mut bare = clear.clone();
+        bare.kinematic_beats = None;
+        lib.phrases = vec![clear.clone(), late.clone(), bare];
+        let (c_clear, c_late) = (clarity_cost(1.0, &clear), clarity_cost(1.0, &late));
+        assert!(c_clear < 0.2 && c_late > 0.8, "{c_clear} {c_late}");
+        let m = MusicFeatures {
+            start: 0.0,
+            end: 10.0,
+            tempo_bpm: clear.tempo_bpm,
+            beats: clear.beats,
+            bars: 2,
+            onsets_per_beat: 1.0,
+            onsets_per_second: 2.0,
+            intensity: 0.5,
+            section: "A".into(),
+        };
+        let cs = ColdStartScorer::default();
+        let row = cs.row(&m, 4, &lib, &[0.5; 3]);
+        let w = cs.weights.clarity;
+        assert!(
+            (row[0] - row[1] - w * (c_late - c_clear)).abs() < 1e-4,
+            "{row:?}"
+        );
+        assert!((row[2] - row[0] - w * c_clear).abs() < 1e-4, "{row:?}");
+        // an index written before kinematic beats were stored
+        let mut json: serde_json::Value =
+            serde_json::from_str(&full.to_json()).unwrap_or_else(|e| panic!("{e}"));
+        let phrases = json["phrases"].as_array_mut().map_or(0, |ps| {
+            ps.iter_mut()
+                .filter_map(|p| p.as_object_mut())
+                .filter_map(|p| p.remove("kinematic_beats"))
+                .count()
+        });
+        assert_eq!(phrases, full.phrases.len());
+        let old = LibraryIndex::from_json(&json.to_string(), "old index")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(old.phrases.iter().all(|p| p.kinematic_beats.is_none()));
+        assert_eq!(library_fingerprint(&old), library_fingerprint(&full));
+        assert_ne!(old.to_json(), full.to_json());
     }
 
     #[test]

@@ -30,6 +30,37 @@ use super::quat::Vec3;
 use super::skeleton::{JOINT_COUNT, WorldPose};
 use serde::{Deserialize, Serialize};
 
+/// Gaussian smoothing of the joint speed before kinematic beats: 5 frames at 60 fps (s).
+pub const KINEMATIC_SMOOTH_S: f64 = 5.0 / 60.0;
+/// Frame rate kinematic beats are found at (Bailando's and AIST++'s 60 fps).
+pub const BAS_FPS: f64 = 60.0;
+
+/// Kinematic beats of `world` (frames at `fps`) as Bailando finds them (`calc_db` of its
+/// `utils/beat_align_score.py`; see [`super::metrics`]): the mean over joints of the
+/// per-frame displacement, Gaussian-smoothed with σ = [`KINEMATIC_SMOOTH_S`], and every strict
+/// local minimum (never the first or last value), in seconds from the first frame. Lives
+/// here, beside the Duan dance beats, so the library index can store a phrase's kinematic
+/// beats ([`super::index::PhraseEntry::kinematic_beats`]).
+pub fn kinematic_beats(world: &[WorldPose], fps: f64) -> Vec<f64> {
+    if world.len() < 4 || fps <= 0.0 {
+        return Vec::new();
+    }
+    let speed: Vec<f64> = world
+        .windows(2)
+        .map(|w| {
+            (0..JOINT_COUNT)
+                .map(|j| (w[1].pos[j] - w[0].pos[j]).length())
+                .sum::<f64>()
+                / JOINT_COUNT as f64
+        })
+        .collect();
+    let v = gaussian_smooth(&speed, KINEMATIC_SMOOTH_S * fps);
+    (1..v.len().saturating_sub(1))
+        .filter(|&k| v[k] < v[k - 1] && v[k] < v[k + 1])
+        .map(|k| k as f64 / fps)
+        .collect()
+}
+
 /// Parameters of [`dance_beats`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BeatConfig {

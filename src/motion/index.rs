@@ -4,7 +4,9 @@
 //! [`super::starter`] (generating the starter library), which both write these entries.
 
 use super::MotionError;
-use super::beats::{PhraseConfig, PhraseFeatures, cut_phrases, phrase_features, tempo_bpm};
+use super::beats::{
+    BAS_FPS, PhraseConfig, PhraseFeatures, cut_phrases, kinematic_beats, phrase_features, tempo_bpm,
+};
 use super::clip::{Clip, Plausibility};
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +91,13 @@ pub struct PhraseEntry {
     /// The phrase this one is the left↔right mirror image of ([`super::mirror`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror_of: Option<String>,
+    /// The phrase's kinematic beats (Bailando's velocity minima at 60 fps,
+    /// [`super::beats::kinematic_beats`], found on the whole clip) in seconds relative to the
+    /// phrase start, those within [`KINEMATIC_MARGIN_S`] of the phrase; what
+    /// [`super::metrics::beat_clarity`] scores against the beat markers. `None` in indexes
+    /// written before they were stored (the choreographer then has no clarity term).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinematic_beats: Option<Vec<f64>>,
     /// Where a phrase read off a recorded take came from (`takes import`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
@@ -275,7 +284,13 @@ pub fn round_plaus(p: Plausibility) -> Plausibility {
     }
 }
 
-/// Cuts a canonical clip into phrases on the beat grid `grid` (seconds) and describes them.
+/// How far before a phrase's first beat marker and after its last its stored kinematic beats
+/// reach (s): 3σ of the beat alignment score, beyond which a kinematic beat adds under 0.012.
+pub const KINEMATIC_MARGIN_S: f64 = 0.15;
+
+/// Cuts a canonical clip into phrases on the beat grid `grid` (seconds) and describes them,
+/// each with its kinematic beats (found once on the whole clip resampled to
+/// [`BAS_FPS`], so a phrase's first and last beats see the motion around them).
 #[allow(clippy::too_many_arguments)]
 pub fn phrases_for_clip(
     clip_id: &str,
@@ -288,6 +303,7 @@ pub fn phrases_for_clip(
     cfg: &PhraseConfig,
 ) -> Vec<PhraseEntry> {
     let world = clip.world();
+    let kinematic = kinematic_beats(&clip.resample(BAS_FPS).world(), BAS_FPS);
     cut_phrases(grid, cfg)
         .into_iter()
         .enumerate()
@@ -303,6 +319,12 @@ pub fn phrases_for_clip(
                 .map(|t| r6(t - cut.start))
                 .collect();
             let features = phrase_features(&world[start_frame..=end_frame], clip.fps, cut.beats);
+            let (lo, hi) = (cut.start - KINEMATIC_MARGIN_S, cut.end + KINEMATIC_MARGIN_S);
+            let kinematic_beats: Vec<f64> = kinematic
+                .iter()
+                .filter(|&&t| t >= lo && t <= hi)
+                .map(|t| r6(t - cut.start))
+                .collect();
             Some(PhraseEntry {
                 id: format!("{clip_id}/{k:03}"),
                 clip: clip_id.to_string(),
@@ -321,6 +343,7 @@ pub fn phrases_for_clip(
                 beats_per_bar: None,
                 mirror_of: None,
                 provenance: None,
+                kinematic_beats: Some(kinematic_beats),
             })
         })
         .collect()

@@ -27,16 +27,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::beats::kinetic_energy;
+pub use super::beats::{BAS_FPS, KINEMATIC_SMOOTH_S, kinematic_beats};
 use super::blend::Choreography;
-use super::clip::{CONTACT_HEIGHT, Clip, gaussian_smooth};
+use super::clip::{CONTACT_HEIGHT, Clip};
 use super::skeleton::{JOINT_COUNT, WorldPose};
 
 /// σ of the beat alignment score: 3 frames at 60 fps, Bailando's `σ² = 9` (s).
 pub const BAS_SIGMA_S: f64 = 3.0 / 60.0;
-/// Gaussian smoothing of the joint speed before kinematic beats: 5 frames at 60 fps (s).
-pub const KINEMATIC_SMOOTH_S: f64 = 5.0 / 60.0;
-/// Frame rate the dance is baked at for kinematic beats (Bailando's and AIST++'s 60 fps).
-pub const BAS_FPS: f64 = 60.0;
 /// Skating speed threshold: 2.5 cm per frame at 30 fps (m/s).
 pub const SKATE_SPEED: f64 = 0.025 * 30.0;
 /// Half-width of the window around a switch in which jerk is measured (s).
@@ -61,26 +58,33 @@ pub fn beat_align_score(dance_beats: &[f64], music_beats: &[f64], sigma_s: f64) 
         / music_beats.len() as f64
 }
 
-/// Kinematic beats of `world` (frames at `fps`) as Bailando finds them (see the module
-/// docs), in seconds from the first frame.
-pub fn kinematic_beats(world: &[WorldPose], fps: f64) -> Vec<f64> {
-    if world.len() < 4 || fps <= 0.0 {
-        return Vec::new();
-    }
-    let speed: Vec<f64> = world
-        .windows(2)
-        .map(|w| {
-            (0..JOINT_COUNT)
-                .map(|j| (w[1].pos[j] - w[0].pos[j]).length())
-                .sum::<f64>()
-                / JOINT_COUNT as f64
-        })
-        .collect();
-    let v = gaussian_smooth(&speed, KINEMATIC_SMOOTH_S * fps);
-    (1..v.len().saturating_sub(1))
-        .filter(|&k| v[k] < v[k - 1] && v[k] < v[k + 1])
-        .map(|k| k as f64 / fps)
-        .collect()
+/// Beat clarity of a library phrase: how well its motion marks the music beats it meets when
+/// danced `counting` music beats per dance beat (issue 15, item 3). It is the
+/// [`beat_align_score`] (σ = [`BAS_SIGMA_S`]) of the phrase's own kinematic beats
+/// ([`kinematic_beats`], stored in the library index as
+/// [`super::index::PhraseEntry::kinematic_beats`]) against the music beats of one pass of the
+/// phrase, in phrase time:
+///
+/// * counting 1 (1:1): its beat markers `beat_times`;
+/// * counting 2 (half time): the markers and the midpoints between them, since every other
+///   music beat then falls half-way through a dance beat, where a move whose keys are its
+///   only velocity minima has none (such a move scores about ½);
+/// * counting ½ (double time): every other marker.
+///
+/// So the score is what the dance's BAS over the phrase's slot would be if the time-warp
+/// were a pure shift (it ignores the playback rate, within ×0.8 … ×1.25, and the crossfades).
+/// 0 without kinematic beats or markers.
+pub fn beat_clarity(kinematic: &[f64], beat_times: &[f64], counting: f64) -> f64 {
+    let music: Vec<f64> = if counting >= 1.5 {
+        let mut m: Vec<f64> = beat_times.to_vec();
+        m.extend(beat_times.windows(2).map(|w| 0.5 * (w[0] + w[1])));
+        m
+    } else if counting <= 0.75 {
+        beat_times.iter().copied().step_by(2).collect()
+    } else {
+        beat_times.to_vec()
+    };
+    beat_align_score(kinematic, &music, BAS_SIGMA_S)
 }
 
 /// Horizontal speeds (m/s) of the foot points over every step in which the point is in
@@ -455,6 +459,56 @@ mod tests {
         let e = ((-0.01f64 / 0.02).exp() + 1.0 + (-1.0f64 / 0.02).exp()) / 3.0;
         assert_abs_diff_eq!(beat_align_score(&dance, &music, 0.1), e, epsilon = 1e-12);
         assert_abs_diff_eq!(beat_align_score(&[], &music, 0.1), 0.0);
+    }
+
+    /// Beat clarity: a phrase whose velocity minima sit on its beat markers scores near 1 at
+    /// 1:1, the same motion half a beat late near 0; at half time the on-beat move keeps only
+    /// every other music beat (about ½), and a move that also stops half-way through each
+    /// beat (a bounce on the "and") keeps them all.
+    #[test]
+    fn beat_clarity_rewards_motion_that_stops_on_its_beats() {
+        use crate::motion::skeleton::Pose;
+        use std::f64::consts::PI;
+        let period = 0.6;
+        let markers: Vec<f64> = (0..=8).map(|i| f64::from(i) * period).collect();
+        // root swinging sideways `cycles` times per beat, shifted `lag` beats; 0.5 s margins
+        // (a third of a frame off the grid, so no two speed samples tie at a minimum)
+        let kin_of = |cycles: f64, lag: f64| {
+            let fps = BAS_FPS;
+            let clip = Clip {
+                name: "probe".into(),
+                fps,
+                poses: (0..=(5.8 * fps) as usize)
+                    .map(|i| {
+                        let t = (i as f64 + 0.3) / fps - 0.5;
+                        let mut p = Pose::rest();
+                        p.root.x = 0.2 * (PI * cycles * (t / period - lag)).cos();
+                        p
+                    })
+                    .collect(),
+            };
+            let kin: Vec<f64> = kinematic_beats(&clip.world(), fps)
+                .iter()
+                .map(|t| t - 0.5)
+                .collect();
+            kin
+        };
+        let on = kin_of(1.0, 0.0);
+        let off = kin_of(1.0, 0.5);
+        let and = kin_of(2.0, 0.0);
+        let c_on = beat_clarity(&on, &markers, 1.0);
+        let c_off = beat_clarity(&off, &markers, 1.0);
+        assert!(c_on > 0.9, "on-beat motion: {c_on}");
+        assert!(c_off < 0.1, "off-beat motion: {c_off}");
+        let half_on = beat_clarity(&on, &markers, 2.0);
+        assert!(
+            (half_on - c_on * 9.0 / 17.0).abs() < 0.03,
+            "half time: {half_on}"
+        );
+        assert!(beat_clarity(&and, &markers, 2.0) > 0.9);
+        // double time meets every other marker: the on-beat move still hits them all
+        assert!(beat_clarity(&on, &markers, 0.5) > 0.9);
+        assert_abs_diff_eq!(beat_clarity(&[], &markers, 1.0), 0.0);
     }
 
     #[test]

@@ -3,22 +3,25 @@
 //!
 //! **Offset.** A take is a recording danced to a known song; its clock starts whenever the
 //! capture started. The offset `x` is the take time at which the song starts (song time `s`
-//! is take time `s + x`; negative when the capture started after the music). It is found in
-//! two steps, the way audio-to-motion synchronisation is usually done (beat tracking plus an
-//! envelope cross-correlation, e.g. Shiratori et al. 2006, "Dancing-to-Music Character
-//! Animation"):
+//! is take time `s + x`; negative when the capture started after the music). It is found from
+//! three cues, in the spirit of music-to-motion synchronisation by beats and envelopes
+//! (e.g. Shiratori et al. 2006, "Dancing-to-Music Character Animation"):
 //! 1. **beat fit** `B(x)`: the beat alignment score (AIST++/Bailando, σ = 50 ms) of the music
 //!    beats against the take's kinematic beats shifted by `x` — the minima of the mean joint
 //!    speed, kept only where the motion around them is clearly moving (prominence), refined
 //!    to sub-frame times by a parabola. `B` is periodic in the beat period: it fixes the
 //!    phase, not which beat;
 //! 2. **envelope correlation** `C(x)`: Pearson correlation of the take's motion energy
-//!    (mean joint speed) with the music's loudness envelope, both smoothed over 0.25 s. It
-//!    tells the beats apart (a dancer still before the music, calmer over a break).
+//!    (mean joint speed) with the music's loudness envelope, both smoothed over 0.25 s, the
+//!    music silent outside the song (a dancer still before the music, calmer over a break);
+//! 3. **boundary fit**: the take's motion novelty (how much posture and joint speeds change
+//!    from one second to the next, Foote-style) at the music's phrase boundaries — dancers
+//!    change move where the music changes phrase.
 //!
-//! Every local maximum of `B` is a candidate; the best `B + C` wins, and the offset is refined
-//! to the median of (kinematic beat − music beat) over the beats it pairs. The confidence says
-//! how far the winner stands above the best candidate at least half a beat away.
+//! Every local maximum of `B` is a candidate; each cue is standardised over the candidates and
+//! the best sum wins; the offset is refined to the median of (kinematic beat − music beat)
+//! over the beats it pairs. The confidence says how far the winner stands above the best
+//! candidate at least half a beat away.
 //!
 //! **Distance.** Two motions over the same music span are compared on the canonical skeleton
 //! at the same music times (beat-relative samples, so both are already time-warped to the same
@@ -45,8 +48,11 @@ const SEARCH_STEP_S: f64 = 0.005;
 const PROMINENCE: f64 = 0.15;
 /// Half-width of the novelty's comparison (s).
 pub const NOVELTY_WINDOW_S: f64 = 1.0;
-/// Weight of the boundary fit in the candidates' score.
-const BOUNDARY_WEIGHT: f64 = 0.25;
+/// Weight of the loudness correlation's z-score (see [`rank_candidates`]).
+const ENVELOPE_WEIGHT: f64 = 0.5;
+/// A winner this far (in summed z-scores) above the best candidate half a beat or more away
+/// counts as certain.
+const CONFIDENT_MARGIN: f64 = 1.5;
 /// Weight of velocities in [`motion_distance`] (s): 1 m/s counts like 10 cm.
 pub const VELOCITY_WEIGHT_S: f64 = 0.1;
 
@@ -89,8 +95,8 @@ pub struct OffsetEstimate {
     pub envelope_corr: f64,
     /// Mean motion novelty (z-score) at the music's phrase boundaries.
     pub boundary_fit: f64,
-    /// 0–1: how far the winner's `B + C` lies above the best candidate at least half a beat
-    /// away (0.25 or more counts as 1), times the beat fit.
+    /// 0–1: how far the winner's score lies above the best candidate at least half a beat
+    /// away (1.5 summed z-scores or more counts as 1), times the beat fit.
     pub confidence: f64,
     /// Music beats the refinement paired with a kinematic beat.
     pub paired_beats: usize,
@@ -316,12 +322,32 @@ struct Candidate {
     envelope: f64,
     /// Boundary fit.
     boundary: f64,
+    /// What the candidates are ranked by: the sum of the three cues, each as a z-score over
+    /// the candidates ([`rank_candidates`]).
+    score: f64,
 }
 
-impl Candidate {
-    /// What the candidates are ranked by: `B + C + w·boundary fit`.
-    fn score(&self) -> f64 {
-        self.beat + self.envelope + BOUNDARY_WEIGHT * self.boundary
+/// Fills every candidate's score: `z(B) + ½·z(C) + z(boundary fit)`, each cue standardised
+/// over the candidates. A cue counts by how far it singles a candidate out, not by its units
+/// (the loudness correlation varies slowly and broadly, the boundary fit sharply), so a cue
+/// that says nothing on a take (no phrase boundaries inside it, a flat song) cannot drown the
+/// others. The loudness correlation counts half: it assumes the dancer follows the music's
+/// energy, which a choreography need not (on the synthetic take of the tests it is lowest at
+/// the true offset).
+fn rank_candidates(cands: &mut [Candidate]) {
+    let z = |v: Vec<f64>| -> Vec<f64> {
+        let n = v.len().max(1) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+        v.iter()
+            .map(|x| if sd > 1e-9 { (x - mean) / sd } else { 0.0 })
+            .collect()
+    };
+    let b = z(cands.iter().map(|c| c.beat).collect());
+    let e = z(cands.iter().map(|c| c.envelope).collect());
+    let p = z(cands.iter().map(|c| c.boundary).collect());
+    for (i, c) in cands.iter_mut().enumerate() {
+        c.score = b[i] + ENVELOPE_WEIGHT * e[i] + p[i];
     }
 }
 
@@ -355,9 +381,11 @@ fn candidates(take: &TakeCues, music: &MusicCues<'_>, range: (f64, f64)) -> Vec<
                 beat: b[i],
                 envelope: envelope_corr(&zt, &zm, shift),
                 boundary: boundary_fit(&take.novelty, music.boundaries, xs[i]),
+                score: 0.0,
             });
         }
     }
+    rank_candidates(&mut out);
     out
 }
 
@@ -393,7 +421,7 @@ pub fn find_offset(
     let Some(best) = cands
         .iter()
         .copied()
-        .max_by(|a, b| a.score().total_cmp(&b.score()))
+        .max_by(|a, b| a.score.total_cmp(&b.score))
     else {
         return Err(MotionError::invalid(
             file,
@@ -404,12 +432,12 @@ pub fn find_offset(
     let runner_up = cands
         .iter()
         .filter(|c| (c.x - best.x).abs() > 0.5 * period)
-        .map(Candidate::score)
+        .map(|c| c.score)
         .fold(f64::NEG_INFINITY, f64::max);
     let margin = if runner_up.is_finite() {
-        best.score() - runner_up
+        best.score - runner_up
     } else {
-        1.0
+        CONFIDENT_MARGIN
     };
     // refine: the median residual of the beats paired within 2σ
     let (lo, hi) = overlap(best.x);
@@ -431,7 +459,7 @@ pub fn find_offset(
         beat_fit: fit,
         envelope_corr: best.envelope,
         boundary_fit: best.boundary,
-        confidence: (margin / 0.25).clamp(0.0, 1.0) * fit,
+        confidence: (margin / CONFIDENT_MARGIN).clamp(0.0, 1.0) * fit,
         paired_beats: paired,
     })
 }
@@ -585,11 +613,13 @@ mod tests {
                     }
                 })
                 .collect();
+            // the music's phrases change with its sections
+            let boundaries: Vec<f64> = [8, 24, 28, 40, 48].iter().map(|&k| song_beats[k]).collect();
             let music = MusicCues {
                 beats: &song_beats,
                 envelope: &music_env,
                 duration,
-                boundaries: &[],
+                boundaries: &boundaries,
             };
             let est = find_offset(&cues, &music, "take.bvh").unwrap();
             assert!(

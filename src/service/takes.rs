@@ -47,6 +47,10 @@ use crate::motion::takes::{
 /// move the library lacks at 0.25. A person re-dancing a library move deviates more than
 /// noise does: raise it for live takes, as the printed distances suggest.
 pub const DEFAULT_THRESHOLD: f64 = 0.12;
+/// An estimated offset below this confidence gets a warning. On synthetic takes of the demo
+/// song (`takes_import::bench_offsets`) the right offsets came out at 0.17–0.43, an ambiguous
+/// take cut mid-dance at a wrong one at 0.07.
+pub const UNCERTAIN_CONFIDENCE: f64 = 0.12;
 /// Samples per beat compared by the motion distance.
 const SAMPLES_PER_BEAT: usize = 8;
 /// Time skipped at both ends of a piece (s): where the take crossfades between moves.
@@ -308,20 +312,24 @@ fn take_features(clip: &Clip, times: &[f64], offset: f64) -> Vec<PoseFeature> {
         .collect()
 }
 
-/// The nearest library phrase to a piece: `(id, distance)`.
+/// The nearest library phrase to the take over the music phrase `span` with `beats`:
+/// `(id, distance)`; `None` when the library is empty or the phrase too short to compare.
 fn nearest_phrase(
     library: &Library,
-    song_bpm: f64,
+    song: &crate::analysis::SongAnalysis,
     beats: &[f64],
     span: (f64, f64),
-    times: &[f64],
-    dt: f64,
-    take: &[PoseFeature],
+    (take, offset): (&LoadedTake, f64),
 ) -> Result<Option<(String, f64)>> {
+    let (times, dt) = beat_samples(beats, SAMPLES_PER_BEAT, EDGE_SKIP_S);
+    if times.len() < 2 {
+        return Ok(None);
+    }
+    let recorded = take_features(&take.clip, &times, offset);
     let opts = ExportOptions::default();
     let mut best: Option<(String, f64)> = None;
     for entry in &library.index.phrases {
-        let specs = phrase_tiles(&library.index, entry, beats, song_bpm, span);
+        let specs = phrase_tiles(&library.index, entry, beats, song.tempo_bpm, span);
         if specs.is_empty() {
             continue;
         }
@@ -330,7 +338,7 @@ fn nearest_phrase(
             .iter()
             .map(|&t| pose_feature(&dance.sample(t)))
             .collect();
-        let d = motion_distance(take, &feats, dt);
+        let d = motion_distance(&recorded, &feats, dt);
         if best.as_ref().is_none_or(|b| d < b.1) {
             best = Some((entry.id.clone(), d));
         }
@@ -511,7 +519,7 @@ fn place_take(
                 },
                 &req.take.display().to_string(),
             )?;
-            if est.confidence < 0.2 {
+            if est.confidence < UNCERTAIN_CONFIDENCE {
                 warnings.push(format!(
                     "the offset {:.3} s is uncertain (confidence {:.2}); check it and pass --offset if it is wrong",
                     est.offset, est.confidence
@@ -560,6 +568,10 @@ fn match_pieces(
 ) -> Result<(Vec<Piece>, Vec<PhraseEntry>)> {
     let song = &analysed.analysis;
     let world = take.clip.world();
+    let kinematic = crate::motion::beats::kinematic_beats(
+        &take.clip.resample(crate::motion::beats::BAS_FPS).world(),
+        crate::motion::beats::BAS_FPS,
+    );
     let song_name = req
         .song
         .file_name()
@@ -573,21 +585,7 @@ fn match_pieces(
         )?;
         let p = &song.phrases[slot];
         let beats = beats_in(song, p.start, p.end);
-        let (times, dt) = beat_samples(&beats, SAMPLES_PER_BEAT, EDGE_SKIP_S);
-        let nearest = if times.len() >= 2 {
-            let feats = take_features(&take.clip, &times, offset);
-            nearest_phrase(
-                library,
-                song.tempo_bpm,
-                &beats,
-                (p.start, p.end),
-                &times,
-                dt,
-                &feats,
-            )?
-        } else {
-            None
-        };
+        let nearest = nearest_phrase(library, song, &beats, (p.start, p.end), (take, offset))?;
         let matched = nearest
             .as_ref()
             .filter(|(_, d)| *d <= req.threshold)
@@ -603,6 +601,7 @@ fn match_pieces(
                     offset,
                     fps: take.clip.fps,
                     world: &world,
+                    kinematic: &kinematic,
                     style: &take.entry.style,
                     provenance: Provenance {
                         take: take.entry.source.clone(),
@@ -649,6 +648,8 @@ struct NewPhrase<'a> {
     offset: f64,
     fps: f64,
     world: &'a [crate::motion::skeleton::WorldPose],
+    /// The take's kinematic beats (take time, s; [`crate::motion::beats::kinematic_beats`]).
+    kinematic: &'a [f64],
     style: &'a str,
     provenance: Provenance,
 }
@@ -667,6 +668,15 @@ fn new_phrase(n: NewPhrase<'_>) -> Option<PhraseEntry> {
         return None;
     }
     let beat_times: Vec<f64> = n.beats.iter().map(|b| r6(b - first)).collect();
+    // as the library build stores them: the take's kinematic beats near the phrase
+    let margin = crate::motion::index::KINEMATIC_MARGIN_S;
+    let (lo, hi) = (first + n.offset - margin, last + n.offset + margin);
+    let kinematic_beats: Vec<f64> = n
+        .kinematic
+        .iter()
+        .filter(|&&t| t >= lo && t <= hi)
+        .map(|t| r6(t - first - n.offset))
+        .collect();
     let beats = n.beats.len() - 1;
     let f: PhraseFeatures = phrase_features(&n.world[start_frame..=end_frame], n.fps, beats);
     Some(PhraseEntry {
@@ -694,6 +704,7 @@ fn new_phrase(n: NewPhrase<'_>) -> Option<PhraseEntry> {
         tempo_range: None,
         beats_per_bar: None,
         mirror_of: None,
+        kinematic_beats: Some(kinematic_beats),
         provenance: Some(n.provenance),
     })
 }

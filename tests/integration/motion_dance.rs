@@ -59,6 +59,7 @@ fn committed_starter_files_match_the_generator() {
                     (&q.id, q.start_frame, q.end_frame)
                 );
                 assert_eq!(p.beat_times, q.beat_times);
+                assert_eq!(p.kinematic_beats, q.kinematic_beats, "{}", p.id);
                 assert!(
                     (p.features.energy - q.features.energy).abs() < 1e-4,
                     "{}",

@@ -51,6 +51,12 @@ pub(crate) struct Synthetic {
 
 /// The starter library's dance of the demo song, perturbed (see the module docs).
 pub(crate) fn synthetic_take(wav: &Path, dir: &Path) -> Synthetic {
+    synthetic_take_at(wav, dir, OFFSET, 0x5eed_1234_abcd_0001)
+}
+
+/// [`synthetic_take`] started `offset` s before the music (negative: after), with the noise of
+/// `seed`.
+fn synthetic_take_at(wav: &Path, dir: &Path, offset: f64, seed: u64) -> Synthetic {
     let (project, library) = suggest(
         &SuggestRequest::new(wav, dir.join("truth.phrasewise.json")),
         &Quiet,
@@ -64,15 +70,15 @@ pub(crate) fn synthetic_take(wav: &Path, dir: &Path) -> Synthetic {
     let specs = slot_specs(&project, &library).unwrap();
     let dance = choreograph(&library, &specs, &ExportOptions::default()).unwrap();
     let song_end = project.analysis.duration;
-    let n = ((OFFSET + song_end + 1.5) * TAKE_FPS) as usize;
+    let n = ((offset + song_end + 1.5) * TAKE_FPS) as usize;
     let arms = &project.slots[ARMS_SLOT];
     let novel = &project.slots[NOVEL_SLOT];
     let period = 60.0 / project.analysis.tempo_bpm;
-    let mut noise = Noise(0x5eed_1234_abcd_0001);
+    let mut noise = Noise(seed);
     let deg = std::f64::consts::PI / 180.0;
     let poses = (0..n)
         .map(|i| {
-            let s = i as f64 / TAKE_FPS - OFFSET;
+            let s = i as f64 / TAKE_FPS - offset;
             let mut p = dance.sample(s.clamp(dance.start(), dance.duration()));
             if s >= arms.start && s < arms.end {
                 // the same move with the upper arms held 12° higher and the elbows more bent
@@ -331,7 +337,10 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
     assert!(!labels.exists(), "no labels were written");
     assert_eq!(tree_listing(&lib_dir), before, "the library is unchanged");
 
-    // a take covering only the second half of the song: only the overlap is imported
+    // a take covering only the second half of the song (its start cut mid-dance): so
+    // periodic a song leaves that placement ambiguous — the estimate is either right or says
+    // it is uncertain, never confidently wrong; with the offset given, only the overlap is
+    // imported
     let half = syn.take.poses.len() / 2;
     let tail = Clip {
         name: "tail".into(),
@@ -340,22 +349,40 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
     };
     let tail_path = dir.join("tail.bvh");
     write_take(&tail, &tail_path);
-    let r = import_take(
-        &TakeImportRequest::new(&wav, &tail_path, &lib_dir, &labels),
+    let true_offset = OFFSET - half as f64 / TAKE_FPS;
+    let guessed = import_take(
+        &TakeImportRequest::new(&wav, &tail_path, dir.join("guess-lib"), dir.join("g.json")),
         &Quiet,
     )
     .unwrap();
-    let true_offset = OFFSET - half as f64 / TAKE_FPS;
-    assert!(
-        (r.offset - true_offset).abs() <= 1.0 / TAKE_FPS,
-        "offset {} vs {true_offset}",
-        r.offset
+    eprintln!(
+        "tail: offset {} (true {true_offset}), {:?}",
+        guessed.offset, guessed.warnings
     );
+    assert!(
+        (guessed.offset - true_offset).abs() <= 1.0 / TAKE_FPS
+            || guessed.warnings.iter().any(|w| w.contains("uncertain")),
+        "offset {} vs {true_offset} without a warning",
+        guessed.offset
+    );
+    let mut req = TakeImportRequest::new(&wav, &tail_path, &lib_dir, &labels);
+    req.offset = Some(true_offset);
+    let r = import_take(&req, &Quiet).unwrap();
     assert!(r.outside > 0 && !r.pieces.is_empty());
     assert!(
         r.warnings.iter().any(|w| w.contains("only those")),
         "{:?}",
         r.warnings
+    );
+    let known = r
+        .pieces
+        .iter()
+        .filter(|p| p.slot != NOVEL_SLOT && !p.new_phrase)
+        .count();
+    assert_eq!(
+        known,
+        r.pieces.iter().filter(|p| p.slot != NOVEL_SLOT).count(),
+        "every known phrase of the tail matched"
     );
 
     // the command line's folder form (NAME.wav + NAME.bvh) into a new library: every piece
@@ -363,7 +390,7 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
     let pairs = dir.join("pairs");
     std::fs::create_dir_all(&pairs).unwrap();
     std::fs::copy(&wav, pairs.join("song.wav")).unwrap();
-    std::fs::copy(&tail_path, pairs.join("song.bvh")).unwrap();
+    std::fs::copy(&take, pairs.join("song.bvh")).unwrap();
     let new_lib = dir.join("new-library");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
         .args(["takes", "import"])
@@ -380,9 +407,9 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let import = &json["takes"][0]["import"];
     let pieces = import["pieces"].as_array().unwrap();
-    assert_eq!(pieces.len(), r.pieces.len());
+    assert_eq!(pieces.len(), syn.truth.slots.len());
     assert!(pieces.iter().all(|p| p["new_phrase"] == true));
-    assert!((import["offset"].as_f64().unwrap() - true_offset).abs() <= 1.0 / TAKE_FPS);
+    assert!((import["offset"].as_f64().unwrap() - OFFSET).abs() <= 1.0 / TAKE_FPS);
     assert!(stderr.contains("the song starts"), "{stderr}");
     let lib = Library::load(&new_lib).unwrap();
     assert_eq!(
@@ -413,5 +440,43 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
         "{stderr}"
     );
     assert_eq!(stderr.matches("song.bvh").count(), 1, "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// How often the offset is found on synthetic takes started at other moments, with other
+/// noise: `cargo test --test integration takes_import::bench_offsets -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_offsets() {
+    let dir = temp_dir("bench");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let lib_dir = dir.join("library");
+    phrasewise::motion::starter::write_starter(&lib_dir).unwrap();
+    let mut right = 0;
+    let cases = [0.3, 1.0, 2.4167, 3.71, 5.0, 8.25, 0.05, 12.5];
+    for (i, &offset) in cases.iter().enumerate() {
+        let syn = synthetic_take_at(&wav, &dir, offset, 0x1234 + i as u64);
+        let take = dir.join(format!("t{i}.bvh"));
+        write_take(&syn.take, &take);
+        let r = import_take(
+            &TakeImportRequest::new(&wav, &take, &lib_dir, dir.join(format!("l{i}.json"))),
+            &Quiet,
+        )
+        .unwrap();
+        let ok = (r.offset - offset).abs() <= 1.0 / TAKE_FPS;
+        right += usize::from(ok);
+        let e = r.estimate.unwrap();
+        eprintln!(
+            "offset {offset:>7.3}: found {:>8.4} ({}) confidence {:.2} fit {:.2} matched {}/{}",
+            r.offset,
+            if ok { "right" } else { "WRONG" },
+            e.confidence,
+            e.beat_fit,
+            r.pieces.iter().filter(|p| !p.new_phrase).count(),
+            r.pieces.len()
+        );
+    }
+    eprintln!("{right} of {} offsets within one frame", cases.len());
     std::fs::remove_dir_all(&dir).ok();
 }

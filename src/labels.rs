@@ -51,8 +51,8 @@ pub enum LabelStatus {
     /// A person chose or accepted it (in the editor, or a hand-made labels file).
     #[default]
     Accepted,
-    /// Read off a recorded take (`takes import`): to be confirmed in review; training may
-    /// weight it down (`train --imported-weight`).
+    /// Read off a recorded take (`takes import`): to be confirmed in review (training uses
+    /// it like an accepted label).
     Imported,
 }
 

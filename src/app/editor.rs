@@ -123,7 +123,7 @@ impl Filter {
         use crate::choreo::SlotStatus as S;
         let d = &slot.decision;
         match self {
-            Filter::All => !d.status.is_label() && !d.no_match,
+            Filter::All => !d.status.is_decided() && !d.no_match,
             Filter::Suggested => d.status == S::Suggested,
             Filter::Changed => matches!(d.status, S::Swapped | S::Relabeled),
             Filter::LowConfidence => slot.candidates.first().map_or(0.0, |c| c.score.exp()) < 0.3,
@@ -420,7 +420,7 @@ impl Editor {
                 let from = self.view.selected.map_or(0, |t| t + 1);
                 let next = (0..n)
                     .map(|i| (from + i) % n)
-                    .find(|&i| !s.project.slots[i].decision.status.is_label());
+                    .find(|&i| !s.project.slots[i].decision.status.is_decided());
                 match next {
                     Some(t) => self.select(t)?,
                     None => self.say(Level::Info, "every slot is reviewed"),

@@ -16,8 +16,8 @@ use crate::render::{OrbitCamera, Scene, SkeletonRenderer};
 
 use super::editor::Editor;
 
-/// How far to the dance's left a recorded take stands (m).
-const TAKE_GAP_M: f64 = 1.1;
+/// How far to the dance's left a recorded take stands (m): arms spread wide do not touch.
+const TAKE_GAP_M: f64 = 1.7;
 
 /// Crossfade length the preview treats as "in transition" on each side of a switch (s).
 const TRANSITION_S: f64 = 0.25;
@@ -136,7 +136,12 @@ impl Preview {
             .take
             .as_ref()
             .map(|take| take.pose_beside(t, &pose, TAKE_GAP_M).world());
-        self.camera.frame(&world);
+        // with a take beside it, the camera looks between the two
+        let mut target = world;
+        if let Some(c) = &companion {
+            target.pos[0] = world.pos[0].lerp(c.pos[0], 0.5);
+        }
+        self.camera.frame(&target);
         let nearest = dance
             .switch_times()
             .iter()
@@ -302,7 +307,7 @@ fn captions(
             rect.left_top() + Vec2::new(10.0, 26.0),
             Align2::LEFT_TOP,
             format!(
-                "muted, on the left: the recorded take {} (song at {:.2} s)",
+                "muted, beside the dance: the recorded take {} (the song starts {:.2} s into it)",
                 take.file
                     .file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),

@@ -229,7 +229,7 @@ pub fn transport_bar(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
                 .project
                 .slots
                 .iter()
-                .filter(|x| x.decision.status.is_label())
+                .filter(|x| x.decision.status.is_decided())
                 .count();
             ui.label(format!("{done}/{n} slots reviewed"));
             ui.separator();

@@ -116,6 +116,12 @@ impl SlotStatus {
         }
     }
 
+    /// Whether a person decided the slot (accepted, swapped or relabeled it): what the
+    /// editor counts as done. An imported slot is a label but still waits for a person.
+    pub fn is_decided(self) -> bool {
+        self.is_label() && self != SlotStatus::Imported
+    }
+
     /// Whether the slot's choice is a label for training.
     pub fn is_label(self) -> bool {
         matches!(

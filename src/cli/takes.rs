@@ -122,10 +122,10 @@ fn print_summary(song: &std::path::Path, take: &std::path::Path, r: &TakeImport,
         None => "given".into(),
     };
     eprintln!(
-        "{} → {}: the song starts {:.3} s into the take ({how}); take at {} fps",
+        "{} → {}: the song starts {:.3} s into the take ({how}); take at {:.2} fps",
         take.display(),
         song.display(),
-        r.offset,
+        r.offset + 0.0, // + 0.0: −0 prints as 0
         r.take_fps
     );
     for p in &r.pieces {

@@ -838,5 +838,24 @@ fn importing_a_take_shows_its_dance_and_the_take_beside_it() {
     assert!(dir.join("library/index.json").is_file());
     assert!(dir.join("labels.json").is_file());
     h.run_steps(2);
+    // imported slots still wait for a person: N visits them, Enter accepts
+    h.state_mut().editor.run(Command::SelectNextUnreviewed);
+    let t = h
+        .state()
+        .editor
+        .view
+        .selected
+        .expect("an imported slot is next");
+    h.key_press(Key::Enter);
+    h.run_steps(1);
+    let s = h.state().editor.session.as_ref().expect("session");
+    assert_eq!(s.project.slots[t].decision.status, SlotStatus::Accepted);
+    let imported = s
+        .project
+        .slots
+        .iter()
+        .filter(|x| x.decision.status == SlotStatus::Imported)
+        .count();
+    assert_eq!(imported, s.project.slots.len() - 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

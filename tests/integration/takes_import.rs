@@ -250,6 +250,33 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
         phrasewise::model::data::load_labeled(&labels, &classes, &cache, &mut |_, _| {}).unwrap();
     assert_eq!(data[0].labels.len(), r.pieces.len());
 
+    // imported labels train like any others: a model for the extended library
+    let model = dir.join("model");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+        .arg("train")
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--encoder")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
+        .arg("--library")
+        .arg(&lib_dir)
+        .args(["--epochs", "3", "--out"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    let model_classes = info["classes"].as_array().unwrap();
+    assert!(
+        model_classes.iter().any(|c| c == added[0].id.as_str()),
+        "the new phrase is a class of the model"
+    );
+
     // the project shows the take's dance, locked and marked imported
     let project = Project::read(&project_path).unwrap();
     for p in &r.pieces {
@@ -478,5 +505,39 @@ fn bench_offsets() {
         );
     }
     eprintln!("{right} of {} offsets within one frame", cases.len());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A real take on another rig (a CMU salsa clip, Daz figure, its header's 120 fps corrected
+/// to 60) against a song it was not danced to: retargeted and imported, the offset flagged
+/// as uncertain. Skipped without `../shared/data`.
+#[test]
+fn a_real_take_on_another_rig_imports_and_says_its_offset_is_uncertain() {
+    let Some(data) = crate::common_data::data_dir() else {
+        eprintln!("skipped: no ../shared/data");
+        return;
+    };
+    let take = data.join("motion/cmu-salsa/60_01_scaled.bvh");
+    let dir = temp_dir("cmu");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let lib = dir.join("library");
+    let mut req = TakeImportRequest::new(&wav, &take, &lib, dir.join("labels.json"));
+    req.fps = Some(60.0);
+    req.seed_starter = true;
+    let r = import_take(&req, &Quiet).unwrap();
+    assert!((r.take_fps - 60.0).abs() < 1e-6);
+    assert!(!r.pieces.is_empty());
+    assert!(
+        r.warnings.iter().any(|w| w.contains("uncertain")),
+        "{:?}",
+        r.warnings
+    );
+    let lib = Library::load(&lib).unwrap();
+    let clip = lib.clip_entry(r.new_clip.as_deref().unwrap()).unwrap();
+    assert_eq!(clip.rig, "cmu-salsa-daz");
+    assert_eq!(clip.source, "60_01_scaled.bvh");
+    // the starter library came along
+    assert!(lib.phrase("hype_fist_pump/000").is_some());
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -51,8 +51,8 @@ pub enum LabelStatus {
     /// A person chose or accepted it (in the editor, or a hand-made labels file).
     #[default]
     Accepted,
-    /// Read off a recorded take (`takes import`): to be confirmed in review (training uses
-    /// it like an accepted label).
+    /// Read off a recorded take (`takes import`): to be confirmed in review; training uses it
+    /// like an accepted label unless told to leave it out (`train --skip-imported`).
     Imported,
 }
 
@@ -151,6 +151,28 @@ impl LabelSet {
         }
     }
 
+    /// The set without the labels read off recorded takes (status `imported`): each song is
+    /// cut where an imported label was, so that no two labels become neighbours that were not
+    /// (the transition matrix counts neighbours); songs left without labels are dropped.
+    pub fn without_imported(&self) -> LabelSet {
+        let mut songs = Vec::new();
+        for s in &self.songs {
+            for run in s.phrases.split(|p| p.status == LabelStatus::Imported) {
+                if !run.is_empty() {
+                    songs.push(LabeledSong {
+                        phrases: run.to_vec(),
+                        ..s.clone()
+                    });
+                }
+            }
+        }
+        LabelSet {
+            schema: self.schema.clone(),
+            classes: self.classes.clone(),
+            songs,
+        }
+    }
+
     /// Reads and checks a labels file (schema `phrasewise-labels/1`, every label among the
     /// classes, phrases with `start < end`).
     pub fn read(path: &Path) -> Result<LabelSet, LabelsError> {
@@ -235,6 +257,26 @@ mod tests {
             LabelSet::audio_path(&path, &back.songs[0]),
             dir.join("song.wav")
         );
+        // without the imported label: nothing of this song is left
+        assert!(set.without_imported().songs.is_empty());
+        let mut mixed = set.clone();
+        let p = |label: &str, status| LabeledPhrase {
+            start: 0.0,
+            end: 1.0,
+            label: label.into(),
+            status,
+        };
+        mixed.songs[0].phrases = vec![
+            p("a/000", LabelStatus::Accepted),
+            p("a/001", LabelStatus::Accepted),
+            p("a/002", LabelStatus::Imported),
+            p("a/003", LabelStatus::Accepted),
+        ];
+        let kept = mixed.without_imported();
+        assert_eq!(kept.songs.len(), 2, "cut where the imported label was");
+        assert_eq!(kept.songs[0].phrases.len(), 2);
+        assert_eq!(kept.songs[1].phrases[0].label, "a/003");
+        assert_eq!(kept.songs[1].audio, "song.wav");
         set.songs[0].phrases[0].label = "b/000".into();
         set.write(&path).unwrap();
         let err = LabelSet::read(&path).unwrap_err().to_string();

@@ -99,6 +99,10 @@ pub struct TrainArgs {
     /// Device: `flex` (CPU, default) or `wgpu` (GPU).
     #[arg(long, default_value = "flex")]
     pub device: String,
+    /// Leave out the labels read off recorded takes (`takes import`, status `imported`)
+    /// until a person has confirmed them in the editor.
+    #[arg(long)]
+    pub skip_imported: bool,
 }
 
 /// Arguments of `coascent`.
@@ -225,6 +229,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<EvalReport> {
         resume: args.resume,
         half: args.half,
         device: args.device.clone(),
+        skip_imported: args.skip_imported,
     };
     let mut on_epoch = |r: &EpochReport| {
         if r.epoch.is_multiple_of(10) {

@@ -245,5 +245,6 @@ fn train_request(req: &BenchLearnRequest, labels: &Path, run: &Path) -> TrainReq
         resume: false,
         half: false,
         device: req.device.clone(),
+        skip_imported: false,
     }
 }

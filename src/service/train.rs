@@ -286,11 +286,58 @@ pub struct TrainRequest {
     pub half: bool,
     /// Device: `flex` or `wgpu`.
     pub device: String,
+    /// Leave out the labels read off recorded takes (status `imported`) until a person has
+    /// confirmed them.
+    pub skip_imported: bool,
+}
+
+/// The labels file to train on: `labels` itself, or — with `skip_imported` — a copy without
+/// the imported labels ([`crate::labels::LabelSet::without_imported`]) in a temporary folder (audio paths
+/// rebased), removed when the returned guard drops.
+fn labels_to_train(labels: &Path, skip_imported: bool) -> Result<(PathBuf, Option<TempLabels>)> {
+    if !skip_imported {
+        return Ok((labels.to_path_buf(), None));
+    }
+    let kept = crate::labels::LabelSet::read(labels)?.without_imported();
+    if kept.songs.is_empty() {
+        invalid!(
+            "{}: every label is imported (read off a take); review some, or train without --skip-imported",
+            labels.display()
+        );
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "phrasewise-reviewed-labels-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::motion::MotionError::io(&dir, e))?;
+    let path = dir.join("labels.json");
+    let mut used = kept;
+    // each run of a song stays its own entry (not merged: that would join them again)
+    for song in &mut used.songs {
+        let audio =
+            crate::choreo::paths::resolve(&crate::choreo::paths::dir_of(labels), &song.audio);
+        song.audio = crate::choreo::paths::relative_to(&dir, &audio);
+    }
+    used.write(&path)?;
+    Ok((path, Some(TempLabels(dir))))
+}
+
+/// Removes a temporary labels folder when dropped.
+struct TempLabels(PathBuf);
+
+impl Drop for TempLabels {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// `train`: the predictor and M₀ for the library, a model folder, its test-split report.
 pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> {
     let library = load_library(req.library.as_deref())?;
+    let (labels, _temp) = labels_to_train(&req.labels, req.skip_imported)?;
     let Some(net) = NetConfig::named(&req.config) else {
         invalid!("unknown network config `{}` (compact or paper)", req.config);
     };
@@ -312,7 +359,7 @@ pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> 
         .with_balanced(req.balanced)
         .with_seed(req.seed);
     let job = TrainJob {
-        labels: req.labels.clone(),
+        labels,
         encoder: req.encoder.clone(),
         net,
         train,

@@ -277,6 +277,45 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
         "the new phrase is a class of the model"
     );
 
+    // and can be left out until reviewed: here every label is imported, so nothing is left
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+        .arg("train")
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--library")
+        .arg(&lib_dir)
+        .args(["--epochs", "1", "--skip-imported", "--out"])
+        .arg(dir.join("model2"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("every label is imported"), "{stderr}");
+    // with the first four confirmed, those train (a run of one song)
+    let mut reviewed = LabelSet::read(&labels).unwrap();
+    for p in reviewed.songs[0].phrases.iter_mut().take(4) {
+        p.status = LabelStatus::Accepted;
+    }
+    let labels2 = dir.join("labels-reviewed.json");
+    reviewed.write(&labels2).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+        .arg("train")
+        .arg("--labels")
+        .arg(&labels2)
+        .arg("--encoder")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
+        .arg("--library")
+        .arg(&lib_dir)
+        .args(["--epochs", "1", "--skip-imported", "--out"])
+        .arg(dir.join("model3"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // the project shows the take's dance, locked and marked imported
     let project = Project::read(&project_path).unwrap();
     for p in &r.pieces {

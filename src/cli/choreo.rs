@@ -59,9 +59,13 @@ pub struct SuggestArgs {
 pub struct ExportProjectArgs {
     /// Project file.
     pub project: PathBuf,
-    /// Output BVH.
-    #[arg(long)]
+    /// Output file: a BVH (`--format bvh`) or a glTF binary `.glb` (`--format gltf`).
+    #[arg(long, short = 'o', visible_alias = "out")]
     pub bvh: PathBuf,
+    /// `bvh` (canonical skeleton + JSON timeline) or `gltf` (a `.glb` with a skinned
+    /// skeleton, a bone mesh and one animation, for Blender, Godot, three.js).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Bvh)]
+    pub format: ExportFormat,
     /// Output timeline JSON (default: the BVH path with `.timeline.json`).
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -71,6 +75,16 @@ pub struct ExportProjectArgs {
     /// Frame rate and crossfade.
     #[command(flatten)]
     pub render: RenderArgs,
+}
+
+/// Output formats of `export-project`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportFormat {
+    /// BVH on the canonical skeleton, with a JSON timeline.
+    #[default]
+    Bvh,
+    /// glTF 2.0 binary (`.glb`).
+    Gltf,
 }
 
 /// Arguments of `choreograph`.
@@ -276,6 +290,21 @@ fn timeline_text(target: &RenderTarget, tl: &Timeline) -> String {
 
 /// `export-project`.
 pub fn run_export_project(args: &ExportProjectArgs) -> anyhow::Result<()> {
+    if args.format == ExportFormat::Gltf {
+        let options = args.render.options();
+        let frames = suggest::export_saved_project_glb(
+            &args.project,
+            args.library.as_deref(),
+            &args.bvh,
+            &options,
+        )?;
+        println!(
+            "{}: glTF binary, 22 joints, {frames} frames at {} fps",
+            args.bvh.display(),
+            options.fps
+        );
+        return Ok(());
+    }
     let target = RenderTarget::new(&args.bvh, args.json.as_deref(), args.render.options());
     let tl = suggest::export_saved_project(&args.project, args.library.as_deref(), &target)?;
     println!("{}", timeline_text(&target, &tl));

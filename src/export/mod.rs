@@ -5,6 +5,7 @@
 //! format goes in its own file here, taking a [`Choreography`] (see `docs/ARCHITECTURE.md`).
 
 pub mod bvh;
+pub mod gltf;
 pub mod metrics;
 pub mod plan;
 
@@ -87,4 +88,17 @@ pub fn export_project(
 ) -> Result<Timeline, ExportError> {
     let specs = slot_specs(project, library)?;
     export_bvh_timeline(library, &specs, opts, bvh, timeline)
+}
+
+/// Writes a project's blended dance as a glTF binary ([`gltf::export_glb`]); returns the frame
+/// count.
+pub fn export_project_glb(
+    project: &Project,
+    library: &Library,
+    opts: &ExportOptions,
+    glb: &Path,
+) -> Result<usize, ExportError> {
+    let specs = slot_specs(project, library)?;
+    let ch = choreograph(library, &specs, opts)?;
+    Ok(gltf::export_glb(&ch, opts.fps, glb)?)
 }

@@ -215,3 +215,18 @@ pub fn export_saved_project(
         &target.timeline,
     )?)
 }
+
+/// `export-project --format gltf`: writes a saved project's blended dance as a glTF binary
+/// (`.glb`: skinned 22-joint skeleton, bone mesh, one animation); returns the frame count.
+pub fn export_saved_project_glb(
+    project_path: &Path,
+    library: Option<&Path>,
+    glb: &Path,
+    options: &ExportOptions,
+) -> Result<usize> {
+    let project = Project::read(project_path)?;
+    let library = project_library(&project, project_path, library)?;
+    Ok(crate::export::export_project_glb(
+        &project, &library, options, glb,
+    )?)
+}

@@ -3,7 +3,7 @@
 
 use phrasewise::choreo::Project;
 use phrasewise::cli::choreo::{
-    ChoreographArgs, ExportProjectArgs, run_choreograph, run_export_project,
+    ChoreographArgs, ExportFormat, ExportProjectArgs, run_choreograph, run_export_project,
 };
 use phrasewise::cli::motion::RenderArgs;
 use std::path::{Path, PathBuf};
@@ -67,6 +67,7 @@ fn choreograph_demo_song_covers_the_song() {
     run_export_project(&ExportProjectArgs {
         project: args.project.clone().unwrap(),
         bvh: again.clone(),
+        format: ExportFormat::Bvh,
         json: Some(dir.join("again.json")),
         library: None,
         render: RenderArgs {
@@ -81,6 +82,80 @@ fn choreograph_demo_song_covers_the_song() {
         std::fs::read_to_string(&args.out).unwrap(),
         "deterministic"
     );
+}
+
+/// `export-project --format gltf`: a `.glb` that the `gltf` crate reads back with the
+/// skinned 22-joint skeleton, its inverse bind matrices, a bone mesh bound to valid joints and
+/// one animation as long as the song, one key per frame.
+#[test]
+fn export_project_as_gltf_round_trips_through_the_gltf_crate() {
+    let dir = temp_dir("cli-gltf");
+    let wav = dir.join("demo.wav");
+    phrasewise::service::analyse::write_demo_song(&wav).unwrap();
+    let (args, frames, duration) = choreograph(&wav, &dir);
+    let glb = dir.join("dance.glb");
+    run_export_project(&ExportProjectArgs {
+        project: args.project.clone().unwrap(),
+        bvh: glb.clone(),
+        format: ExportFormat::Gltf,
+        json: None,
+        library: None,
+        render: RenderArgs {
+            fps: 30.0,
+            crossfade: 0.25,
+        },
+    })
+    .unwrap();
+    let bytes = std::fs::read(&glb).unwrap();
+    let g = gltf::Gltf::from_slice(&bytes).unwrap();
+    let blob = g.blob.clone().unwrap();
+    let buffers = |b: gltf::Buffer<'_>| (b.index() == 0).then_some(blob.as_slice());
+    let skin = g.skins().next().unwrap();
+    assert_eq!(skin.joints().count(), 22);
+    let ibm: Vec<[[f32; 4]; 4]> = skin
+        .reader(buffers)
+        .read_inverse_bind_matrices()
+        .unwrap()
+        .collect();
+    assert_eq!(ibm.len(), 22);
+    // the hips' bind matrix undoes the rest pose's hip height
+    assert!((ibm[0][3][1] + 0.97).abs() < 1e-4, "{:?}", ibm[0]);
+    let mesh = g.meshes().next().unwrap();
+    let prim = mesh.primitives().next().unwrap();
+    let r = prim.reader(buffers);
+    let n_pos = r.read_positions().unwrap().count();
+    let joints: Vec<[u16; 4]> = r.read_joints(0).unwrap().into_u16().collect();
+    assert_eq!(joints.len(), n_pos);
+    assert!(joints.iter().all(|j| j[0] < 22));
+    let weights: Vec<[f32; 4]> = r.read_weights(0).unwrap().into_f32().collect();
+    assert!(
+        weights
+            .iter()
+            .all(|w| (w.iter().sum::<f32>() - 1.0).abs() < 1e-6)
+    );
+    assert!(
+        r.read_indices()
+            .unwrap()
+            .into_u32()
+            .all(|i| (i as usize) < n_pos)
+    );
+    assert_eq!(g.animations().count(), 1);
+    let anim = g.animations().next().unwrap();
+    assert_eq!(
+        anim.channels().count(),
+        23,
+        "hips translation + 22 rotations"
+    );
+    for ch in anim.channels() {
+        let times: Vec<f32> = ch.reader(buffers).read_inputs().unwrap().collect();
+        assert_eq!(times.len(), frames, "one key per frame");
+        let last = f64::from(*times.last().unwrap());
+        assert!(
+            (last - duration).abs() <= 1.0 / 30.0 + 1e-6,
+            "animation {last} s vs song {duration} s"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Every audio file of `../shared/data/audio` (demo songs, the annotated LMMS / openMSX /

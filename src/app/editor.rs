@@ -48,6 +48,11 @@ pub enum Command {
     ToggleNoMatch,
     /// Show only some slots (others are dimmed; N jumps among the shown ones).
     SetFilter(Filter),
+    /// Show this many candidate rows under each slot of the timeline (0 hides them).
+    SetRows(usize),
+    /// Choose candidate `k` (an index into its ranked list) of slot `slot`: select it, then
+    /// [`Command::Pick`] — what clicking a timeline candidate row does.
+    PickIn { slot: usize, k: usize },
     /// Split the selected slot at the bar line nearest the playhead (or its middle when the
     /// playhead is elsewhere).
     Split,
@@ -156,6 +161,9 @@ pub struct ViewState {
     pub follow: bool,
     /// Slot filter.
     pub filter: Filter,
+    /// Candidate rows under each slot of the timeline (the next-best alternatives to the
+    /// chosen phrase; 0 hides them).
+    pub rows: usize,
 }
 
 impl Default for ViewState {
@@ -167,9 +175,15 @@ impl Default for ViewState {
             help: false,
             follow: true,
             filter: Filter::All,
+            rows: DEFAULT_CANDIDATE_ROWS,
         }
     }
 }
+
+/// Candidate rows the timeline shows under each slot at start.
+pub const DEFAULT_CANDIDATE_ROWS: usize = 3;
+/// Most candidate rows the timeline shows.
+pub const MAX_CANDIDATE_ROWS: usize = 5;
 
 /// The editor: the open session (if any), playback and UI state.
 pub struct Editor {
@@ -387,7 +401,12 @@ impl Editor {
             Command::PlayPause | Command::Seek(_) | Command::SetSpeed(_) | Command::ToggleLoop => {
                 self.transport(cmd)
             }
+            Command::PickIn { slot, k } => {
+                self.select(slot)?;
+                self.apply(Command::Pick(k))
+            }
             Command::SetFilter(_)
+            | Command::SetRows(_)
             | Command::Zoom { .. }
             | Command::Scroll(_)
             | Command::ZoomAll
@@ -614,6 +633,7 @@ impl Editor {
     fn view_command(&mut self, cmd: Command) -> Result<()> {
         match cmd {
             Command::SetFilter(f) => self.view.filter = f,
+            Command::SetRows(n) => self.view.rows = n.min(MAX_CANDIDATE_ROWS),
             Command::Zoom { at, factor } => {
                 let (a, b) = self.view.view;
                 let f = factor.clamp(0.05, 20.0);

@@ -41,6 +41,10 @@ pub mod palette {
     pub const REJECTED: Color32 = Color32::from_rgb(150, 58, 58);
     /// A slot read off a recorded take, not yet reviewed.
     pub const IMPORTED: Color32 = Color32::from_rgb(70, 96, 128);
+    /// Timeline candidate row.
+    pub const CANDIDATE_BG: Color32 = Color32::from_rgb(44, 48, 58);
+    /// Its probability bar.
+    pub const CANDIDATE_BAR: Color32 = Color32::from_rgb(62, 74, 96);
     /// Section band colours, cycled.
     pub const SECTIONS: [Color32; 6] = [
         Color32::from_rgb(58, 64, 92),
@@ -221,6 +225,16 @@ pub fn transport_bar(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
             });
         if f != ed.view.filter {
             out.push(Command::SetFilter(f));
+        }
+        let mut rows = ed.view.rows;
+        ui.add(
+            egui::DragValue::new(&mut rows)
+                .range(0..=super::editor::MAX_CANDIDATE_ROWS)
+                .prefix("top-k rows "),
+        )
+        .on_hover_text("alternative candidates shown under each slot of the timeline");
+        if rows != ed.view.rows {
+            out.push(Command::SetRows(rows));
         }
         ui.separator();
         if let Some(s) = &ed.session {
@@ -457,32 +471,71 @@ fn lane_input(ui: &egui::Ui, resp: &egui::Response, ax: &TimeAxis, out: &mut Vec
     }
 }
 
-/// Timeline lane: one block per slot with its chosen phrase and status; click selects.
+/// Height of the timeline's slot blocks (px).
+const SLOT_LANE_H: f32 = 64.0;
+/// Height of one candidate row under them (px).
+const CANDIDATE_ROW_H: f32 = 18.0;
+
+/// The alternatives a slot's candidate rows show: the ranked candidates other than the chosen
+/// one, best first, at most `rows`, each with its index in the ranked list.
+pub fn alternatives(slot: &Slot, rows: usize) -> Vec<(usize, &crate::choreo::project::Candidate)> {
+    slot.candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| slot.decision.chosen.as_deref() != Some(c.phrase.as_str()))
+        .take(rows)
+        .collect()
+}
+
+/// Which candidate row (0-based) a point `dy` px below the timeline's top falls in, if any.
+pub fn candidate_row_at(dy: f32, rows: usize) -> Option<usize> {
+    let r = (dy - SLOT_LANE_H) / CANDIDATE_ROW_H;
+    (r >= 0.0 && (r as usize) < rows).then_some(r as usize)
+}
+
+/// Timeline lane: one block per slot with its chosen phrase and status, and under it the
+/// next-best candidates ([`ViewState::rows`](super::editor::ViewState) rows, with their
+/// probability); a click on a block selects the slot, on a candidate row chooses it.
 pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
-    let h = 64.0;
+    let rows = ed.view.rows;
+    let h = SLOT_LANE_H + rows as f32 * CANDIDATE_ROW_H;
     let (rect, resp) =
         ui.allocate_exact_size(Vec2::new(ui.available_width(), h), Sense::click_and_drag());
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Group, true, "timeline"));
     let p = ui.painter_at(rect);
     p.rect_filled(rect, CornerRadius::same(4), palette::LANE_BG);
     let Some(s) = &ed.session else {
         return;
     };
     let (t0, t1) = ed.view.view;
-    let ax = TimeAxis { rect, t0, t1 };
+    let blocks = Rect::from_min_size(rect.min, Vec2::new(rect.width(), SLOT_LANE_H));
+    let ax = TimeAxis {
+        rect: blocks,
+        t0,
+        t1,
+    };
     for (i, slot) in s.project.slots.iter().enumerate() {
         if slot.end < t0 || slot.start > t1 {
             continue;
         }
         slot_block(&p, &ax, ed, i, slot);
+        candidate_rows(&p, &ax, slot, rows);
     }
-    playhead(&p, &ax, ed.player.transport().position());
+    playhead(
+        &p,
+        &TimeAxis { rect, t0, t1 },
+        ed.player.transport().position(),
+    );
     boundary_drag(ui, &resp, &p, &ax, s, out);
     if resp.clicked()
         && let Some(pos) = resp.interact_pointer_pos()
+        && let Some(i) = s.slot_at(ax.t(pos.x))
     {
-        let t = ax.t(pos.x);
-        if let Some(i) = s.slot_at(t) {
-            out.push(Command::Select(i));
+        match candidate_row_at(pos.y - rect.top(), rows)
+            .and_then(|r| alternatives(&s.project.slots[i], rows).get(r).map(|a| a.0))
+        {
+            Some(k) => out.push(Command::PickIn { slot: i, k }),
+            None => out.push(Command::Select(i)),
         }
     }
     // Drop a library phrase on a slot: swap.
@@ -492,6 +545,27 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
     {
         out.push(Command::Select(i));
         out.push(Command::Swap(payload.0.clone()));
+    }
+}
+
+/// A slot's candidate rows under its block: each alternative's phrase and probability, the
+/// bar's length showing the probability.
+fn candidate_rows(p: &egui::Painter, ax: &TimeAxis, slot: &Slot, rows: usize) {
+    let (x0, x1) = (ax.x(slot.start) + 1.0, ax.x(slot.end) - 1.0);
+    for (r, (_, c)) in alternatives(slot, rows).into_iter().enumerate() {
+        let top = ax.rect.bottom() + r as f32 * CANDIDATE_ROW_H + 1.0;
+        let row = Rect::from_x_y_ranges(x0..=x1, top..=top + CANDIDATE_ROW_H - 2.0);
+        let prob = c.score.exp().clamp(0.0, 1.0) as f32;
+        p.rect_filled(row, CornerRadius::same(3), palette::CANDIDATE_BG);
+        let bar = Rect::from_min_size(row.min, Vec2::new(row.width() * prob, row.height()));
+        p.rect_filled(bar, CornerRadius::same(3), palette::CANDIDATE_BAR);
+        p.with_clip_rect(row.shrink(2.0)).text(
+            row.left_center() + Vec2::new(5.0, 0.0),
+            Align2::LEFT_CENTER,
+            format!("{:.0}%  {}", 100.0 * prob, c.phrase),
+            FontId::proportional(10.5),
+            Color32::from_gray(215),
+        );
     }
 }
 
@@ -1053,5 +1127,64 @@ pub fn level_color(l: Level) -> Color32 {
     match l {
         Level::Info => Color32::from_gray(190),
         Level::Error => Color32::from_rgb(255, 120, 110),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::choreo::project::{Candidate, SlotDecision};
+
+    fn slot(chosen: &str) -> Slot {
+        let cand = |p: &str, prob: f64| Candidate {
+            phrase: p.into(),
+            score: prob.ln(),
+            network: None,
+            transition: None,
+        };
+        Slot {
+            start: 0.0,
+            end: 4.0,
+            bars: 2,
+            beats: 8,
+            section: "A".into(),
+            candidates: vec![
+                cand("a", 0.5),
+                cand("b", 0.3),
+                cand("c", 0.15),
+                cand("d", 0.05),
+            ],
+            decision: SlotDecision {
+                chosen: Some(chosen.into()),
+                ..SlotDecision::default()
+            },
+        }
+    }
+
+    #[test]
+    fn candidate_rows_skip_the_chosen_phrase_and_keep_ranked_indices() {
+        let s = slot("b");
+        let alt: Vec<(usize, &str)> = alternatives(&s, 2)
+            .into_iter()
+            .map(|(k, c)| (k, c.phrase.as_str()))
+            .collect();
+        assert_eq!(alt, vec![(0, "a"), (2, "c")]);
+        assert_eq!(alternatives(&s, 0).len(), 0);
+        assert_eq!(alternatives(&s, 9).len(), 3);
+    }
+
+    #[test]
+    fn a_click_under_the_blocks_lands_in_a_candidate_row() {
+        assert_eq!(candidate_row_at(10.0, 3), None, "in the block");
+        assert_eq!(candidate_row_at(SLOT_LANE_H + 1.0, 3), Some(0));
+        assert_eq!(
+            candidate_row_at(SLOT_LANE_H + 2.5 * CANDIDATE_ROW_H, 3),
+            Some(2)
+        );
+        assert_eq!(
+            candidate_row_at(SLOT_LANE_H + 3.5 * CANDIDATE_ROW_H, 3),
+            None
+        );
+        assert_eq!(candidate_row_at(SLOT_LANE_H + 1.0, 0), None);
     }
 }

@@ -859,3 +859,47 @@ fn importing_a_take_shows_its_dance_and_the_take_beside_it() {
     assert_eq!(imported, s.project.slots.len() - 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The timeline's candidate rows: a click on one chooses that candidate for its slot (an
+/// undoable swap); the rows' count is a view setting.
+#[test]
+fn a_click_on_a_timeline_candidate_row_chooses_it() {
+    use egui_kittest::kittest::Queryable as _;
+    let dir = temp_dir("rows");
+    let mut h = harness(&dir, false);
+    assert_eq!(h.state().editor.view.rows, 3, "three rows by default");
+    let t = 1;
+    let (k, phrase, mid, view) = {
+        let ed = &h.state().editor;
+        let s = ed.session.as_ref().expect("s");
+        let slot = &s.project.slots[t];
+        let (k, c) = phrasewise::app::ui::alternatives(slot, 3)[1];
+        (
+            k,
+            c.phrase.clone(),
+            0.5 * (slot.start + slot.end),
+            ed.view.view,
+        )
+    };
+    // the middle of slot t's second candidate row: 64 px of blocks, then 18 px rows
+    let lane = h.get_by_label("timeline").rect();
+    let x = lane.left() + lane.width() * ((mid - view.0) / (view.1 - view.0)) as f32;
+    let pos = egui::pos2(x, lane.top() + 64.0 + 1.5 * 18.0);
+    h.hover_at(pos);
+    h.run_steps(1);
+    h.drag_at(pos);
+    h.run_steps(1);
+    h.drop_at(pos);
+    h.run_steps(2);
+    assert_eq!(chosen(h.state(), t).as_deref(), Some(phrase.as_str()));
+    let s = h.state().editor.session.as_ref().expect("s");
+    assert_eq!(s.project.slots[t].decision.status, SlotStatus::Swapped);
+    assert_eq!(h.state().editor.view.selected, Some(t));
+    // undo puts the suggestion back; the rows are capped at five
+    h.state_mut().editor.run(Command::Undo);
+    let s = h.state().editor.session.as_ref().expect("s");
+    assert_eq!(s.project.slots[t].decision.status, SlotStatus::Suggested);
+    h.state_mut().editor.run(Command::SetRows(9));
+    assert_eq!(h.state().editor.view.rows, 5);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -215,27 +215,7 @@ pub fn transport_bar(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
         {
             out.push(Command::ToggleLoop);
         }
-        let mut f = ed.view.filter;
-        egui::ComboBox::from_label("show")
-            .selected_text(f.label())
-            .show_ui(ui, |ui| {
-                for x in super::editor::Filter::ALL {
-                    ui.selectable_value(&mut f, x, x.label());
-                }
-            });
-        if f != ed.view.filter {
-            out.push(Command::SetFilter(f));
-        }
-        let mut rows = ed.view.rows;
-        ui.add(
-            egui::DragValue::new(&mut rows)
-                .range(0..=super::editor::MAX_CANDIDATE_ROWS)
-                .prefix("top-k rows "),
-        )
-        .on_hover_text("alternative candidates shown under each slot of the timeline");
-        if rows != ed.view.rows {
-            out.push(Command::SetRows(rows));
-        }
+        view_controls(ui, ed, out);
         ui.separator();
         if let Some(s) = &ed.session {
             let n = s.project.slots.len();
@@ -471,6 +451,31 @@ fn lane_input(ui: &egui::Ui, resp: &egui::Response, ax: &TimeAxis, out: &mut Vec
     }
 }
 
+/// The slot filter and the number of candidate rows under the timeline's slots.
+fn view_controls(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
+    let mut f = ed.view.filter;
+    egui::ComboBox::from_label("show")
+        .selected_text(f.label())
+        .show_ui(ui, |ui| {
+            for x in super::editor::Filter::ALL {
+                ui.selectable_value(&mut f, x, x.label());
+            }
+        });
+    if f != ed.view.filter {
+        out.push(Command::SetFilter(f));
+    }
+    let mut rows = ed.view.rows;
+    ui.add(
+        egui::DragValue::new(&mut rows)
+            .range(0..=super::editor::MAX_CANDIDATE_ROWS)
+            .prefix("top-k rows "),
+    )
+    .on_hover_text("alternative candidates shown under each slot of the timeline");
+    if rows != ed.view.rows {
+        out.push(Command::SetRows(rows));
+    }
+}
+
 /// Height of the timeline's slot blocks (px).
 const SLOT_LANE_H: f32 = 64.0;
 /// Height of one candidate row under them (px).
@@ -501,7 +506,7 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
     let h = SLOT_LANE_H + rows as f32 * CANDIDATE_ROW_H;
     let (rect, resp) =
         ui.allocate_exact_size(Vec2::new(ui.available_width(), h), Sense::click_and_drag());
-    resp.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Group, true, "timeline"));
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, "timeline"));
     let p = ui.painter_at(rect);
     p.rect_filled(rect, CornerRadius::same(4), palette::LANE_BG);
     let Some(s) = &ed.session else {

@@ -301,6 +301,9 @@ fn snapshot_main_view() {
     let mut h = harness(&dir, true);
     h.key_press(Key::ArrowRight);
     h.run_steps(2);
+    // the dance metrics are measured on a worker thread: wait for them (a loaded machine
+    // drew "measuring…" instead)
+    wait_for_metrics(&mut h, None);
     let opts = egui_kittest::SnapshotOptions::new()
         .threshold(1.0)
         .max_failed_pixels(200);
@@ -869,13 +872,12 @@ fn a_click_on_a_timeline_candidate_row_chooses_it() {
     let mut h = harness(&dir, false);
     assert_eq!(h.state().editor.view.rows, 3, "three rows by default");
     let t = 1;
-    let (k, phrase, mid, view) = {
+    let (phrase, mid, view) = {
         let ed = &h.state().editor;
         let s = ed.session.as_ref().expect("s");
         let slot = &s.project.slots[t];
-        let (k, c) = phrasewise::app::ui::alternatives(slot, 3)[1];
+        let (_, c) = phrasewise::app::ui::alternatives(slot, 3)[1];
         (
-            k,
             c.phrase.clone(),
             0.5 * (slot.start + slot.end),
             ed.view.view,

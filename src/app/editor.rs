@@ -50,6 +50,9 @@ pub enum Command {
     SetFilter(Filter),
     /// Show this many candidate rows under each slot of the timeline (0 hides them).
     SetRows(usize),
+    /// Audition a phrase in a slot (`None`: stop): the preview plays the dance with it there,
+    /// the document unchanged.
+    Audition(Option<(usize, String)>),
     /// Choose candidate `k` (an index into its ranked list) of slot `slot`: select it, then
     /// [`Command::Pick`] — what clicking a timeline candidate row does.
     PickIn { slot: usize, k: usize },
@@ -400,6 +403,16 @@ impl Editor {
             Command::Undo | Command::Redo => self.history(cmd),
             Command::PlayPause | Command::Seek(_) | Command::SetSpeed(_) | Command::ToggleLoop => {
                 self.transport(cmd)
+            }
+            Command::Audition(which) => {
+                let Some(s) = self.session.as_mut() else {
+                    return Ok(());
+                };
+                match which {
+                    Some((slot, phrase)) => s.audition(slot, &phrase)?,
+                    None => s.clear_audition(),
+                }
+                Ok(())
             }
             Command::PickIn { slot, k } => {
                 self.select(slot)?;

@@ -279,6 +279,19 @@ impl eframe::App for EditorApp {
         if let Some((kind, path)) = self.dialogs.prompt_window(&ctx) {
             out.push(AppCommand::Chosen(kind, path));
         }
+        // an audition lasts while something is hovered
+        let hovering = cmds
+            .iter()
+            .any(|c| matches!(c, editor::Command::Audition(Some(_))));
+        if !hovering
+            && self
+                .editor
+                .session
+                .as_ref()
+                .is_some_and(|s| s.audition.is_some())
+        {
+            cmds.push(editor::Command::Audition(None));
+        }
         self.queue.extend(out);
         self.queue.extend(cmds.into_iter().map(AppCommand::Editor));
         self.dispatch_queued();

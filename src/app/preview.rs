@@ -129,6 +129,8 @@ impl Preview {
             return;
         };
         let t = ed.player.transport().position();
+        // an auditioned candidate plays in its slot, blended with the neighbours
+        let dance = s.audition.as_ref().map_or(dance, |a| &a.dance);
         let pose = dance.sample(t);
         let world = pose.world();
         // a recorded take stands beside its blended dance, facing the same way
@@ -287,10 +289,20 @@ fn captions(
     t: f64,
     transition: bool,
 ) {
-    let label = s
-        .slot_at(t)
-        .and_then(|i| s.project.slots[i].decision.chosen.clone())
-        .unwrap_or_default();
+    let slot = s.slot_at(t);
+    let label = match (&s.audition, slot) {
+        (Some(a), _) if slot == Some(a.slot) => {
+            format!("auditioning {} (click to choose)", a.phrase)
+        }
+        (Some(a), _) => format!(
+            "auditioning {} in slot {} (the playhead is elsewhere)",
+            a.phrase,
+            a.slot + 1
+        ),
+        _ => slot
+            .and_then(|i| s.project.slots[i].decision.chosen.clone())
+            .unwrap_or_default(),
+    };
     p.text(
         rect.left_top() + Vec2::new(10.0, 8.0),
         Align2::LEFT_TOP,

@@ -100,6 +100,21 @@ pub struct Session {
     /// The recorded take the dance was imported from, shown beside it (`None` without one,
     /// or when it could not be read).
     pub take: Option<TakePreview>,
+    /// A candidate being auditioned: the dance with it in its slot, not in the document.
+    pub audition: Option<Audition>,
+}
+
+/// A candidate auditioned in a slot (hovered in the inspector, a timeline row or the library
+/// browser): the whole dance re-blended with it, so the preview shows its blends to the
+/// neighbours; the document does not change until the user chooses it.
+#[derive(Debug, Clone)]
+pub struct Audition {
+    /// The slot.
+    pub slot: usize,
+    /// The phrase auditioned there.
+    pub phrase: String,
+    /// The dance with it.
+    pub dance: Arc<Choreography>,
 }
 
 /// A recorded take for the preview: its clip on the canonical skeleton and where the song
@@ -199,6 +214,7 @@ impl Session {
             metrics: None,
             metrics_rx: None,
             take: None,
+            audition: None,
         };
         s.rebuild_dance();
         Ok(s)
@@ -285,6 +301,7 @@ impl Session {
 
     /// Rebuilds the blended dance from the chosen phrases (for the preview).
     pub fn rebuild_dance(&mut self) {
+        self.audition = None;
         let built = slot_specs(&self.project, &self.library)
             .and_then(|specs| choreograph(&self.library, &specs, &ExportOptions::default()));
         match built {
@@ -298,6 +315,42 @@ impl Session {
             }
         }
         self.start_metrics();
+    }
+
+    /// Auditions `phrase` in slot `slot`: the dance re-blended with it there (kept until another
+    /// audition, [`Session::clear_audition`] or an edit). The same audition again costs nothing.
+    pub fn audition(&mut self, slot: usize, phrase: &str) -> Result<()> {
+        if self
+            .audition
+            .as_ref()
+            .is_some_and(|a| a.slot == slot && a.phrase == phrase)
+        {
+            return Ok(());
+        }
+        if slot >= self.project.slots.len() {
+            anyhow::bail!("no slot {slot}");
+        }
+        if self.library.phrase(phrase).is_none() {
+            anyhow::bail!(
+                "no phrase `{phrase}` in library `{}`",
+                self.library.index.name
+            );
+        }
+        let mut project = self.project.clone();
+        project.slots[slot].decision.chosen = Some(phrase.to_string());
+        let specs = slot_specs(&project, &self.library)?;
+        let dance = choreograph(&self.library, &specs, &ExportOptions::default())?;
+        self.audition = Some(Audition {
+            slot,
+            phrase: phrase.to_string(),
+            dance: Arc::new(dance),
+        });
+        Ok(())
+    }
+
+    /// Ends an audition: the preview shows the document's dance again.
+    pub fn clear_audition(&mut self) {
+        self.audition = None;
     }
 
     /// Measures the current dance on a worker thread (baking it twice and blending the random

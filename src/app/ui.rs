@@ -532,6 +532,15 @@ pub fn timeline_lane(ui: &mut egui::Ui, ed: &Editor, out: &mut Vec<Command>) {
         ed.player.transport().position(),
     );
     boundary_drag(ui, &resp, &p, &ax, s, out);
+    // hovering a candidate row auditions it
+    if let Some(pos) = resp.hover_pos()
+        && !resp.clicked()
+        && let Some(i) = s.slot_at(ax.t(pos.x))
+        && let Some(r) = candidate_row_at(pos.y - rect.top(), rows)
+        && let Some((_, c)) = alternatives(&s.project.slots[i], rows).get(r)
+    {
+        out.push(Command::Audition(Some((i, c.phrase.clone()))));
+    }
     if resp.clicked()
         && let Some(pos) = resp.interact_pointer_pos()
         && let Some(i) = s.slot_at(ax.t(pos.x))
@@ -728,7 +737,7 @@ pub fn inspector(
     let slot = &s.project.slots[t];
     slot_header(ui, t, slot);
     slot_metrics(ui, s, t);
-    candidates_grid(ui, ed, slot, out);
+    candidates_grid(ui, ed, (t, slot), out);
     decision_buttons(ui, slot, out);
     note_editor(ui, slot, note, out);
     review_section(ui, slot, comment, out);
@@ -856,7 +865,12 @@ pub fn dance_metrics_panel(ui: &mut egui::Ui, ed: &Editor) {
 }
 
 /// The ranked candidates: probability and the network / transition parts; click chooses.
-fn candidates_grid(ui: &mut egui::Ui, ed: &Editor, slot: &Slot, out: &mut Vec<Command>) {
+fn candidates_grid(
+    ui: &mut egui::Ui,
+    ed: &Editor,
+    (t, slot): (usize, &Slot),
+    out: &mut Vec<Command>,
+) {
     ui.add_space(4.0);
     ui.label(egui::RichText::new("Candidates").strong());
     egui::Grid::new("candidates")
@@ -886,9 +900,14 @@ fn candidates_grid(ui: &mut egui::Ui, ed: &Editor, slot: &Slot, out: &mut Vec<Co
                         ui.add(egui::Button::selectable(cursor, text).truncate())
                     })
                     .inner
-                    .on_hover_text(format!("{}\nclick: choose this phrase", c.phrase));
+                    .on_hover_text(format!(
+                        "{}\nthe preview auditions it while hovered; click: choose it",
+                        c.phrase
+                    ));
                 if pick.clicked() {
                     out.push(Command::Pick(k));
+                } else if pick.hovered() && !chosen {
+                    out.push(Command::Audition(Some((t, c.phrase.clone()))));
                 }
                 let prob = c.score.exp() as f32;
                 ui.add(
@@ -1096,6 +1115,10 @@ pub fn library_browser(
                     } else {
                         Command::Swap(p.id.clone())
                     });
+                } else if r.hovered()
+                    && let Some(t) = ed.view.selected
+                {
+                    out.push(Command::Audition(Some((t, p.id.clone()))));
                 }
             }
         });

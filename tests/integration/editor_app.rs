@@ -905,3 +905,50 @@ fn a_click_on_a_timeline_candidate_row_chooses_it() {
     assert_eq!(h.state().editor.view.rows, 5);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Audition: a hovered candidate plays in its slot in the preview's dance, blended with the
+/// neighbours, while the document stays as it was; the next frame without a hover ends it.
+#[test]
+fn auditioning_a_candidate_changes_the_preview_not_the_document() {
+    let dir = temp_dir("audition");
+    let mut h = harness(&dir, false);
+    let t = 2;
+    let (before, phrase, mid) = {
+        let s = h.state().editor.session.as_ref().expect("s");
+        let slot = &s.project.slots[t];
+        let (_, c) = phrasewise::app::ui::alternatives(slot, 3)[0];
+        (
+            s.project.clone(),
+            c.phrase.clone(),
+            0.5 * (slot.start + slot.end),
+        )
+    };
+    h.state_mut()
+        .editor
+        .run(Command::Audition(Some((t, phrase.clone()))));
+    let s = h.state().editor.session.as_ref().expect("s");
+    let a = s.audition.as_ref().expect("auditioning");
+    assert_eq!((a.slot, a.phrase.as_str()), (t, phrase.as_str()));
+    assert_eq!(s.project, before, "the document is unchanged");
+    assert!(!s.dirty && s.history.can_undo() == 0);
+    let chosen_pose = s.dance.as_ref().expect("dance").sample(mid);
+    let auditioned = a.dance.sample(mid);
+    let moved = (0..22)
+        .map(|j| chosen_pose.rot[j].angle_to(auditioned.rot[j]))
+        .fold(0.0, f64::max);
+    assert!(
+        moved > 0.05,
+        "the auditioned phrase moves differently ({moved} rad)"
+    );
+    // far from the slot the two dances agree
+    let far = s.project.slots.last().expect("slots");
+    let tf = 0.5 * (far.start + far.end);
+    let d = s.dance.as_ref().expect("dance").sample(tf);
+    let e = a.dance.sample(tf);
+    assert!((0..22).all(|j| d.rot[j].angle_to(e.rot[j]) < 1e-9));
+    // nothing hovered in the next frame: the audition ends
+    h.run_steps(2);
+    let s = h.state().editor.session.as_ref().expect("s");
+    assert!(s.audition.is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -45,15 +45,7 @@ pub fn kinematic_beats(world: &[WorldPose], fps: f64) -> Vec<f64> {
     if world.len() < 4 || fps <= 0.0 {
         return Vec::new();
     }
-    let speed: Vec<f64> = world
-        .windows(2)
-        .map(|w| {
-            (0..JOINT_COUNT)
-                .map(|j| (w[1].pos[j] - w[0].pos[j]).length())
-                .sum::<f64>()
-                / JOINT_COUNT as f64
-        })
-        .collect();
+    let speed = step_speed(world);
     let v = gaussian_smooth(&speed, KINEMATIC_SMOOTH_S * fps);
     (1..v.len().saturating_sub(1))
         .filter(|&k| v[k] < v[k - 1] && v[k] < v[k + 1])
@@ -119,6 +111,20 @@ pub struct BeatAnalysis {
     pub t_v: f64,
     /// Acceleration threshold `T_A`.
     pub t_a: f64,
+}
+
+/// Mean joint displacement from each frame to the next (units per frame, forward
+/// differences; one entry fewer than frames): the speed curve of Bailando's kinematic beats.
+pub fn step_speed(world: &[WorldPose]) -> Vec<f64> {
+    world
+        .windows(2)
+        .map(|w| {
+            (0..JOINT_COUNT)
+                .map(|j| (w[1].pos[j] - w[0].pos[j]).length())
+                .sum::<f64>()
+                / JOINT_COUNT as f64
+        })
+        .collect()
 }
 
 /// Mean joint speed per frame from world positions (units per frame, central differences).

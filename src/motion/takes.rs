@@ -105,15 +105,9 @@ pub struct OffsetEstimate {
 /// Mean joint speed (m/s) between consecutive frames; entry `k` belongs to take time
 /// `(k + ½) / fps`.
 pub fn speed_curve(world: &[WorldPose], fps: f64) -> Vec<f64> {
-    world
-        .windows(2)
-        .map(|w| {
-            (0..JOINT_COUNT)
-                .map(|j| (w[1].pos[j] - w[0].pos[j]).length())
-                .sum::<f64>()
-                / JOINT_COUNT as f64
-                * fps
-        })
+    super::beats::step_speed(world)
+        .into_iter()
+        .map(|v| v * fps)
         .collect()
 }
 

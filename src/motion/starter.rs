@@ -11,14 +11,15 @@
 //! `sin(π·w)` arc (higher for longer steps), and a jump raises the root and both feet on the
 //! same arc.
 //!
-//! 30 base figures in six styles (chill, groove, hype, latin, street, and a 3/4 waltz with
+//! 40 base figures in six styles (chill, groove, hype, latin, street, and a 3/4 waltz with
 //! its fall on beat 1 and rise on 2–3), each generated plain and with one [`Accent`] (claps,
-//! a reach, a hip twist, a bounce, travel): 60 moves. Each move's clip holds two phrases of 4,
+//! a reach, a hip twist, a bounce, travel): 80 moves. Each move's clip holds two phrases of 4,
 //! 8 or 16 beats (waltz: 6 or 12, two or four bars), and each phrase has its own seeded
-//! [`Variation`] of arms and legs, so the two phrases of a move differ visibly: 120 phrases,
-//! 240 with the mirrored variants every library gets on loading ([`super::mirror`]). One beat
+//! [`Variation`] of arms and legs, so the two phrases of a move differ visibly: 160 phrases,
+//! 320 with the mirrored variants every library gets on loading ([`super::mirror`]). One beat
 //! of margin before and after each clip for crossfades, 30 fps. Beat periods are whole frames
-//! (14–22 frames, 82–129 BPM), so phrase beats fall exactly on frames; every phrase records a
+//! (14–22 frames, 82–129 BPM; the ten fast figures 10–11 frames, 164–180 BPM, danced 1:1 at
+//! about 140–215 BPM), so phrase beats fall exactly on frames; every phrase records a
 //! comfortable tempo range and its beats per bar. `write_starter` regenerates
 //! `assets/library/starter/` (`phrasewise library starter -o DIR`); a test checks the
 //! committed files match the generator.
@@ -893,6 +894,252 @@ fn street_point(k: i64) -> Key {
     x
 }
 
+// ---- fast figures (160–190 BPM: small, quick footwork danced 1:1 at fast tempos) -------
+
+/// Root drop of a fast figure's beat: down on the even beats, up on the odd ones, at four
+/// different depths, so the motion into a key and out of it never mirror each other. Equal
+/// speeds on both sides of a key leave the smoothed speed two equal samples there, and a
+/// strict-minimum beat detector (Bailando's kinematic beats) finds no beat at all.
+fn fast_drop(k: i64) -> f64 {
+    [0.10, 0.04, 0.08, 0.02][phase(k, 4) as usize]
+}
+
+fn hype_bounce_step(k: i64) -> Key {
+    // down with the feet together, up with one foot tapped out (sides alternating per pair)
+    let mut x = Key::stand();
+    let s = alt(k.div_euclid(2));
+    x.foot_l[0] = 0.12;
+    x.foot_r[0] = -0.12;
+    x.root[1] = fast_drop(k);
+    if phase(k, 2) == 0 {
+        x.spine[0] = 8.0;
+        x.head[0] = 8.0;
+        x.arm_l = [-35.0, 45.0, 110.0];
+        x.arm_r = [-35.0, 45.0, 110.0];
+    } else {
+        if s > 0.0 {
+            x.foot_l = [0.28, 0.02, 0.04, 10.0];
+            x.root[0] = -0.04;
+        } else {
+            x.foot_r = [-0.28, 0.02, 0.04, 10.0];
+            x.root[0] = 0.04;
+        }
+        x.spine[1] = -5.0 * s;
+        x.head = [-4.0, 10.0 * s];
+        x.arm_l = [-5.0, 20.0 + 20.0 * s, 60.0];
+        x.arm_r = [-5.0, 20.0 - 20.0 * s, 60.0];
+    }
+    x
+}
+
+fn hype_pogo(k: i64) -> Key {
+    // a small hop on every beat, landing in a scissor (feet alternate front and back),
+    // the fist punching up on the side of the front foot
+    let mut x = Key::stand();
+    let s = alt(k);
+    x.foot_l = [0.11, 0.0, 0.07 * s, 0.0];
+    x.foot_r = [-0.11, 0.0, -0.07 * s, 0.0];
+    x.root = [0.0, 0.03 + fast_drop(k) * 0.6, 0.0];
+    let (punch, low) = ([70.0, 25.0, 20.0], [-40.0, 40.0, 105.0]);
+    x.arm_l = if s > 0.0 { punch } else { low };
+    x.arm_r = if s > 0.0 { low } else { punch };
+    x.spine[2] = 8.0 * s;
+    x.head[0] = -5.0;
+    x.jump = 0.07;
+    x
+}
+
+fn street_bounce_rock(k: i64) -> Key {
+    // feet planted wide, the chest rocks down on the beat and up on the next, the shoulder
+    // leading the rock alternating bar by bar
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.18;
+    x.foot_r[0] = -0.18;
+    let s = alt(k.div_euclid(4));
+    x.root[1] = fast_drop(k);
+    if phase(k, 2) == 0 {
+        x.spine = [14.0, 0.0, 10.0 * s];
+        x.head[0] = 12.0;
+        x.shrug = [0.0, 0.0];
+        x.arm_l = [-50.0, 35.0, 100.0];
+        x.arm_r = [-50.0, 35.0, 100.0];
+    } else {
+        x.spine = [-6.0, 6.0 * s, -6.0 * s];
+        x.head = [-6.0, 8.0 * s];
+        x.shrug = if s > 0.0 { [12.0, 0.0] } else { [0.0, 12.0] };
+        x.arm_l = [-25.0, 20.0, 75.0];
+        x.arm_r = [-25.0, 20.0, 75.0];
+    }
+    x
+}
+
+fn street_heel_tap(k: i64) -> Key {
+    // feet together, then a heel tapped forward (toe up), sides alternating, arms swinging
+    // against the tapping foot
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.10;
+    x.foot_r[0] = -0.10;
+    let s = alt(k.div_euclid(2));
+    x.root[1] = fast_drop(k) * 0.8;
+    if phase(k, 2) == 0 {
+        x.arm_l = [-45.0, 30.0, 90.0];
+        x.arm_r = [-45.0, 30.0, 90.0];
+        x.head[0] = 6.0;
+    } else {
+        if s > 0.0 {
+            x.foot_l = [0.12, 0.02, 0.22, -18.0];
+            x.root[2] = -0.03;
+        } else {
+            x.foot_r = [-0.12, 0.02, 0.22, -18.0];
+            x.root[2] = -0.03;
+        }
+        x.spine[0] = -5.0;
+        x.spine[2] = -12.0 * s;
+        x.arm_l = [-20.0, if s > 0.0 { -30.0 } else { 70.0 }, 80.0];
+        x.arm_r = [-20.0, if s > 0.0 { 70.0 } else { -30.0 }, 80.0];
+    }
+    x
+}
+
+fn latin_dembow(k: i64) -> Key {
+    // a reggaeton bounce: feet planted, the weight rocks side to side with a knee dip on
+    // the beat and the hips tilting under, arms bent in front
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.16;
+    x.foot_r[0] = -0.16;
+    let s = alt(k);
+    let dip = phase(k, 4) == 0 || phase(k, 4) == 2;
+    x.root = [0.05 * s, fast_drop(k), 0.0];
+    x.hips = [-8.0 * s, if dip { 10.0 } else { -4.0 }, -9.0 * s];
+    x.spine = [if dip { 6.0 } else { 0.0 }, 8.0 * s, 6.0 * s];
+    x.head = [4.0, -8.0 * s];
+    x.arm_l = [-20.0, 60.0 + 15.0 * s, 105.0];
+    x.arm_r = [-20.0, 60.0 - 15.0 * s, 105.0];
+    x
+}
+
+fn groove_knee_pop(k: i64) -> Key {
+    // feet planted, the weight shifts side to side and the hips pop forward on the even
+    // beats, shoulders rolling with the weight
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.15;
+    x.foot_r[0] = -0.15;
+    let s = alt(k.div_euclid(2));
+    let pop = phase(k, 2) == 0;
+    x.root = [0.05 * s, fast_drop(k), if pop { 0.04 } else { -0.01 }];
+    x.hips = [6.0 * s, if pop { -8.0 } else { 6.0 }, -7.0 * s];
+    x.spine = [if pop { 10.0 } else { -4.0 }, 5.0 * s, 0.0];
+    x.shrug = if pop { [0.0, 0.0] } else { [8.0, 8.0] };
+    x.head = [if pop { 8.0 } else { -4.0 }, 6.0 * s];
+    x.arm_l = [-45.0, 30.0 + 15.0 * s, if pop { 115.0 } else { 80.0 }];
+    x.arm_r = [-45.0, 30.0 - 15.0 * s, if pop { 115.0 } else { 80.0 }];
+    x
+}
+
+fn latin_step_back(k: i64) -> Key {
+    // a quick tap back on the diagonal and together, sides alternating per pair of beats,
+    // the hips turning towards the tapping foot
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.12;
+    x.foot_r[0] = -0.12;
+    let s = alt(k.div_euclid(2));
+    x.root[1] = fast_drop(k);
+    if phase(k, 2) == 1 {
+        if s > 0.0 {
+            x.foot_l = [0.22, 0.02, -0.20, 12.0];
+        } else {
+            x.foot_r = [-0.22, 0.02, -0.20, 12.0];
+        }
+        x.root[2] = -0.03;
+        x.hips = [10.0 * s, 0.0, -6.0 * s];
+        x.spine = [4.0, 0.0, -8.0 * s];
+        x.arm_l = [-10.0, 55.0 - 25.0 * s, 95.0];
+        x.arm_r = [-10.0, 55.0 + 25.0 * s, 95.0];
+    } else {
+        x.hips[2] = 4.0 * s;
+        x.arm_l = [-30.0, 50.0, 110.0];
+        x.arm_r = [-30.0, 50.0, 110.0];
+        x.head[0] = 6.0;
+    }
+    x
+}
+
+fn street_arm_cross(k: i64) -> Key {
+    // feet planted wide, a knee dip with the forearms crossed in front, then up with the
+    // arms opened low to the sides, the chest turning towards alternate sides by the pair
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.19;
+    x.foot_r[0] = -0.19;
+    let s = alt(k.div_euclid(2));
+    x.root[1] = fast_drop(k);
+    if phase(k, 2) == 0 {
+        x.arm_l = [-10.0, 80.0, 120.0];
+        x.arm_r = [-5.0, 85.0, 125.0];
+        x.spine = [10.0, 0.0, 10.0 * s];
+        x.head = [10.0, 5.0 * s];
+    } else {
+        x.arm_l = [-40.0, -15.0, 30.0];
+        x.arm_r = [-40.0, -15.0, 30.0];
+        x.spine = [-4.0, 4.0 * s, -4.0 * s];
+        x.head = [-6.0, -5.0 * s];
+        x.shrug = [6.0, 6.0];
+    }
+    x
+}
+
+fn street_low_kick(k: i64) -> Key {
+    // a low kick forward, then the foot back beside the other, sides alternating per pair,
+    // the opposite arm punching forward with the kick
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.11;
+    x.foot_r[0] = -0.11;
+    let s = alt(k.div_euclid(2));
+    x.root[1] = fast_drop(k);
+    if phase(k, 2) == 1 {
+        if s > 0.0 {
+            x.foot_l = [0.12, 0.14, 0.26, 25.0];
+        } else {
+            x.foot_r = [-0.12, 0.14, 0.26, 25.0];
+        }
+        x.root[2] = -0.03;
+        x.spine[0] = -6.0;
+        x.arm_l = if s > 0.0 {
+            [-40.0, 20.0, 100.0]
+        } else {
+            [10.0, 85.0, 10.0]
+        };
+        x.arm_r = if s > 0.0 {
+            [10.0, 85.0, 10.0]
+        } else {
+            [-40.0, 20.0, 100.0]
+        };
+    } else {
+        x.spine[0] = 6.0;
+        x.arm_l = [-35.0, 40.0, 110.0];
+        x.arm_r = [-35.0, 40.0, 110.0];
+    }
+    x
+}
+
+fn street_march_punch(k: i64) -> Key {
+    // marching on the spot with small knee lifts, a fist punching forward on the side of
+    // the lifted knee, the other pulled back to the hip
+    let mut x = Key::stand();
+    let s = alt(k);
+    x.root[1] = fast_drop(k) * 0.7;
+    if s > 0.0 {
+        x.foot_l = [0.11, 0.12, 0.06, 15.0];
+    } else {
+        x.foot_r = [-0.11, 0.12, 0.06, 15.0];
+    }
+    let (punch, pull) = ([5.0, 80.0, 15.0], [-45.0, -10.0, 120.0]);
+    x.arm_l = if s > 0.0 { punch } else { pull };
+    x.arm_r = if s > 0.0 { pull } else { punch };
+    x.spine[2] = -10.0 * s;
+    x.head = [4.0, -5.0 * s];
+    x
+}
+
 // ---- moves: a base figure, an accent, a phrase length --------------------------------
 
 /// A second layer over a base figure that makes a move of it (the plain figure is one move,
@@ -1197,9 +1444,10 @@ const fn mv(
 
 use Accent::{Bounce, Clap, Plain, Reach, Travel, Twist};
 
-/// The starter moves: 30 base figures in 6 styles, each plain and with one accent. Phrases
-/// of 4, 8 or 16 beats (waltz: 6 or 12, two or four bars of 3/4).
-pub const MOVES: [MoveSpec; 60] = [
+/// The starter moves: 40 base figures in 6 styles, each plain and with one accent (the last
+/// 20 moves are the fast figures). Phrases of 4, 8 or 16 beats (waltz: 6 or 12, two or four
+/// bars of 3/4).
+pub const MOVES: [MoveSpec; 80] = [
     mv("chill_sway", "chill", "low", 20, 8, Plain, chill_sway),
     mv("chill_sway", "chill", "low", 21, 4, Reach, chill_sway),
     mv(
@@ -1612,6 +1860,170 @@ pub const MOVES: [MoveSpec; 60] = [
         Bounce,
         street_point,
     ),
+    mv(
+        "hype_bounce_step",
+        "hype",
+        "high",
+        10,
+        8,
+        Plain,
+        hype_bounce_step,
+    ),
+    mv(
+        "hype_bounce_step",
+        "hype",
+        "high",
+        11,
+        16,
+        Clap,
+        hype_bounce_step,
+    ),
+    mv("hype_pogo", "hype", "high", 10, 4, Plain, hype_pogo),
+    mv("hype_pogo", "hype", "high", 11, 8, Reach, hype_pogo),
+    mv(
+        "street_bounce_rock",
+        "street",
+        "medium",
+        11,
+        8,
+        Plain,
+        street_bounce_rock,
+    ),
+    mv(
+        "street_bounce_rock",
+        "street",
+        "high",
+        10,
+        16,
+        Twist,
+        street_bounce_rock,
+    ),
+    mv(
+        "street_heel_tap",
+        "street",
+        "medium",
+        10,
+        8,
+        Plain,
+        street_heel_tap,
+    ),
+    mv(
+        "street_heel_tap",
+        "street",
+        "medium",
+        11,
+        4,
+        Bounce,
+        street_heel_tap,
+    ),
+    mv(
+        "latin_dembow",
+        "latin",
+        "medium",
+        11,
+        8,
+        Plain,
+        latin_dembow,
+    ),
+    mv(
+        "latin_dembow",
+        "latin",
+        "medium",
+        10,
+        16,
+        Travel,
+        latin_dembow,
+    ),
+    mv(
+        "groove_knee_pop",
+        "groove",
+        "medium",
+        10,
+        8,
+        Plain,
+        groove_knee_pop,
+    ),
+    mv(
+        "groove_knee_pop",
+        "groove",
+        "medium",
+        11,
+        4,
+        Clap,
+        groove_knee_pop,
+    ),
+    mv(
+        "latin_step_back",
+        "latin",
+        "medium",
+        10,
+        4,
+        Plain,
+        latin_step_back,
+    ),
+    mv(
+        "latin_step_back",
+        "latin",
+        "medium",
+        11,
+        16,
+        Twist,
+        latin_step_back,
+    ),
+    mv(
+        "street_arm_cross",
+        "street",
+        "medium",
+        11,
+        8,
+        Plain,
+        street_arm_cross,
+    ),
+    mv(
+        "street_arm_cross",
+        "street",
+        "medium",
+        10,
+        4,
+        Reach,
+        street_arm_cross,
+    ),
+    mv(
+        "street_low_kick",
+        "street",
+        "high",
+        10,
+        8,
+        Plain,
+        street_low_kick,
+    ),
+    mv(
+        "street_low_kick",
+        "street",
+        "high",
+        11,
+        16,
+        Clap,
+        street_low_kick,
+    ),
+    mv(
+        "street_march_punch",
+        "street",
+        "high",
+        11,
+        4,
+        Plain,
+        street_march_punch,
+    ),
+    mv(
+        "street_march_punch",
+        "street",
+        "high",
+        10,
+        8,
+        Travel,
+        street_march_punch,
+    ),
 ];
 
 /// Beats of a move's clip between its first and last phrase beat.
@@ -1832,6 +2244,25 @@ mod tests {
             let [lo, hi] = m.tempo_range();
             assert!(lo < m.bpm() && m.bpm() < hi, "{}", m.name());
             assert!(lo >= 0.84 * m.bpm() - 1e-6 && hi <= 1.2 * m.bpm() + 1e-6);
+        }
+        // fast music (issue 15: ReggaetonTry at 181.8 BPM) has moves danced 1:1, not only
+        // half-time ones, in several styles
+        for bpm in 150..=195 {
+            let b = f64::from(bpm);
+            let fit: Vec<&MoveSpec> = MOVES
+                .iter()
+                .filter(|m| {
+                    let [lo, hi] = m.tempo_range();
+                    (lo..=hi).contains(&b)
+                })
+                .collect();
+            let mut fit_styles: Vec<&str> = fit.iter().map(|m| m.style).collect();
+            fit_styles.sort_unstable();
+            fit_styles.dedup();
+            assert!(
+                fit.len() >= 10 && fit_styles.len() >= 3,
+                "{bpm} BPM: {fit_styles:?}"
+            );
         }
         // every music tempo 60–200 BPM has comfortable phrases at ½, 1 or 2 counting
         for bpm in 60..=200 {

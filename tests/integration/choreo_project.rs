@@ -189,11 +189,12 @@ fn rerank_respects_locks_and_rejections() {
     );
     assert!(p.slots[5].candidates.iter().all(|c| c.phrase != rejected));
     assert_eq!(p.slots[5].decision.status, SlotStatus::Rejected);
-    // the slot after a lock now leans towards the lock's style
+    // the slot after a lock now leans towards the lock's style: its best candidate is latin
+    // (the variety decode may still choose another style there)
     let style = |id: &str| lib.phrase(id).unwrap().style.clone();
-    let next = p.slots[4].decision.chosen.clone().unwrap();
-    assert_eq!(style(&next), "latin", "slot 4 follows the latin lock");
-    assert_ne!(next, latin);
+    let best = &p.slots[4].candidates[0].phrase;
+    assert_eq!(style(best), "latin", "slot 4 follows the latin lock");
+    assert_ne!(p.slots[4].decision.chosen.as_deref(), Some(latin.as_str()));
 }
 
 #[test]

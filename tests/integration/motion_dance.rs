@@ -100,7 +100,7 @@ fn embedded_starter_library_loads_without_files() {
         assert!(lo < p.tempo_bpm && p.tempo_bpm < hi, "{}", p.id);
         assert!(!p.flagged, "{}", p.id);
         assert!(
-            (80.0..=135.0).contains(&p.tempo_bpm),
+            (80.0..=185.0).contains(&p.tempo_bpm),
             "{}: {}",
             p.id,
             p.tempo_bpm

@@ -940,12 +940,16 @@ fn auditioning_a_candidate_changes_the_preview_not_the_document() {
         moved > 0.05,
         "the auditioned phrase moves differently ({moved} rad)"
     );
-    // far from the slot the two dances agree
+    // far from the slot the two dances agree in every joint below the root (the root's
+    // heading may differ: later slots are aligned to where the auditioned phrase ends)
     let far = s.project.slots.last().expect("slots");
     let tf = 0.5 * (far.start + far.end);
     let d = s.dance.as_ref().expect("dance").sample(tf);
     let e = a.dance.sample(tf);
-    assert!((0..22).all(|j| d.rot[j].angle_to(e.rot[j]) < 1e-9));
+    let worst = (1..22)
+        .map(|j| d.rot[j].angle_to(e.rot[j]))
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-6, "{worst} rad");
     // nothing hovered in the next frame: the audition ends
     h.run_steps(2);
     let s = h.state().editor.session.as_ref().expect("s");

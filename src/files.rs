@@ -119,6 +119,67 @@ pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
     write_atomic(path, text.as_bytes())
 }
 
+/// A file another writer (an encoder process) fills under a unique temporary name next to
+/// its target; [`PendingFile::commit`] syncs it and renames it into place as
+/// [`write_atomic`] does. Dropped without a commit (an error, a cancel), the temporary file is
+/// removed, so nothing half-written is ever left under the final name or beside it.
+#[derive(Debug)]
+pub struct PendingFile {
+    target: PathBuf,
+    dir: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    /// Creates the empty temporary file next to `target` (the folder must exist and be
+    /// writable: both are checked here, before any long work starts).
+    pub fn new(target: &Path) -> Result<PendingFile, FileError> {
+        let (dir, name) = split(target)?;
+        let (tmp, file) = create_temp(&dir, &name).map_err(at(target))?;
+        drop(file);
+        Ok(PendingFile {
+            target: target.to_path_buf(),
+            dir,
+            tmp,
+            committed: false,
+        })
+    }
+
+    /// Where the writer writes.
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Writes `bytes` as the whole content (for content made in memory).
+    pub fn write(&self, bytes: &[u8]) -> Result<(), FileError> {
+        std::fs::write(&self.tmp, bytes).map_err(at(&self.target))
+    }
+
+    /// The final name.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Syncs the written file, renames it over the target and syncs the folder.
+    pub fn commit(mut self) -> Result<(), FileError> {
+        File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&self.tmp, &self.target))
+            .map_err(at(&self.target))?;
+        self.committed = true;
+        sync_dir(&self.dir).map_err(at(&self.dir))
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// An error of [`replace_dir`]: the folder could not be swapped in (`File`), or `fill`
 /// failed (`Fill`, its own error).
 #[derive(Debug)]
@@ -569,5 +630,35 @@ mod tests {
         });
         assert_eq!(std::fs::read_to_string(m.join("clip")).unwrap(), "39");
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn pending_file_commits_or_leaves_nothing() {
+        let d = scratch("pending");
+        let target = d.join("dance.mp4");
+        let p = PendingFile::new(&target).unwrap();
+        std::fs::write(p.temp_path(), b"video").unwrap();
+        assert!(
+            !target.exists(),
+            "nothing under the final name before the commit"
+        );
+        p.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"video");
+        // Dropped without a commit: the temporary file goes, the old target stays.
+        let p = PendingFile::new(&target).unwrap();
+        let tmp = p.temp_path().to_path_buf();
+        std::fs::write(&tmp, b"half").unwrap();
+        drop(p);
+        assert!(!tmp.exists());
+        assert_eq!(std::fs::read(&target).unwrap(), b"video");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            1,
+            "only the target is left"
+        );
+        // A folder that does not exist is refused up front, naming the file.
+        let e = PendingFile::new(&d.join("missing/dance.mp4")).unwrap_err();
+        assert!(e.to_string().contains("missing/dance.mp4"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

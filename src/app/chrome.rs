@@ -89,6 +89,13 @@ fn file_menu(ui: &mut egui::Ui, editor: &Editor, settings: &Settings, out: &mut 
     if ui.button("Export BVH + timeline…").clicked() {
         out.push(AppCommand::Ask(DialogKind::ExportBvh));
     }
+    if ui
+        .button("Export video…")
+        .on_hover_text("an MP4 (H.264 + AAC, 1280×720, 30 fps) of the dance with the song, for posting; needs ffmpeg")
+        .clicked()
+    {
+        out.push(AppCommand::Ask(DialogKind::ExportVideo));
+    }
     ui.separator();
     if ui
         .button("Import take…")

@@ -11,6 +11,7 @@ use super::jobs::{Finished, Job, is_cancel};
 use super::session::{self, Session};
 use super::{EditorApp, Start};
 use crate::export::ExportOptions;
+use crate::render::{VideoAudio, VideoOptions};
 use crate::service::Progress as _;
 use crate::service::learn::{self, LearnReport, LearnRequest};
 use crate::service::library::library_dir_for_song;
@@ -345,6 +346,7 @@ impl EditorApp {
             DialogKind::Open => self.open(path),
             DialogKind::SaveAs => self.apply_editor(Command::SaveAs(path)),
             DialogKind::ExportBvh => self.export_bvh(path),
+            DialogKind::ExportVideo => self.export_video(path),
             DialogKind::ImportTake => self.import_take(path),
             DialogKind::LocateSong => {
                 let Some(project) = self.relocating.take() else {
@@ -487,6 +489,69 @@ impl EditorApp {
                     target.bvh.display(),
                     tl.frames,
                     target.timeline.display()
+                ))
+            },
+            self.repaint_hook(),
+        ));
+    }
+
+    /// Renders the dance to a video in the background (one job per document, as exports are),
+    /// with the song file's sound, or the decoded samples when the song is embedded or gone.
+    fn export_video(&mut self, out: PathBuf) {
+        if self.refuse_while_document_busy() {
+            return;
+        }
+        let Some(s) = &self.editor.session else {
+            self.editor.say(Level::Error, "no project to export");
+            return;
+        };
+        if s.path.as_ref() == Some(&out) {
+            self.editor.say(
+                Level::Error,
+                format!(
+                    "{}: that is the open project; choose another file",
+                    out.display()
+                ),
+            );
+            return;
+        }
+        let song = s.project.song_path(s.project_path());
+        let audio = match (&s.audio, song.is_file()) {
+            (_, true) => VideoAudio::File(song),
+            (Some(a), false) => VideoAudio::Samples {
+                samples: a.samples.clone(),
+                sample_rate: a.sample_rate,
+            },
+            (None, false) => {
+                self.editor.say(
+                    Level::Error,
+                    format!(
+                        "{}: the song's audio is missing; locate the song first",
+                        song.display()
+                    ),
+                );
+                return;
+            }
+        };
+        let project = s.project.clone();
+        let library = s.library.clone();
+        self.jobs.export = Some(Job::spawn(
+            format!("rendering {}", out.display()),
+            move |p| {
+                let r = crate::service::video::render_project_video(
+                    &project,
+                    &library,
+                    &audio,
+                    &out,
+                    &VideoOptions::default(),
+                    p,
+                )?;
+                Ok(format!(
+                    "wrote {} ({} frames, {:.1} MB) in {:.0} s",
+                    r.path.display(),
+                    r.frames,
+                    r.bytes as f64 / 1e6,
+                    r.wall_seconds
                 ))
             },
             self.repaint_hook(),

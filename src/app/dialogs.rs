@@ -13,6 +13,8 @@ pub enum DialogKind {
     SaveAs,
     /// Where to export the dance.
     ExportBvh,
+    /// Where to write the dance's video.
+    ExportVideo,
     /// A library folder.
     Library,
     /// Find the song of a project whose song moved.
@@ -27,6 +29,7 @@ impl DialogKind {
             DialogKind::Open => "Open song or project",
             DialogKind::SaveAs => "Save project as",
             DialogKind::ExportBvh => "Export BVH to",
+            DialogKind::ExportVideo => "Export video (MP4) to",
             DialogKind::Library => "Library folder",
             DialogKind::LocateSong => "Where is the project's song now?",
             DialogKind::ImportTake => "Import a take (BVH danced to this song)",
@@ -141,6 +144,10 @@ fn pick(kind: DialogKind, start_dir: Option<PathBuf>) -> Option<PathBuf> {
         DialogKind::ExportBvh => d
             .add_filter("BVH", &["bvh"])
             .set_file_name("dance.bvh")
+            .save_file(),
+        DialogKind::ExportVideo => d
+            .add_filter("MP4 video", &["mp4"])
+            .set_file_name("dance.mp4")
             .save_file(),
         DialogKind::Library => d.pick_folder(),
         DialogKind::LocateSong => d

@@ -10,6 +10,7 @@ pub mod model;
 pub mod motion;
 pub mod progress;
 pub mod takes;
+pub mod video;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,8 @@ pub enum Command {
     /// Render a project's chosen phrases as BVH + JSON timeline.
     #[command(alias = "render")]
     ExportProject(choreo::ExportProjectArgs),
+    /// Render a project's dance to an MP4 video (H.264 + AAC, via the system's ffmpeg).
+    RenderVideo(video::RenderVideoArgs),
     /// Suggest and render in one go (starter library and its built-in model by default).
     Choreograph(choreo::ChoreographArgs),
     /// Labeled examples from reviewed projects.
@@ -171,6 +174,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::DemoSong { output } => Ok(crate::service::analyse::write_demo_song(output)?),
         Command::Suggest(args) => choreo::run_suggest(args),
         Command::ExportProject(args) => choreo::run_export_project(args),
+        Command::RenderVideo(args) => video::run_render_video(args).map(|_| ()),
         Command::Choreograph(args) => choreo::run_choreograph(args).map(|_| ()),
         Command::Labels(cmd) => choreo::run_labels(cmd),
         Command::Takes(cmd) => takes::run_takes(cmd),

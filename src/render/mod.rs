@@ -9,11 +9,13 @@ pub mod camera;
 pub mod offscreen;
 pub mod renderer;
 pub mod scene;
+pub mod video;
 
 pub use camera::OrbitCamera;
 pub use offscreen::{OffscreenRenderer, RgbaImage, render_offscreen};
 pub use renderer::SkeletonRenderer;
 pub use scene::Scene;
+pub use video::{VideoAudio, VideoError, VideoOptions, VideoReport, render_video};
 
 /// Every error of the renderer. Only the offscreen path can fail: inside the editor the
 /// device belongs to egui.

@@ -1,6 +1,6 @@
 //! Services (layer 5): one function per user job — analyse a song, suggest, export a project,
 //! learn from a workspace, pretrain, train, co-ascent, evaluate, make labels, write a review
-//! report, open a document for the editor, run the learning benchmark. Each takes plain inputs
+//! report, open a document for the editor, render a video, run the learning benchmark. Each takes plain inputs
 //! and a [`Progress`] handle and returns a typed result or a [`ServiceError`].
 //!
 //! The command line (`crate::cli`) and the editor (`crate::app`) are thin shells over these:
@@ -21,6 +21,7 @@ pub mod scoring;
 pub mod suggest;
 pub mod takes;
 pub mod train;
+pub mod video;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -143,9 +144,22 @@ pub enum ServiceError {
     /// Benchmark data could not be generated.
     #[error(transparent)]
     Bench(#[from] crate::bench::BenchError),
+    /// A video could not be rendered or encoded.
+    #[error(transparent)]
+    Video(crate::render::VideoError),
     /// Anything else, with its context.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl From<crate::render::VideoError> for ServiceError {
+    /// A cancelled render is a cancel, not a failure.
+    fn from(e: crate::render::VideoError) -> Self {
+        match e {
+            crate::render::VideoError::Cancelled => ServiceError::Cancelled,
+            e => ServiceError::Video(e),
+        }
+    }
 }
 
 impl ServiceError {

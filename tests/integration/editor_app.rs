@@ -956,3 +956,52 @@ fn auditioning_a_candidate_changes_the_preview_not_the_document() {
     assert!(s.audition.is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// File → Export video… starts a render job with progress in the status bar; Cancel stops it,
+/// the status bar says "cancelled" (not an error) and no file is left in the folder.
+#[test]
+fn export_video_runs_as_a_job_and_cancels_cleanly() {
+    use phrasewise::app::AppCommand;
+    use phrasewise::app::dialogs::DialogKind;
+    use phrasewise::app::editor::Level;
+    let dir = temp_dir("video");
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).expect("out dir");
+    let mut h = harness(&dir, false);
+    let out = out_dir.join("dance.mp4");
+    h.state_mut()
+        .dispatch(AppCommand::Chosen(DialogKind::ExportVideo, out.clone()));
+    h.run_steps(1);
+    let status = h.state().editor.status.clone();
+    if let Some((Level::Error, msg)) = &status {
+        // Only acceptable where ffmpeg is missing, and then the message says how to get it.
+        assert!(msg.contains("ffmpeg"), "{msg}");
+        return;
+    }
+    h.state_mut().dispatch(AppCommand::CancelJob(format!(
+        "rendering {}",
+        out.display()
+    )));
+    let t0 = std::time::Instant::now();
+    let msg = loop {
+        h.run_steps(1);
+        if let Some((level, msg)) = h.state().editor.status.clone()
+            && msg != "cancelling…"
+        {
+            break (level, msg);
+        }
+        assert!(t0.elapsed().as_secs() < 60, "the export did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if msg.1.contains("ffmpeg") {
+        eprintln!("SKIPPED: video export in the editor: {}", msg.1);
+        return;
+    }
+    assert!(
+        matches!(msg.0, Level::Info) && msg.1.contains("cancelled"),
+        "{msg:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir).expect("dir").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

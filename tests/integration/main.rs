@@ -36,3 +36,4 @@ mod motion_data;
 mod render_offscreen;
 mod structure_lmms;
 mod takes_import;
+mod video_export;

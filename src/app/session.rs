@@ -22,6 +22,7 @@ use crate::export::{ExportOptions, choreograph, slot_specs};
 use crate::motion::blend::Choreography;
 use crate::motion::library::Library;
 use crate::motion::metrics::{DanceMeasure, DanceMetrics, MusicTimes, measure_dance};
+use crate::motion::thumbnail::{PoseStrip, STRIP_POSES, pose_strip};
 use crate::service::Progress;
 use crate::service::document::{self, Opened};
 
@@ -102,6 +103,46 @@ pub struct Session {
     pub take: Option<TakePreview>,
     /// A candidate being auditioned: the dance with it in its slot, not in the document.
     pub audition: Option<Audition>,
+    /// Pose thumbnails of the library's phrases, made when first shown.
+    pub thumbs: ThumbCache,
+}
+
+/// Pose strips ([`crate::motion::thumbnail`]) of library phrases, made the first time a
+/// phrase is shown (in the inspector or the library browser) and kept for the session; a
+/// phrase whose motion cannot be loaded is remembered as such and drawn as nothing.
+#[derive(Debug, Default)]
+pub struct ThumbCache {
+    strips: std::sync::Mutex<std::collections::HashMap<String, Option<Arc<PoseStrip>>>>,
+}
+
+/// Width over height of one figure's cell in a thumbnail.
+pub const THUMB_CELL_ASPECT: f32 = 0.75;
+
+impl ThumbCache {
+    /// The strip of phrase `id` of `library`.
+    pub fn get(&self, library: &Library, id: &str) -> Option<Arc<PoseStrip>> {
+        let Ok(mut map) = self.strips.lock() else {
+            return None;
+        };
+        map.entry(id.to_string())
+            .or_insert_with(|| {
+                library
+                    .phrase_clip(id, 0.0)
+                    .ok()
+                    .map(|clip| Arc::new(pose_strip(&clip, STRIP_POSES, THUMB_CELL_ASPECT)))
+            })
+            .clone()
+    }
+
+    /// How many phrases have a strip made (tests, diagnostics).
+    pub fn len(&self) -> usize {
+        self.strips.lock().map_or(0, |m| m.len())
+    }
+
+    /// Whether no strip has been made yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A candidate auditioned in a slot (hovered in the inspector, a timeline row or the library
@@ -215,6 +256,7 @@ impl Session {
             metrics_rx: None,
             take: None,
             audition: None,
+            thumbs: ThumbCache::default(),
         };
         s.rebuild_dance();
         Ok(s)

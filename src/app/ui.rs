@@ -865,6 +865,44 @@ pub fn dance_metrics_panel(ui: &mut egui::Ui, ed: &Editor) {
 }
 
 /// The ranked candidates: probability and the network / transition parts; click chooses.
+/// Height of a pose thumbnail in the inspector and the library browser (points).
+const THUMB_HEIGHT: f32 = 26.0;
+
+/// Draws phrase `id`'s pose strip (from the session's cache) in a `THUMB_HEIGHT`-tall box,
+/// in the preview's colours (the dancer's left cool, right warm); named for screen readers and
+/// tests as "poses of ID".
+pub fn pose_thumbnail(ui: &mut egui::Ui, s: &Session, id: &str) -> egui::Response {
+    use crate::app::session::THUMB_CELL_ASPECT;
+    use crate::motion::thumbnail::{STRIP_POSES, Side};
+    let cell = Vec2::new(THUMB_HEIGHT * THUMB_CELL_ASPECT, THUMB_HEIGHT);
+    let size = Vec2::new(cell.x * STRIP_POSES as f32, cell.y);
+    let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Image, true, format!("poses of {id}"))
+    });
+    if !ui.is_rect_visible(rect) {
+        return response;
+    }
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, CornerRadius::same(2), palette::LANE_BG);
+    let Some(strip) = s.thumbs.get(&s.library, id) else {
+        return response;
+    };
+    for (k, figure) in strip.figures.iter().enumerate() {
+        let origin = rect.min + Vec2::new(k as f32 * cell.x, 0.0);
+        let at = |p: [f32; 2]| origin + Vec2::new(p[0] * cell.x, p[1] * cell.y);
+        for seg in figure {
+            let color = match seg.side {
+                Side::Centre => Color32::from_rgb(206, 208, 214),
+                Side::Left => Color32::from_rgb(132, 180, 232),
+                Side::Right => Color32::from_rgb(236, 156, 118),
+            };
+            painter.line_segment([at(seg.a), at(seg.b)], Stroke::new(1.5, color));
+        }
+    }
+    response
+}
+
 fn candidates_grid(
     ui: &mut egui::Ui,
     ed: &Editor,
@@ -873,12 +911,16 @@ fn candidates_grid(
 ) {
     ui.add_space(4.0);
     ui.label(egui::RichText::new("Candidates").strong());
+    let Some(s) = &ed.session else {
+        return;
+    };
     egui::Grid::new("candidates")
-        .num_columns(4)
+        .num_columns(5)
         .striped(true)
         .spacing([6.0, 3.0])
         .show(ui, |ui| {
             ui.weak("#");
+            ui.weak("poses");
             ui.weak("phrase");
             ui.weak("p");
             ui.weak("net / trans");
@@ -887,6 +929,7 @@ fn candidates_grid(
                 let chosen = slot.decision.chosen.as_ref() == Some(&c.phrase);
                 let cursor = ed.view.cursor == k;
                 ui.label(format!("{}", k + 1));
+                pose_thumbnail(ui, s, &c.phrase);
                 let text = if chosen {
                     egui::RichText::new(format!("> {}", c.phrase)).strong()
                 } else {
@@ -1096,18 +1139,22 @@ pub fn library_browser(
     egui::ScrollArea::vertical()
         .id_salt("library")
         .auto_shrink([false, false])
-        .show_rows(ui, 18.0, matches.len(), |ui, range| {
+        .show_rows(ui, THUMB_HEIGHT, matches.len(), |ui, range| {
             for p in &matches[range] {
                 let text = format!(
                     "{}  ·  {} · {:.0} BPM · {} beats",
                     p.id, p.style, p.tempo_bpm, p.beats
                 );
                 let r = ui
-                    .dnd_drag_source(
-                        ui.scope_id().with(("lib", &p.id)),
-                        LibraryDrag(p.id.clone()),
-                        |ui| ui.add(egui::Label::new(text).truncate().sense(Sense::click())),
-                    )
+                    .horizontal(|ui| {
+                        pose_thumbnail(ui, s, &p.id);
+                        ui.dnd_drag_source(
+                            ui.scope_id().with(("lib", &p.id)),
+                            LibraryDrag(p.id.clone()),
+                            |ui| ui.add(egui::Label::new(text).truncate().sense(Sense::click())),
+                        )
+                        .inner
+                    })
                     .inner;
                 if r.clicked() {
                     out.push(if st.relabel {

@@ -22,6 +22,7 @@ pub mod retarget;
 pub mod skeleton;
 pub mod starter;
 pub mod takes;
+pub mod thumbnail;
 
 pub use quat::{Axis, Quat, Vec3};
 

@@ -1005,3 +1005,35 @@ fn export_video_runs_as_a_job_and_cancels_cleanly() {
     assert!(left.is_empty(), "left behind: {left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pose thumbnails: the inspector draws a strip of poses beside every candidate and the
+/// library browser beside every visible phrase, each made once and kept in the session's
+/// cache (a second frame makes none).
+#[test]
+fn pose_thumbnails_show_in_the_inspector_and_the_library_browser() {
+    use egui_kittest::kittest::Queryable;
+    let dir = temp_dir("thumbs");
+    let mut h = harness(&dir, false);
+    h.run_steps(2);
+    let (first, lib_first, made) = {
+        let s = h.state().editor.session.as_ref().expect("s");
+        let t = h.state().editor.view.selected.expect("a slot selected");
+        (
+            s.project.slots[t].candidates[0].phrase.clone(),
+            s.library.index.phrases[0].id.clone(),
+            s.thumbs.len(),
+        )
+    };
+    assert!(made >= 5, "strips made for the candidates: {made}");
+    for id in [&first, &lib_first] {
+        let label = format!("poses of {id}");
+        assert!(h.query_all_by_label(&label).next().is_some(), "{label}");
+    }
+    h.run_steps(3);
+    let again = h.state().editor.session.as_ref().expect("s").thumbs.len();
+    assert_eq!(again, made, "cached: no strip is made twice");
+    let s = h.state().editor.session.as_ref().expect("s");
+    let strip = s.thumbs.get(&s.library, &first).expect("a strip");
+    assert_eq!(strip.figures.len(), 4);
+    let _ = std::fs::remove_dir_all(dir);
+}

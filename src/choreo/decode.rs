@@ -77,7 +77,7 @@ impl Default for DecodeSettings {
     fn default() -> Self {
         DecodeSettings {
             chain: Chain::Global,
-            diversity_window: 12,
+            diversity_window: 40,
             diversity_penalty: 0.02,
             same_move_penalty: 0.01,
             beam_width: 16,

@@ -20,7 +20,8 @@
 //! exponential, so this is a **beam search** (Lowerre 1976; as in speech and translation
 //! decoders): the `beam_width` best partial paths per slot, each slot's candidates pruned to
 //! the [`CANDIDATES`] best by posterior marginal (which already weigh both neighbours through
-//! M, so a phrase that only fits by its transitions is not pruned away). With every penalty
+//! M, so a phrase that only fits by its transitions is not pruned away), at most two per move
+//! first, so that the beam can reach as many moves as it has candidates. With every penalty
 //! off this is Viterbi on the pruned candidates; the decoder then runs exact Viterbi instead.
 
 use super::transition::TransitionMatrix;
@@ -28,6 +29,11 @@ use crate::motion::library::LibraryIndex;
 
 /// Candidates per slot kept for the beam search (by posterior marginal).
 pub const CANDIDATES: usize = 32;
+/// Phrases of one move among a slot's candidates before other moves' are taken (see
+/// `Problem::candidates`).
+const PER_MOVE: usize = 2;
+/// The candidates are chosen from this many times [`CANDIDATES`] best phrases.
+const POOL_FACTOR: usize = 4;
 /// Cost (nats) of an unlocked slot repeating the previous slot's phrase.
 pub const SAME_PHRASE_COST: f64 = 1e3;
 /// Fewest paths ending in one phrase kept per slot: the beam keeps at most
@@ -118,12 +124,35 @@ impl Problem<'_> {
         let mg = &self.marginals[t * k..(t + 1) * k];
         let better = |a: &usize, b: &usize| mg[*b].total_cmp(&mg[*a]).then(a.cmp(b));
         let mut c: Vec<usize> = (0..k).filter(|&j| lm[j].is_finite()).collect();
-        if c.len() > CANDIDATES {
-            c.select_nth_unstable_by(CANDIDATES, better);
-            c.truncate(CANDIDATES);
+        if c.len() <= CANDIDATES {
+            c.sort_by(better);
+            return c;
+        }
+        // The best by marginal, at most PER_MOVE phrases of one move first: a move's phrases
+        // and their mirrored variants have near-equal marginals, so the plain top 32 held
+        // about 8 moves and a long song could not be danced with more (a 37-slot song used 12
+        // moves; with this, 17).
+        let pool = (CANDIDATES * POOL_FACTOR).min(c.len());
+        if pool < c.len() {
+            c.select_nth_unstable_by(pool, better);
+            c.truncate(pool);
         }
         c.sort_by(better);
-        c
+        let mut per_move: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        let (mut picked, mut rest) = (Vec::with_capacity(CANDIDATES), Vec::new());
+        for j in c {
+            let n = per_move.entry(self.move_of(j)).or_insert(0);
+            if *n < PER_MOVE && picked.len() < CANDIDATES {
+                *n += 1;
+                picked.push(j);
+            } else {
+                rest.push(j);
+            }
+        }
+        let room = CANDIDATES - picked.len();
+        picked.extend(rest.into_iter().take(room));
+        picked.sort_by(better);
+        picked
     }
 
     /// The penalty of putting phrase `j` in slot `t` after the path ending in `node` (of slot
@@ -265,6 +294,62 @@ mod tests {
 
     /// With a beam wide enough to hold every partial path, the search finds the brute-force
     /// optimum of the penalised objective (random scores, 4 phrases in 2 moves, a lock).
+    /// 200 phrases, four per move (a move's phrases and their mirrors score alike): the
+    /// candidates are the best two phrases of each of the 16 best moves, not the top 32
+    /// phrases (8 moves); a lock stays the only candidate; a small library keeps every phrase.
+    #[test]
+    fn candidates_spread_over_moves() {
+        let k = 200usize;
+        let styles: Vec<String> = (0..k).map(|_| "s".to_string()).collect();
+        let m = TransitionMatrix::style_blocks(&styles, 1.0, 0.3, 0.05).expect("matrix");
+        let moves: Vec<u32> = (0..k).map(|j| (j / 4) as u32).collect();
+        let lm = vec![0.0f32; k];
+        let marginals: Vec<f32> = (0..k).map(|j| 1.0 - j as f32 / k as f32).collect();
+        let locks = [None];
+        let pr = Problem {
+            log_masked: &lm,
+            z: None,
+            marginals: &marginals,
+            m: &m,
+            locks: &locks,
+            moves: &moves,
+        };
+        let c = pr.candidates(0);
+        assert_eq!(c.len(), CANDIDATES);
+        let distinct: std::collections::HashSet<u32> = c.iter().map(|&j| moves[j]).collect();
+        assert_eq!(
+            distinct.len(),
+            CANDIDATES / PER_MOVE,
+            "{PER_MOVE} phrases per move"
+        );
+        assert_eq!(c[0], 0, "the best phrase first");
+        assert!(
+            c.iter().all(|&j| j % 4 < PER_MOVE),
+            "each move's best phrases"
+        );
+        let locked = [Some(7)];
+        let pr = Problem {
+            locks: &locked,
+            ..pr
+        };
+        assert_eq!(pr.candidates(0), vec![7]);
+        let small: Vec<u32> = (0..k).map(|_| 0).collect();
+        let lm_small: Vec<f32> = (0..k)
+            .map(|j| if j < 20 { 0.0 } else { f32::NEG_INFINITY })
+            .collect();
+        let pr = Problem {
+            log_masked: &lm_small,
+            moves: &small,
+            locks: &locks,
+            ..pr
+        };
+        assert_eq!(
+            pr.candidates(0).len(),
+            20,
+            "fewer possible phrases than candidates: all"
+        );
+    }
+
     #[test]
     fn a_wide_beam_finds_the_brute_force_optimum() {
         let (t_n, k) = (6usize, 4usize);

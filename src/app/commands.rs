@@ -448,19 +448,18 @@ impl EditorApp {
         ));
     }
 
-    /// Exports the dance in the background. Refused while a learn run works on the document,
-    /// and when `out` is the open project file itself.
-    fn export_bvh(&mut self, out: PathBuf) {
+    /// Whether an export to `out` (writing `files`) may start: no other job on the document,
+    /// a document open, and none of `files` the open project itself; says why not.
+    fn may_export(&mut self, out: &Path, files: &[&PathBuf]) -> bool {
         if self.refuse_while_document_busy() {
-            return;
+            return false;
         }
         let Some(s) = &self.editor.session else {
             self.editor.say(Level::Error, "no project to export");
-            return;
+            return false;
         };
-        let target = RenderTarget::new(&out, None, ExportOptions::default());
         if let Some(p) = &s.path
-            && (p == &target.bvh || p == &target.timeline)
+            && files.contains(&p)
         {
             self.editor.say(
                 Level::Error,
@@ -469,8 +468,21 @@ impl EditorApp {
                     out.display()
                 ),
             );
+            return false;
+        }
+        true
+    }
+
+    /// Exports the dance in the background. Refused while a learn run works on the document,
+    /// and when `out` is the open project file itself.
+    fn export_bvh(&mut self, out: PathBuf) {
+        let target = RenderTarget::new(&out, None, ExportOptions::default());
+        if !self.may_export(&out, &[&target.bvh, &target.timeline]) {
             return;
         }
+        let Some(s) = &self.editor.session else {
+            return;
+        };
         let project = s.project.clone();
         let library = s.library.clone();
         self.jobs.export = Some(Job::spawn(
@@ -498,23 +510,12 @@ impl EditorApp {
     /// Renders the dance to a video in the background (one job per document, as exports are),
     /// with the song file's sound, or the decoded samples when the song is embedded or gone.
     fn export_video(&mut self, out: PathBuf) {
-        if self.refuse_while_document_busy() {
+        if !self.may_export(&out, &[&out]) {
             return;
         }
         let Some(s) = &self.editor.session else {
-            self.editor.say(Level::Error, "no project to export");
             return;
         };
-        if s.path.as_ref() == Some(&out) {
-            self.editor.say(
-                Level::Error,
-                format!(
-                    "{}: that is the open project; choose another file",
-                    out.display()
-                ),
-            );
-            return;
-        }
         let song = s.project.song_path(s.project_path());
         let audio = match (&s.audio, song.is_file()) {
             (_, true) => VideoAudio::File(song),

@@ -248,6 +248,30 @@ pub fn heading_of(q: Quat) -> f64 {
     }
 }
 
+/// Which side of the body a canonical joint belongs to (the preview and the thumbnails colour
+/// by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Hips, spine, neck, head.
+    Centre,
+    /// The dancer's left (`l_…`).
+    Left,
+    /// The dancer's right (`r_…`).
+    Right,
+}
+
+/// The side of canonical joint `j`, by its name.
+pub fn side_of(j: usize) -> Side {
+    let n = CANONICAL.get(j).map_or("", |c| c.name);
+    if n.starts_with("l_") {
+        Side::Left
+    } else if n.starts_with("r_") {
+        Side::Right
+    } else {
+        Side::Centre
+    }
+}
+
 /// World-space joint positions and rotations of a pose.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WorldPose {

@@ -9,7 +9,7 @@
 
 use super::Vec3;
 use super::phrase::PhraseClip;
-use super::skeleton::{CANONICAL, JOINT_COUNT, Pose, WorldPose};
+use super::skeleton::{CANONICAL, JOINT_COUNT, Pose, WorldPose, side_of};
 
 /// Poses in a strip.
 pub const STRIP_POSES: usize = 4;
@@ -24,16 +24,7 @@ const PHASE_STEP: f64 = 0.27;
 /// Height of a cell in metres (floor at the bottom).
 const CELL_HEIGHT_M: f64 = 2.1;
 
-/// Which side of the body a segment belongs to (drawn in the preview's colours).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// Spine, neck, head.
-    Centre,
-    /// The dancer's left.
-    Left,
-    /// The dancer's right.
-    Right,
-}
+pub use super::skeleton::Side;
 
 /// One bone of a figure in its cell: `x` 0–1 left to right, `y` 0–1 top to bottom.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,17 +44,6 @@ pub struct PoseStrip {
     pub figures: Vec<Vec<Segment>>,
     /// Cell width over height, the aspect the coordinates assume.
     pub cell_aspect: f32,
-}
-
-fn side(j: usize) -> Side {
-    let n = CANONICAL[j].name;
-    if n.starts_with("l_") {
-        Side::Left
-    } else if n.starts_with("r_") {
-        Side::Right
-    } else {
-        Side::Centre
-    }
 }
 
 /// The strip of `phrase` with `poses` figures in cells of `cell_aspect` (width / height).
@@ -135,14 +115,14 @@ fn figure(pose: &Pose, cell_aspect: f32) -> Vec<Segment> {
             out.push(Segment {
                 a: project(w.pos[p]),
                 b: project(w.pos[j]),
-                side: side(j),
+                side: side_of(j),
             });
         }
         if let Some(end) = w.end_site(j) {
             out.push(Segment {
                 a: project(w.pos[j]),
                 b: project(end),
-                side: side(j),
+                side: side_of(j),
             });
         }
     }

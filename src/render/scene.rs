@@ -6,7 +6,7 @@
 
 use super::camera::OrbitCamera;
 use crate::motion::Vec3;
-use crate::motion::skeleton::{CANONICAL, J, JOINT_COUNT, Pose, WorldPose};
+use crate::motion::skeleton::{CANONICAL, J, JOINT_COUNT, Pose, Side, WorldPose, side_of};
 use bytemuck::{Pod, Zeroable};
 
 /// One preview frame: the pose to draw, the camera and the transition highlight.
@@ -68,25 +68,6 @@ pub struct Capsule {
 pub const MAX_CAPSULES: usize = 2 * FIGURE_CAPSULES;
 /// Capsules one figure needs at most.
 pub const FIGURE_CAPSULES: usize = 2 * JOINT_COUNT + 8;
-
-/// Side of the body a joint belongs to, by its canonical name.
-fn side(j: usize) -> Side {
-    let n = CANONICAL[j].name;
-    if n.starts_with("l_") {
-        Side::Left
-    } else if n.starts_with("r_") {
-        Side::Right
-    } else {
-        Side::Centre
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Centre,
-    Left,
-    Right,
-}
 
 /// Linear RGB from sRGB bytes (the palette is picked by eye in sRGB).
 pub fn srgb(r: u8, g: u8, b: u8) -> [f32; 3] {
@@ -167,11 +148,11 @@ pub fn figure_capsules(pose: &WorldPose, out: &mut Vec<Capsule>) {
         let Some(p) = joint.parent else { continue };
         // The limb's colour goes from its first joint on (the clavicle and hip bones belong to
         // the limb), the spine/neck stay neutral.
-        push(pose.pos[p], pose.pos[j], bone_radius(j), side(j), 1.0);
+        push(pose.pos[p], pose.pos[j], bone_radius(j), side_of(j), 1.0);
         if j != head
             && let Some(end) = pose.end_site(j)
         {
-            push(pose.pos[j], end, bone_radius(j) * 0.85, side(j), 1.0);
+            push(pose.pos[j], end, bone_radius(j) * 0.85, side_of(j), 1.0);
         }
     }
     // Joints: slightly larger, darker spheres read as articulations.
@@ -184,7 +165,7 @@ pub fn figure_capsules(pose: &WorldPose, out: &mut Vec<Capsule>) {
                 .map(bone_radius)
                 .fold(0.0, f32::max),
         ) * 1.12;
-        push(pose.pos[j], pose.pos[j], r.min(0.09), side(j), 0.55);
+        push(pose.pos[j], pose.pos[j], r.min(0.09), side_of(j), 0.55);
     }
     // Pelvis: a wide flat-ish body between the hip joints.
     push(

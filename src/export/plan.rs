@@ -94,6 +94,7 @@ pub fn choreograph(
         BlendOptions {
             crossfade_s: opts.crossfade_s,
             align_root: opts.align_root,
+            rest_s: REST_ENTRY_S,
         },
     )?)
 }
@@ -101,6 +102,11 @@ pub fn choreograph(
 /// Shortest intro or outro (in beats) danced with the idle phrase; a shorter one is covered
 /// by stretching the neighbouring slot.
 pub const IDLE_MIN_BEATS: f64 = 4.0;
+
+/// Seconds over which a planned dance rises out of a standing pose at the song's start and
+/// settles back into it at the end (issue 15, item 2): about a beat at 120 BPM, so the
+/// first and last moves are still seen.
+pub const REST_ENTRY_S: f64 = 0.5;
 
 /// Export slots for a project's chosen phrases (see the module docs on tiling). The music
 /// before the first phrase and after the last (an intro, an outro, or beats the tracker lost

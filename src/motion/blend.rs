@@ -131,6 +131,10 @@ pub struct BlendOptions {
     pub crossfade_s: f64,
     /// Align root position and heading at switches.
     pub align_root: bool,
+    /// The dance enters from [`Pose::stand`] over its first `rest_s` seconds and returns to
+    /// it over its last (0 = starts and ends mid-move).
+    #[serde(default)]
+    pub rest_s: f64,
 }
 
 impl Default for BlendOptions {
@@ -138,6 +142,7 @@ impl Default for BlendOptions {
         BlendOptions {
             crossfade_s: 0.25,
             align_root: true,
+            rest_s: 0.0,
         }
     }
 }
@@ -255,13 +260,29 @@ impl Choreography {
         self.slots.iter().skip(1).map(|s| s.slot.start).collect()
     }
 
-    /// The pose at music time `t` (live preview); times outside the dance are clamped.
+    /// The pose at music time `t` (live preview); times outside the dance are clamped. With
+    /// [`BlendOptions::rest_s`] the dance rises out of a standing pose at its start and
+    /// settles back into it at its end (smoothstep weights, standing where the dancer is).
     pub fn sample(&self, t: f64) -> Pose {
+        let t = t.clamp(self.start(), self.duration());
+        let pose = self.sample_moving(t);
+        let r = self.options.rest_s;
+        if r.is_nan() || r <= 0.0 {
+            return pose;
+        }
+        let w = smoothstep((t - self.start()) / r).min(smoothstep((self.duration() - t) / r));
+        if w >= 1.0 {
+            return pose;
+        }
+        Pose::interpolate(&pose.standing_like(), &pose, w)
+    }
+
+    /// [`Choreography::sample`] without the entry and the return.
+    fn sample_moving(&self, t: f64) -> Pose {
         let n = self.slots.len();
         if n == 0 {
             return Pose::rest();
         }
-        let t = t.clamp(self.start(), self.duration());
         let k = self
             .slots
             .iter()
@@ -338,5 +359,59 @@ mod tests {
         assert_abs_diff_eq!(hi, 0.5 / 0.6, epsilon = 1e-12);
         let none = TimeMap::new(&pb, &[], 3.0, 5.0);
         assert_abs_diff_eq!(none.phrase_time(4.0), 1.0, epsilon = 1e-12);
+    }
+
+    /// With `rest_s` the dance starts and ends standing where the dancer is (arms lowered),
+    /// blends into and out of its moves over `rest_s`, and is untouched in between.
+    #[test]
+    fn a_dance_rises_from_standing_and_settles_back() {
+        use crate::motion::skeleton::{J, JOINT_COUNT};
+        let lib = crate::motion::library::Library::starter().unwrap();
+        let id = lib
+            .index
+            .phrases
+            .iter()
+            .find(|p| p.beats == 8 && !p.id.contains('~'))
+            .unwrap()
+            .id
+            .clone();
+        let slot = |start: f64| Slot {
+            phrase: lib.phrase_clip(&id, 0.5).unwrap(),
+            start,
+            end: start + 4.0,
+            music_beats: (0..8).map(|b| start + 0.5 * f64::from(b)).collect(),
+        };
+        let with = BlendOptions {
+            rest_s: 0.5,
+            ..BlendOptions::default()
+        };
+        let ch = Choreography::new(vec![slot(0.0), slot(4.0)], with).unwrap();
+        let plain = Choreography::new(vec![slot(0.0), slot(4.0)], BlendOptions::default()).unwrap();
+        let same = |a: &Pose, b: &Pose| {
+            // angle_to of equal quaternions is acos(1 − ε): about 1e-8, not 0
+            (a.root - b.root).length() < 1e-9
+                && (0..JOINT_COUNT).all(|j| a.rot[j].angle_to(b.rot[j]) < 1e-6)
+        };
+        for t in [0.0, 8.0] {
+            let stand = plain.sample(t).standing_like();
+            assert!(same(&ch.sample(t), &stand), "standing at {t} s");
+        }
+        for t in [0.55, 2.0, 4.0, 7.45] {
+            assert!(
+                same(&ch.sample(t), &plain.sample(t)),
+                "the dance itself at {t} s"
+            );
+        }
+        let mid = ch.sample(0.25);
+        assert!(
+            !same(&mid, &plain.sample(0.25)) && !same(&mid, &plain.sample(0.25).standing_like())
+        );
+        // the stance: hands well below the shoulders, feet on the floor, facing the dance
+        let w = Pose::stand().world();
+        for (hand, shoulder) in [(J::LHand, J::LArm), (J::RHand, J::RArm)] {
+            assert!(w.pos[hand.idx()].y < w.pos[shoulder.idx()].y - 0.4);
+        }
+        let m = plain.sample(0.0);
+        assert!(wrap_angle(m.standing_like().heading() - m.heading()).abs() < 1e-9);
     }
 }

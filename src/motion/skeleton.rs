@@ -193,6 +193,25 @@ impl Pose {
         }
     }
 
+    /// Standing at ease at the origin, facing +Z: the rest pose with the upper arms lowered
+    /// 80° (the T-pose of [`Pose::rest`] is a skeleton convention, not a stance). A dance
+    /// enters from it and returns to it.
+    pub fn stand() -> Pose {
+        let mut p = Pose::rest();
+        let lower = 80f64.to_radians();
+        p.rot[J::LArm.idx()] = Quat::from_axis_angle(Vec3::Z, -lower);
+        p.rot[J::RArm.idx()] = Quat::from_axis_angle(Vec3::Z, lower);
+        p
+    }
+
+    /// [`Pose::stand`] where this pose stands: its hips' floor position and heading.
+    pub fn standing_like(&self) -> Pose {
+        let mut p = Pose::stand();
+        p.root = Vec3::new(self.root.x, HIPS_HEIGHT, self.root.z);
+        p.rot[0] = Quat::from_yaw(self.heading());
+        p
+    }
+
     /// Forward kinematics.
     pub fn world(&self) -> WorldPose {
         let mut w = WorldPose {

@@ -325,6 +325,11 @@ pub fn run_editor(opts: StartOptions) -> Result<()> {
             .with_min_inner_size([960.0, 600.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Wgpu,
+        // An unattended run (screenshot, --bench-play) neither restores the window geometry
+        // the last interactive session saved nor overwrites it. (Its size is still the
+        // --window size times the X server's scale factor, bounded by the screen: benchmark
+        // at a given size on an Xvfb screen of that size.)
+        persist_window: opts.script.is_none(),
         ..Default::default()
     };
     eframe::run_native(

@@ -359,7 +359,18 @@ fn a_cancel_a_failing_encoder_and_bad_targets_leave_nothing_behind() {
     assert!(!out.exists());
     assert_eq!(names(&dir), before, "no temporary file left");
 
-    // A folder that does not exist, and a folder in place of the file.
+    // A folder nobody may create files in (even root: /proc), one that does not exist, and a
+    // folder in place of the file.
+    #[cfg(target_os = "linux")]
+    {
+        let e = render(
+            Path::new("/proc/pw-no-write.mp4"),
+            &small,
+            &phrasewise::service::Quiet,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("/proc/pw-no-write.mp4"), "{e}");
+    }
     let e = render(
         &dir.join("no/such/dir/c.mp4"),
         &small,

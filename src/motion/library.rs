@@ -27,14 +27,16 @@
 use super::MotionError;
 use super::beats::{BeatConfig, PhraseConfig, dance_beats};
 use super::bvh::Bvh;
-use super::clip::{Clip, plausibility};
+use super::clip::{Clip, Plausibility, plausibility};
 use super::embedded::{EMBEDDED_CLIPS, EMBEDDED_INDEX};
 pub use super::index::{
     ClipEntry, LIBRARY_SCHEMA, LibraryIndex, PhraseEntry, SKELETON_NAME, Skipped, phrases_for_clip,
     r6, round_plaus,
 };
 pub use super::phrase::PhraseClip;
-use super::retarget::{RetargetOptions, RigMap, builtin_rigs, detect_rig, load_rig_dir, retarget};
+use super::retarget::{
+    RetargetOptions, Retargeted, RigMap, builtin_rigs, detect_rig, load_rig_dir, retarget,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -260,28 +262,48 @@ pub fn process_bvh(
     );
     let end = over.end_frame.unwrap_or(bvh.frames).min(bvh.frames);
     let entry = ClipEntry {
-        id,
-        file,
-        source: name.to_string(),
-        rig: rt.rig.clone(),
-        unit: rt.unit.clone(),
-        unit_scale: rt.unit_scale,
-        leg_scale: r6(rt.leg_scale),
-        header_fps: r6(rt.header_fps),
-        fps: rt.clip.fps,
-        source_frames: [start, end],
-        frames: rt.clip.len(),
         style,
         tags,
         grid_bpm: r6(ba.grid_bpm),
         dance_beats: ba.times.len(),
-        plausibility: plaus,
+        ..clip_entry(&rt, id, file, name.to_string(), [start, end], plaus)
     };
     Ok(ProcessedClip {
         entry,
         clip: rt.clip,
         phrases,
     })
+}
+
+/// The index entry of a retargeted clip: what the retargeting found (rig, unit, scales and
+/// frame rates, rounded as the index stores them), with style "unknown", no tags and no dance
+/// beats, for the caller to fill in.
+pub fn clip_entry(
+    rt: &Retargeted,
+    id: String,
+    file: String,
+    source: String,
+    source_frames: [usize; 2],
+    plausibility: Plausibility,
+) -> ClipEntry {
+    ClipEntry {
+        id,
+        file,
+        source,
+        rig: rt.rig.clone(),
+        unit: rt.unit.clone(),
+        unit_scale: rt.unit_scale,
+        leg_scale: r6(rt.leg_scale),
+        header_fps: r6(rt.header_fps),
+        fps: rt.clip.fps,
+        source_frames,
+        frames: rt.clip.len(),
+        style: "unknown".into(),
+        tags: Vec::new(),
+        grid_bpm: 0.0,
+        dance_beats: 0,
+        plausibility,
+    }
 }
 
 /// Summary of a build.

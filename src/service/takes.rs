@@ -33,7 +33,7 @@ use crate::motion::index::{
     ClipEntry, LIBRARY_SCHEMA, LibraryIndex, PhraseEntry, Provenance, SKELETON_NAME, r6,
     round_plaus,
 };
-use crate::motion::library::{Library, gather_rigs};
+use crate::motion::library::{Library, clip_entry, gather_rigs};
 use crate::motion::retarget::{RetargetOptions, retarget_auto};
 use crate::motion::takes::{
     ENVELOPE_RATE, MusicCues, OffsetEstimate, PoseFeature, beat_samples, find_offset,
@@ -204,22 +204,16 @@ fn load_take(req: &TakeImportRequest) -> Result<LoadedTake> {
     let (rt, source_frames) = read_take(path, &req.rigs, req.fps)?;
     let id = crate::motion::clip::file_stem(&name);
     let entry = ClipEntry {
-        id: format!("take_{id}"),
-        file: String::new(),
-        source: name,
-        rig: rt.rig.clone(),
-        unit: rt.unit.clone(),
-        unit_scale: rt.unit_scale,
-        leg_scale: r6(rt.leg_scale),
-        header_fps: r6(rt.header_fps),
-        fps: rt.clip.fps,
-        source_frames: [0, source_frames],
-        frames: rt.clip.len(),
         style: req.style.clone().unwrap_or_else(|| "take".into()),
         tags: vec!["take".into()],
-        grid_bpm: 0.0,
-        dance_beats: 0,
-        plausibility: round_plaus(plausibility(&rt.clip)),
+        ..clip_entry(
+            &rt,
+            format!("take_{id}"),
+            String::new(),
+            name,
+            [0, source_frames],
+            round_plaus(plausibility(&rt.clip)),
+        )
     };
     Ok(LoadedTake {
         clip: rt.clip,

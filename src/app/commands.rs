@@ -534,14 +534,20 @@ impl EditorApp {
                 return;
             }
         };
-        let project = s.project.clone();
-        let library = s.library.clone();
+        // The dance the preview shows, already blended (an audition is not part of it).
+        let Some(dance) = s.dance.clone() else {
+            let why = s.dance_error.as_deref().unwrap_or("no dance");
+            self.editor
+                .say(Level::Error, format!("nothing to render: {why}"));
+            return;
+        };
+        let seconds = s.project.analysis.duration;
         self.jobs.export = Some(Job::spawn(
             format!("rendering {}", out.display()),
             move |p| {
-                let r = crate::service::video::render_project_video(
-                    &project,
-                    &library,
+                let r = crate::service::video::render_dance_video(
+                    &dance,
+                    seconds,
                     &audio,
                     &out,
                     &VideoOptions::default(),

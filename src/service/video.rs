@@ -6,6 +6,7 @@ use std::path::Path;
 use super::{Progress, Result, library::project_library};
 use crate::choreo::Project;
 use crate::export::{ExportOptions, choreograph, slot_specs};
+use crate::motion::blend::Choreography;
 use crate::motion::library::Library;
 use crate::render::{VideoAudio, VideoOptions, VideoReport, render_video};
 
@@ -21,21 +22,32 @@ pub fn render_project_video(
     progress.step("blending the dance", 0.0)?;
     let specs = slot_specs(project, library)?;
     let dance = choreograph(library, &specs, &ExportOptions::default())?;
-    let seconds = project.analysis.duration;
+    render_dance_video(
+        &dance,
+        project.analysis.duration,
+        audio,
+        out,
+        opts,
+        progress,
+    )
+}
+
+/// Renders an already blended dance over `seconds` of song (the editor's open dance).
+pub fn render_dance_video(
+    dance: &Choreography,
+    seconds: f64,
+    audio: &VideoAudio,
+    out: &Path,
+    opts: &VideoOptions,
+    progress: &dyn Progress,
+) -> Result<VideoReport> {
     let mut report = |done: usize, total: usize| {
         progress.keep_going(
             &format!("rendering frame {done} of {total}"),
             done as f32 / total.max(1) as f32,
         )
     };
-    Ok(render_video(
-        &dance,
-        seconds,
-        audio,
-        opts,
-        out,
-        &mut report,
-    )?)
+    Ok(render_video(dance, seconds, audio, opts, out, &mut report)?)
 }
 
 /// `render-video PROJECT -o OUT`: a saved project, its library (or `library`), its song file.

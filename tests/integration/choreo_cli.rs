@@ -288,17 +288,11 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
     let wav = dir.join("demo.wav");
     phrasewise::service::analyse::write_demo_song(&wav).unwrap();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-            .args(args)
-            .env("PHRASEWISE_CACHE", dir.join("cache"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        crate::common_cmd::succeed(
+            std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+                .args(args)
+                .env("PHRASEWISE_CACHE", dir.join("cache")),
+        )
     };
     let bvh = dir.join("dance.bvh");
     let out = run(&[

@@ -1,5 +1,6 @@
 //! The `phrasewise analyze` command as a user runs it: JSON out, cache, clear errors.
 
+use crate::common_cmd::{fail, succeed};
 use crate::common_data;
 
 use std::process::Command;
@@ -20,31 +21,9 @@ fn temp(name: &str) -> std::path::PathBuf {
 fn analyze_writes_json_and_second_open_comes_from_the_cache() {
     let dir = temp("cache");
     let wav = dir.join("demo.wav");
-    let out = phrasewise(&dir)
-        .args(["demo-song", "-o"])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(phrasewise(&dir).args(["demo-song", "-o"]).arg(&wav));
     let json_path = dir.join("a.json");
-    let run = |extra: &[&str]| {
-        let out = phrasewise(&dir)
-            .arg("analyze")
-            .arg(&wav)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
+    let run = |extra: &[&str]| succeed(phrasewise(&dir).arg("analyze").arg(&wav).args(extra));
     let first = run(&["--json", "-o", json_path.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     assert_eq!(v["source"]["from_cache"], false);
@@ -78,9 +57,7 @@ fn bad_input_exits_with_an_error_naming_the_file() {
     let empty = dir.join("empty.wav");
     std::fs::write(&empty, b"").unwrap();
     for f in [&bogus, &empty, &dir.join("missing.ogg")] {
-        let out = phrasewise(&dir).arg("analyze").arg(f).output().unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = fail(phrasewise(&dir).arg("analyze").arg(f));
         let name = f.file_name().unwrap().to_string_lossy();
         assert!(err.contains(&*name), "stderr does not name {name}: {err}");
         assert!(!err.contains("panicked"), "{err}");

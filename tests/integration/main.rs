@@ -17,6 +17,7 @@ mod choreo_quality;
 mod choreo_score;
 mod cli_analyze;
 mod cli_messages;
+mod common_cmd;
 mod common_data;
 mod common_song;
 mod dance_variety;

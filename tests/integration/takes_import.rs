@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common_cmd::{fail, succeed};
+
 use phrasewise::choreo::{Project, SlotStatus};
 use phrasewise::export::{ExportOptions, choreograph, slot_specs};
 use phrasewise::labels::{LabelSet, LabelStatus};
@@ -252,22 +254,17 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
 
     // imported labels train like any others: a model for the extended library
     let model = dir.join("model");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-        .arg("train")
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--encoder")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
-        .arg("--library")
-        .arg(&lib_dir)
-        .args(["--epochs", "3", "--out"])
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+            .arg("train")
+            .arg("--labels")
+            .arg(&labels)
+            .arg("--encoder")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
+            .arg("--library")
+            .arg(&lib_dir)
+            .args(["--epochs", "3", "--out"])
+            .arg(&model),
     );
     let info: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
@@ -278,18 +275,16 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
     );
 
     // and can be left out until reviewed: here every label is imported, so nothing is left
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-        .arg("train")
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--library")
-        .arg(&lib_dir)
-        .args(["--epochs", "1", "--skip-imported", "--out"])
-        .arg(dir.join("model2"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = fail(
+        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+            .arg("train")
+            .arg("--labels")
+            .arg(&labels)
+            .arg("--library")
+            .arg(&lib_dir)
+            .args(["--epochs", "1", "--skip-imported", "--out"])
+            .arg(dir.join("model2")),
+    );
     assert!(stderr.contains("every label is imported"), "{stderr}");
     // with the first four confirmed, those train (a run of one song)
     let mut reviewed = LabelSet::read(&labels).unwrap();
@@ -298,22 +293,17 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
     }
     let labels2 = dir.join("labels-reviewed.json");
     reviewed.write(&labels2).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-        .arg("train")
-        .arg("--labels")
-        .arg(&labels2)
-        .arg("--encoder")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
-        .arg("--library")
-        .arg(&lib_dir)
-        .args(["--epochs", "1", "--skip-imported", "--out"])
-        .arg(dir.join("model3"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+            .arg("train")
+            .arg("--labels")
+            .arg(&labels2)
+            .arg("--encoder")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
+            .arg("--library")
+            .arg(&lib_dir)
+            .args(["--epochs", "1", "--skip-imported", "--out"])
+            .arg(dir.join("model3")),
     );
 
     // the project shows the take's dance, locked and marked imported
@@ -458,18 +448,17 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
     std::fs::copy(&wav, pairs.join("song.wav")).unwrap();
     std::fs::copy(&take, pairs.join("song.bvh")).unwrap();
     let new_lib = dir.join("new-library");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-        .args(["takes", "import"])
-        .arg(&pairs)
-        .arg("--library")
-        .arg(&new_lib)
-        .arg("--labels")
-        .arg(pairs.join("labels.json"))
-        .arg("--json")
-        .output()
-        .unwrap();
+    let out = succeed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+            .args(["takes", "import"])
+            .arg(&pairs)
+            .arg("--library")
+            .arg(&new_lib)
+            .arg("--labels")
+            .arg(pairs.join("labels.json"))
+            .arg("--json"),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let import = &json["takes"][0]["import"];
     let pieces = import["pieces"].as_array().unwrap();
@@ -489,18 +478,16 @@ fn bad_takes_get_one_clear_message_and_nothing_is_written() {
 
     // and a bad take there: exit 1, one message naming the file
     std::fs::copy(&still, pairs.join("song.bvh")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-        .args(["takes", "import"])
-        .arg(pairs.join("song.wav"))
-        .arg(pairs.join("song.bvh"))
-        .arg("--library")
-        .arg(&new_lib)
-        .arg("--labels")
-        .arg(pairs.join("labels.json"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = fail(
+        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
+            .args(["takes", "import"])
+            .arg(pairs.join("song.wav"))
+            .arg(pairs.join("song.bvh"))
+            .arg("--library")
+            .arg(&new_lib)
+            .arg("--labels")
+            .arg(pairs.join("labels.json")),
+    );
     assert!(
         stderr.contains("error:") && stderr.contains("no motion"),
         "{stderr}"

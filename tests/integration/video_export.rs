@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::common_cmd::succeed;
 use phrasewise::choreo::Project;
 use phrasewise::cli::choreo::{ChoreographArgs, run_choreograph};
 use phrasewise::cli::video::{RenderVideoArgs, run_render_video};
@@ -83,32 +84,22 @@ fn rendered() -> &'static (PathBuf, f64) {
 }
 
 fn ffprobe(path: &Path) -> serde_json::Value {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-of", "json"])
+    let out = succeed(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-of", "json"])
         .args(["-show_entries", "stream=codec_type,codec_name,width,height,nb_read_frames,pix_fmt:format=duration,format_name"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            .arg(path),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// One grey frame at `t` seconds (320×180 bytes).
 fn grey_frame(path: &Path, t: f64) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", &format!("{t}"), "-i"])
-        .arg(path)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-ss", &format!("{t}"), "-i"])
+            .arg(path)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]),
     );
     out.stdout
 }

@@ -720,26 +720,24 @@ fn write_library(
     let bvh = clip.map(|(file, c)| (file, c.to_bvh().to_string_with(5)));
     let json = index.to_json();
     if fresh != NewLibrary::Exists {
-        crate::files::replace_dir(dir, |tmp| -> std::io::Result<()> {
-            std::fs::create_dir_all(tmp.join("clips"))?;
+        // A new library folder appears whole (the starter's clips, the take, the index).
+        crate::motion::library::replace_dir(dir, |tmp| {
+            let write = |rel: &str, text: &[u8]| {
+                let p = tmp.join(rel);
+                std::fs::write(&p, text).map_err(|e| crate::motion::MotionError::io(&p, e))
+            };
+            let clips = tmp.join("clips");
+            std::fs::create_dir_all(&clips)
+                .map_err(|e| crate::motion::MotionError::io(&clips, e))?;
             if fresh == NewLibrary::Starter {
                 for (rel, text) in crate::motion::embedded::EMBEDDED_CLIPS {
-                    std::fs::write(tmp.join(rel), text)?;
+                    write(rel, text.as_bytes())?;
                 }
             }
             if let Some((file, text)) = &bvh {
-                std::fs::write(tmp.join(file), text)?;
+                write(file, text.as_bytes())?;
             }
-            std::fs::write(tmp.join("index.json"), &json)
-        })
-        .map_err(|e| match e {
-            crate::files::ReplaceError::File(f) => super::ServiceError::File(f),
-            crate::files::ReplaceError::Fill(e) => {
-                super::ServiceError::File(crate::files::FileError::Io {
-                    path: dir.to_path_buf(),
-                    err: e,
-                })
-            }
+            write("index.json", json.as_bytes())
         })?;
         return Ok(());
     }

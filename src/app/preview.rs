@@ -74,7 +74,11 @@ impl Preview {
         // software adapters, remote desktops).
         let lines = std::env::var("PHRASEWISE_PREVIEW").is_ok_and(|v| v == "lines");
         if let Some(rs) = cc.wgpu_render_state.as_ref().filter(|_| !lines) {
-            let cpu = rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
+            let info = rs.adapter.get_info();
+            if let Some(hint) = crate::render::slow_software_adapter_hint(&info) {
+                tracing::warn!("{hint}");
+            }
+            let cpu = info.device_type == wgpu::DeviceType::Cpu;
             let renderer = SkeletonRenderer::with_options(
                 &rs.device,
                 rs.target_format,

@@ -17,6 +17,28 @@ pub use renderer::SkeletonRenderer;
 pub use scene::Scene;
 pub use video::{VideoAudio, VideoError, VideoOptions, VideoReport, render_video};
 
+/// Mesa releases before 23 compile every branch of a shader to run on all pixels, also when
+/// the condition is the same for the whole draw (lavapipe learnt uniform branches in 23.x):
+/// egui's shader carries an optional software texture filter behind such a branch, so the
+/// editor's frame under Xvfb costs 77 ms with Debian 12's Mesa 22.3 and 29 ms with Mesa 25.0
+/// (BENCHMARKS *Editor frame time on Mesa 25*). Returns a hint for the log when `info` is such
+/// a software adapter, `None` for GPUs, newer Mesa and drivers that do not say.
+pub fn slow_software_adapter_hint(info: &wgpu::AdapterInfo) -> Option<String> {
+    if info.device_type != wgpu::DeviceType::Cpu {
+        return None;
+    }
+    let rest = info.driver_info.split("Mesa ").nth(1)?;
+    let major: u32 = rest.split('.').next()?.trim().parse().ok()?;
+    (major < 23).then(|| {
+        format!(
+            "{} with Mesa {major} draws the editor about 2.7x slower than Mesa 23 or later \
+             (it runs both sides of every shader branch); on Debian 12, .ci/setup installs \
+             mesa-vulkan-drivers from bookworm-backports",
+            info.name
+        )
+    })
+}
+
 /// Every error of the renderer. Only the offscreen path can fail: inside the editor the
 /// device belongs to egui.
 #[derive(Debug, thiserror::Error)]
@@ -55,4 +77,43 @@ pub enum RenderError {
     /// Reading the image back failed.
     #[error("reading the rendered image back failed: {0}")]
     Readback(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter(device_type: wgpu::DeviceType, driver_info: &str) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo {
+            name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+            vendor: 0x10005,
+            device: 0,
+            device_type,
+            driver: "llvmpipe".into(),
+            driver_info: driver_info.into(),
+            backend: wgpu::Backend::Vulkan,
+            ..wgpu::AdapterInfo::new(wgpu::DeviceType::Other, wgpu::Backend::Noop)
+        }
+    }
+
+    #[test]
+    fn old_mesa_software_adapters_get_a_hint() {
+        let cpu = wgpu::DeviceType::Cpu;
+        let hint = slow_software_adapter_hint(&adapter(cpu, "Mesa 22.3.6-1+deb12u2 (LLVM 15.0.6)"));
+        assert!(hint.is_some_and(|h| h.contains("Mesa 22") && h.contains("backports")));
+        for quiet in [
+            adapter(cpu, "Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)"),
+            adapter(cpu, "Mesa 23.0.0"),
+            adapter(cpu, ""),
+            adapter(cpu, "Mesa x.y"),
+            adapter(wgpu::DeviceType::DiscreteGpu, "Mesa 22.3.6"),
+        ] {
+            assert_eq!(
+                slow_software_adapter_hint(&quiet),
+                None,
+                "{}",
+                quiet.driver_info
+            );
+        }
+    }
 }

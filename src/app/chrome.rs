@@ -131,6 +131,7 @@ fn edit_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
     {
         out.push(AppCommand::Learn);
     }
+    style_menu(ui, editor, out);
     if let Some(ws) = editor.project_path().and_then(Path::parent) {
         let (versions, current) = learn::versions(ws);
         if !versions.is_empty() {
@@ -147,6 +148,38 @@ fn edit_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
             });
         }
     }
+}
+
+/// *Dance style*: the styles the model learnt, or the music's guess. Disabled, with the
+/// reason, when the model learnt none (cold start, labels without styles).
+fn style_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
+    let Some(s) = editor.session.as_ref() else {
+        return;
+    };
+    let current = s.project.settings.style.as_deref();
+    if s.styles.is_empty() {
+        ui.add_enabled(false, egui::Button::new("Dance style"))
+            .on_disabled_hover_text(
+                "the model learnt no dance styles: train one on labels that name each \
+                 song's style",
+            );
+        return;
+    }
+    ui.menu_button("Dance style", |ui| {
+        if ui
+            .selectable_label(current.is_none(), "From the music")
+            .clicked()
+            && current.is_some()
+        {
+            out.push(AppCommand::Editor(Command::SetStyle(None)));
+        }
+        for style in &s.styles {
+            let on = current.is_some_and(|c| c.eq_ignore_ascii_case(style));
+            if ui.selectable_label(on, style.as_str()).clicked() && !on {
+                out.push(AppCommand::Editor(Command::SetStyle(Some(style.clone()))));
+            }
+        }
+    });
 }
 
 /// The window title's document part: the project path (or the song, untitled) and a dot
@@ -191,8 +224,15 @@ pub fn status_bar(ui: &mut egui::Ui, editor: &Editor, jobs: &Jobs, out: &mut Vec
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if let Some(s) = &editor.session {
+                let style = s
+                    .project
+                    .settings
+                    .style
+                    .as_deref()
+                    .map(|st| format!(" · style {st}"))
+                    .unwrap_or_default();
                 ui.weak(format!(
-                    "{} · model {} · user {}",
+                    "{} · model {}{style} · user {}",
                     s.project.library.name, s.project.model, s.user
                 ));
             }

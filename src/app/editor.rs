@@ -63,6 +63,8 @@ pub enum Command {
     MergeNext,
     /// Move the boundary after slot `slot` to the bar line nearest `to` seconds.
     MoveBoundary { slot: usize, to: f64 },
+    /// Declare the song's dance style (`None`: the music decides) and rank again.
+    SetStyle(Option<String>),
     /// Undo the last decision.
     Undo,
     /// Redo.
@@ -418,6 +420,10 @@ impl Editor {
                 self.select(slot)?;
                 self.apply(Command::Pick(k))
             }
+            Command::SetStyle(style) => match self.session.as_mut() {
+                Some(s) => s.set_style(style),
+                None => Ok(()),
+            },
             Command::SetFilter(_)
             | Command::SetRows(_)
             | Command::Zoom { .. }

@@ -77,6 +77,8 @@ pub struct Session {
     /// Library folder, `None` for the embedded starter library.
     pub library_dir: Option<PathBuf>,
     /// Where the network part comes from.
+    /// The dance styles the current model learnt (what *Edit → Dance style* offers).
+    pub styles: Vec<String>,
     pub source: ScoreSource,
     /// Network scores, T×K row-major.
     pub scores: Vec<f32>,
@@ -237,6 +239,7 @@ impl Session {
         let scores = scorer.scores;
         let scored_spans = project.slots.iter().map(|s| (s.start, s.end)).collect();
         let mut s = Session {
+            styles: scorer.styles,
             scored_spans,
             source,
             project,
@@ -315,8 +318,29 @@ impl Session {
         self.project.model = scorer.id.clone();
         self.matrix = scorer.transitions(&self.library.index)?;
         self.scores = scorer.scores;
+        self.styles = scorer.styles;
         self.source = source;
         self.rerank()
+    }
+
+    /// Declares the song's dance style (`None`: the music decides) and ranks again with it:
+    /// a model that learnt styles then ranks that style's repertoire
+    /// ([`crate::choreo::RankSettings::style`]). Locked and accepted slots keep their phrase.
+    pub fn set_style(&mut self, style: Option<String>) -> Result<()> {
+        if self.project.settings.style == style {
+            return Ok(());
+        }
+        let before = std::mem::replace(&mut self.project.settings.style, style);
+        match self.score(&self.source.clone()) {
+            Ok(scorer) => {
+                self.scores = scorer.scores;
+                self.rerank()
+            }
+            Err(e) => {
+                self.project.settings.style = before;
+                Err(e)
+            }
+        }
     }
 
     /// Scores of the project's music phrases by `source`, from the session's decoded audio
@@ -329,6 +353,7 @@ impl Session {
             &self.project.analysis,
             self.audio.as_ref().and_then(SongAudio::analysis_samples),
             &self.library.index,
+            self.project.settings.style.as_deref(),
         )?)
     }
 

@@ -31,6 +31,9 @@ pub struct PrecomputedScorer {
     /// The model's learned transition matrix in library order (`None`: the library's style
     /// blocks, as for cold start).
     pub matrix: Option<TransitionMatrix>,
+    /// The dance styles the model learnt (a declared style must be one of them to count;
+    /// empty: cold start, or a model whose labels named no styles).
+    pub styles: Vec<String>,
 }
 
 impl Scorer for PrecomputedScorer {
@@ -107,6 +110,23 @@ pub fn model_id(dir: &Path) -> String {
     format!("network:{name}@{hash}")
 }
 
+/// Says in the log when `model` cannot use the declared `style` (it learnt no styles, or not
+/// this one): the music decides then, as without a declared style.
+fn warn_unknown_style(model: &PhraseModel, style: &str) {
+    match &model.info.style_prior {
+        Some(p) if p.declared_prior(style).is_some() => {}
+        Some(p) => tracing::warn!(
+            "the model knows the dance styles {}; `{style}` is not one of them, so the music \
+             decides the style",
+            p.styles.join(", ")
+        ),
+        None => tracing::warn!(
+            "the model learnt no dance styles (its labels named none); the declared style \
+             `{style}` is not used"
+        ),
+    }
+}
+
 /// Loads the model in `dir` for `index`. A candidate-aware model also loads for a library
 /// that gained (or lost) phrases since training, new phrases scored from their motion
 /// features ([`PhraseModel::load_adapted`]); any other model trained for another library is
@@ -132,7 +152,7 @@ pub fn network_scores(
     audio: &Path,
     spans: &[(f64, f64)],
     index: &LibraryIndex,
-    known: Option<Decoded<'_>>,
+    (known, style): (Option<Decoded<'_>>, Option<&str>),
 ) -> Result<Vec<f32>, ChoreoError> {
     let samples = crate::model::data::song_samples_with(
         audio,
@@ -142,7 +162,7 @@ pub fn network_scores(
     )
     .map_err(|e| ChoreoError::Invalid(format!("{e}")))?;
     // The chain's unary terms: F with the model's prior correction.
-    let unary = model.chain_scores(&samples.samples);
+    let unary = model.chain_scores(&samples.samples, style);
     // Map the model's classes onto the library's phrase order (same fingerprint, so the
     // same set; the order is checked rather than assumed).
     let k = index.phrases.len();
@@ -274,13 +294,15 @@ impl ScoreSource {
 /// (and its own comfortable tempo range) stays impossible whatever the network says; and its
 /// metre term ([`super::score::metre_cost`]) and beat-clarity term
 /// ([`super::score::clarity_costs`], weighted by [`super::score::CLARITY_WEIGHT`]) are
-/// subtracted.
+/// subtracted. `style`: the song's declared dance style ([`super::RankSettings::style`]),
+/// which a model with a style prior uses instead of its guess from the music.
 pub fn song_scores(
     source: &ScoreSource,
     audio: &Path,
     song: &SongAnalysis,
     samples: Option<&[f32]>,
     index: &LibraryIndex,
+    style: Option<&str>,
 ) -> Result<PrecomputedScorer, ChoreoError> {
     let cold = super::ColdStartScorer::default();
     let cold_scores = cold.score_all(song, index);
@@ -292,6 +314,7 @@ pub fn song_scores(
                 scores: cold_scores,
                 k,
                 matrix: None,
+                styles: Vec::new(),
             });
         }
         ScoreSource::Model(d) => d.clone(),
@@ -303,7 +326,10 @@ pub fn song_scores(
         analysis: song,
         samples,
     });
-    let mut scores = network_scores(&model, audio, &spans, index, known)?;
+    if let Some(s) = style {
+        warn_unknown_style(&model, s);
+    }
+    let mut scores = network_scores(&model, audio, &spans, index, (known, style))?;
     let metre: Vec<f32> = index
         .phrases
         .iter()
@@ -336,5 +362,11 @@ pub fn song_scores(
         scores,
         k,
         matrix,
+        styles: model
+            .info
+            .style_prior
+            .as_ref()
+            .map(|p| p.styles.clone())
+            .unwrap_or_default(),
     })
 }

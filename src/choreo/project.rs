@@ -191,6 +191,11 @@ pub struct RankSettings {
     pub top_k: usize,
     /// Decoder settings.
     pub decode: DecodeSettings,
+    /// The song's dance style, when somebody declared it (`suggest --style`, the editor's
+    /// *Edit → Dance style*): a model that learnt styles ranks that style's repertoire
+    /// instead of guessing the style from the music. `None`: the music decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
 }
 
 impl Default for RankSettings {
@@ -198,6 +203,7 @@ impl Default for RankSettings {
         RankSettings {
             top_k: 5,
             decode: DecodeSettings::default(),
+            style: None,
         }
     }
 }

@@ -48,6 +48,11 @@ pub struct SuggestArgs {
     /// penalties (a move reused within 12 slots, the same move or phrase back-to-back).
     #[arg(long)]
     pub no_variety: bool,
+    /// The song's dance style (e.g. `waltz`), as the model's labels name styles: a model
+    /// that learnt styles ranks that style's repertoire instead of guessing the style from
+    /// the music. Saved in the project.
+    #[arg(long)]
+    pub style: Option<String>,
     /// Print the dance metrics and the random baseline as JSON on stdout (the slot list goes
     /// to stderr).
     #[arg(long)]
@@ -126,6 +131,11 @@ pub struct ChoreographArgs {
     /// penalties (a move reused within 12 slots, the same move or phrase back-to-back).
     #[arg(long)]
     pub no_variety: bool,
+    /// The song's dance style (e.g. `waltz`), as the model's labels name styles: a model
+    /// that learnt styles ranks that style's repertoire instead of guessing the style from
+    /// the music. Saved in the project.
+    #[arg(long)]
+    pub style: Option<String>,
 }
 
 impl ChoreographArgs {
@@ -203,9 +213,12 @@ fn request(
     library: Option<&PathBuf>,
     model: Option<&String>,
     max_minutes: f64,
-    (no_cache, no_variety): (bool, bool),
+    (no_cache, no_variety, style): (bool, bool, Option<&String>),
 ) -> SuggestRequest {
     SuggestRequest {
+        style: style
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
         library: library.cloned(),
         model: model.cloned(),
         max_minutes,
@@ -229,7 +242,7 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
             args.library.as_ref(),
             args.model.as_ref(),
             args.max_minutes,
-            (args.no_cache, args.no_variety),
+            (args.no_cache, args.no_variety, args.style.as_ref()),
         )
     };
     let (mut project, library) = suggest::suggest(&req, &TerminalProgress::new())?;
@@ -323,7 +336,7 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         args.library.as_ref(),
         args.model.as_ref(),
         args.max_minutes,
-        (args.no_cache, args.no_variety),
+        (args.no_cache, args.no_variety, args.style.as_ref()),
     );
     let target = RenderTarget::new(&args.out, args.timeline.as_deref(), args.render.options());
     let done = suggest::choreograph(

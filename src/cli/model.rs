@@ -176,6 +176,11 @@ pub struct EvaluateArgs {
     /// Print the table as JSON: `{"rows": [{"name", "top1", "top5", "top10", "top5_ci", …}]}`.
     #[arg(long)]
     pub json: bool,
+    /// Ignore the songs' declared `style`: the model guesses each song's style from its
+    /// music (by default a style the labels declare is used, as the `style_frequency` row
+    /// uses it).
+    #[arg(long)]
+    pub infer_style: bool,
 }
 
 /// `pretrain`.
@@ -281,6 +286,7 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<EvalTable> {
         library: args.library.clone(),
         split: args.split.clone(),
         device: args.device.clone(),
+        infer_style: args.infer_style,
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&table)?);

@@ -97,6 +97,10 @@ pub struct EvalTable {
     /// The style-prior weight applied before them (0: none; set by the caller).
     #[serde(default)]
     pub style_weight: f32,
+    /// The style-prior weight for songs whose style was declared and used (set by the
+    /// caller; `None`: declared styles were not used, the music decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_style_weight: Option<f32>,
     /// The music-feature expert's weight applied before them (0: none; set by the caller).
     #[serde(default)]
     pub expert_weight: f32,
@@ -152,6 +156,14 @@ impl EvalTable {
             "top-10",
             "top-5 95% CI"
         );
+        if let Some(w) = self.declared_style_weight {
+            s.insert_str(
+                s.find('\n').unwrap_or(s.len()),
+                &format!(
+                    "; the songs' declared styles used for the model rows (style prior {w:.2})"
+                ),
+            );
+        }
         for r in &self.rows {
             s.push_str(&format!(
                 "{:<26} {:>6.1} {:>6.1} {:>7.1}  [{:>5.1}, {:>5.1}]\n",
@@ -386,6 +398,7 @@ pub fn evaluation_table(
         prior_correction: chain.alpha,
         song_context: 0.0,
         style_weight: 0.0,
+        declared_style_weight: None,
         expert_weight: 0.0,
         songs: test.len(),
         classes: k,
@@ -740,6 +753,44 @@ pub fn calibrate(v: &[Validation<'_>]) -> Combination {
     }
 }
 
+/// The style-prior weight alone, every other weight as `c`: the value of [`STYLE_WEIGHTS`]
+/// that ranks `v` best. Training fits `c` with each song's declared style as its prior
+/// ([`super::style::StylePrior::song_prior`]), then this on the same songs with the priors
+/// the music guesses, for songs nobody labelled. `c.style_weight` unless another value is
+/// strictly better (or when `c` holds a weight outside the lists).
+pub fn calibrate_style_weight(v: &[Validation<'_>], c: &Combination) -> f32 {
+    let lists = weight_lists(v);
+    let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x);
+    let base = (|| {
+        Some(Point {
+            matrix: c.matrix,
+            w: find(lists[1], c.matrix_weight)?,
+            tau: find(lists[2], c.network_weight)?,
+            lambda: find(lists[3], c.style_weight)?,
+            kappa: find(lists[4], c.expert_weight)?,
+            gamma: find(lists[5], c.song_context)?,
+            alpha: find(lists[6], c.prior_correction)?,
+        })
+    })();
+    let Some(base) = base else {
+        return c.style_weight;
+    };
+    let mut memo = std::collections::HashMap::new();
+    let mut pairwise = std::collections::HashMap::new();
+    let mut best = (
+        score_point(v, &lists, base, &mut memo, &mut pairwise).0,
+        c.style_weight,
+    );
+    for (i, &w) in lists[3].iter().enumerate() {
+        let p = Point { lambda: i, ..base };
+        let s = score_point(v, &lists, p, &mut memo, &mut pairwise).0;
+        if s > best.0 + 1e-9 {
+            best = (s, w);
+        }
+    }
+    best.1
+}
+
 /// The values [`calibrate`] tries per coordinate (the first, the matrices, is by index):
 /// one value, 0, for what the validation set does not offer.
 fn weight_lists(v: &[Validation<'_>]) -> [&'static [f32]; 7] {
@@ -1009,6 +1060,54 @@ mod tests {
     fn one_hot(k: usize, j: usize, p: f32) -> Vec<f32> {
         let rest = (1.0 - p) / (k - 1) as f32;
         (0..k).map(|i| if i == j { p } else { rest }).collect()
+    }
+
+    #[test]
+    fn a_guessed_style_gets_its_own_weight() {
+        // Two styles: A dances classes 0–1, B dances 2–3. The network knows nothing (flat),
+        // the declared style's repertoire ranks every label in the first two, the music's
+        // guess of the style is always the other style.
+        let k = 4;
+        let m = Transitions {
+            k,
+            m: vec![0.25; k * k],
+        };
+        let repertoire = |s: usize| -> Vec<f32> {
+            (0..k)
+                .map(|j| if j / 2 == s { 0.45 } else { 0.05 })
+                .collect()
+        };
+        let songs: Vec<EvalSong> = (0..6)
+            .map(|i| EvalSong {
+                probs: vec![vec![0.25; k]; 4],
+                labels: (0..4).map(|t| 2 * (i % 2) + t % 2).collect(),
+                style: Some(["a", "b"][i % 2].into()),
+            })
+            .collect();
+        let guessed: Vec<Option<Vec<f32>>> = (0..songs.len())
+            .map(|i| Some(repertoire(1 - i % 2)))
+            .collect();
+        let declared: Vec<Option<Vec<f32>>> =
+            (0..songs.len()).map(|i| Some(repertoire(i % 2))).collect();
+        let v = |priors| Validation {
+            songs: &songs,
+            ms: std::slice::from_ref(&m),
+            style_priors: priors,
+            experts: &[],
+            log_prior: &[],
+        };
+        let c = calibrate(&[v(&declared)]);
+        assert!(c.style_weight > 0.0, "{c:?}");
+        // the misleading guess is switched off
+        assert_eq!(calibrate_style_weight(&[v(&guessed)], &c), 0.0);
+        // with the guess as good as the declared style nothing is gained: the weight stays
+        assert_eq!(calibrate_style_weight(&[v(&declared)], &c), c.style_weight);
+        // a weight outside the lists (a hand-made combination) is kept as it is
+        let odd = Combination {
+            style_weight: 0.3,
+            ..c
+        };
+        assert_eq!(calibrate_style_weight(&[v(&guessed)], &odd), 0.3);
     }
 
     #[test]

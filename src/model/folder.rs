@@ -118,20 +118,27 @@ pub struct SongPriors<'a> {
     pub network: f32,
     /// Song-context weight γ.
     pub context: f32,
-    /// Style prior and its weight.
-    pub style: Option<(&'a super::style::StylePrior, f32)>,
+    /// Style prior (its weights inside: inferred from the music, or for a declared style).
+    pub style: Option<&'a super::style::StylePrior>,
     /// Music-feature expert and its weight κ.
     pub expert: Option<(&'a super::feature_expert::FeatureExpert, f32)>,
 }
 
 impl SongPriors<'_> {
     /// The priors applied to the probabilities of one song's phrases, given each phrase's
-    /// raw music features ([`phrase_features`]).
-    pub fn apply(&self, probs: &[Vec<f32>], features: &[&[f32]]) -> Vec<Vec<f32>> {
+    /// raw music features ([`phrase_features`]) and the song's declared style, if any (the
+    /// labels' `style`, `--style`): a style the model knows replaces the music's guess
+    /// ([`super::style::StylePrior::song_prior`]).
+    pub fn apply(
+        &self,
+        probs: &[Vec<f32>],
+        features: &[&[f32]],
+        declared: Option<&str>,
+    ) -> Vec<Vec<f32>> {
         let style = self
             .style
-            .filter(|(_, w)| *w != 0.0)
-            .map(|(s, w)| (s.phrase_prior(&super::style::song_features(features)), w));
+            .map(|s| s.song_prior(declared, &super::style::song_features(features)))
+            .filter(|(_, w)| w.is_finite() && *w > 0.0);
         let expert = self
             .expert
             .filter(|(_, w)| *w != 0.0)
@@ -162,11 +169,7 @@ impl ModelInfo {
         SongPriors {
             network: self.network_weight(),
             context: self.song_context(),
-            style: self
-                .style_prior
-                .as_ref()
-                .map(|s| (s, s.weight))
-                .filter(|(_, w)| w.is_finite() && *w > 0.0),
+            style: self.style_prior.as_ref(),
             expert: self
                 .feature_expert
                 .as_ref()
@@ -616,6 +619,16 @@ impl PhraseModel {
     /// in order (no M), with the model's song context applied
     /// ([`super::evaluation::with_song_context`]).
     pub fn score_phrases(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
+        self.score_phrases_in_style(phrases, None)
+    }
+
+    /// [`score_phrases`](Self::score_phrases) of a song whose dance style is declared
+    /// (`None`: the model's style prior guesses it from the music).
+    pub fn score_phrases_in_style(
+        &self,
+        phrases: &[PhraseSample],
+        style: Option<&str>,
+    ) -> Vec<Vec<f32>> {
         let p = if self.info.network_weight() == 0.0 {
             // Calibration switched the network off (F^0 is uniform): the encoder and T need
             // not run at all.
@@ -624,15 +637,17 @@ impl PhraseModel {
         } else {
             predict(&self.predictor, &self.embed(phrases), &self.device)
         };
-        self.info.priors().apply(&p, &phrase_features(phrases))
+        self.info
+            .priors()
+            .apply(&p, &phrase_features(phrases), style)
     }
 
     /// The unary terms of the song's chain: `log F_t(j) − α · log P(j)` with the model's
     /// prior correction ([`ModelInfo::chain`]), one row of K per phrase; the decoder adds
     /// `w · log M`.
-    pub fn chain_scores(&self, phrases: &[PhraseSample]) -> Vec<Vec<f32>> {
+    pub fn chain_scores(&self, phrases: &[PhraseSample], style: Option<&str>) -> Vec<Vec<f32>> {
         let chain = self.info.chain(&self.transitions);
-        self.score_phrases(phrases)
+        self.score_phrases_in_style(phrases, style)
             .iter()
             .map(|p| chain.unary(p))
             .collect()
@@ -701,7 +716,7 @@ pub fn evaluate_embeddings(
         if u.is_empty() {
             continue;
         }
-        let p = priors.apply(&predict(t, u, device), song);
+        let p = priors.apply(&predict(t, u, device), song, None);
         k = p[0].len();
         let q = m.rescale(&p);
         for ((pi, qi), &l) in p.iter().zip(&q).zip(labels.iter()) {
@@ -822,6 +837,10 @@ fn check_combination(info: &ModelInfo) -> Result<(), String> {
         (
             "style_prior.weight",
             info.style_prior.as_ref().map(|s| s.weight),
+        ),
+        (
+            "style_prior.declared_weight",
+            info.style_prior.as_ref().and_then(|s| s.declared_weight),
         ),
         (
             "feature_expert.weight",

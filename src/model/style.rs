@@ -29,6 +29,12 @@ pub struct StylePrior {
     /// Weight `λ` of the prior (fitted on validation songs; 0 = off).
     #[serde(default)]
     pub weight: f32,
+    /// Weight of the prior for a song whose style is declared (the labels' `style`, a
+    /// user's choice): that style's repertoire replaces the music's guess, so the validation
+    /// songs may trust it more than `weight`. Fitted on the validation songs' declared
+    /// styles; `None` (models from before it): `weight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_weight: Option<f32>,
 }
 
 /// A song's music features averaged over its phrases.
@@ -116,7 +122,35 @@ impl StylePrior {
             feature_std: std,
             phrase_given_style: freq,
             weight: 0.0,
+            declared_weight: None,
         })
+    }
+
+    /// The weight for songs with a declared style ([`Self::declared_weight`]).
+    pub fn weight_when_declared(&self) -> f32 {
+        self.declared_weight.unwrap_or(self.weight)
+    }
+
+    /// `P(phrase | style)` of a declared style the prior knows (names compared without case
+    /// and surrounding blanks); `None` for a style it never saw, whose songs then fall back
+    /// to the music's guess.
+    pub fn declared_prior(&self, style: &str) -> Option<&[f32]> {
+        let want = style.trim();
+        let i = self
+            .styles
+            .iter()
+            .position(|s| s.trim().eq_ignore_ascii_case(want))?;
+        self.phrase_given_style.get(i).map(Vec::as_slice)
+    }
+
+    /// The prior of one song and the weight that goes with it: its declared style's
+    /// repertoire when it has one the prior knows, else the music's guess
+    /// ([`Self::phrase_prior`] of the song's mean features).
+    pub fn song_prior(&self, declared: Option<&str>, song: &[f32]) -> (Vec<f32>, f32) {
+        match declared.and_then(|d| self.declared_prior(d)) {
+            Some(row) => (row.to_vec(), self.weight_when_declared()),
+            None => (self.phrase_prior(song), self.weight),
+        }
     }
 
     /// `P(style | song)` from the song's mean music features (softmax of minus half the
@@ -206,6 +240,20 @@ mod tests {
         let q = with_prior(&flat, &p.phrase_prior(&slow(0.0)), 1.0);
         assert!(q[0][2] > q[0][0] && q[0][3] > q[0][1], "{q:?}");
         assert_eq!(with_prior(&flat, &p.phrase_prior(&slow(0.0)), 0.0), flat);
+        // a declared style is taken as it is, whatever the music says; an unknown one is not
+        let mut p = p;
+        p.weight = 0.5;
+        assert_eq!(p.weight_when_declared(), 0.5);
+        p.declared_weight = Some(2.0);
+        let (row, w) = p.song_prior(Some(" Waltz "), &fast(0.0));
+        assert_eq!(
+            (row.as_slice(), w),
+            (p.phrase_given_style[1].as_slice(), 2.0)
+        );
+        assert!(row[2] > row[0] && row[3] > row[1], "{row:?}");
+        let (guess, w) = p.song_prior(Some("tango"), &fast(0.0));
+        assert_eq!((guess, w), (p.phrase_prior(&fast(0.0)), 0.5));
+        assert_eq!(p.song_prior(None, &fast(0.0)).1, 0.5);
         // one style only: no prior
         assert!(StylePrior::fit(&songs[..2], 4).is_none());
     }

@@ -537,7 +537,7 @@ fn candidate_aware_model_round_trips_with_its_features() {
     assert_eq!(back.info.song_context(), 1.0);
     // The chain's unary terms divide out half the label prior (4:2:1 after add-one
     // smoothing): the common class 0 loses ln 2 against class 1 and 2 ln 2 against class 2.
-    let (f, u) = (back.score_phrases(&s), back.chain_scores(&s));
+    let (f, u) = (back.score_phrases(&s), back.chain_scores(&s, None));
     for (f, u) in f.iter().zip(&u) {
         let gap = |a: usize, b: usize| (u[a] - u[b]) - (f[a].ln() - f[b].ln());
         assert!((gap(0, 1) + 0.5 * 2f32.ln()).abs() < 1e-4, "{f:?} {u:?}");
@@ -684,4 +684,46 @@ fn candidate_aware_model_scores_phrases_added_after_training() {
     assert!(matches!(err, ModelError::WrongLibrary { .. }), "{err}");
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_dir_all(&plain_dir).ok();
+}
+
+#[test]
+fn a_declared_style_ranks_its_repertoire_whatever_the_music_says() {
+    let _seeded = seed_lock();
+    let d = device();
+    d.seed(12);
+    let net = NetConfig::compact();
+    let pcfg = PredictorConfig::compact(3);
+    // Style "a" dances classes 0–1, "b" class 2; the music's features put every song near
+    // "a"'s centroid.
+    let f = super::data::MUSIC_FEATURES;
+    let prior = super::style::StylePrior {
+        styles: vec!["a".into(), "b".into()],
+        centroids: vec![vec![0.0; f], vec![4.0; f]],
+        feature_mean: vec![0.5; f],
+        feature_std: vec![1.0; f],
+        phrase_given_style: vec![vec![0.45, 0.45, 0.1], vec![0.05, 0.05, 0.9]],
+        weight: 1.0,
+        declared_weight: Some(2.0),
+    };
+    let info = ModelInfo {
+        style_prior: Some(prior),
+        ..test_info(&net, pcfg.clone())
+    };
+    let model = test_model(&net, info, pcfg.init(&d), &d);
+    let dir = tmpdir("declared-style");
+    model.save(&dir).unwrap();
+    let back = PhraseModel::load(&dir, "abc").unwrap();
+    let s = vec![sample(1), sample(2)];
+    let guessed = back.score_phrases(&s);
+    let declared = back.score_phrases_in_style(&s, Some("B"));
+    for (g, dcl) in guessed.iter().zip(&declared) {
+        // the music's guess ("a") puts class 2 last; the declared "b" puts it first
+        assert!(g[2] < g[0] && g[2] < g[1], "{g:?}");
+        assert!(dcl[2] > dcl[0] && dcl[2] > dcl[1], "{dcl:?}");
+    }
+    // an unknown style is the music's guess; the weights survive the round trip
+    assert_eq!(back.score_phrases_in_style(&s, Some("tango")), guessed);
+    let p = back.info.style_prior.as_ref().unwrap();
+    assert_eq!((p.weight, p.declared_weight), (1.0, Some(2.0)));
+    std::fs::remove_dir_all(&dir).ok();
 }

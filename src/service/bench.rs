@@ -163,6 +163,7 @@ pub fn bench_learn(
         library: None,
         split: "test".into(),
         device: req.device.clone(),
+        infer_style: false,
     })?;
     seconds.evaluate = clock.elapsed().as_secs_f64();
     Ok(BenchLearnReport {

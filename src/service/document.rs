@@ -97,6 +97,7 @@ fn untitled(
         &analysis,
         audio.analysis_samples(),
         &library.index,
+        None,
     )?;
     let project = Project::new(
         &base,
@@ -139,17 +140,24 @@ pub fn open_project(path: &Path, progress: &dyn Progress) -> Result<Opened> {
     };
     let source = project_source(&project.model, path, library_dir.as_deref());
     let samples = audio.as_ref().and_then(Audio::analysis_samples);
-    let (source, scorer) =
-        match song_scores(&source, &song, &project.analysis, samples, &library.index) {
-            Ok(s) => (source, s),
-            Err(e) => {
-                // No audio to run the network on (or the model is gone): cold start still works.
-                tracing::warn!("{e}; ranking with the cold-start scorer");
-                let cold = ScoreSource::ColdStart;
-                let s = song_scores(&cold, &song, &project.analysis, None, &library.index)?;
-                (cold, s)
-            }
-        };
+    let style = project.settings.style.as_deref();
+    let (source, scorer) = match song_scores(
+        &source,
+        &song,
+        &project.analysis,
+        samples,
+        &library.index,
+        style,
+    ) {
+        Ok(s) => (source, s),
+        Err(e) => {
+            // No audio to run the network on (or the model is gone): cold start still works.
+            tracing::warn!("{e}; ranking with the cold-start scorer");
+            let cold = ScoreSource::ColdStart;
+            let s = song_scores(&cold, &song, &project.analysis, None, &library.index, None)?;
+            (cold, s)
+        }
+    };
     Ok(Opened {
         project,
         path: Some(path.to_path_buf()),

@@ -37,6 +37,8 @@ pub struct SuggestRequest {
     pub use_cache: bool,
     /// Decoder settings (default: the variety decode).
     pub decode: DecodeSettings,
+    /// The song's declared dance style ([`RankSettings::style`]; `None`: the music decides).
+    pub style: Option<String>,
 }
 
 impl SuggestRequest {
@@ -51,6 +53,7 @@ impl SuggestRequest {
             max_minutes: 20.0,
             use_cache: true,
             decode: DecodeSettings::default(),
+            style: None,
         }
     }
 }
@@ -98,6 +101,7 @@ pub fn rank(
     let settings = RankSettings {
         top_k: req.top_k,
         decode: req.decode.clone(),
+        style: req.style.clone(),
     };
     let scorer = song_scores(
         source,
@@ -105,6 +109,7 @@ pub fn rank(
         &analysed.analysis,
         analysed.analysis_samples(),
         &library.index,
+        settings.style.as_deref(),
     )
     .with_context(|| format!("scoring {}", req.song.display()))?;
     Ok(Project::new(

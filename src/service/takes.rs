@@ -766,6 +766,7 @@ fn write_project(
         &analysed.analysis,
         analysed.analysis_samples(),
         &library.index,
+        None,
     )?;
     let mut project = Project::new(
         path,

@@ -1037,3 +1037,53 @@ fn pose_thumbnails_show_in_the_inspector_and_the_library_browser() {
     assert_eq!(strip.figures.len(), 4);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_declared_dance_style_is_kept_in_the_project() {
+    use egui_kittest::kittest::Queryable;
+    let dir = temp_dir("style");
+    let mut h = harness(&dir, false);
+    let before: Vec<Option<String>> = (0..3).map(|t| chosen(h.state(), t)).collect();
+    {
+        let s = h.state().editor.session.as_ref().expect("session");
+        // the built-in model was trained on labels without styles: nothing to offer
+        assert!(s.styles.is_empty(), "{:?}", s.styles);
+        assert_eq!(s.project.settings.style, None);
+    }
+    h.state_mut()
+        .editor
+        .run(Command::SetStyle(Some("waltz".into())));
+    h.run_steps(2);
+    {
+        let s = h.state().editor.session.as_ref().expect("session");
+        assert_eq!(s.project.settings.style.as_deref(), Some("waltz"));
+        assert!(s.dirty);
+    }
+    // a model without styles ranks as before; the status bar says which style is declared
+    let after: Vec<Option<String>> = (0..3).map(|t| chosen(h.state(), t)).collect();
+    assert_eq!(before, after);
+    assert!(h.query_by_label_contains("style waltz").is_some());
+    let path = dir.join("song.phrasewise.json");
+    h.state_mut().editor.run(Command::SaveAs(path.clone()));
+    assert_eq!(
+        Project::read(&path)
+            .expect("saved")
+            .settings
+            .style
+            .as_deref(),
+        Some("waltz")
+    );
+    h.state_mut().editor.run(Command::SetStyle(None));
+    assert_eq!(
+        h.state()
+            .editor
+            .session
+            .as_ref()
+            .expect("session")
+            .project
+            .settings
+            .style,
+        None
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

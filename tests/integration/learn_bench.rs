@@ -8,6 +8,8 @@
 use phrasewise::model::train::Reporter;
 use phrasewise::service::Quiet;
 use phrasewise::service::bench::{BenchLearnRequest, bench_learn};
+use phrasewise::service::suggest::{SuggestRequest, suggest};
+use phrasewise::service::train::{EvaluateRequest, evaluate};
 
 #[test]
 fn model_with_matrix_beats_the_frequency_prior_on_the_quick_benchmark() {
@@ -48,4 +50,81 @@ fn model_with_matrix_beats_the_frequency_prior_on_the_quick_benchmark() {
     // pretraining; after this run one has.
     assert_eq!(report.pretrain_reused, pretrained_before);
     assert!(key.is_file());
+    declared_styles(&report.labels, table);
+}
+
+/// The songs' declared styles: `evaluate` ranks with them unless told to guess the style
+/// from the music, and a song declared as one style or another is ranked differently by a
+/// model whose style prior counts, the style kept in the project.
+fn declared_styles(labels: &std::path::Path, table: &phrasewise::model::evaluation::EvalTable) {
+    let folder = labels.parent().unwrap();
+    let model = folder.join("run/model");
+    let guessed = evaluate(&EvaluateRequest {
+        labels: labels.to_path_buf(),
+        model: model.clone(),
+        library: None,
+        split: "test".into(),
+        device: "flex".into(),
+        infer_style: true,
+    })
+    .unwrap();
+    eprintln!("styles guessed from the music:\n{}", guessed.to_text());
+    assert!(table.declared_style_weight.is_some(), "{}", table.to_text());
+    assert_eq!(guessed.declared_style_weight, None);
+    assert_eq!(guessed.row("style_frequency"), table.row("style_frequency"));
+    assert!(
+        guessed
+            .to_text()
+            .lines()
+            .next()
+            .is_some_and(|l| !l.contains("declared"))
+    );
+
+    let set: phrasewise::labels::LabelSet =
+        serde_json::from_slice(&std::fs::read(labels).unwrap()).unwrap();
+    let song = set
+        .songs
+        .iter()
+        .find(|s| s.split.as_deref() == Some("test"))
+        .unwrap();
+    let own = song.style.clone().unwrap();
+    let other = set
+        .songs
+        .iter()
+        .filter_map(|s| s.style.clone())
+        .find(|s| *s != own)
+        .unwrap();
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
+    let weight = info["style_prior"]["declared_weight"].as_f64().unwrap();
+    let out = std::env::temp_dir().join(format!("pw-declared-style-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let ranked = |style: &str| {
+        let path = out.join(format!("{style}.phrasewise.json"));
+        let req = SuggestRequest {
+            model: Some(model.display().to_string()),
+            style: Some(style.to_string()),
+            ..SuggestRequest::new(folder.join(&song.audio), &path)
+        };
+        let (mut project, _) = suggest(&req, &Quiet).unwrap();
+        assert_eq!(project.settings.style.as_deref(), Some(style));
+        project.save(&path).unwrap();
+        let back = phrasewise::service::document::open_project(&path, &Quiet).unwrap();
+        assert_eq!(back.project.settings.style.as_deref(), Some(style));
+        project
+            .slots
+            .iter()
+            .map(|s| s.candidates.iter().map(|c| c.phrase.clone()).collect())
+            .collect::<Vec<Vec<String>>>()
+    };
+    let (a, b) = (ranked(&own), ranked(&other));
+    if weight > 0.0 {
+        assert_ne!(
+            a, b,
+            "declared {own} and {other} ranked alike (weight {weight})"
+        );
+    } else {
+        assert_eq!(a, b, "a style prior of weight 0 changed the ranking");
+    }
+    std::fs::remove_dir_all(&out).ok();
 }

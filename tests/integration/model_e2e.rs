@@ -119,6 +119,7 @@ fn predictor_beats_chance_on_held_out_songs() {
             library: None,
             split: "test".into(),
             device: "flex".into(),
+            infer_style: false,
         })
         .unwrap();
     eprintln!("{}", table.to_text());
@@ -255,7 +256,7 @@ fn shipped_model_scores_the_demo_song_for_the_starter_library() {
         &wav,
         &spans,
         &library.index,
-        Some(known),
+        (Some(known), None),
     )
     .unwrap();
     let k = library.index.phrases.len();

@@ -293,8 +293,8 @@ impl ScoreSource {
 /// rule still applies: a phrase that cannot be time-warped to the music within [0.8, 1.25]
 /// (and its own comfortable tempo range) stays impossible whatever the network says; and its
 /// metre term ([`super::score::metre_cost`]) and beat-clarity term
-/// ([`super::score::clarity_costs`], weighted by [`super::score::CLARITY_WEIGHT`]) are
-/// subtracted. `style`: the song's declared dance style ([`super::RankSettings::style`]),
+/// ([`super::score::clarity_costs`], weighted by [`super::score::CLARITY_WEIGHT`]) and break
+/// term ([`super::score::apply_breaks`]: calm phrases in a break) are subtracted. `style`: the song's declared dance style ([`super::RankSettings::style`]),
 /// which a model with a style prior uses instead of its guess from the music.
 pub fn song_scores(
     source: &ScoreSource,
@@ -347,6 +347,7 @@ pub fn song_scores(
         }
         *s -= m + super::score::CLARITY_WEIGHT * b;
     }
+    super::score::apply_breaks(song, index, &mut scores);
     let id = match source {
         ScoreSource::DefaultModel => {
             format!(

@@ -18,6 +18,7 @@
 //! | metre | song beats per bar (3, 6: triple) | phrase `beats_per_bar` (optional) | `−`[`METRE_MISMATCH`] when one is triple and the other not |
 //! | quality | — | clip flagged implausible | `−w_flagged` |
 //! | beat clarity | counting (1, ½, 2) | phrase `kinematic_beats` (optional) | `−w_clarity·(1 − c)`, `c` the phrase's [`beat_clarity`] at that counting ([`clarity_cost`]) |
+//! | break | the slot's onset rate under [`BREAK_ONSET_SHARE`] of the song's median slot ([`MusicFeatures::is_break`]) | motion intensity | in a break `−`[`BREAK_WEIGHT`]`·intensity`, and `−`[`BREAK_GATE`] more above the calmest quarter of the slot's possible phrases; else 0 ([`apply_breaks`]) |
 //!
 //! The beat-clarity term (issue 15, item 3) is the dance's beat alignment score (Bailando's
 //! BAS) as the phrase alone would score over its slot: a move whose velocity minima sit on
@@ -44,6 +45,62 @@ pub const MAX_TEMPO_RATIO: f64 = 1.25;
 /// Log-score cost of dancing a 3/4 phrase to music in duple metre or the reverse (about the
 /// weight of an intensity mismatch of 0.37).
 pub const METRE_MISMATCH: f32 = 1.5;
+
+/// A slot is a break when its onsets per second fall under this share of the song's median
+/// slot: the drums drop out, the music thins to a pad or a held chord, or it nearly stops
+/// (issue 15, item 2: breaks are danced with calm phrases rather than at full energy).
+pub const BREAK_ONSET_SHARE: f64 = 0.25;
+
+/// Log-score cost per unit of motion intensity (a rank in [0, 1] within the library) in a
+/// break: among the calm phrases, the calmer.
+pub const BREAK_WEIGHT: f32 = 6.0;
+
+/// Log-score cost in a break of a phrase above the calmest quarter of the phrases possible in
+/// the slot (finite score): larger than the network's usual spread and the variety decode's
+/// reuse penalty (ln 0.02 ≈ −3.9), so a break is danced calmly — measured on the demo song
+/// with two phrases faded out, where the intensity term alone (even at 15) let the variety
+/// decode pick mid-energy phrases once the calmest one had been used, and a gate at the
+/// calmest third let through a phrase of intensity 0.40.
+pub const BREAK_GATE: f32 = 10.0;
+
+/// Applies the break term to the log-scores of one slot's library phrases (`row`, library
+/// order, `−∞` for impossible ones), given the phrases' motion intensities.
+fn break_row(row: &mut [f32], motion: &[f64]) {
+    let mut possible: Vec<f64> = row
+        .iter()
+        .zip(motion)
+        .filter(|(s, _)| s.is_finite())
+        .map(|(_, &d)| d)
+        .collect();
+    if possible.is_empty() {
+        return;
+    }
+    possible.sort_by(f64::total_cmp);
+    let calm = possible[(possible.len() - 1) / 4];
+    for (s, &d) in row.iter_mut().zip(motion) {
+        *s -= BREAK_WEIGHT * d as f32;
+        if d > calm {
+            *s -= BREAK_GATE;
+        }
+    }
+}
+
+/// Applies the break term to T×K log-scores (library order) of the slots of `song`: in the
+/// slots that are breaks ([`MusicFeatures::is_break`]) calm phrases win (issue 15, item 2).
+/// The cold-start scorer applies it to its own scores, [`super::network::song_scores`] to a
+/// trained model's.
+pub fn apply_breaks(song: &SongAnalysis, library: &LibraryIndex, scores: &mut [f32]) {
+    let k = library.phrases.len();
+    if k == 0 {
+        return;
+    }
+    let motion = motion_intensity(library);
+    for (m, row) in music_features(song).iter().zip(scores.chunks_mut(k)) {
+        if m.is_break {
+            break_row(row, &motion);
+        }
+    }
+}
 
 /// Default weight of the beat-clarity term ([`clarity_cost`]) for the cold-start scorer and
 /// on a trained model's scores. Measured on the four songs of BENCHMARKS.md's dance metrics
@@ -160,6 +217,8 @@ pub struct MusicFeatures {
     pub onsets_per_second: f64,
     /// Intensity in [0, 1] (see the module table).
     pub intensity: f64,
+    /// A break: onsets per second under [`BREAK_ONSET_SHARE`] of the song's median slot.
+    pub is_break: bool,
     /// Section label.
     pub section: String,
 }
@@ -237,11 +296,13 @@ pub fn music_features(song: &SongAnalysis) -> Vec<MusicFeatures> {
                 onsets_per_beat: n_on / p.beats.max(1) as f64,
                 onsets_per_second: n_on / dur,
                 intensity: 0.0,
+                is_break: false,
                 section: p.section.clone(),
             }
         })
         .collect();
     let rate: Vec<f64> = out.iter().map(|m| m.onsets_per_second).collect();
+    let typical = median(rate.clone()).unwrap_or(0.0);
     let r = ranks(&rate);
     let own: Vec<f64> = out
         .iter()
@@ -258,6 +319,7 @@ pub fn music_features(song: &SongAnalysis) -> Vec<MusicFeatures> {
             .collect();
         let sec = same.iter().sum::<f64>() / same.len().max(1) as f64;
         m.intensity = 0.5 * own[t] + 0.5 * sec;
+        m.is_break = typical > 0.0 && m.onsets_per_second < BREAK_ONSET_SHARE * typical;
     }
     out
 }
@@ -364,7 +426,13 @@ impl Scorer for ColdStartScorer {
         let feats = music_features(song);
         let motion = motion_intensity(library);
         match feats.get(slot) {
-            Some(m) => self.row(m, song.beats_per_bar, library, &motion),
+            Some(m) => {
+                let mut row = self.row(m, song.beats_per_bar, library, &motion);
+                if m.is_break {
+                    break_row(&mut row, &motion);
+                }
+                row
+            }
             None => vec![f32::NEG_INFINITY; library.phrases.len()],
         }
     }
@@ -374,7 +442,13 @@ impl Scorer for ColdStartScorer {
         let motion = motion_intensity(library);
         feats
             .iter()
-            .flat_map(|m| self.row(m, song.beats_per_bar, library, &motion))
+            .flat_map(|m| {
+                let mut row = self.row(m, song.beats_per_bar, library, &motion);
+                if m.is_break {
+                    break_row(&mut row, &motion);
+                }
+                row
+            })
             .collect()
     }
 }
@@ -417,6 +491,7 @@ mod tests {
             onsets_per_beat: 1.0,
             onsets_per_second: 2.0,
             intensity: 0.5,
+            is_break: false,
             section: "A".into(),
         };
         let motion = vec![0.5, 0.5];
@@ -488,6 +563,7 @@ mod tests {
             onsets_per_beat: 1.0,
             onsets_per_second: 2.0,
             intensity: 0.5,
+            is_break: false,
             section: "A".into(),
         };
         let cs = ColdStartScorer::default();

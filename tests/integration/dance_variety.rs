@@ -108,3 +108,80 @@ fn the_demo_dance_varies_and_covers_intro_and_outro() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 15, item 2: a break inside a song — here the demo with two of its music phrases
+/// faded to near silence — is danced with calm phrases by the built-in model and by the
+/// cold-start scorer, and the slots around it keep their music's energy.
+#[test]
+fn a_break_in_the_song_is_danced_calmly() {
+    use phrasewise::choreo::score::{motion_intensity, music_features};
+    let dir = std::env::temp_dir().join(format!("phrasewise-break-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let library = Library::starter().unwrap();
+    let plain = demo_project(&dir);
+    // Fade the 5th and 6th music phrases to −50 dB.
+    let (a, b) = (plain.slots[4].start, plain.slots[5].end);
+    let mut song = phrasewise::demo::render_demo(22_050);
+    let rate = f64::from(song.sample_rate);
+    for (i, x) in song.samples.iter_mut().enumerate() {
+        let t = i as f64 / rate;
+        if t >= a + 0.05 && t < b - 0.05 {
+            *x *= 0.003;
+        }
+    }
+    let wav = dir.join("break.wav");
+    phrasewise::demo::write_wav(&wav, &song.samples, song.sample_rate).unwrap();
+    let intensity = motion_intensity(&library.index);
+    let of = |id: &str| {
+        let i = library
+            .index
+            .phrases
+            .iter()
+            .position(|p| p.id == id)
+            .unwrap();
+        intensity[i]
+    };
+    for source in [ScoreSource::DefaultModel, ScoreSource::ColdStart] {
+        let project = suggest_with(
+            &SuggestRequest {
+                use_cache: false,
+                ..SuggestRequest::new(&wav, dir.join("b.phrasewise.json"))
+            },
+            &library,
+            &source,
+            &phrasewise::service::Quiet,
+        )
+        .unwrap();
+        let feats = music_features(&project.analysis);
+        let inside: Vec<usize> = (0..project.slots.len())
+            .filter(|&t| project.slots[t].start >= a - 0.5 && project.slots[t].end <= b + 0.5)
+            .collect();
+        assert!(!inside.is_empty(), "{source:?}: no slot inside the break");
+        for &t in &inside {
+            assert!(feats[t].is_break, "{source:?}: slot {t} {:?}", feats[t]);
+            let id = project.slots[t].decision.chosen.as_deref().unwrap();
+            // among the calmest third of the library
+            assert!(
+                of(id) <= 0.33,
+                "{source:?}: slot {t} {id} intensity {}",
+                of(id)
+            );
+        }
+        let loud: Vec<f64> = (0..project.slots.len())
+            .filter(|t| !inside.contains(t))
+            .map(|t| of(project.slots[t].decision.chosen.as_deref().unwrap()))
+            .collect();
+        let calm: f64 = inside
+            .iter()
+            .map(|&t| of(project.slots[t].decision.chosen.as_deref().unwrap()))
+            .sum::<f64>()
+            / inside.len() as f64;
+        let rest = loud.iter().sum::<f64>() / loud.len().max(1) as f64;
+        assert!(
+            calm < rest,
+            "{source:?}: break {calm:.2} vs the rest {rest:.2}"
+        );
+        assert!(feats.iter().filter(|f| f.is_break).count() == inside.len());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -183,7 +183,7 @@ impl LabelSet {
                     err,
                 }
             })?;
-        let set: LabelSet = serde_json::from_str(&text).map_err(|err| LabelsError::Json {
+        let mut set: LabelSet = serde_json::from_str(&text).map_err(|err| LabelsError::Json {
             path: path.to_path_buf(),
             err,
         })?;
@@ -197,6 +197,7 @@ impl LabelSet {
                 set.schema
             )));
         }
+        set.normalise().map_err(invalid)?;
         for p in set.songs.iter().flat_map(|s| &s.phrases) {
             if !set.classes.contains(&p.label) {
                 return Err(invalid(format!(
@@ -212,6 +213,47 @@ impl LabelSet {
             }
         }
         Ok(set)
+    }
+
+    /// Spellings a converted data set is likely to use: `split` without case or blanks, with
+    /// `val`/`validation`/`dev` read as `valid` and `holdout`/`held-out`/`testing` as `test`
+    /// (a `Test` must not train the model in silence); `style` without surrounding blanks
+    /// (empty: none), and spellings of one style that differ only by case made one (the
+    /// first seen), so the model's style prior and the per-style baseline group alike.
+    fn normalise(&mut self) -> Result<(), String> {
+        let mut styles: Vec<String> = Vec::new();
+        for (i, song) in self.songs.iter_mut().enumerate() {
+            if let Some(split) = &song.split {
+                let canonical = match split.trim().to_ascii_lowercase().as_str() {
+                    "train" | "training" => "train",
+                    "valid" | "val" | "validation" | "dev" => "valid",
+                    "test" | "testing" | "holdout" | "held-out" | "heldout" => "test",
+                    other => {
+                        return Err(format!(
+                            "song {} ({}): split `{other}` is not train, valid or test",
+                            i + 1,
+                            song.audio
+                        ));
+                    }
+                };
+                song.split = Some(canonical.to_string());
+            }
+            song.style = song
+                .style
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(
+                    |s| match styles.iter().find(|known| known.eq_ignore_ascii_case(s)) {
+                        Some(known) => known.clone(),
+                        None => {
+                            styles.push(s.to_string());
+                            s.to_string()
+                        }
+                    },
+                );
+        }
+        Ok(())
     }
 
     /// Writes the set as pretty JSON, atomically ([`crate::files::write_json_atomic`]).
@@ -281,6 +323,62 @@ mod tests {
         set.write(&path).unwrap();
         let err = LabelSet::read(&path).unwrap_err().to_string();
         assert!(err.contains("l.json") && err.contains("b/000"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn splits_and_styles_of_a_converted_set_are_read_as_meant() {
+        let dir = std::env::temp_dir().join(format!("pw-labels-norm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("converted.json");
+        let song = |split: &str, style: &str| LabeledSong {
+            audio: format!("{split}.wav"),
+            content_hash: None,
+            phrases: vec![LabeledPhrase {
+                start: 0.0,
+                end: 2.0,
+                label: "a/000".into(),
+                status: LabelStatus::Accepted,
+            }],
+            split: Some(split.into()),
+            style: Some(style.into()),
+        };
+        let mut set = LabelSet::new();
+        set.classes = vec!["a/000".into()];
+        set.songs = vec![
+            song("Test", "Waltz"),
+            song(" validation", " waltz "),
+            song("TRAIN", "Cha-Cha"),
+            song("dev", "cha-cha"),
+            song("held-out", "  "),
+        ];
+        set.write(&path).unwrap();
+        let back = LabelSet::read(&path).unwrap();
+        let splits: Vec<&str> = back
+            .songs
+            .iter()
+            .filter_map(|s| s.split.as_deref())
+            .collect();
+        assert_eq!(splits, ["test", "valid", "train", "valid", "test"]);
+        let styles: Vec<Option<&str>> = back.songs.iter().map(|s| s.style.as_deref()).collect();
+        assert_eq!(
+            styles,
+            [
+                Some("Waltz"),
+                Some("Waltz"),
+                Some("Cha-Cha"),
+                Some("Cha-Cha"),
+                None
+            ]
+        );
+        // an unknown split is an error naming the file and the song, not a training song
+        set.songs[1].split = Some("heldback".into());
+        set.write(&path).unwrap();
+        let err = LabelSet::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("converted.json") && err.contains("song 2") && err.contains("heldback"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

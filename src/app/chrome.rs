@@ -157,7 +157,7 @@ fn style_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
         return;
     };
     let current = s.project.settings.style.as_deref();
-    if s.styles.is_empty() {
+    if s.styles.is_empty() && current.is_none() {
         ui.add_enabled(false, egui::Button::new("Dance style"))
             .on_disabled_hover_text(
                 "the model learnt no dance styles: train one on labels that name each \
@@ -178,6 +178,15 @@ fn style_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
             if ui.selectable_label(on, style.as_str()).clicked() && !on {
                 out.push(AppCommand::Editor(Command::SetStyle(Some(style.clone()))));
             }
+        }
+        // A declared style this model did not learn (another model's, a typo): shown so it
+        // can be cleared, and said to be unused.
+        if let Some(c) = current.filter(|c| !s.styles.iter().any(|k| k.eq_ignore_ascii_case(c))) {
+            ui.add_enabled(
+                false,
+                egui::Button::selectable(true, format!("{c} (not used)")),
+            )
+            .on_disabled_hover_text("the current model did not learn this style");
         }
     });
 }

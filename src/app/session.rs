@@ -327,6 +327,7 @@ impl Session {
     /// a model that learnt styles then ranks that style's repertoire
     /// ([`crate::choreo::RankSettings::style`]). Locked and accepted slots keep their phrase.
     pub fn set_style(&mut self, style: Option<String>) -> Result<()> {
+        let style = crate::choreo::project::clean_style(style.as_deref());
         if self.project.settings.style == style {
             return Ok(());
         }

@@ -63,24 +63,27 @@ impl LabelSet {
             content_hash: Some(project.song.content_hash.clone()),
             phrases,
             split: None,
-            style: None,
+            style: project.settings.style.clone(),
         };
         self.add_song(entry);
         n
     }
 
     /// Adds a song's labels, replacing an entry for the same audio (path and hash); a
-    /// replaced entry keeps its split.
+    /// replaced entry keeps its split, and its style when the new entry names none.
     pub fn add_song(&mut self, song: LabeledSong) {
         if let Some(old) = self
             .songs
             .iter_mut()
             .find(|s| s.audio == song.audio && s.content_hash == song.content_hash)
         {
-            let split = old.split.take();
+            let (split, style) = (old.split.take(), old.style.take());
             *old = song;
             if old.split.is_none() {
                 old.split = split;
+            }
+            if old.style.is_none() {
+                old.style = style;
             }
         } else {
             self.songs.push(song);
@@ -133,5 +136,29 @@ impl LabelSet {
         })?;
         json.push('\n');
         atomic_write(path, json.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::labels::{LabelSet, LabeledSong};
+
+    #[test]
+    fn a_replaced_song_keeps_its_split_and_style_unless_the_new_entry_names_them() {
+        let song = |style: Option<&str>, split: Option<&str>| LabeledSong {
+            audio: "a.wav".into(),
+            content_hash: Some("h".into()),
+            phrases: Vec::new(),
+            split: split.map(Into::into),
+            style: style.map(Into::into),
+        };
+        let mut set = LabelSet::new();
+        set.add_song(song(Some("waltz"), Some("test")));
+        set.add_song(song(None, None));
+        assert_eq!(set.songs.len(), 1);
+        assert_eq!(set.songs[0].style.as_deref(), Some("waltz"));
+        assert_eq!(set.songs[0].split.as_deref(), Some("test"));
+        set.add_song(song(Some("tango"), None));
+        assert_eq!(set.songs[0].style.as_deref(), Some("tango"));
     }
 }

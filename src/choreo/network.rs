@@ -309,6 +309,12 @@ pub fn song_scores(
     let k = index.phrases.len();
     let dir = match source {
         ScoreSource::ColdStart => {
+            if let Some(s) = style {
+                tracing::warn!(
+                    "the cold-start scorer ranks without dance styles; `{s}` is kept for a \
+                     trained model"
+                );
+            }
             return Ok(PrecomputedScorer {
                 id: cold.id(),
                 scores: cold_scores,

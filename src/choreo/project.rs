@@ -198,6 +198,14 @@ pub struct RankSettings {
     pub style: Option<String>,
 }
 
+/// A declared dance style as stored: without surrounding blanks, `None` when empty.
+pub fn clean_style(style: Option<&str>) -> Option<String> {
+    style
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
 impl Default for RankSettings {
     fn default() -> Self {
         RankSettings {
@@ -475,7 +483,8 @@ impl Project {
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| json_err(path, e))?;
         check_schema(&value, SCHEMA_PREFIX, SCHEMA_VERSION, path)?;
-        let p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
+        let mut p: Project = serde_json::from_value(value).map_err(|e| json_err(path, e))?;
+        p.settings.style = clean_style(p.settings.style.as_deref());
         p.check_sizes()
             .map_err(|msg| ChoreoError::Invalid(format!("{}: {msg}", path.display())))?;
         Ok(p)

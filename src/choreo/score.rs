@@ -458,6 +458,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_break_favours_the_calm_and_keeps_impossible_phrases_impossible() {
+        let inf = f32::NEG_INFINITY;
+        // five phrases, intensities 0.0 … 1.0; the second is impossible (tempo)
+        let motion = [0.0, 0.25, 0.5, 0.75, 1.0];
+        let mut row = vec![0.0, inf, 0.0, 0.0, 0.0];
+        break_row(&mut row, &motion);
+        assert_eq!(row[1], inf);
+        assert!(row.iter().all(|v| !v.is_nan()));
+        // possible: 0.0, 0.5, 0.75, 1.0 — the calmest quarter ends at 0.0: the rest pay the gate
+        assert_eq!(row[0], 0.0);
+        assert_eq!(row[2], -(BREAK_WEIGHT * 0.5 + BREAK_GATE));
+        assert!(row[3] < row[2] && row[4] < row[3]);
+        // a row with nothing possible, or one phrase, is left as it is / only pays intensity
+        let mut none = vec![inf, inf];
+        break_row(&mut none, &[0.1, 0.9]);
+        assert_eq!(none, [inf, inf]);
+        let mut one = vec![-1.0];
+        break_row(&mut one, &[0.5]);
+        assert_eq!(one, [-1.0 - BREAK_WEIGHT * 0.5]);
+    }
+
+    #[test]
     fn tempo_fit_counts_half_and_double_time() {
         assert_eq!(tempo_fit(120.0, 120.0).map(|f| f.counting), Some(1.0));
         assert_eq!(tempo_fit(240.0, 118.0).map(|f| f.counting), Some(2.0));

@@ -216,9 +216,7 @@ fn request(
     (no_cache, no_variety, style): (bool, bool, Option<&String>),
 ) -> SuggestRequest {
     SuggestRequest {
-        style: style
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()),
+        style: crate::choreo::project::clean_style(style.map(String::as_str)),
         library: library.cloned(),
         model: model.cloned(),
         max_minutes,

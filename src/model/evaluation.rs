@@ -656,7 +656,8 @@ pub struct Validation<'a> {
     pub songs: &'a [EvalSong],
     /// Candidate matrices M.
     pub ms: &'a [Transitions],
-    /// Per song, its style prior (inferred from its music; empty or `None`: none).
+    /// Per song, its style prior (its declared style's repertoire, or the style its music
+    /// suggests, as the caller fits; empty or `None`: none).
     pub style_priors: &'a [Option<Vec<f32>>],
     /// Per song, the music-feature expert's probabilities, one row per phrase (empty or
     /// `None`: none).

@@ -110,8 +110,8 @@ impl PriorCorrection {
 }
 
 /// What a model does to the network's probabilities, song by song: raises them to `τ`, then
-/// multiplies them by the style prior (inferred from the song's music), the music-feature
-/// expert and the song context, in that order.
+/// multiplies them by the style prior (the song's declared style's repertoire, else the
+/// style its music suggests), the music-feature expert and the song context, in that order.
 #[derive(Clone, Copy, Debug)]
 pub struct SongPriors<'a> {
     /// Network exponent τ ([`super::evaluation::tempered`]; 1 = as it is).
@@ -670,6 +670,7 @@ impl PhraseModel {
                     self.embed(&s.song.samples),
                     s.labels.as_slice(),
                     phrase_features(&s.song.samples),
+                    s.style.as_deref(),
                 )
             })
             .collect();
@@ -699,8 +700,9 @@ fn topk(ranks: &[usize]) -> TopK {
     }
 }
 
-/// One song to evaluate: T's inputs, the labels, each phrase's raw music features.
-pub type EvalInput<'a> = (Vec<Vec<f32>>, &'a [usize], Vec<&'a [f32]>);
+/// One song to evaluate: T's inputs, the labels, each phrase's raw music features, and its
+/// declared style (the labels' `style`; `None`: the music decides).
+pub type EvalInput<'a> = (Vec<Vec<f32>>, &'a [usize], Vec<&'a [f32]>, Option<&'a str>);
 
 /// Top-k of T's predictions with the song-level `priors` (and of their M re-scoring along
 /// each song) for songs given as (inputs, labels, phrase features).
@@ -712,11 +714,11 @@ pub fn evaluate_embeddings(
 ) -> EvalReport {
     let (mut raw, mut resc) = (Vec::new(), Vec::new());
     let mut k = m.k;
-    for (u, labels, song) in songs {
+    for (u, labels, song, style) in songs {
         if u.is_empty() {
             continue;
         }
-        let p = priors.apply(&predict(t, u, device), song, None);
+        let p = priors.apply(&predict(t, u, device), song, *style);
         k = p[0].len();
         let q = m.rescale(&p);
         for ((pi, qi), &l) in p.iter().zip(&q).zip(labels.iter()) {

@@ -256,5 +256,13 @@ mod tests {
         assert_eq!(p.song_prior(None, &fast(0.0)).1, 0.5);
         // one style only: no prior
         assert!(StylePrior::fit(&songs[..2], 4).is_none());
+        // a model.json written before declared styles: its one weight serves both
+        let mut old = serde_json::to_value(&p).unwrap();
+        old.as_object_mut().unwrap().remove("declared_weight");
+        let old: StylePrior = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (old.declared_weight, old.weight_when_declared()),
+            (None, 0.5)
+        );
     }
 }

@@ -725,5 +725,13 @@ fn a_declared_style_ranks_its_repertoire_whatever_the_music_says() {
     assert_eq!(back.score_phrases_in_style(&s, Some("tango")), guessed);
     let p = back.info.style_prior.as_ref().unwrap();
     assert_eq!((p.weight, p.declared_weight), (1.0, Some(2.0)));
+    // the guess switched off (weight 0) while a declared style still counts
+    let mut off = back;
+    if let Some(p) = off.info.style_prior.as_mut() {
+        p.weight = 0.0;
+    }
+    let plain = off.score_phrases(&s);
+    assert_ne!(plain, guessed);
+    assert_eq!(off.score_phrases_in_style(&s, Some("b")), declared);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -101,7 +101,7 @@ pub fn rank(
     let settings = RankSettings {
         top_k: req.top_k,
         decode: req.decode.clone(),
-        style: req.style.clone(),
+        style: crate::choreo::project::clean_style(req.style.as_deref()),
     };
     let scorer = song_scores(
         source,

@@ -760,13 +760,14 @@ fn write_project(
 ) -> Result<()> {
     let library = Library::load(&req.library)?;
     let source = super::scoring::score_source(None, Some(&req.library), path);
+    let style = crate::choreo::project::clean_style(req.style.as_deref());
     let scorer = crate::choreo::network::song_scores(
         &source,
         &req.song,
         &analysed.analysis,
         analysed.analysis_samples(),
         &library.index,
-        None,
+        style.as_deref(),
     )?;
     let mut project = Project::new(
         path,
@@ -776,7 +777,10 @@ fn write_project(
         &library.index,
         Some(&req.library),
         &scorer,
-        RankSettings::default(),
+        RankSettings {
+            style,
+            ..RankSettings::default()
+        },
     )?;
     let at = crate::choreo::time::now_rfc3339();
     for p in pieces {

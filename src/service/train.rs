@@ -168,6 +168,7 @@ impl EmbeddedSet {
                     e.clone(),
                     s.labels.as_slice(),
                     phrase_features(&s.song.samples),
+                    s.style.as_deref(),
                 )
             })
             .collect()
@@ -769,14 +770,13 @@ impl<'a> Fitting<'a> {
                         .map(|s| s.phrase_prior(&song_features_of(&self.set.songs[i].song.samples)))
                 })
                 .collect(),
+            // Only songs whose declared style the prior knows: the others are ranked at run
+            // time with the guessed prior and its own weight, fitted on the guessed pass.
             declared_style_priors: keep
                 .iter()
                 .map(|&i| {
-                    let song = &self.set.songs[i];
-                    style.as_ref().map(|s| {
-                        s.song_prior(song.style.as_deref(), &song_features_of(&song.song.samples))
-                            .0
-                    })
+                    let declared = self.set.songs[i].style.as_deref()?;
+                    Some(style.as_ref()?.declared_prior(declared)?.to_vec())
                 })
                 .collect(),
             experts: keep

@@ -1065,14 +1065,12 @@ fn a_declared_dance_style_is_kept_in_the_project() {
     assert!(h.query_by_label_contains("style waltz").is_some());
     let path = dir.join("song.phrasewise.json");
     h.state_mut().editor.run(Command::SaveAs(path.clone()));
-    assert_eq!(
-        Project::read(&path)
-            .expect("saved")
-            .settings
-            .style
-            .as_deref(),
-        Some("waltz")
-    );
+    let saved = Project::read(&path).expect("saved");
+    assert_eq!(saved.settings.style.as_deref(), Some("waltz"));
+    // the style goes with the project's labels into training (labels export, learn)
+    let mut labels = phrasewise::labels::LabelSet::new();
+    labels.add_project(&saved, &path, &dir.join("labels.json"));
+    assert_eq!(labels.songs[0].style.as_deref(), Some("waltz"));
     h.state_mut().editor.run(Command::SetStyle(None));
     assert_eq!(
         h.state()

@@ -24,6 +24,9 @@ pub struct Script {
     pub frames: usize,
     /// PNG to write from the last frame.
     pub screenshot: Option<PathBuf>,
+    /// Audition candidate `k` (0-based) of the selected slot for the whole run, as hovering
+    /// it does (the preview dances it; the document is unchanged).
+    pub audition: Option<usize>,
 }
 
 /// A [`Script`] and how far it got.
@@ -110,6 +113,23 @@ impl ScriptRun {
             return ScriptStep::Close;
         }
         ScriptStep::Running
+    }
+
+    /// The audition the script holds this frame: (slot, phrase) of candidate `k` of the
+    /// selected slot, `None` without one (or once the run is over).
+    pub fn audition(&self, editor: &Editor) -> Option<(usize, String)> {
+        let k = self.script.as_ref()?.audition?;
+        let session = editor.session.as_ref()?;
+        let slot = editor.view.selected?;
+        let phrase = session
+            .project
+            .slots
+            .get(slot)?
+            .candidates
+            .get(k)?
+            .phrase
+            .clone();
+        Some((slot, phrase))
     }
 
     fn report(&self, editor: &Editor) {

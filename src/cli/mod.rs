@@ -111,6 +111,10 @@ pub struct EditArgs {
     /// Unattended run: play while drawing the frames and print frame times, then close.
     #[arg(long)]
     pub bench_play: bool,
+    /// Unattended run: audition candidate K (0-based) of the selected slot throughout, as
+    /// hovering it does.
+    #[arg(long)]
+    pub audition: Option<usize>,
     /// Window size in points, e.g. `1280x720`.
     #[arg(long, value_parser = parse_size, default_value = "1440x900")]
     pub window: [f32; 2],
@@ -126,6 +130,7 @@ impl Default for EditArgs {
             select: None,
             seek: None,
             bench_play: false,
+            audition: None,
             window: [1440.0, 900.0],
         }
     }
@@ -156,6 +161,7 @@ fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
             play: args.bench_play,
             frames: args.frames,
             screenshot: args.screenshot.clone(),
+            audition: args.audition,
         }),
         window: args.window,
         ..Default::default()

@@ -1085,3 +1085,28 @@ fn a_declared_dance_style_is_kept_in_the_project() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unattended_run_can_hold_an_audition() {
+    let dir = temp_dir("script-audition");
+    let opts = StartOptions {
+        script: Some(phrasewise::app::Script {
+            select: Some(1),
+            frames: 50,
+            audition: Some(2),
+            ..Default::default()
+        }),
+        ..options(&dir)
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h.run_steps(4);
+    let s = h.state().editor.session.as_ref().expect("session");
+    let want = s.project.slots[1].candidates[2].phrase.clone();
+    let a = s.audition.as_ref().expect("auditioning");
+    assert_eq!((a.slot, a.phrase.as_str()), (1, want.as_str()));
+    // the document is unchanged
+    assert!(!s.dirty);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,6 +7,7 @@
 //! say so and pass, unless `PHRASEWISE_REQUIRE_TOOLS` is set, as `.ci/run` does after
 //! `.ci/setup` installed them.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -223,6 +224,9 @@ v.addEventListener('timeupdate', () => {
         .arg(format!("file://{}", page.display()))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
+        // its own process group: Chromium's zygote, GPU and renderer processes outlive a
+        // kill of the browser process alone, so the whole group is killed below
+        .process_group(0)
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -240,6 +244,9 @@ v.addEventListener('timeupdate', () => {
         }
     });
     let result = rx.recv_timeout(std::time::Duration::from_secs(60));
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
     let _ = child.kill();
     let _ = child.wait();
     let result = result.expect("no result from the page within 60 s");

@@ -76,9 +76,9 @@ pub struct Session {
     pub library: Library,
     /// Library folder, `None` for the embedded starter library.
     pub library_dir: Option<PathBuf>,
-    /// Where the network part comes from.
     /// The dance styles the current model learnt (what *Edit → Dance style* offers).
     pub styles: Vec<String>,
+    /// Where the network part comes from.
     pub source: ScoreSource,
     /// Network scores, T×K row-major.
     pub scores: Vec<f32>,

@@ -713,10 +713,10 @@ impl<'a> Fitting<'a> {
                 c,
             });
         }
-        // Every weight is fitted with each song's style prior from its declared style (the
-        // songs that declare none: the music's guess), as `evaluate` and a project with a
-        // style rank; then the style prior's weight alone again for songs whose style the
-        // music must guess. Fitted the other way round (the weights for the guess first),
+        // Every weight is fitted with each song's style prior from its declared style (songs
+        // that declare none, or one the prior does not know, without a style prior), as
+        // `evaluate` and a project with a style rank; then the style prior's weight alone
+        // again, with every song's prior guessed from its music, for songs nobody labelled. Fitted the other way round (the weights for the guess first),
         // the declared styles' weight ranked the held-out songs of the learning benchmark
         // worse than the per-style frequency at top-1 (BENCHMARKS, session 8).
         let declared: Vec<Validation> = parts.iter().map(FoldData::declared).collect();

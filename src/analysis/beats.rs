@@ -129,6 +129,9 @@ pub fn track_beats_with_bass(
     if bcfg.trim {
         trim_beats(&env, &period, &mut beats);
     }
+    if let Some(dotted) = dotted_beats(&env, &period, &beats, bcfg) {
+        beats = dotted;
+    }
     if let Some(bass) = bass_onset.filter(|b| b.len() == n) {
         let bstd = std_dev(bass);
         if bstd > 1e-6 {
@@ -509,6 +512,46 @@ fn half_tempo_check(
     }
 }
 
+/// Factor by which the onset envelope's autocorrelation at 1.5 beats must exceed the one at
+/// one beat for [`dotted_beats`] to re-track at the dotted level.
+const DOTTED_SWITCH: f32 = 1.1;
+
+/// 3:2 check for compound metre tracked at the wrong level: in a jig whose eighths all sound,
+/// the tracker can lock on every second eighth (a quarter note, 1.5× the dotted-quarter
+/// tempo). The accents of compound metre repeat every three eighths, those of simple metre
+/// every two, so where the beats divide in two and the envelope's autocorrelation at 1.5
+/// beats out-weighs the one at one beat by [`DOTTED_SWITCH`], the song is tracked again with
+/// 1.5× the period; the new beats are kept only when they divide in three
+/// ([`beat_division`]). The periodicity cue is the one tempo estimators compare across
+/// metrical levels (Gouyon & Herrera 2003); here it is asked one question, 2 or 3 eighths.
+fn dotted_beats(
+    env: &[f32],
+    period: &[f32],
+    beats: &[usize],
+    bcfg: &BeatConfig,
+) -> Option<Vec<usize>> {
+    if beats.len() < 8 || beat_division(env, beats) != 2 {
+        return None;
+    }
+    let mut ibis: Vec<usize> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+    ibis.sort_unstable();
+    let t = ibis[ibis.len() / 2] as f64;
+    let max_lag = (2.0 * t).ceil() as usize + 2;
+    let mut ac = Vec::new();
+    autocorr(env, max_lag, &mut ac);
+    let (one, dotted) = (interp(&ac, t), interp(&ac, 1.5 * t));
+    tracing::debug!("dotted check: ac(beat) {one:.3}, ac(1.5 beats) {dotted:.3}");
+    if !(one > 0.0 && dotted > DOTTED_SWITCH * one) {
+        return None;
+    }
+    let slower: Vec<f32> = period.iter().map(|p| 1.5 * p).collect();
+    let mut again = dp_beats(env, &slower, bcfg.tightness);
+    if bcfg.trim {
+        trim_beats(env, &slower, &mut again);
+    }
+    (beat_division(env, &again) == 3).then_some(again)
+}
+
 /// Factor by which the onsets one and two thirds into the beats must out-weigh the onsets
 /// halfway for [`beat_division`] to call the division ternary.
 const TERNARY_SWITCH: f32 = 1.5;
@@ -764,6 +807,56 @@ fn trim_beats(env: &[f32], period: &[f32], beats: &mut Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jig_tracked_every_second_eighth_is_tracked_again_at_the_dotted_quarter() {
+        // 6/8 at 100 dotted quarters a minute: every eighth sounds, the first of each three
+        // accented, every third frame group ringing on. Beats on every second eighth (the 3:2
+        // reading, 150 BPM) are replaced by beats every three eighths.
+        let fr = 22_050.0 / 512.0;
+        let eighth = 60.0 / 300.0 * fr; // frames
+        let n = (30.0 * fr) as usize;
+        let mut env = vec![0.05f32; n];
+        let mut k = 0usize;
+        while (k as f64 * eighth) < (n - 2) as f64 {
+            let f = (k as f64 * eighth).round() as usize;
+            let v = if k.is_multiple_of(3) { 1.0 } else { 0.45 };
+            env[f] = v;
+            env[f + 1] = 0.5 * v;
+            k += 1;
+        }
+        let quarter = 2.0 * eighth;
+        let wrong: Vec<usize> = (0..)
+            .map(|i| (f64::from(i) * quarter).round() as usize)
+            .take_while(|&f| f < n)
+            .collect();
+        let period = vec![quarter as f32; n];
+        let again =
+            dotted_beats(&env, &period, &wrong, &BeatConfig::default()).expect("re-tracked");
+        let ibis: Vec<usize> = again.windows(2).map(|w| w[1] - w[0]).collect();
+        let mut sorted = ibis.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2] as f64;
+        assert!(
+            (median - 3.0 * eighth).abs() <= 1.0,
+            "{median} vs {}",
+            3.0 * eighth
+        );
+        assert_eq!(beat_division(&env, &again), 3);
+        // simple metre (accents every two eighths) is left alone
+        let mut simple = vec![0.05f32; n];
+        for k in 0.. {
+            let f = (f64::from(k) * eighth).round() as usize;
+            if f + 1 >= n {
+                break;
+            }
+            simple[f] = if k % 2 == 0 { 1.0 } else { 0.45 };
+        }
+        assert_eq!(
+            dotted_beats(&simple, &period, &wrong, &BeatConfig::default()),
+            None
+        );
+    }
 
     /// Onset envelope of clicks at `bpm` with an optional tempo ramp.
     fn clicks(secs: f64, bpm_at: impl Fn(f64) -> f64) -> (Vec<f32>, Vec<f64>) {

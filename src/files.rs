@@ -13,7 +13,7 @@
 //! any moment) sees the old set or the new set, never a mix.
 
 use std::fs::File;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -78,20 +78,9 @@ fn at(path: &Path) -> impl Fn(io::Error) -> FileError + '_ {
 
 /// Writes `bytes` to `path` atomically (see the module documentation). The folder must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    let (dir, name) = split(path)?;
-    let (tmp, mut file) = create_temp(&dir, &name).map_err(at(path))?;
-    let result = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            std::fs::rename(&tmp, path)
-        });
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(at(path)(e));
-    }
-    sync_dir(&dir).map_err(at(&dir))
+    let pending = PendingFile::new(path)?;
+    pending.write(bytes)?;
+    pending.commit()
 }
 
 /// [`write_atomic`], first keeping the previous content of `path` (if it is a file) as
@@ -119,10 +108,11 @@ pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
     write_atomic(path, text.as_bytes())
 }
 
-/// A file another writer (an encoder process) fills under a unique temporary name next to
-/// its target; [`PendingFile::commit`] syncs it and renames it into place as
-/// [`write_atomic`] does. Dropped without a commit (an error, a cancel), the temporary file is
-/// removed, so nothing half-written is ever left under the final name or beside it.
+/// A file filled under a unique temporary name next to its target — by [`PendingFile::write`]
+/// ([`write_atomic`]) or by another writer such as an encoder process —; [`PendingFile::commit`]
+/// syncs it, renames it into place and syncs the folder. Dropped without a commit (an error,
+/// a cancel), the temporary file is removed, so nothing half-written is ever left under the
+/// final name or beside it.
 #[derive(Debug)]
 pub struct PendingFile {
     target: PathBuf,
@@ -154,11 +144,6 @@ impl PendingFile {
     /// Writes `bytes` as the whole content (for content made in memory).
     pub fn write(&self, bytes: &[u8]) -> Result<(), FileError> {
         std::fs::write(&self.tmp, bytes).map_err(at(&self.target))
-    }
-
-    /// The final name.
-    pub fn target(&self) -> &Path {
-        &self.target
     }
 
     /// Syncs the written file, renames it over the target and syncs the folder.

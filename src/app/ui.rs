@@ -873,7 +873,7 @@ const THUMB_HEIGHT: f32 = 26.0;
 /// tests as "poses of ID".
 pub fn pose_thumbnail(ui: &mut egui::Ui, s: &Session, id: &str) -> egui::Response {
     use crate::app::session::THUMB_CELL_ASPECT;
-    use crate::motion::thumbnail::{STRIP_POSES, Side};
+    use crate::motion::thumbnail::STRIP_POSES;
     let cell = Vec2::new(THUMB_HEIGHT * THUMB_CELL_ASPECT, THUMB_HEIGHT);
     let size = Vec2::new(cell.x * STRIP_POSES as f32, cell.y);
     let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
@@ -892,11 +892,8 @@ pub fn pose_thumbnail(ui: &mut egui::Ui, s: &Session, id: &str) -> egui::Respons
         let origin = rect.min + Vec2::new(k as f32 * cell.x, 0.0);
         let at = |p: [f32; 2]| origin + Vec2::new(p[0] * cell.x, p[1] * cell.y);
         for seg in figure {
-            let color = match seg.side {
-                Side::Centre => Color32::from_rgb(206, 208, 214),
-                Side::Left => Color32::from_rgb(132, 180, 232),
-                Side::Right => Color32::from_rgb(236, 156, 118),
-            };
+            let [r, g, b] = crate::render::scene::side_srgb(seg.side);
+            let color = Color32::from_rgb(r, g, b);
             painter.line_segment([at(seg.a), at(seg.b)], Stroke::new(1.5, color));
         }
     }

@@ -82,19 +82,15 @@ pub fn srgb(r: u8, g: u8, b: u8) -> [f32; 3] {
     [f(r), f(g), f(b)]
 }
 
-/// Albedo of the torso and head: a neutral light grey mannequin.
-fn body_color() -> [f32; 3] {
-    srgb(206, 208, 214)
-}
-
-/// Albedo of the figure's left limbs: a cool tint.
-fn left_color() -> [f32; 3] {
-    srgb(132, 180, 232)
-}
-
-/// Albedo of the figure's right limbs: a warm tint.
-fn right_color() -> [f32; 3] {
-    srgb(236, 156, 118)
+/// The figure's colour of one body side as sRGB bytes: a neutral light grey mannequin, its
+/// left limbs a cool tint, its right limbs a warm one. The 3-D preview, the video and the
+/// editor's pose thumbnails all draw the dancer in these.
+pub fn side_srgb(side: Side) -> [u8; 3] {
+    match side {
+        Side::Centre => [206, 208, 214],
+        Side::Left => [132, 180, 232],
+        Side::Right => [236, 156, 118],
+    }
 }
 
 /// Radius of the bone that ends at joint `j` (metres): a slim mannequin, thicker torso.
@@ -125,11 +121,13 @@ fn f3(v: Vec3) -> [f32; 3] {
 pub fn figure_capsules(pose: &WorldPose, out: &mut Vec<Capsule>) {
     out.clear();
     let color_of = |s: Side| -> ([f32; 3], f32) {
-        match s {
-            Side::Centre => (body_color(), 0.0),
-            Side::Left => (left_color(), 1.0),
-            Side::Right => (right_color(), 2.0),
-        }
+        let [r, g, b] = side_srgb(s);
+        let index = match s {
+            Side::Centre => 0.0,
+            Side::Left => 1.0,
+            Side::Right => 2.0,
+        };
+        (srgb(r, g, b), index)
     };
     let mut push = |a: Vec3, b: Vec3, radius: f32, s: Side, shade: f32| {
         if a.is_finite() && b.is_finite() {

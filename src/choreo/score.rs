@@ -377,6 +377,21 @@ pub struct ColdStartScorer {
 }
 
 impl ColdStartScorer {
+    /// One slot's row with the break term when the slot is a break ([`break_row`]).
+    fn slot_row(
+        &self,
+        m: &MusicFeatures,
+        beats_per_bar: usize,
+        library: &LibraryIndex,
+        motion: &[f64],
+    ) -> Vec<f32> {
+        let mut row = self.row(m, beats_per_bar, library, motion);
+        if m.is_break {
+            break_row(&mut row, motion);
+        }
+        row
+    }
+
     fn row(
         &self,
         m: &MusicFeatures,
@@ -426,13 +441,7 @@ impl Scorer for ColdStartScorer {
         let feats = music_features(song);
         let motion = motion_intensity(library);
         match feats.get(slot) {
-            Some(m) => {
-                let mut row = self.row(m, song.beats_per_bar, library, &motion);
-                if m.is_break {
-                    break_row(&mut row, &motion);
-                }
-                row
-            }
+            Some(m) => self.slot_row(m, song.beats_per_bar, library, &motion),
             None => vec![f32::NEG_INFINITY; library.phrases.len()],
         }
     }
@@ -442,13 +451,7 @@ impl Scorer for ColdStartScorer {
         let motion = motion_intensity(library);
         feats
             .iter()
-            .flat_map(|m| {
-                let mut row = self.row(m, song.beats_per_bar, library, &motion);
-                if m.is_break {
-                    break_row(&mut row, &motion);
-                }
-                row
-            })
+            .flat_map(|m| self.slot_row(m, song.beats_per_bar, library, &motion))
             .collect()
     }
 }

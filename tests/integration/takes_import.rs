@@ -255,14 +255,7 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
     // imported labels train like any others: a model for the extended library
     let model = dir.join("model");
     succeed(
-        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-            .arg("train")
-            .arg("--labels")
-            .arg(&labels)
-            .arg("--encoder")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
-            .arg("--library")
-            .arg(&lib_dir)
+        train(&labels, &lib_dir, true)
             .args(["--epochs", "3", "--out"])
             .arg(&model),
     );
@@ -276,12 +269,7 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
 
     // and can be left out until reviewed: here every label is imported, so nothing is left
     let stderr = fail(
-        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-            .arg("train")
-            .arg("--labels")
-            .arg(&labels)
-            .arg("--library")
-            .arg(&lib_dir)
+        train(&labels, &lib_dir, false)
             .args(["--epochs", "1", "--skip-imported", "--out"])
             .arg(dir.join("model2")),
     );
@@ -294,14 +282,7 @@ fn a_synthetic_take_is_aligned_matched_and_extends_the_library() {
     let labels2 = dir.join("labels-reviewed.json");
     reviewed.write(&labels2).unwrap();
     succeed(
-        std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"))
-            .arg("train")
-            .arg("--labels")
-            .arg(&labels2)
-            .arg("--encoder")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"))
-            .arg("--library")
-            .arg(&lib_dir)
+        train(&labels2, &lib_dir, true)
             .args(["--epochs", "1", "--skip-imported", "--out"])
             .arg(dir.join("model3")),
     );
@@ -566,4 +547,17 @@ fn a_real_take_on_another_rig_imports_and_says_its_offset_is_uncertain() {
     // the starter library came along
     assert!(lib.phrase("hype_fist_pump/000").is_some());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `phrasewise train --labels LABELS --library LIB` (with the built-in model's encoder when
+/// `encoder`), for the caller to add the epochs and the output.
+fn train(labels: &Path, lib: &Path, encoder: bool) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"));
+    cmd.arg("train").arg("--labels").arg(labels);
+    if encoder {
+        cmd.arg("--encoder")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"));
+    }
+    cmd.arg("--library").arg(lib);
+    cmd
 }

@@ -121,6 +121,16 @@ pub fn song_samples(
     song_samples_with(audio_path, spans, cache_dir, None)
 }
 
+/// The cache file of one song's targets. The targets (rhythm from the beats, tempo and
+/// metre features) come from the analysis, so the analysis version is part of the name: a new
+/// analysis is not served old targets.
+fn targets_file(cache_dir: &Path, key: &str) -> PathBuf {
+    cache_dir.join("model-targets").join(format!(
+        "{key}-v{TARGETS_VERSION}-a{}.bin",
+        crate::cache::ANALYSIS_VERSION
+    ))
+}
+
 /// [`song_samples`] for a song the caller has decoded already (`known`): on a target-cache
 /// miss the mel comes from those samples instead of decoding the file again.
 pub fn song_samples_with(
@@ -151,9 +161,7 @@ pub fn song_samples_with(
         },
     };
     let key = spans_key(&hash, &spans);
-    let file = cache_dir
-        .join("model-targets")
-        .join(format!("{key}-v{TARGETS_VERSION}.bin"));
+    let file = targets_file(cache_dir, &key);
     if let Some(samples) = read_targets(&file, spans.len()) {
         return Ok(SongSamples {
             audio: audio_path.to_path_buf(),

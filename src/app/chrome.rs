@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::commands::AppCommand;
+use super::commands::TrustOffer;
 use super::dialogs::DialogKind;
 use super::editor::{Command, Editor};
 use super::jobs::Jobs;
@@ -270,6 +271,34 @@ pub fn recovery_window(ctx: &egui::Context, info: &RecoveryInfo, out: &mut Vec<A
                 }
                 if ui.button("Discard").clicked() {
                     out.push(AppCommand::Recover(false));
+                }
+            });
+        });
+}
+
+/// Asks whether to trust the folder a project points into ([`crate::confine`]).
+pub fn trust_window(ctx: &egui::Context, offer: &TrustOffer, out: &mut Vec<AppCommand>) {
+    egui::Window::new("Trust this folder?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(format!(
+                "{} names its {} {}, outside the project's folder, and nothing says you chose \
+                 it on this machine. Open it only if you trust where it came from.",
+                offer.project.display(),
+                offer.what,
+                offer.path.display()
+            ));
+            ui.horizontal(|ui| {
+                if ui
+                    .button(format!("Trust {} and open", offer.dir.display()))
+                    .clicked()
+                {
+                    out.push(AppCommand::Trust(true));
+                }
+                if ui.button("Cancel").clicked() {
+                    out.push(AppCommand::Trust(false));
                 }
             });
         });

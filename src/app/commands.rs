@@ -39,8 +39,24 @@ pub enum AppCommand {
     },
     /// Recover (`true`) or discard (`false`) the crash-recovery document.
     Recover(bool),
+    /// Trust (`true`) the folder of the offered [`TrustOffer`] and open its project, or not.
+    Trust(bool),
     /// Ask the running job with this title to stop.
     CancelJob(String),
+}
+
+/// A project that names a file outside its folder that the user has not trusted
+/// ([`crate::choreo::ChoreoError::Untrusted`]): the editor asks before opening it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustOffer {
+    /// The project file.
+    pub project: PathBuf,
+    /// What it names (song, take, library).
+    pub what: &'static str,
+    /// Where that leads.
+    pub path: PathBuf,
+    /// The folder to trust: the file's folder (a library: the folder itself).
+    pub dir: PathBuf,
 }
 
 /// `*.json` files are projects; anything else is audio.
@@ -74,6 +90,18 @@ impl EditorApp {
             AppCommand::Learn => self.start_learn(),
             AppCommand::UseModel { workspace, version } => self.switch_model(&workspace, &version),
             AppCommand::Recover(yes) => self.recover(yes),
+            AppCommand::Trust(yes) => {
+                if let Some(offer) = self.trust_offer.take()
+                    && yes
+                {
+                    match crate::confine::allow(&offer.dir) {
+                        Ok(()) => self.open(offer.project),
+                        Err(e) => self
+                            .editor
+                            .say(Level::Error, format!("{}: {e}", offer.dir.display())),
+                    }
+                }
+            }
             AppCommand::CancelJob(title) => {
                 for (t, p) in self.jobs.rows() {
                     if t == title {
@@ -200,7 +228,26 @@ impl EditorApp {
             }
             Err(e) if is_cancel(&e) => self.editor.say(Level::Info, "opening cancelled"),
             Err(e) => {
-                if let Some(crate::choreo::ChoreoError::SongMissing { path }) = song_missing(&e)
+                if let Some(crate::choreo::ChoreoError::Untrusted {
+                    document,
+                    what,
+                    path,
+                }) = choreo_error(&e)
+                {
+                    self.editor.say(Level::Error, format!("{e:#}"));
+                    let dir = if *what == "library" {
+                        path.clone()
+                    } else {
+                        crate::choreo::paths::dir_of(path)
+                    };
+                    self.trust_offer = Some(TrustOffer {
+                        project: document.clone(),
+                        what,
+                        path: path.clone(),
+                        dir,
+                    });
+                } else if let Some(crate::choreo::ChoreoError::SongMissing { path }) =
+                    choreo_error(&e)
                     && let Some(project) = self.loading_project.clone()
                 {
                     self.editor.say(
@@ -342,6 +389,8 @@ impl EditorApp {
     }
 
     fn handle_path(&mut self, kind: DialogKind, path: PathBuf) {
+        // the user chose it: a document may point at it
+        crate::confine::vouch(&path);
         match kind {
             DialogKind::Open => self.open(path),
             DialogKind::SaveAs => self.apply_editor(Command::SaveAs(path)),
@@ -364,12 +413,7 @@ impl EditorApp {
             }
             DialogKind::Library => {
                 self.settings.last_library = Some(path.clone());
-                match self
-                    .editor
-                    .session
-                    .as_ref()
-                    .map(|s| s.project.song_path(s.project_path()))
-                {
+                match self.editor.session.as_ref().map(|s| s.song().to_path_buf()) {
                     Some(song) => self.open(song),
                     None => self.editor.say(
                         Level::Info,
@@ -401,7 +445,7 @@ impl EditorApp {
             );
             return;
         }
-        let song = s.project.song_path(s.project_path());
+        let song = s.song().to_path_buf();
         let project = s.path.clone();
         let library = s.library_dir.clone();
         if let Some(j) = &self.jobs.load {
@@ -516,7 +560,7 @@ impl EditorApp {
         let Some(s) = &self.editor.session else {
             return;
         };
-        let song = s.project.song_path(s.project_path());
+        let song = s.song().to_path_buf();
         let audio = match (&s.audio, song.is_file()) {
             (_, true) => VideoAudio::File(song),
             (Some(a), false) => VideoAudio::Samples {
@@ -609,14 +653,14 @@ fn learn_workspace(project: &Path, home: Option<&Path>) -> Result<PathBuf, Strin
     Ok(ws)
 }
 
-/// The `SongMissing` error inside a job's error, if that is what it is.
-fn song_missing(e: &anyhow::Error) -> Option<&crate::choreo::ChoreoError> {
-    e.downcast_ref::<crate::choreo::ChoreoError>()
-        .or_else(|| match e.downcast_ref::<crate::service::ServiceError>() {
+/// The document error inside a job's error, if that is what it is.
+fn choreo_error(e: &anyhow::Error) -> Option<&crate::choreo::ChoreoError> {
+    e.downcast_ref::<crate::choreo::ChoreoError>().or_else(|| {
+        match e.downcast_ref::<crate::service::ServiceError>() {
             Some(crate::service::ServiceError::Choreo(c)) => Some(c),
             _ => None,
-        })
-        .filter(|c| matches!(c, crate::choreo::ChoreoError::SongMissing { .. }))
+        }
+    })
 }
 
 #[cfg(test)]

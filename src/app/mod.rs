@@ -98,6 +98,8 @@ pub struct EditorApp {
     loading_project: Option<PathBuf>,
     /// Project waiting for the new location of its song.
     relocating: Option<PathBuf>,
+    /// A project that points outside its folder, and the folder the user is asked to trust.
+    trust_offer: Option<commands::TrustOffer>,
     view: ShellView,
     script: ScriptRun,
     queue: Vec<AppCommand>,
@@ -128,6 +130,7 @@ impl EditorApp {
             autosave: opts.autosave,
             loading_project: None,
             relocating: None,
+            trust_offer: None,
             view: ShellView::new(preview::Preview::new(cc)),
             script: ScriptRun::new(opts.script.clone()),
             queue: Vec::new(),
@@ -299,6 +302,9 @@ impl eframe::App for EditorApp {
         ui::help_window(&ctx, &self.editor, &mut cmds);
         if let Some((_, info)) = &self.recovery_offer {
             chrome::recovery_window(&ctx, info, &mut out);
+        }
+        if let Some(offer) = &self.trust_offer {
+            chrome::trust_window(&ctx, offer, &mut out);
         }
         if let Some((kind, path)) = self.dialogs.prompt_window(&ctx) {
             out.push(AppCommand::Chosen(kind, path));

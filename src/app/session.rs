@@ -70,6 +70,9 @@ pub struct Session {
     pub path: Option<PathBuf>,
     /// Where the project's relative paths are resolved while untitled.
     pub base_path: PathBuf,
+    /// The song's file, resolved (and checked against [`crate::confine`]) when the session
+    /// was made.
+    song: PathBuf,
     /// Undo/redo of decisions.
     pub history: History,
     /// The library the candidates refer to.
@@ -238,7 +241,14 @@ impl Session {
         let matrix = scorer.transitions(&library.index)?;
         let scores = scorer.scores;
         let scored_spans = project.slots.iter().map(|s| (s.start, s.end)).collect();
+        let song = project.song_path(path.as_deref().unwrap_or(&base_path))?;
+        // trusted now: a recovery copy, written elsewhere, may point at it too
+        crate::confine::vouch(&song);
+        if let Some(d) = &library_dir {
+            crate::confine::vouch(d);
+        }
         let mut s = Session {
+            song,
             styles: scorer.styles,
             scored_spans,
             source,
@@ -263,6 +273,11 @@ impl Session {
         };
         s.rebuild_dance();
         Ok(s)
+    }
+
+    /// The song's file.
+    pub fn song(&self) -> &Path {
+        &self.song
     }
 
     /// The path relative paths are resolved against.
@@ -347,10 +362,9 @@ impl Session {
     /// Scores of the project's music phrases by `source`, from the session's decoded audio
     /// when it has it (no second decode).
     fn score(&self, source: &ScoreSource) -> Result<PrecomputedScorer> {
-        let song = self.project.song_path(self.project_path());
         Ok(song_scores(
             source,
-            &song,
+            &self.song,
             &self.project.analysis,
             self.audio.as_ref().and_then(SongAudio::analysis_samples),
             &self.library.index,
@@ -480,9 +494,8 @@ impl Session {
     pub fn save_as(&mut self, path: &Path) -> Result<()> {
         if self.path.as_deref() != Some(path) {
             // Relative paths are stored relative to the project file: re-anchor the song.
-            let song = self.project.song_path(self.project_path());
             self.project.song.path =
-                crate::choreo::paths::relative_to(&crate::choreo::paths::dir_of(path), &song);
+                crate::choreo::paths::relative_to(&crate::choreo::paths::dir_of(path), &self.song);
             if let Some(dir) = &self.library_dir {
                 self.project.library.path =
                     crate::choreo::paths::relative_to(&crate::choreo::paths::dir_of(path), dir);
@@ -497,20 +510,19 @@ impl Session {
     /// What names the document for its recovery files: the project file, or the song while
     /// untitled.
     pub fn document_id(&self) -> PathBuf {
-        self.path
-            .clone()
-            .unwrap_or_else(|| self.project.song_path(self.project_path()))
+        self.path.clone().unwrap_or_else(|| self.song.clone())
     }
 
     /// Writes the current document to a recovery file (not changing `path` or `dirty`).
     pub fn write_recovery(&self, path: &Path) -> Result<()> {
         let mut p = self.project.clone();
         // Recovery files live elsewhere: store the song path absolute so they stay usable.
-        p.song.path = self
-            .project
-            .song_path(self.project_path())
-            .to_string_lossy()
-            .into_owned();
+        p.song.path = self.song.to_string_lossy().into_owned();
+        if let (Some(t), Ok(Some((file, _, _)))) =
+            (p.take.as_mut(), self.project.take_path(self.project_path()))
+        {
+            t.path = file.to_string_lossy().into_owned();
+        }
         if let Some(dir) = &self.library_dir {
             p.library.path = dir.to_string_lossy().into_owned();
         }
@@ -534,8 +546,11 @@ impl Session {
         let take = o
             .path
             .as_deref()
-            .and_then(|p| o.project.take_path(p))
+            .map(|p| o.project.take_path(p))
+            .transpose()?
+            .flatten()
             .and_then(|(file, offset, fps)| {
+                crate::confine::vouch(&file);
                 match crate::service::takes::read_take(&file, &[], fps) {
                     Ok((rt, _)) => Some(TakePreview {
                         clip: Arc::new(rt.clip),

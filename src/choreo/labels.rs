@@ -24,14 +24,15 @@ pub use crate::labels::{LABELS_SCHEMA, LabelSet, LabeledPhrase, LabeledSong};
 impl LabelSet {
     /// Adds the labeled slots of `project` (stored at `project_path`), with the audio path
     /// written relative to `labels_path`. A song already present (same audio path and hash)
-    /// is replaced. Returns the number of phrases added.
+    /// is replaced. Returns the number of phrases added; fails when the song's path is not
+    /// trusted ([`Project::song_path`]).
     pub fn add_project(
         &mut self,
         project: &Project,
         project_path: &Path,
         labels_path: &Path,
-    ) -> usize {
-        let song = project.song_path(project_path);
+    ) -> Result<usize, super::ChoreoError> {
+        let song = project.song_path(project_path)?;
         let audio = relative_to(&dir_of(labels_path), &song);
         let phrases: Vec<LabeledPhrase> = project
             .slots
@@ -66,7 +67,7 @@ impl LabelSet {
             style: project.settings.style.clone(),
         };
         self.add_song(entry);
-        n
+        Ok(n)
     }
 
     /// Adds a song's labels, replacing an entry for the same audio (path and hash); a

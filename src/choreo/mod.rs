@@ -82,6 +82,20 @@ pub enum ChoreoError {
         /// Where the song was expected (absolute when it could be resolved).
         path: PathBuf,
     },
+    /// A path in the document leads outside the document's folder to a place the user has
+    /// not trusted ([`crate::confine`]).
+    #[error(
+        "{document}: its {what} {path} lies outside the project's folder, and nothing says you chose it on this machine (a project made elsewhere or edited by hand); if you trust it, allow the folder with `--allow {}` (the editor asks)",
+        crate::choreo::paths::dir_of(path).display()
+    )]
+    Untrusted {
+        /// The document naming the path.
+        document: PathBuf,
+        /// What the path is (song, take, library).
+        what: &'static str,
+        /// The resolved path.
+        path: PathBuf,
+    },
     /// Sizes or indices do not fit together.
     #[error("{0}")]
     Invalid(String),

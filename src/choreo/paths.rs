@@ -4,19 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 fn absolute(p: &Path) -> PathBuf {
-    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    // lexically drop `.` and resolve `..`
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    crate::confine::lexical(p)
 }
 
 /// `target` relative to the folder `base_dir` (lexically, `..` where needed); the absolute

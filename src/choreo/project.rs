@@ -38,6 +38,10 @@ pub struct SongRef {
     pub path: String,
     /// BLAKE3 of the audio file's bytes (hex).
     pub content_hash: String,
+    /// This user's seal of the path when it lies outside the project's folder
+    /// ([`crate::confine::seal`]): the project may use it without asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 /// Which library the candidates refer to.
@@ -51,6 +55,10 @@ pub struct LibraryRef {
     pub fingerprint: String,
     /// Number of phrases K.
     pub phrases: usize,
+    /// This user's seal of the path when it lies outside the project's folder
+    /// ([`crate::confine::seal`]): the project may use it without asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 /// BLAKE3 (hex) of a library index's canonical JSON, without the phrases' kinematic beats
@@ -254,6 +262,10 @@ pub struct TakeRef {
     /// Frame rate used instead of the take header's (`takes import --fps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<f64>,
+    /// This user's seal of the path when it lies outside the project's folder
+    /// ([`crate::confine::seal`]): the project may use it without asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 /// Who makes an edit, and when.
@@ -403,6 +415,11 @@ impl Project {
         settings: RankSettings,
     ) -> Result<Project, ChoreoError> {
         let base = dir_of(project_path);
+        // the caller hands these in (a command-line argument, a dialog): the user's choice
+        crate::confine::vouch(song_path);
+        if let Some(d) = library_dir {
+            crate::confine::vouch(d);
+        }
         let now = time::now_rfc3339();
         let slots = analysis
             .phrases
@@ -422,6 +439,7 @@ impl Project {
             song: SongRef {
                 path: relative_to(&base, song_path),
                 content_hash: content_hash.to_string(),
+                seal: None,
             },
             analysis,
             library: LibraryRef {
@@ -430,6 +448,7 @@ impl Project {
                 name: index.name.clone(),
                 fingerprint: library_fingerprint(index),
                 phrases: index.phrases.len(),
+                seal: None,
             },
             model: scorer.id(),
             settings,
@@ -444,22 +463,84 @@ impl Project {
         Ok(project)
     }
 
+    /// `stored` resolved against the project's folder, if it stays inside it or the user
+    /// trusts where it leads ([`crate::confine::trusted`]); [`ChoreoError::Untrusted`] else.
+    fn trusted_path(
+        project_path: &Path,
+        what: &'static str,
+        stored: &str,
+        seal: Option<&str>,
+    ) -> Result<PathBuf, ChoreoError> {
+        let dir = dir_of(project_path);
+        let target = resolve(&dir, stored);
+        if crate::confine::within(&dir, &target) || crate::confine::trusted(&target, seal) {
+            Ok(target)
+        } else {
+            Err(ChoreoError::Untrusted {
+                document: project_path.to_path_buf(),
+                what,
+                path: target,
+            })
+        }
+    }
+
     /// Absolute path of the song, given where the project file is.
-    pub fn song_path(&self, project_path: &Path) -> PathBuf {
-        resolve(&dir_of(project_path), &self.song.path)
+    pub fn song_path(&self, project_path: &Path) -> Result<PathBuf, ChoreoError> {
+        Self::trusted_path(
+            project_path,
+            "song",
+            &self.song.path,
+            self.song.seal.as_deref(),
+        )
     }
 
     /// The recorded take's file and offset, if the project has one.
-    pub fn take_path(&self, project_path: &Path) -> Option<(PathBuf, f64, Option<f64>)> {
+    pub fn take_path(
+        &self,
+        project_path: &Path,
+    ) -> Result<Option<(PathBuf, f64, Option<f64>)>, ChoreoError> {
         self.take
             .as_ref()
-            .map(|t| (resolve(&dir_of(project_path), &t.path), t.offset, t.fps))
+            .map(|t| {
+                Self::trusted_path(project_path, "take", &t.path, t.seal.as_deref())
+                    .map(|p| (p, t.offset, t.fps))
+            })
+            .transpose()
     }
 
     /// Library folder, or `None` for the starter library.
-    pub fn library_dir(&self, project_path: &Path) -> Option<PathBuf> {
+    pub fn library_dir(&self, project_path: &Path) -> Result<Option<PathBuf>, ChoreoError> {
         (self.library.path != STARTER_LIBRARY)
-            .then(|| resolve(&dir_of(project_path), &self.library.path))
+            .then(|| {
+                Self::trusted_path(
+                    project_path,
+                    "library",
+                    &self.library.path,
+                    self.library.seal.as_deref(),
+                )
+            })
+            .transpose()
+    }
+
+    /// Seals the paths that leave the folder of `project_path` and are trusted now (kept
+    /// sealed or vouched for in this run); a path inside loses its seal, an untrusted one
+    /// keeps whatever it had (a document is never made more trusted than it was).
+    fn seal_paths(&mut self, project_path: &Path) {
+        let dir = dir_of(project_path);
+        let starter = self.library.path == STARTER_LIBRARY;
+        let refs = [
+            Some((&self.song.path, &mut self.song.seal)),
+            (!starter).then_some((&self.library.path, &mut self.library.seal)),
+            self.take.as_mut().map(|t| (&t.path, &mut t.seal)),
+        ];
+        for (stored, seal) in refs.into_iter().flatten() {
+            let target = resolve(&dir, stored);
+            if crate::confine::within(&dir, &target) {
+                *seal = None;
+            } else if crate::confine::trusted(&target, seal.as_deref()) {
+                *seal = crate::confine::seal(&target);
+            }
+        }
     }
 
     /// Points the project at a moved song (same bytes required).
@@ -472,6 +553,7 @@ impl Project {
                 song.display()
             )));
         }
+        crate::confine::vouch(song);
         self.song.path = relative_to(&dir_of(project_path), song);
         Ok(())
     }
@@ -542,7 +624,7 @@ impl Project {
     /// [`relocate_song`](Self::relocate_song)).
     pub fn load(path: &Path) -> Result<Project, ChoreoError> {
         let p = Project::read(path)?;
-        let song = p.song_path(path);
+        let song = p.song_path(path)?;
         if !song.is_file() {
             return Err(ChoreoError::SongMissing { path: song });
         }
@@ -552,6 +634,7 @@ impl Project {
     /// Saves atomically (see the module docs), stamping `modified_at`.
     pub fn save(&mut self, path: &Path) -> Result<(), ChoreoError> {
         self.modified_at = time::now_rfc3339();
+        self.seal_paths(path);
         let mut json = serde_json::to_string_pretty(self).map_err(|e| json_err(path, e))?;
         json.push('\n');
         atomic_write(path, json.as_bytes())

@@ -27,6 +27,10 @@ pub struct Cli {
     /// Without a command: open the editor on the embedded demo song.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Trust the files under DIR: a project may name them even though they lie outside its
+    /// folder (repeatable; also `PHRASEWISE_ALLOW`, a path list).
+    #[arg(long = "allow", value_name = "DIR", global = true)]
+    pub allow: Vec<std::path::PathBuf>,
 }
 
 /// The commands.
@@ -170,6 +174,10 @@ fn run_edit(args: &EditArgs) -> anyhow::Result<()> {
 
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    for dir in &cli.allow {
+        crate::confine::allow(dir)
+            .map_err(|e| anyhow::anyhow!("--allow {}: {e}", dir.display()))?;
+    }
     let default = Command::Edit(EditArgs::default());
     match cli.command.as_ref().unwrap_or(&default) {
         Command::Edit(args) => run_edit(args),

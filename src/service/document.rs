@@ -127,10 +127,10 @@ fn untitled(
 /// the network cannot run.
 pub fn open_project(path: &Path, progress: &dyn Progress) -> Result<Opened> {
     let project = Project::load(path)?;
-    let library_dir = project.library_dir(path);
+    let library_dir = project.library_dir(path)?;
     let library = project_library(&project, path, None)?;
     progress.step("decoding", 0.1)?;
-    let song = project.song_path(path);
+    let song = project.song_path(path)?;
     let audio = match decode_song(&song, 20.0) {
         Ok(a) => Some(a),
         Err(e) => {

@@ -18,7 +18,7 @@ pub fn export_labels(projects: &[PathBuf], out: &Path) -> Result<LabelSet> {
     let mut set = LabelSet::new();
     for p in projects {
         let project = Project::read(p)?;
-        set.add_project(&project, p, out);
+        set.add_project(&project, p, out)?;
     }
     set.save(out)?;
     Ok(set)

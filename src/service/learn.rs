@@ -162,7 +162,10 @@ pub fn gather_labels(ws: &Path) -> Result<(PathBuf, LabelSet)> {
     let path = ws.join("labels.json");
     let mut set = LabelSet::new();
     for (p, project) in &projects {
-        set.add_project(project, p, &path);
+        // one project pointing where it may not does not stop the workspace's learning
+        if let Err(e) = set.add_project(project, p, &path) {
+            tracing::warn!("{e}; its labels are left out");
+        }
     }
     set.songs.retain(|s| !s.phrases.is_empty());
     if set.songs.len() < 2 {

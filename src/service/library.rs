@@ -35,9 +35,10 @@ pub fn project_library(
     project_path: &Path,
     override_dir: Option<&Path>,
 ) -> Result<Library> {
-    let dir = override_dir
-        .map(Path::to_path_buf)
-        .or_else(|| project.library_dir(project_path));
+    let dir = match override_dir {
+        Some(d) => Some(d.to_path_buf()),
+        None => project.library_dir(project_path)?,
+    };
     let lib = load_library(dir.as_deref())?;
     if crate::choreo::project::library_fingerprint(&lib.index) != project.library.fingerprint {
         tracing::warn!(

@@ -803,10 +803,13 @@ fn write_project(
     let scores = scorer.score_all(&project.analysis, &library.index);
     let matrix = scorer.transitions(&library.index)?;
     project.rerank(&scores, &library.index, &matrix)?;
+    // the take was handed in by the user: the project may point at it
+    crate::confine::vouch(&req.take);
     project.take = Some(crate::choreo::project::TakeRef {
         path: relative_to(&dir_of(path), &req.take),
         offset,
         fps: req.fps,
+        seal: None,
     });
     project.save(path)?;
     Ok(())

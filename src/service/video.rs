@@ -66,6 +66,6 @@ pub fn render_saved_project_video(
     }
     let project = Project::read(project_path)?;
     let library = project_library(&project, project_path, library)?;
-    let audio = VideoAudio::File(project.song_path(project_path));
+    let audio = VideoAudio::File(project.song_path(project_path)?);
     render_project_video(&project, &library, &audio, out, opts, progress)
 }

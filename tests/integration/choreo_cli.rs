@@ -386,3 +386,64 @@ fn a_library_with_one_move_gives_a_dance_or_a_clear_message() {
         }
     }
 }
+
+/// A project the user made remembers its song outside the project's folder across runs (the
+/// user's seal, under the key in `PHRASEWISE_TRUST_KEY`); with another user's key it is
+/// refused, naming the project, the song and `--allow`, until the folder is allowed.
+#[test]
+fn a_project_remembers_its_users_files_across_runs() {
+    let dir = temp_dir("trust");
+    let (music, proj) = (dir.join("music"), dir.join("proj"));
+    std::fs::create_dir_all(&music).unwrap();
+    std::fs::create_dir_all(&proj).unwrap();
+    let (mine, theirs) = (dir.join("keys/me.key"), dir.join("keys/them.key"));
+    let pw = |key: &Path| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_phrasewise"));
+        c.env("PHRASEWISE_TRUST_KEY", key)
+            .env("PHRASEWISE_CACHE", dir.join("cache"))
+            .env_remove("PHRASEWISE_ALLOW");
+        c
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (wav, project, labels) = (
+        music.join("demo.wav"),
+        proj.join("demo.phrasewise.json"),
+        proj.join("labels.json"),
+    );
+    let export = [
+        s(Path::new("labels")),
+        "export".into(),
+        s(&project),
+        "-o".into(),
+        s(&labels),
+    ];
+    crate::common_cmd::succeed(pw(&mine).args(["demo-song", "-o", &s(&wav)]));
+    crate::common_cmd::succeed(pw(&mine).args(["suggest", &s(&wav), "-o", &s(&project)]));
+    let key = std::fs::read(&mine).unwrap();
+    assert_eq!(key.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&mine).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "key readable by others: {mode:o}");
+    }
+    // a later run of the same user reads the project's song
+    crate::common_cmd::succeed(pw(&mine).args(&export));
+    assert!(labels.is_file());
+    assert_eq!(std::fs::read(&mine).unwrap(), key, "the key is kept");
+    // someone else's machine: refused, said once
+    let err = crate::common_cmd::fail(pw(&theirs).args(&export));
+    for part in ["demo.phrasewise.json", "demo.wav", "outside", "--allow"] {
+        assert!(err.contains(part), "{part} not in: {err}");
+    }
+    assert_eq!(err.matches("outside").count(), 1, "{err}");
+    // until the user allows the folder
+    crate::common_cmd::succeed(pw(&theirs).args(["--allow", &s(&music)]).args(&export));
+    crate::common_cmd::succeed(pw(&theirs).env("PHRASEWISE_ALLOW", &music).args(&export));
+    let err = crate::common_cmd::fail(
+        pw(&mine)
+            .args(["--allow", &s(&dir.join("no-such-folder"))])
+            .args(&export),
+    );
+    assert!(err.contains("no-such-folder"), "{err}");
+}

@@ -458,3 +458,103 @@ fn bench_project_rerank_100_slots_1101_phrases() {
         p.slots.iter().filter(|s| s.decision.locked).count()
     );
 }
+
+/// Confinement (issue 16): a project may point outside its folder only where the user trusts
+/// it: files the user handed in (sealed at save), folders allowed. A hand-edited path, a link
+/// out of the folder, a library or take elsewhere are refused, naming the project, the file
+/// and `--allow`; saving such a project does not make it trusted.
+#[test]
+fn paths_outside_the_project_folder_need_trust() {
+    let dir = temp_dir("confine");
+    let (music, proj) = (dir.join("music"), dir.join("proj"));
+    std::fs::create_dir_all(&music).unwrap();
+    std::fs::create_dir_all(&proj).unwrap();
+    let song_path = music.join("mine.wav");
+    std::fs::write(&song_path, "not really audio").unwrap();
+    let hash = phrasewise::cache::content_hash(&song_path).unwrap();
+    let lib = Library::starter().unwrap();
+    let path = proj.join("a.phrasewise.json");
+    let mut p = Project::new(
+        &path,
+        &song_path,
+        &hash,
+        song(110.0, 4),
+        &lib.index,
+        None,
+        &ColdStartScorer::default(),
+        RankSettings::default(),
+    )
+    .unwrap();
+    p.save(&path).unwrap();
+    // the user's own song: stored relative, sealed, loads
+    let saved = Project::load(&path).unwrap();
+    assert_eq!(saved.song.path, "../music/mine.wav");
+    let seal = saved.song.seal.clone().expect("sealed");
+    assert_eq!(saved.song_path(&path).unwrap(), song_path);
+
+    // hand-edited to another file outside, with the old seal: refused
+    let other = music.join("theirs.wav");
+    std::fs::write(&other, "other audio").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = proj.join("edited.phrasewise.json");
+    std::fs::write(&edited, text.replace("mine.wav", "theirs.wav")).unwrap();
+    let e = Project::load(&edited).unwrap_err();
+    assert!(
+        matches!(e, ChoreoError::Untrusted { what: "song", .. }),
+        "{e}"
+    );
+    let msg = e.to_string();
+    for part in ["edited.phrasewise.json", "theirs.wav", "outside", "--allow"] {
+        assert!(msg.contains(part), "{part} not in: {msg}");
+    }
+    // saving it does not seal the foreign path
+    let mut q = Project::read(&edited).unwrap();
+    q.save(&edited).unwrap();
+    let q = Project::read(&edited).unwrap();
+    assert_eq!(q.song.seal.as_deref(), Some(seal.as_str()));
+    assert!(Project::load(&edited).is_err());
+
+    // a link inside the folder that leads out is outside
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&other, proj.join("link.wav")).unwrap();
+        let linked = proj.join("linked.phrasewise.json");
+        std::fs::write(&linked, text.replace("../music/mine.wav", "link.wav")).unwrap();
+        assert!(matches!(
+            Project::load(&linked),
+            Err(ChoreoError::Untrusted { .. })
+        ));
+    }
+    // a file inside the folder needs nothing
+    std::fs::copy(&other, proj.join("inside.wav")).unwrap();
+    let inside = proj.join("inside.phrasewise.json");
+    std::fs::write(&inside, text.replace("../music/mine.wav", "inside.wav")).unwrap();
+    Project::load(&inside).unwrap();
+
+    // a library folder and a take elsewhere, unsealed: refused too
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["library"]["path"] = "../somewhere".into();
+    v["take"] = serde_json::json!({"path": "/elsewhere/take.bvh", "offset": 0.0});
+    let odd = proj.join("odd.phrasewise.json");
+    std::fs::write(&odd, v.to_string()).unwrap();
+    let r = Project::read(&odd).unwrap();
+    assert!(matches!(
+        r.library_dir(&odd),
+        Err(ChoreoError::Untrusted {
+            what: "library",
+            ..
+        })
+    ));
+    assert!(matches!(
+        r.take_path(&odd),
+        Err(ChoreoError::Untrusted { what: "take", .. })
+    ));
+
+    // the user allows the folder: the edited project opens
+    phrasewise::confine::allow(&music).unwrap();
+    assert_eq!(
+        Project::load(&edited).unwrap().song_path(&edited).unwrap(),
+        other
+    );
+    assert!(phrasewise::confine::allow(&dir.join("no-such-folder")).is_err());
+}

@@ -449,6 +449,77 @@ fn a_project_whose_song_moved_asks_for_it_and_opens() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A project from elsewhere pointing outside its folder is not opened silently: the editor
+/// names the file and asks; trusting the folder opens it.
+#[test]
+fn a_project_pointing_outside_its_folder_asks_for_trust() {
+    use egui_kittest::kittest::Queryable;
+    let dir = temp_dir("trust");
+    let (music, proj) = (dir.join("music"), dir.join("proj"));
+    std::fs::create_dir_all(&music).expect("dir");
+    std::fs::create_dir_all(&proj).expect("dir");
+    let project_path = proj.join("demo.phrasewise.json");
+    {
+        let mut h = harness(&dir, false);
+        std::fs::copy(
+            phrasewise::app::session::demo_song_path(),
+            proj.join("song.wav"),
+        )
+        .expect("copy song");
+        let s = h.state_mut().editor.session.as_mut().expect("demo");
+        s.project.song.path = "song.wav".into();
+        s.path = Some(project_path.clone());
+        s.base_path = project_path.clone();
+        h.state_mut().editor.run(Command::Save);
+    }
+    // as if made on another machine: the song one folder over, no seal
+    std::fs::rename(proj.join("song.wav"), music.join("song.wav")).expect("move");
+    let text = std::fs::read_to_string(&project_path).expect("saved");
+    std::fs::write(
+        &project_path,
+        text.replace("\"song.wav\"", "\"../music/song.wav\""),
+    )
+    .expect("edit");
+
+    let mut opts = options(&dir);
+    opts.open = Start::Path(project_path.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h.run_steps(2);
+    assert!(h.state().editor.session.is_none());
+    let status = format!("{:?}", h.state().editor.status);
+    assert!(status.contains("outside the project's folder"), "{status}");
+    h.get_by_label_contains("music/song.wav, outside the project's folder");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("Trust this folder").is_none());
+    assert!(h.state().editor.session.is_none());
+
+    // asked again, and trusted this time
+    h.state_mut()
+        .dispatch(phrasewise::app::AppCommand::Open(Start::Path(
+            project_path.clone(),
+        )));
+    h.run_steps(2);
+    h.get_by_label_contains("and open").click();
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.state().editor.session.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("opened once trusted");
+    assert_eq!(s.song(), music.join("song.wav"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The annotator flow by keys only (two annotators on the same song), then a reviewer
 /// rejects one slot; the review report shows both annotators, their agreement and the
 /// rejection with its comment.
@@ -1069,7 +1140,9 @@ fn a_declared_dance_style_is_kept_in_the_project() {
     assert_eq!(saved.settings.style.as_deref(), Some("waltz"));
     // the style goes with the project's labels into training (labels export, learn)
     let mut labels = phrasewise::labels::LabelSet::new();
-    labels.add_project(&saved, &path, &dir.join("labels.json"));
+    labels
+        .add_project(&saved, &path, &dir.join("labels.json"))
+        .unwrap();
     assert_eq!(labels.songs[0].style.as_deref(), Some("waltz"));
     h.state_mut().editor.run(Command::SetStyle(None));
     assert_eq!(

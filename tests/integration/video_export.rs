@@ -303,7 +303,7 @@ fn a_cancel_a_failing_encoder_and_bad_targets_leave_nothing_behind() {
     let project = Project::load(&project_path).unwrap();
     let library =
         phrasewise::service::library::project_library(&project, &project_path, None).unwrap();
-    let audio = VideoAudio::File(project.song_path(&project_path));
+    let audio = VideoAudio::File(project.song_path(&project_path).unwrap());
     let before = names(&dir);
     let small = VideoOptions {
         width: 160,

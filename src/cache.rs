@@ -15,8 +15,9 @@ pub enum CacheError {
 }
 
 /// Bumped whenever an analysis algorithm changes, so stale entries are never served (2: the
-/// metre and tempo-octave checks of issue 15 and the 3:2 check, which version 1 entries predate).
-pub const ANALYSIS_VERSION: u32 = 2;
+/// metre and tempo-octave checks of issue 15 and the 3:2 check, which version 1 entries
+/// predate; 3: the kick's 3-or-6 check, `analysis::bars::three_or_six`).
+pub const ANALYSIS_VERSION: u32 = 3;
 
 /// BLAKE3 of a file's bytes, hex. Only regular files: a device (`/dev/zero`), a FIFO or a
 /// folder would never end or block, so they are refused with an error naming the path.

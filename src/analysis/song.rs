@@ -1,6 +1,6 @@
 //! The whole analysis of one song and its versioned JSON form.
 
-use super::bars::{BarConfig, Bars, decode_bars, downbeat_evidence};
+use super::bars::{BarConfig, Bars, decode_bars, downbeat_evidence, three_or_six};
 use super::beats::{BeatConfig, BeatTrack, beat_division, low_band_onset, track_beats_with_bass};
 use super::melody::{MelodyConfig, extract_melody};
 use super::phrases::{PhraseConfig, break_evidence, cut_fragment};
@@ -247,6 +247,15 @@ fn rhythm_chain(
         BarConfig::default()
     };
     let bars = decode_bars(&evidence, &bar_cfg);
+    let kick = super::beats::kick_envelope(&mel_db, cfg);
+    let bars = three_or_six(
+        bars,
+        &kick,
+        &bt.beat_frames,
+        bt.tempo_bpm,
+        &evidence,
+        &bar_cfg,
+    );
     timer.lap("bars");
 
     step(Stage::Structure, 0.6)?;

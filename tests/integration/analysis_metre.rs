@@ -44,8 +44,9 @@ fn quick_set_metre_and_tempo() -> Result<(), ServiceError> {
     let sixes = of("6/8");
     assert_eq!(share(&sixes, |r| r.tempo_ok), 1.0);
     assert!(share(&sixes, |r| r.metre_ok == Some(true)) >= 0.75);
-    // Measured 88.9 % and 88.9 %; the target is 90 % (not met, BENCHMARKS.md).
-    assert!(report.synth.metre >= 0.85, "{:?}", report.synth);
+    // Measured: metre 94.4 % (the kick's 3-or-6 check; 88.9 % before), tempo 88.9 % (the
+    // two 4/4 ballads' octave); the target for metre is 90 %.
+    assert!(report.synth.metre >= 0.9, "{:?}", report.synth);
     assert!(report.synth.tempo >= 0.85, "{:?}", report.synth);
     Ok(())
 }

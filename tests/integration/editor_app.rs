@@ -387,23 +387,27 @@ fn split_merge_and_boundary_edits_undo_through_the_history() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The demo saved as `folder/demo.phrasewise.json` beside its own copy of the song
+/// (`folder/song.wav`), by an editor whose recovery files go under `dir`.
+fn save_demo_project(dir: &std::path::Path, folder: &std::path::Path) -> PathBuf {
+    let project_path = folder.join("demo.phrasewise.json");
+    let mut h = harness(dir, false);
+    let song = phrasewise::app::session::demo_song_path();
+    std::fs::copy(&song, folder.join("song.wav")).expect("copy song");
+    let s = h.state_mut().editor.session.as_mut().expect("demo");
+    s.project.song.path = "song.wav".into();
+    s.path = Some(project_path.clone());
+    s.base_path = project_path.clone();
+    h.state_mut().editor.run(Command::Save);
+    assert!(project_path.is_file(), "{:?}", h.state().editor.status);
+    project_path
+}
+
 #[test]
 fn a_project_whose_song_moved_asks_for_it_and_opens() {
     use egui_kittest::kittest::Queryable;
     let dir = temp_dir("moved");
-    // A saved demo project next to its own copy of the song.
-    let project_path = dir.join("demo.phrasewise.json");
-    {
-        let mut h = harness(&dir, false);
-        let song = phrasewise::app::session::demo_song_path();
-        std::fs::copy(&song, dir.join("song.wav")).expect("copy song");
-        let s = h.state_mut().editor.session.as_mut().expect("demo");
-        s.project.song.path = "song.wav".into();
-        s.path = Some(project_path.clone());
-        s.base_path = project_path.clone();
-        h.state_mut().editor.run(Command::Save);
-        assert!(project_path.is_file(), "{:?}", h.state().editor.status);
-    }
+    let project_path = save_demo_project(&dir, &dir);
     std::fs::create_dir_all(dir.join("elsewhere")).expect("dir");
     let moved = dir.join("elsewhere").join("moved.wav");
     std::fs::rename(dir.join("song.wav"), &moved).expect("move song");
@@ -458,20 +462,7 @@ fn a_project_pointing_outside_its_folder_asks_for_trust() {
     let (music, proj) = (dir.join("music"), dir.join("proj"));
     std::fs::create_dir_all(&music).expect("dir");
     std::fs::create_dir_all(&proj).expect("dir");
-    let project_path = proj.join("demo.phrasewise.json");
-    {
-        let mut h = harness(&dir, false);
-        std::fs::copy(
-            phrasewise::app::session::demo_song_path(),
-            proj.join("song.wav"),
-        )
-        .expect("copy song");
-        let s = h.state_mut().editor.session.as_mut().expect("demo");
-        s.project.song.path = "song.wav".into();
-        s.path = Some(project_path.clone());
-        s.base_path = project_path.clone();
-        h.state_mut().editor.run(Command::Save);
-    }
+    let project_path = save_demo_project(&dir, &proj);
     // as if made on another machine: the song one folder over, no seal
     std::fs::rename(proj.join("song.wav"), music.join("song.wav")).expect("move");
     let text = std::fs::read_to_string(&project_path).expect("saved");
@@ -501,7 +492,14 @@ fn a_project_pointing_outside_its_folder_asks_for_trust() {
         .dispatch(phrasewise::app::AppCommand::Open(Start::Path(
             project_path.clone(),
         )));
-    h.run_steps(2);
+    // the second open runs as a background job: wait for its question
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.query_by_label_contains("and open").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     h.get_by_label_contains("and open").click();
     for _ in 0..200 {
         h.run_steps(1);

@@ -160,23 +160,31 @@ pub fn within(base: &Path, target: &Path) -> bool {
 pub fn trusted(target: &Path, seal: Option<&str>) -> bool {
     let l = lexical(target);
     let c = std::fs::canonicalize(target).ok();
+    // inside an allowed folder where it really is (a link in the folder may lead out)
+    let real = c.as_ref().unwrap_or(&l);
     let by_user = trust().read().is_ok_and(|t| {
         t.files.iter().any(|f| *f == l || Some(f) == c.as_ref())
-            || t.dirs
-                .iter()
-                .any(|d| l.starts_with(d) || c.as_ref().is_some_and(|c| c.starts_with(d)))
+            || t.dirs.iter().any(|d| real.starts_with(d))
     });
-    by_user || seal.is_some_and(|s| Some(s) == self::seal(target).as_deref())
+    by_user
+        || seal
+            .and_then(|s| blake3::Hash::from_hex(s).ok())
+            .is_some_and(|s| Some(s) == seal_hash(target))
 }
 
 /// This user's seal of `target` (hex keyed BLAKE3 of its absolute path), or `None` when no
 /// key can be read or made (then paths outside a document's folder need `--allow`).
 pub fn seal(target: &Path) -> Option<String> {
+    seal_hash(target).map(|h| h.to_hex().to_string())
+}
+
+/// The MAC behind [`seal`] (compared in constant time by `blake3::Hash`'s `==`).
+fn seal_hash(target: &Path) -> Option<blake3::Hash> {
     let key = user_key()?;
     let mut h = blake3::Hasher::new_keyed(key);
     h.update(b"phrasewise/path-seal/1\0");
     h.update(lexical(target).as_os_str().as_encoded_bytes());
-    Some(h.finalize().to_hex().to_string())
+    Some(h.finalize())
 }
 
 /// Where the key lives: `PHRASEWISE_TRUST_KEY`, else `<local data>/phrasewise/trust.key`
@@ -285,6 +293,34 @@ mod tests {
         std::fs::write(&path, b"short").unwrap();
         let e = read_or_make_key(&path).unwrap_err();
         assert!(e.to_string().contains("32-byte"), "{e}");
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_allowed_folder_does_not_extend_through_its_links() {
+        let base = std::env::temp_dir().join(format!("pw-allow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (allowed, outside) = (base.join("allowed"), base.join("outside"));
+        std::fs::create_dir_all(&allowed).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(allowed.join("song.wav"), "a").unwrap();
+        std::fs::write(outside.join("secret.wav"), "s").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.wav"), allowed.join("link.wav")).unwrap();
+        assert!(!trusted(&allowed.join("song.wav"), None));
+        allow(&allowed).unwrap();
+        assert!(trusted(&allowed.join("song.wav"), None));
+        assert!(trusted(&allowed.join("sub/../song.wav"), None));
+        assert!(!trusted(&allowed.join("link.wav"), None));
+        assert!(!trusted(&allowed.join("../outside/secret.wav"), None));
+        assert!(
+            allow(&allowed.join("song.wav")).is_err(),
+            "a file is not a folder"
+        );
+        // a file handed in is trusted alone, not its folder
+        vouch(&outside.join("secret.wav"));
+        assert!(trusted(&outside.join("secret.wav"), None));
+        assert!(!trusted(&outside.join("other.wav"), None));
         let _ = std::fs::remove_dir_all(&base);
     }
 

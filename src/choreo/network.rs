@@ -34,6 +34,30 @@ pub struct PrecomputedScorer {
     /// The dance styles the model learnt (a declared style must be one of them to count;
     /// empty: cold start, or a model whose labels named no styles).
     pub styles: Vec<String>,
+    /// The variety penalties fitted on the model's labels (`None`: the program's defaults).
+    pub variety: Option<crate::model::evaluation::VarietyFit>,
+}
+
+impl PrecomputedScorer {
+    /// The decode settings of a ranking: `requested` when the caller chose some (`--variety
+    /// on|off`), else the model's variety penalties fitted on its labels, else the program's
+    /// defaults.
+    pub fn decode_settings(
+        &self,
+        requested: Option<&super::DecodeSettings>,
+    ) -> super::DecodeSettings {
+        let default = super::DecodeSettings::default();
+        match (requested, &self.variety) {
+            (Some(r), _) => r.clone(),
+            (None, Some(v)) => super::DecodeSettings {
+                diversity_window: v.window,
+                diversity_penalty: v.diversity_penalty,
+                same_move_penalty: v.same_move_penalty,
+                ..default
+            },
+            (None, None) => default,
+        }
+    }
 }
 
 impl Scorer for PrecomputedScorer {
@@ -321,6 +345,7 @@ pub fn song_scores(
                 k,
                 matrix: None,
                 styles: Vec::new(),
+                variety: None,
             });
         }
         ScoreSource::Model(d) => d.clone(),
@@ -375,5 +400,50 @@ pub fn song_scores(
             .as_ref()
             .map(|p| p.styles.clone())
             .unwrap_or_default(),
+        variety: model.info.variety,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::choreo::DecodeSettings;
+
+    #[test]
+    fn fitted_variety_serves_when_nobody_chose_settings() {
+        let mut s = PrecomputedScorer {
+            id: "network:x".into(),
+            scores: Vec::new(),
+            k: 0,
+            matrix: None,
+            styles: Vec::new(),
+            variety: None,
+        };
+        let default = DecodeSettings::default();
+        assert_eq!(s.decode_settings(None), default);
+        s.variety = Some(crate::model::evaluation::VarietyFit {
+            diversity_penalty: 0.5,
+            same_move_penalty: 1.0,
+            window: 12,
+            log_likelihood: -1.0,
+            log_likelihood_off: -1.1,
+            phrases: 50,
+        });
+        let fitted = s.decode_settings(None);
+        assert_eq!(
+            (
+                fitted.diversity_penalty,
+                fitted.same_move_penalty,
+                fitted.diversity_window
+            ),
+            (0.5, 1.0, 12)
+        );
+        assert_eq!(fitted.beam_width, default.beam_width);
+        // asked for explicitly (`--variety off`, `--variety on`): kept
+        assert_eq!(
+            s.decode_settings(Some(&DecodeSettings::plain())),
+            DecodeSettings::plain()
+        );
+        assert_eq!(s.decode_settings(Some(&default)), default);
+    }
 }

@@ -45,9 +45,14 @@ pub struct SuggestArgs {
     #[arg(long, default_value_t = 20.0)]
     pub max_minutes: f64,
     /// Decode the plain chain of the model and the transition matrix, without the variety
-    /// penalties (a move reused within 12 slots, the same move or phrase back-to-back).
-    #[arg(long)]
+    /// penalties (a move reused within 40 slots, the same move back-to-back); the same as
+    /// `--variety off`.
+    #[arg(long, conflicts_with = "variety")]
     pub no_variety: bool,
+    /// The variety penalties: `model` (default) those the model fitted on its labels, where it
+    /// has them, else the program's; `on` the program's; `off` none.
+    #[arg(long, value_enum, default_value_t = Variety::Model)]
+    pub variety: Variety,
     /// The song's dance style (e.g. `waltz`), as the model's labels name styles: a model
     /// that learnt styles ranks that style's repertoire instead of guessing the style from
     /// the music. Saved in the project.
@@ -128,9 +133,14 @@ pub struct ChoreographArgs {
     #[arg(long, default_value_t = 20.0)]
     pub max_minutes: f64,
     /// Decode the plain chain of the model and the transition matrix, without the variety
-    /// penalties (a move reused within 12 slots, the same move or phrase back-to-back).
-    #[arg(long)]
+    /// penalties (a move reused within 40 slots, the same move back-to-back); the same as
+    /// `--variety off`.
+    #[arg(long, conflicts_with = "variety")]
     pub no_variety: bool,
+    /// The variety penalties: `model` (default) those the model fitted on its labels, where it
+    /// has them, else the program's; `on` the program's; `off` none.
+    #[arg(long, value_enum, default_value_t = Variety::Model)]
+    pub variety: Variety,
     /// The song's dance style (e.g. `waltz`), as the model's labels name styles: a model
     /// that learnt styles ranks that style's repertoire instead of guessing the style from
     /// the music. Saved in the project.
@@ -207,13 +217,25 @@ pub struct ReviewReportArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Where the variety decode's penalties come from (`--variety`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Variety {
+    /// The model's, fitted on its labels (`model.json` `variety`), else the program's.
+    #[default]
+    Model,
+    /// The program's defaults.
+    On,
+    /// None: the plain chain.
+    Off,
+}
+
 fn request(
     song: &Path,
     project: &Path,
     library: Option<&PathBuf>,
     model: Option<&String>,
     max_minutes: f64,
-    (no_cache, no_variety, style): (bool, bool, Option<&String>),
+    (no_cache, variety, style): (bool, Variety, Option<&String>),
 ) -> SuggestRequest {
     SuggestRequest {
         style: crate::choreo::project::clean_style(style.map(String::as_str)),
@@ -221,13 +243,18 @@ fn request(
         model: model.cloned(),
         max_minutes,
         use_cache: !no_cache,
-        decode: if no_variety {
-            DecodeSettings::plain()
-        } else {
-            DecodeSettings::default()
+        decode: match variety {
+            Variety::Model => None,
+            Variety::On => Some(DecodeSettings::default()),
+            Variety::Off => Some(DecodeSettings::plain()),
         },
         ..SuggestRequest::new(song, project)
     }
+}
+
+/// `--variety`, with `--no-variety` as `off`.
+fn variety_of(no_variety: bool, variety: Variety) -> Variety {
+    if no_variety { Variety::Off } else { variety }
 }
 
 /// `suggest`.
@@ -240,7 +267,11 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<()> {
             args.library.as_ref(),
             args.model.as_ref(),
             args.max_minutes,
-            (args.no_cache, args.no_variety, args.style.as_ref()),
+            (
+                args.no_cache,
+                variety_of(args.no_variety, args.variety),
+                args.style.as_ref(),
+            ),
         )
     };
     let (mut project, library) = suggest::suggest(&req, &TerminalProgress::new())?;
@@ -334,7 +365,11 @@ pub fn run_choreograph(args: &ChoreographArgs) -> anyhow::Result<Timeline> {
         args.library.as_ref(),
         args.model.as_ref(),
         args.max_minutes,
-        (args.no_cache, args.no_variety, args.style.as_ref()),
+        (
+            args.no_cache,
+            variety_of(args.no_variety, args.variety),
+            args.style.as_ref(),
+        ),
     );
     let target = RenderTarget::new(&args.out, args.timeline.as_deref(), args.render.options());
     let done = suggest::choreograph(

@@ -111,6 +111,10 @@ pub struct EvalTable {
     /// The same rows per dance style (when the songs carry one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub per_style: Vec<StyleRows>,
+    /// The variety decode's penalties the model fitted on its labels (set by the caller;
+    /// `None`: the program's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variety: Option<VarietyFit>,
 }
 
 fn one() -> f32 {
@@ -173,6 +177,19 @@ impl EvalTable {
                 100.0 * r.top10,
                 100.0 * r.top5_ci[0],
                 100.0 * r.top5_ci[1]
+            ));
+        }
+        if let Some(v) = &self.variety {
+            s.push_str(&format!(
+                "variety decode fitted on {} labeled phrases: reuse penalty {}, same move back \
+                 to back {} (window {} slots; next-label log-likelihood {:.4}, {:.4} with both \
+                 off)\n",
+                v.phrases,
+                v.diversity_penalty,
+                v.same_move_penalty,
+                v.window,
+                v.log_likelihood,
+                v.log_likelihood_off
             ));
         }
         if !self.per_style.is_empty() {
@@ -399,6 +416,7 @@ pub fn evaluation_table(
         song_context: 0.0,
         style_weight: 0.0,
         declared_style_weight: None,
+        variety: None,
         expert_weight: 0.0,
         songs: test.len(),
         classes: k,
@@ -795,6 +813,155 @@ pub fn calibrate_style_weight(v: &[Validation<'_>], c: &Combination) -> f32 {
     best.1
 }
 
+/// Reuse penalties (the variety decode's `diversity_penalty`) tried by [`fit_variety`],
+/// 1 = off.
+pub const REUSE_PENALTIES: [f32; 5] = [1.0, 0.5, 0.3, 0.1, 0.02];
+/// Same-move-back-to-back penalties (`same_move_penalty`) tried by [`fit_variety`], 1 = off.
+pub const SAME_MOVE_PENALTIES: [f32; 4] = [1.0, 0.5, 0.1, 0.01];
+
+/// The variety decode's penalties as the labels call for them ([`fit_variety`]).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VarietyFit {
+    /// Factor on a phrase for every earlier use of its move within `window` slots.
+    pub diversity_penalty: f32,
+    /// Factor on a phrase of the previous slot's move.
+    pub same_move_penalty: f32,
+    /// Slots looked back.
+    pub window: usize,
+    /// Mean log-likelihood of the next true label it reached (higher is better).
+    pub log_likelihood: f64,
+    /// Mean log-likelihood with both penalties off, for comparison.
+    pub log_likelihood_off: f64,
+    /// Labeled phrases it was fitted on.
+    pub phrases: usize,
+}
+
+/// Fits the variety decode's penalties (`choreo::decode::DecodeSettings::diversity_penalty`
+/// and `same_move_penalty`) to how the labelled dances repeat themselves: each phrase after
+/// the first is scored as in the interactive case (F combined as `c` says, `w_L · log M` from
+/// the previous true label), plus `ln same_move` when its move is the previous label's and
+/// `ln reuse` per earlier use of its move among the `window` labels before it; the pair of
+/// [`REUSE_PENALTIES`] × [`SAME_MOVE_PENALTIES`] under which the true labels are likeliest
+/// (mean log-softmax) is kept — a log-linear feature weight fitted by teacher forcing, as
+/// `w_L`. Labels that repeat moves more than F and M expect push the penalties towards 1
+/// (off); labels that avoid it push them down. `moves` gives each class's move. `None` when
+/// `c` holds a weight outside the lists or nothing can be scored.
+pub fn fit_variety(
+    v: &[Validation<'_>],
+    c: &Combination,
+    moves: &[u32],
+    window: usize,
+) -> Option<VarietyFit> {
+    let cases = next_labels(v, c, moves, window)?;
+    if cases.is_empty() {
+        return None;
+    }
+    let off = mean_next_ll(&cases, 1.0, 1.0);
+    let mut best = (off, 1.0f32, 1.0f32);
+    for &r in &REUSE_PENALTIES {
+        for &sm in &SAME_MOVE_PENALTIES {
+            let ll = mean_next_ll(&cases, r, sm);
+            if ll > best.0 + 1e-9 {
+                best = (ll, r, sm);
+            }
+        }
+    }
+    Some(VarietyFit {
+        diversity_penalty: best.1,
+        same_move_penalty: best.2,
+        window,
+        log_likelihood: best.0,
+        log_likelihood_off: off,
+        phrases: cases.len(),
+    })
+}
+
+/// One labelled phrase after the first, as [`fit_variety`] scores it.
+struct NextLabel {
+    /// Interactive scores per class (F as combined, `w_L · log M` from the previous label).
+    scores: Vec<f32>,
+    /// The true class.
+    label: usize,
+    /// Per class: its move is the previous label's; earlier uses of its move in the window.
+    counts: Vec<(bool, u32)>,
+}
+
+/// Every phrase after the first of every validation song, combined as `c` says (`None` when
+/// `c` holds a weight outside the lists).
+fn next_labels(
+    v: &[Validation<'_>],
+    c: &Combination,
+    moves: &[u32],
+    window: usize,
+) -> Option<Vec<NextLabel>> {
+    let lists = weight_lists(v);
+    let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x);
+    let p = Point {
+        matrix: c.matrix,
+        w: find(lists[1], c.matrix_weight)?,
+        tau: find(lists[2], c.network_weight)?,
+        lambda: find(lists[3], c.style_weight)?,
+        kappa: find(lists[4], c.expert_weight)?,
+        gamma: find(lists[5], c.song_context)?,
+        alpha: find(lists[6], c.prior_correction)?,
+    };
+    let move_of = |class: usize| moves.get(class).copied();
+    let mut cases = Vec::new();
+    for f in v {
+        let chain = ChainModel {
+            m: f.ms.get(p.matrix)?,
+            w: lists[1][p.w],
+            alpha: lists[6][p.alpha] * lists[2][p.tau],
+            log_prior: f.log_prior,
+            locked_w: c.locked_weight,
+        };
+        for s in combined_songs(f, &lists, p) {
+            for t in 1..s.labels.len().min(s.probs.len()) {
+                let prev = move_of(s.labels[t - 1]);
+                let earlier: Vec<Option<u32>> = s.labels[t.saturating_sub(window)..t]
+                    .iter()
+                    .map(|&l| move_of(l))
+                    .collect();
+                let counts = (0..chain.m.k)
+                    .map(|j| {
+                        let mj = move_of(j);
+                        let uses = earlier.iter().filter(|&&e| e.is_some() && e == mj).count();
+                        (mj.is_some() && mj == prev, uses as u32)
+                    })
+                    .collect();
+                cases.push(NextLabel {
+                    scores: interactive_scores(&s, t, &chain),
+                    label: s.labels[t],
+                    counts,
+                });
+            }
+        }
+    }
+    Some(cases)
+}
+
+/// Mean log-softmax of the true labels of `cases` with the penalties `reuse` and `same`.
+fn mean_next_ll(cases: &[NextLabel], reuse: f32, same: f32) -> f64 {
+    let (lr, ls) = (f64::from(reuse).ln(), f64::from(same).ln());
+    let total: f64 = cases
+        .iter()
+        .map(|c| {
+            let x: Vec<f64> = c
+                .scores
+                .iter()
+                .zip(&c.counts)
+                .map(|(&v, &(same_move, uses))| {
+                    f64::from(v) + if same_move { ls } else { 0.0 } + lr * f64::from(uses)
+                })
+                .collect();
+            let top = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let z = top + x.iter().map(|v| (v - top).exp()).sum::<f64>().ln();
+            x.get(c.label).map_or(f64::NEG_INFINITY, |v| v - z)
+        })
+        .sum();
+    total / cases.len().max(1) as f64
+}
+
 /// The values [`calibrate`] tries per coordinate (the first, the matrices, is by index):
 /// one value, 0, for what the validation set does not offer.
 fn weight_lists(v: &[Validation<'_>]) -> [&'static [f32]; 7] {
@@ -1064,6 +1231,73 @@ mod tests {
     fn one_hot(k: usize, j: usize, p: f32) -> Vec<f32> {
         let rest = (1.0 - p) / (k - 1) as f32;
         (0..k).map(|i| if i == j { p } else { rest }).collect()
+    }
+
+    /// Six classes in three moves (0–1, 2–3, 4–5), a flat network and a flat M: labels that
+    /// never return to a move within three slots ask for both penalties; labels that hold one
+    /// phrase for a while ask for none.
+    #[test]
+    fn variety_penalties_follow_how_the_labels_repeat() {
+        let k = 6;
+        let moves = [0, 0, 1, 1, 2, 2];
+        let m = Transitions {
+            k,
+            m: vec![1.0 / k as f32; k * k],
+        };
+        let song = |labels: Vec<usize>| EvalSong {
+            probs: vec![vec![1.0 / k as f32; k]; labels.len()],
+            labels,
+            style: None,
+        };
+        let c = Combination::paper();
+        let varied: Vec<EvalSong> = (0..4)
+            .map(|i| {
+                song(
+                    (0..12)
+                        .map(|t| 2 * ((t + i) % 3) + (t / 3 + i) % 2)
+                        .collect(),
+                )
+            })
+            .collect();
+        let v = fit_variety(
+            &[plain_validation(&varied, std::slice::from_ref(&m), &[])],
+            &c,
+            &moves,
+            3,
+        )
+        .expect("fitted");
+        assert!(
+            v.diversity_penalty < 1.0 && v.same_move_penalty < 1.0,
+            "{v:?}"
+        );
+        assert!(v.log_likelihood > v.log_likelihood_off, "{v:?}");
+        assert_eq!((v.window, v.phrases), (3, 4 * 11));
+        let held: Vec<EvalSong> = (0..4)
+            .map(|i| song((0..12).map(|t| 2 * ((t / 4 + i) % 3)).collect()))
+            .collect();
+        let h = fit_variety(
+            &[plain_validation(&held, std::slice::from_ref(&m), &[])],
+            &c,
+            &moves,
+            3,
+        )
+        .expect("fitted");
+        assert_eq!(
+            (h.diversity_penalty, h.same_move_penalty),
+            (1.0, 1.0),
+            "{h:?}"
+        );
+        assert!((h.log_likelihood - h.log_likelihood_off).abs() < 1e-12);
+        // nothing to score
+        assert!(
+            fit_variety(
+                &[plain_validation(&[], std::slice::from_ref(&m), &[])],
+                &c,
+                &moves,
+                3
+            )
+            .is_none()
+        );
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub struct ModelInfo {
     /// fitted with the matrix weight (absent: none, the paper's product).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_correction: Option<PriorCorrection>,
+    /// The variety decode's penalties fitted on the labels
+    /// ([`super::evaluation::fit_variety`]): a dance ranked with this model repeats moves as
+    /// much as the labelled dances did (absent: the program's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variety: Option<super::evaluation::VarietyFit>,
 }
 
 /// `F_t(j) / P(j)^α` on the chain: `α` and `log P(j)` over the K classes (add-one smoothed
@@ -858,6 +863,21 @@ fn check_combination(info: &ModelInfo) -> Result<(), String> {
             && !(w.is_finite() && (0.0..=MAX_FITTED_WEIGHT).contains(&w))
         {
             return Err(format!("{name} is {w}, outside 0–{MAX_FITTED_WEIGHT}"));
+        }
+    }
+    if let Some(v) = &info.variety {
+        let factor = |x: f32| x.is_finite() && x > 0.0 && x <= 1.0;
+        if !(factor(v.diversity_penalty)
+            && factor(v.same_move_penalty)
+            && v.window <= crate::limits::MAX_DIVERSITY_WINDOW)
+        {
+            return Err(format!(
+                "variety penalties {} / {} (window {}) outside (0, 1] (window at most {})",
+                v.diversity_penalty,
+                v.same_move_penalty,
+                v.window,
+                crate::limits::MAX_DIVERSITY_WINDOW
+            ));
         }
     }
     if let Some(g) = &info.feature_expert {

@@ -59,6 +59,7 @@ fn test_info(net: &NetConfig, predictor: PredictorConfig) -> ModelInfo {
         style_prior: None,
         feature_expert: None,
         prior_correction: None,
+        variety: None,
     }
 }
 

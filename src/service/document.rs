@@ -107,7 +107,10 @@ fn untitled(
         &library.index,
         library_dir.as_deref(),
         &scorer,
-        RankSettings::default(),
+        RankSettings {
+            decode: scorer.decode_settings(None),
+            ..RankSettings::default()
+        },
     )?;
     Ok(Opened {
         project,

@@ -35,8 +35,9 @@ pub struct SuggestRequest {
     pub max_minutes: f64,
     /// Read and update the analysis cache.
     pub use_cache: bool,
-    /// Decoder settings (default: the variety decode).
-    pub decode: DecodeSettings,
+    /// Decoder settings (`None`: the model's variety penalties fitted on its labels, else the
+    /// program's variety decode).
+    pub decode: Option<DecodeSettings>,
     /// The song's declared dance style ([`RankSettings::style`]; `None`: the music decides).
     pub style: Option<String>,
 }
@@ -52,7 +53,7 @@ impl SuggestRequest {
             top_k: RankSettings::default().top_k,
             max_minutes: 20.0,
             use_cache: true,
-            decode: DecodeSettings::default(),
+            decode: None,
             style: None,
         }
     }
@@ -98,20 +99,21 @@ pub fn rank(
     analysed: Analysed,
 ) -> Result<Project> {
     require_phrases(&analysed.analysis, &req.song)?;
-    let settings = RankSettings {
-        top_k: req.top_k,
-        decode: req.decode.clone(),
-        style: crate::choreo::project::clean_style(req.style.as_deref()),
-    };
+    let style = crate::choreo::project::clean_style(req.style.as_deref());
     let scorer = song_scores(
         source,
         &req.song,
         &analysed.analysis,
         analysed.analysis_samples(),
         &library.index,
-        settings.style.as_deref(),
+        style.as_deref(),
     )
     .with_context(|| format!("scoring {}", req.song.display()))?;
+    let settings = RankSettings {
+        top_k: req.top_k,
+        decode: scorer.decode_settings(req.decode.as_ref()),
+        style,
+    };
     Ok(Project::new(
         &req.project_path,
         &req.song,

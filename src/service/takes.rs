@@ -779,6 +779,7 @@ fn write_project(
         &scorer,
         RankSettings {
             style,
+            decode: scorer.decode_settings(None),
             ..RankSettings::default()
         },
     )?;

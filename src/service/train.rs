@@ -459,6 +459,7 @@ pub fn train_model(
             &y,
             cfg.predictor.classes,
         )),
+        variety: c.variety,
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
     model.save_as(&job.out, job.half)?;
@@ -517,6 +518,8 @@ struct Calibration {
     /// The style-prior weight for songs with a declared style (`c.style_weight` is the one
     /// for songs whose style the music guesses).
     declared_style: f32,
+    /// The variety decode's penalties the labels call for (`None`: nothing to fit on).
+    variety: Option<crate::model::evaluation::VarietyFit>,
 }
 
 /// The labeled songs of a `train` run: the training songs and the calibration folds they
@@ -528,6 +531,8 @@ struct Fitting<'a> {
     /// Every song of the train split.
     all_train: Vec<usize>,
     styles: Vec<String>,
+    /// Each class's move ([`crate::choreo::variety::move_name`] of its clip), numbered.
+    moves: Vec<u32>,
     candidates: Vec<f32>,
     /// The settings in use (the paper's predictor when [`Self::use_plain`] switched to it).
     cfg: TrainConfig,
@@ -547,6 +552,17 @@ impl<'a> Fitting<'a> {
             folds,
             all_train,
             styles: phrases.iter().map(|p| p.style.clone()).collect(),
+            moves: {
+                let mut ids = std::collections::HashMap::new();
+                phrases
+                    .iter()
+                    .map(|p| {
+                        let next = ids.len() as u32;
+                        *ids.entry(crate::choreo::variety::move_name(&p.clip))
+                            .or_insert(next)
+                    })
+                    .collect()
+            },
             candidates: candidate_matrix(&phrases),
             set,
             cfg: cfg.clone(),
@@ -711,6 +727,7 @@ impl<'a> Fitting<'a> {
                 beta: DEFAULT_SMOOTHING,
                 declared_style: c.style_weight,
                 c,
+                variety: None,
             });
         }
         // Every weight is fitted with each song's style prior from its declared style (songs
@@ -723,6 +740,12 @@ impl<'a> Fitting<'a> {
         let c = crate::model::evaluation::calibrate(&declared);
         let guessed: Vec<Validation> = parts.iter().map(FoldData::validation).collect();
         let guessed_weight = crate::model::evaluation::calibrate_style_weight(&guessed, &c);
+        let variety = crate::model::evaluation::fit_variety(
+            &declared,
+            &c,
+            &self.moves,
+            crate::choreo::DecodeSettings::default().diversity_window,
+        );
         Ok(Calibration {
             epochs: median,
             beta: MATRIX_SMOOTHINGS[c.matrix.min(MATRIX_SMOOTHINGS.len() - 1)],
@@ -731,6 +754,7 @@ impl<'a> Fitting<'a> {
                 style_weight: guessed_weight,
                 ..c
             },
+            variety,
         })
     }
 
@@ -1212,6 +1236,7 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         })
         .map(crate::model::style::StylePrior::weight_when_declared);
     table.expert_weight = model.info.priors().expert.map_or(0.0, |(_, w)| w);
+    table.variety = model.info.variety;
     Ok(table)
 }
 

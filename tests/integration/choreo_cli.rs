@@ -339,6 +339,31 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&project).unwrap()).unwrap();
     assert_eq!(saved["settings"]["decode"]["diversity_window"], 0);
+    // `--variety off` is `--no-variety`; `--variety on` the program's penalties, which the
+    // built-in model (fitted on no labels of its own) also gets by default
+    let out = run(&[
+        "suggest",
+        wav.to_str().unwrap(),
+        "-o",
+        project.to_str().unwrap(),
+        "--json",
+        "--variety",
+        "off",
+    ]);
+    assert_eq!(check_metrics_json(&out.stdout), plain);
+    let out = run(&[
+        "suggest",
+        wav.to_str().unwrap(),
+        "-o",
+        project.to_str().unwrap(),
+        "--json",
+        "--variety",
+        "on",
+    ]);
+    assert_eq!(check_metrics_json(&out.stdout), v);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&project).unwrap()).unwrap();
+    assert_eq!(saved["settings"]["decode"]["diversity_window"], 40);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

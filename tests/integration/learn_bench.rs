@@ -97,6 +97,18 @@ fn declared_styles(labels: &std::path::Path, table: &phrasewise::model::evaluati
     let info: serde_json::Value =
         serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
     let weight = info["style_prior"]["declared_weight"].as_f64().unwrap();
+    // the variety penalties fitted on the labels: in model.json, printed by evaluate, and
+    // what a dance ranked with the model is decoded with
+    let variety = table
+        .variety
+        .expect("variety fitted on the training labels");
+    assert!(table.to_text().contains("variety decode fitted on"));
+    assert_eq!(
+        info["variety"]["diversity_penalty"].as_f64().unwrap() as f32,
+        variety.diversity_penalty
+    );
+    assert!(variety.log_likelihood >= variety.log_likelihood_off);
+    assert!(variety.phrases > 100, "{variety:?}");
     let out = std::env::temp_dir().join(format!("pw-declared-style-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let ranked = |style: &str| {
@@ -108,6 +120,15 @@ fn declared_styles(labels: &std::path::Path, table: &phrasewise::model::evaluati
         };
         let (mut project, _) = suggest(&req, &Quiet).unwrap();
         assert_eq!(project.settings.style.as_deref(), Some(style));
+        let d = &project.settings.decode;
+        assert_eq!(
+            (d.diversity_penalty, d.same_move_penalty, d.diversity_window),
+            (
+                variety.diversity_penalty,
+                variety.same_move_penalty,
+                variety.window
+            )
+        );
         project.save(&path).unwrap();
         let back = phrasewise::service::document::open_project(&path, &Quiet).unwrap();
         assert_eq!(back.project.settings.style.as_deref(), Some(style));

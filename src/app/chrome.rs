@@ -133,6 +133,7 @@ fn edit_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
         out.push(AppCommand::Learn);
     }
     style_menu(ui, editor, out);
+    variety_menu(ui, editor, out);
     if let Some(ws) = editor.project_path().and_then(Path::parent) {
         let (versions, current) = learn::versions(ws);
         if !versions.is_empty() {
@@ -188,6 +189,46 @@ fn style_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
                 egui::Button::selectable(true, format!("{c} (not used)")),
             )
             .on_disabled_hover_text("the current model did not learn this style");
+        }
+    });
+}
+
+/// *Variety*: the model's penalties fitted on its labels, the program's, or none.
+fn variety_menu(ui: &mut egui::Ui, editor: &Editor, out: &mut Vec<AppCommand>) {
+    use crate::choreo::network::Variety;
+    let Some(s) = editor.session.as_ref() else {
+        return;
+    };
+    let current = s.variety();
+    ui.menu_button("Variety", |ui| {
+        let fitted = s.fitted_variety.is_some();
+        let model = ui
+            .add_enabled(
+                fitted,
+                egui::Button::selectable(
+                    fitted && current == Some(Variety::Model),
+                    "As the model's labels repeat",
+                ),
+            )
+            .on_hover_text(
+                "the reuse and same-move penalties the model fitted on its labels \
+                 (model.json `variety`)",
+            )
+            .on_disabled_hover_text("the model fitted no variety on labels of its own");
+        if model.clicked() && current != Some(Variety::Model) {
+            out.push(AppCommand::Editor(Command::SetVariety(Variety::Model)));
+        }
+        let on = current == Some(Variety::On) || (!fitted && current == Some(Variety::Model));
+        if ui
+            .selectable_label(on, "Varied (no move twice in a row, few repeats)")
+            .clicked()
+            && !on
+        {
+            out.push(AppCommand::Editor(Command::SetVariety(Variety::On)));
+        }
+        let off = current == Some(Variety::Off);
+        if ui.selectable_label(off, "Off (the plain chain)").clicked() && !off {
+            out.push(AppCommand::Editor(Command::SetVariety(Variety::Off)));
         }
     });
 }

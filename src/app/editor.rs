@@ -65,6 +65,8 @@ pub enum Command {
     MoveBoundary { slot: usize, to: f64 },
     /// Declare the song's dance style (`None`: the music decides) and rank again.
     SetStyle(Option<String>),
+    /// Where the variety penalties come from, and rank again.
+    SetVariety(crate::choreo::network::Variety),
     /// Undo the last decision.
     Undo,
     /// Redo.
@@ -422,6 +424,10 @@ impl Editor {
             }
             Command::SetStyle(style) => match self.session.as_mut() {
                 Some(s) => s.set_style(style),
+                None => Ok(()),
+            },
+            Command::SetVariety(v) => match self.session.as_mut() {
+                Some(s) => s.set_variety(v),
                 None => Ok(()),
             },
             Command::SetFilter(_)

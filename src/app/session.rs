@@ -81,6 +81,9 @@ pub struct Session {
     pub library_dir: Option<PathBuf>,
     /// The dance styles the current model learnt (what *Edit → Dance style* offers).
     pub styles: Vec<String>,
+    /// The variety penalties the current model fitted on its labels (what *Edit → Variety*
+    /// calls the model's).
+    pub fitted_variety: Option<crate::model::evaluation::VarietyFit>,
     /// Where the network part comes from.
     pub source: ScoreSource,
     /// Network scores, T×K row-major.
@@ -249,6 +252,7 @@ impl Session {
         }
         let mut s = Session {
             song,
+            fitted_variety: scorer.variety,
             styles: scorer.styles,
             scored_spans,
             source,
@@ -334,8 +338,28 @@ impl Session {
         self.matrix = scorer.transitions(&self.library.index)?;
         self.scores = scorer.scores;
         self.styles = scorer.styles;
+        self.fitted_variety = scorer.variety;
         self.source = source;
         self.rerank()
+    }
+
+    /// Where the variety penalties come from (`--variety`), and ranks again with them.
+    /// Locked and accepted slots keep their phrase.
+    pub fn set_variety(&mut self, variety: crate::choreo::network::Variety) -> Result<()> {
+        let settings = variety.settings(self.fitted_variety.as_ref());
+        if self.project.settings.decode == settings {
+            return Ok(());
+        }
+        self.project.settings.decode = settings;
+        self.rerank()
+    }
+
+    /// Which variety choice the project's decode settings are (`None`: hand-made ones).
+    pub fn variety(&self) -> Option<crate::choreo::network::Variety> {
+        crate::choreo::network::Variety::of(
+            &self.project.settings.decode,
+            self.fitted_variety.as_ref(),
+        )
     }
 
     /// Declares the song's dance style (`None`: the music decides) and ranks again with it:

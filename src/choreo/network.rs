@@ -46,17 +46,55 @@ impl PrecomputedScorer {
         &self,
         requested: Option<&super::DecodeSettings>,
     ) -> super::DecodeSettings {
+        requested.map_or_else(
+            || Variety::Model.settings(self.variety.as_ref()),
+            Clone::clone,
+        )
+    }
+}
+
+/// Where a ranking's variety penalties come from (`--variety`, the editor's *Edit →
+/// Variety*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Variety {
+    /// The model's, fitted on its labels (`model.json` `variety`), else the program's.
+    #[default]
+    Model,
+    /// The program's defaults.
+    On,
+    /// None: the plain chain.
+    Off,
+}
+
+impl Variety {
+    /// The decode settings it stands for, given the model's fitted penalties (if any).
+    pub fn settings(
+        self,
+        fitted: Option<&crate::model::evaluation::VarietyFit>,
+    ) -> super::DecodeSettings {
         let default = super::DecodeSettings::default();
-        match (requested, &self.variety) {
-            (Some(r), _) => r.clone(),
-            (None, Some(v)) => super::DecodeSettings {
+        match (self, fitted) {
+            (Variety::Model, Some(v)) => super::DecodeSettings {
                 diversity_window: v.window,
                 diversity_penalty: v.diversity_penalty,
                 same_move_penalty: v.same_move_penalty,
                 ..default
             },
-            (None, None) => default,
+            (Variety::Model | Variety::On, _) => default,
+            (Variety::Off, _) => super::DecodeSettings::plain(),
         }
+    }
+
+    /// Which choice `settings` are, given the model's fitted penalties: `Model` where they
+    /// are the fitted ones (or the defaults without a fit), else `On`/`Off` where they are
+    /// those, `None` for anything else (hand-edited).
+    pub fn of(
+        settings: &super::DecodeSettings,
+        fitted: Option<&crate::model::evaluation::VarietyFit>,
+    ) -> Option<Variety> {
+        [Variety::Model, Variety::On, Variety::Off]
+            .into_iter()
+            .find(|v| v.settings(fitted) == *settings)
     }
 }
 
@@ -445,5 +483,19 @@ mod tests {
             DecodeSettings::plain()
         );
         assert_eq!(s.decode_settings(Some(&default)), default);
+        // which choice a project's settings are
+        let fit = s.variety.as_ref();
+        assert_eq!(Variety::of(&fitted, fit), Some(Variety::Model));
+        assert_eq!(Variety::of(&default, fit), Some(Variety::On));
+        assert_eq!(
+            Variety::of(&DecodeSettings::plain(), fit),
+            Some(Variety::Off)
+        );
+        assert_eq!(Variety::of(&default, None), Some(Variety::Model));
+        let odd = DecodeSettings {
+            diversity_penalty: 0.7,
+            ..default
+        };
+        assert_eq!(Variety::of(&odd, fit), None);
     }
 }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use super::motion::RenderArgs;
 use super::progress::TerminalProgress;
-use crate::choreo::{DecodeSettings, Project};
+use crate::choreo::Project;
+use crate::choreo::network::Variety;
 use crate::export::Timeline;
 use crate::service::library::load_library;
 use crate::service::suggest::{RenderTarget, SuggestRequest};
@@ -51,8 +52,8 @@ pub struct SuggestArgs {
     pub no_variety: bool,
     /// The variety penalties: `model` (default) those the model fitted on its labels, where it
     /// has them, else the program's; `on` the program's; `off` none.
-    #[arg(long, value_enum, default_value_t = Variety::Model)]
-    pub variety: Variety,
+    #[arg(long, value_enum, default_value_t = VarietyArg::Model)]
+    pub variety: VarietyArg,
     /// The song's dance style (e.g. `waltz`), as the model's labels name styles: a model
     /// that learnt styles ranks that style's repertoire instead of guessing the style from
     /// the music. Saved in the project.
@@ -139,8 +140,8 @@ pub struct ChoreographArgs {
     pub no_variety: bool,
     /// The variety penalties: `model` (default) those the model fitted on its labels, where it
     /// has them, else the program's; `on` the program's; `off` none.
-    #[arg(long, value_enum, default_value_t = Variety::Model)]
-    pub variety: Variety,
+    #[arg(long, value_enum, default_value_t = VarietyArg::Model)]
+    pub variety: VarietyArg,
     /// The song's dance style (e.g. `waltz`), as the model's labels name styles: a model
     /// that learnt styles ranks that style's repertoire instead of guessing the style from
     /// the music. Saved in the project.
@@ -217,18 +218,6 @@ pub struct ReviewReportArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Where the variety decode's penalties come from (`--variety`).
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Variety {
-    /// The model's, fitted on its labels (`model.json` `variety`), else the program's.
-    #[default]
-    Model,
-    /// The program's defaults.
-    On,
-    /// None: the plain chain.
-    Off,
-}
-
 fn request(
     song: &Path,
     project: &Path,
@@ -243,18 +232,30 @@ fn request(
         model: model.cloned(),
         max_minutes,
         use_cache: !no_cache,
-        decode: match variety {
-            Variety::Model => None,
-            Variety::On => Some(DecodeSettings::default()),
-            Variety::Off => Some(DecodeSettings::plain()),
-        },
+        decode: (variety != Variety::Model).then(|| variety.settings(None)),
         ..SuggestRequest::new(song, project)
     }
 }
 
+/// `--variety`: where the variety penalties come from ([`Variety`]).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum VarietyArg {
+    /// The model's, fitted on its labels (`model.json` `variety`), else the program's.
+    #[default]
+    Model,
+    /// The program's defaults.
+    On,
+    /// None: the plain chain.
+    Off,
+}
+
 /// `--variety`, with `--no-variety` as `off`.
-fn variety_of(no_variety: bool, variety: Variety) -> Variety {
-    if no_variety { Variety::Off } else { variety }
+fn variety_of(no_variety: bool, variety: VarietyArg) -> Variety {
+    match (no_variety, variety) {
+        (true, _) | (_, VarietyArg::Off) => Variety::Off,
+        (false, VarietyArg::On) => Variety::On,
+        (false, VarietyArg::Model) => Variety::Model,
+    }
 }
 
 /// `suggest`.

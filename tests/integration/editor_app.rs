@@ -1181,3 +1181,65 @@ fn an_unattended_run_can_hold_an_audition() {
     assert!(!s.dirty);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// *Edit → Variety*: the program's penalties, none, or the model's fitted ones; each ranks
+/// again, is kept in the project's decode settings, and the menu shows which is in force.
+#[test]
+fn the_variety_menu_switches_the_decode_penalties() {
+    use egui_kittest::kittest::Queryable;
+    use phrasewise::choreo::DecodeSettings;
+    let dir = temp_dir("variety");
+    let mut h = harness(&dir, false);
+    {
+        let s = h.state().editor.session.as_ref().expect("session");
+        // the built-in model fitted no variety: the program's penalties
+        assert!(s.fitted_variety.is_none());
+        assert_eq!(s.project.settings.decode, DecodeSettings::default());
+    }
+    let pick = |h: &mut Harness<'static, EditorApp>, item: &str| {
+        h.get_by_label("Edit").click();
+        h.run_steps(2);
+        h.get_by_label("Variety").hover();
+        h.run_steps(2);
+        h.get_by_label_contains(item).click();
+        h.run_steps(2);
+    };
+    pick(&mut h, "Off (the plain chain)");
+    {
+        let s = h.state().editor.session.as_ref().expect("session");
+        assert_eq!(s.project.settings.decode, DecodeSettings::plain());
+        assert!(s.dirty);
+    }
+    pick(&mut h, "Varied");
+    let s = h.state().editor.session.as_ref().expect("session");
+    assert_eq!(s.project.settings.decode, DecodeSettings::default());
+    // a model that fitted its labels' repeats: the first item applies them
+    h.state_mut()
+        .editor
+        .session
+        .as_mut()
+        .expect("session")
+        .fitted_variety = Some(phrasewise::model::evaluation::VarietyFit {
+        diversity_penalty: 0.5,
+        same_move_penalty: 1.0,
+        window: 20,
+        log_likelihood: -1.0,
+        log_likelihood_off: -1.2,
+        phrases: 100,
+    });
+    pick(&mut h, "As the model's labels repeat");
+    let d = &h
+        .state()
+        .editor
+        .session
+        .as_ref()
+        .expect("session")
+        .project
+        .settings
+        .decode;
+    assert_eq!(
+        (d.diversity_penalty, d.same_move_penalty, d.diversity_window),
+        (0.5, 1.0, 20)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

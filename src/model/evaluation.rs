@@ -104,6 +104,9 @@ pub struct EvalTable {
     /// The music-feature expert's weight applied before them (0: none; set by the caller).
     #[serde(default)]
     pub expert_weight: f32,
+    /// The start prior's weight on each song's first phrase (0: none; set by the caller).
+    #[serde(default)]
+    pub start_weight: f32,
     /// Test songs.
     pub songs: usize,
     /// Number of classes K.
@@ -143,7 +146,7 @@ impl EvalTable {
         let mut s = format!(
             "{} test songs, K = {}, matrix weight {:.2} (next to a known phrase {:.2}), network \
              exponent {:.2}, prior correction {:.2}, song context {:.2}, style prior {:.2}, \
-             music-feature expert {:.2}\n\
+             music-feature expert {:.2}, start prior {:.2}\n\
              {:<26} {:>6} {:>6} {:>7}  {:>15}\n",
             self.songs,
             self.classes,
@@ -154,6 +157,7 @@ impl EvalTable {
             self.song_context,
             self.style_weight,
             self.expert_weight,
+            self.start_weight,
             "row",
             "top-1",
             "top-5",
@@ -417,6 +421,7 @@ pub fn evaluation_table(
         style_weight: 0.0,
         declared_style_weight: None,
         variety: None,
+        start_weight: 0.0,
         expert_weight: 0.0,
         songs: test.len(),
         classes: k,
@@ -571,6 +576,8 @@ pub struct Combination {
     /// Exponent `α` of the label prior divided out of F ([`ChainModel`]; scaled by `τ` on
     /// the chain, since it corrects the prior inside F).
     pub prior_correction: f32,
+    /// Weight of the start prior on a song's first phrase ([`super::style::StartPrior`]).
+    pub start_weight: f32,
     /// The validation score it reached (see [`calibrate`]; higher is better).
     pub score: f64,
 }
@@ -588,6 +595,7 @@ impl Combination {
             style_weight: 0.0,
             expert_weight: 0.0,
             prior_correction: 0.0,
+            start_weight: 0.0,
             score: f64::NEG_INFINITY,
         }
     }
@@ -661,6 +669,8 @@ fn best_interactive(folds: &[(Vec<EvalSong>, ChainModel<'_>)]) -> (f64, f32) {
 /// data set whose declared styles decide much sharpen it (not chosen on the synthetic
 /// learning benchmark, whose tables stayed the same with it).
 pub const STYLE_WEIGHTS: [f32; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
+/// Start-prior weights tried by [`calibrate`] ([`super::style::StartPrior`]).
+pub const START_WEIGHTS: [f32; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
 /// Prior-correction exponents `α` tried by [`calibrate`].
 pub const PRIOR_CORRECTIONS: [f32; 3] = [0.0, 0.5, 1.0];
 /// Weights `κ` of the music-feature expert tried by [`calibrate`].
@@ -685,6 +695,9 @@ pub struct Validation<'a> {
     pub experts: &'a [Option<Vec<Vec<f32>>>],
     /// The training labels' log prior (empty: no prior correction).
     pub log_prior: &'a [f32],
+    /// Per song, how its style's dances begin ([`super::style::StartPrior::for_style`];
+    /// empty or `None`: no start prior).
+    pub start_priors: &'a [Option<Vec<f32>>],
 }
 
 /// One point of [`calibrate`]'s search, as indices into the weight lists.
@@ -697,6 +710,7 @@ struct Point {
     kappa: usize,
     gamma: usize,
     alpha: usize,
+    start: usize,
 }
 
 /// Fits the combination of network, priors and matrix on validation songs. It maximises the
@@ -720,7 +734,7 @@ pub fn calibrate(v: &[Validation<'_>]) -> Combination {
     let sizes = lists.map(<[f32]>::len);
     let matrices = v.iter().map(|f| f.ms.len()).min().unwrap_or(0);
     let sizes = [
-        matrices, sizes[1], sizes[2], sizes[3], sizes[4], sizes[5], sizes[6],
+        matrices, sizes[1], sizes[2], sizes[3], sizes[4], sizes[5], sizes[6], sizes[7],
     ];
     let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x).unwrap_or(0);
     let mut memo: std::collections::HashMap<Point, (f64, f32)> = std::collections::HashMap::new();
@@ -737,6 +751,7 @@ pub fn calibrate(v: &[Validation<'_>]) -> Combination {
             kappa: find(lists[4], 1.0),
             gamma: 0,
             alpha: 0,
+            start: 0,
         };
         let mut here = score_point(v, &lists, at, &mut memo, &mut pairwise);
         for _ in 0..CALIBRATION_ROUNDS {
@@ -771,6 +786,7 @@ pub fn calibrate(v: &[Validation<'_>]) -> Combination {
         expert_weight: lists[4][p.kappa],
         song_context: lists[5][p.gamma],
         prior_correction: lists[6][p.alpha],
+        start_weight: lists[7][p.start],
         score,
     }
 }
@@ -792,6 +808,7 @@ pub fn calibrate_style_weight(v: &[Validation<'_>], c: &Combination) -> f32 {
             kappa: find(lists[4], c.expert_weight)?,
             gamma: find(lists[5], c.song_context)?,
             alpha: find(lists[6], c.prior_correction)?,
+            start: find(lists[7], c.start_weight)?,
         })
     })();
     let Some(base) = base else {
@@ -904,6 +921,7 @@ fn next_labels(
         kappa: find(lists[4], c.expert_weight)?,
         gamma: find(lists[5], c.song_context)?,
         alpha: find(lists[6], c.prior_correction)?,
+        start: find(lists[7], c.start_weight)?,
     };
     let move_of = |class: usize| moves.get(class).copied();
     let mut cases = Vec::new();
@@ -964,8 +982,9 @@ fn mean_next_ll(cases: &[NextLabel], reuse: f32, same: f32) -> f64 {
 
 /// The values [`calibrate`] tries per coordinate (the first, the matrices, is by index):
 /// one value, 0, for what the validation set does not offer.
-fn weight_lists(v: &[Validation<'_>]) -> [&'static [f32]; 7] {
+fn weight_lists(v: &[Validation<'_>]) -> [&'static [f32]; 8] {
     let has_style = v.iter().any(|f| f.style_priors.iter().any(Option::is_some));
+    let has_start = v.iter().any(|f| f.start_priors.iter().any(Option::is_some));
     let has_expert = v.iter().any(|f| f.experts.iter().any(Option::is_some));
     let has_prior = v.iter().any(|f| !f.log_prior.is_empty());
     [
@@ -980,6 +999,7 @@ fn weight_lists(v: &[Validation<'_>]) -> [&'static [f32]; 7] {
         } else {
             &[0.0]
         },
+        if has_start { &START_WEIGHTS } else { &[0.0] },
     ]
 }
 
@@ -992,7 +1012,8 @@ fn coord_mut(p: &mut Point, c: usize) -> &mut usize {
         3 => &mut p.lambda,
         4 => &mut p.kappa,
         5 => &mut p.gamma,
-        _ => &mut p.alpha,
+        6 => &mut p.alpha,
+        _ => &mut p.start,
     }
 }
 
@@ -1000,7 +1021,7 @@ fn coord_mut(p: &mut Point, c: usize) -> &mut usize {
 /// coordinate search revisits points).
 fn score_point(
     v: &[Validation<'_>],
-    lists: &[&[f32]; 7],
+    lists: &[&[f32]; 8],
     p: Point,
     memo: &mut std::collections::HashMap<Point, (f64, f32)>,
     pairwise: &mut std::collections::HashMap<(usize, usize, usize), Vec<f64>>,
@@ -1050,18 +1071,19 @@ fn score_point(
 
 /// The held-out songs of fold `f` with the network tempered and the priors of point `p`
 /// applied (the song context last; none with the network off).
-fn combined_songs(f: &Validation<'_>, lists: &[&[f32]; 7], p: Point) -> Vec<EvalSong> {
-    let (tau, lambda, kappa, gamma) = (
+fn combined_songs(f: &Validation<'_>, lists: &[&[f32]; 8], p: Point) -> Vec<EvalSong> {
+    let (tau, lambda, kappa, gamma, start) = (
         lists[2][p.tau],
         lists[3][p.lambda],
         lists[4][p.kappa],
         lists[5][p.gamma],
+        lists[7][p.start],
     );
     f.songs
         .iter()
         .enumerate()
-        .map(|(i, s)| EvalSong {
-            probs: combine(
+        .map(|(i, s)| {
+            let probs = combine(
                 &s.probs,
                 tau,
                 f.style_priors
@@ -1073,8 +1095,14 @@ fn combined_songs(f: &Validation<'_>, lists: &[&[f32]; 7], p: Point) -> Vec<Eval
                     .and_then(Option::as_deref)
                     .map(|g| (g, kappa)),
                 if tau == 0.0 { 0.0 } else { gamma },
-            ),
-            ..s.clone()
+            );
+            EvalSong {
+                probs: match f.start_priors.get(i).and_then(Option::as_deref) {
+                    Some(prior) => super::style::with_start(&probs, prior, start),
+                    None => probs,
+                },
+                ..s.clone()
+            }
         })
         .collect()
 }
@@ -1225,12 +1253,50 @@ mod tests {
             style_priors: &[],
             experts: &[],
             log_prior,
+            start_priors: &[],
         }
     }
 
     fn one_hot(k: usize, j: usize, p: f32) -> Vec<f32> {
         let rest = (1.0 - p) / (k - 1) as f32;
         (0..k).map(|i| if i == j { p } else { rest }).collect()
+    }
+
+    /// Songs that all open with class 2 and continue at random, a flat network and M: the
+    /// start prior is weighted in; a start prior that knows nothing is left at 0.
+    #[test]
+    fn a_start_prior_is_weighted_when_openings_repeat() {
+        let k = 6;
+        let m = Transitions {
+            k,
+            m: vec![1.0 / k as f32; k * k],
+        };
+        let songs: Vec<EvalSong> = (0..8)
+            .map(|i| EvalSong {
+                probs: vec![vec![1.0 / k as f32; k]; 6],
+                labels: std::iter::once(2)
+                    .chain((1..6).map(|t| (t * 5 + i) % k))
+                    .collect(),
+                style: None,
+            })
+            .collect();
+        let opening = one_hot(k, 2, 0.6);
+        let starts: Vec<Option<Vec<f32>>> = songs.iter().map(|_| Some(opening.clone())).collect();
+        let v = Validation {
+            start_priors: &starts,
+            ..plain_validation(&songs, std::slice::from_ref(&m), &[])
+        };
+        let c = calibrate(&[v]);
+        assert!(c.start_weight > 0.0, "{c:?}");
+        let flat: Vec<Option<Vec<f32>>> = songs
+            .iter()
+            .map(|_| Some(vec![1.0 / k as f32; k]))
+            .collect();
+        let v = Validation {
+            start_priors: &flat,
+            ..plain_validation(&songs, std::slice::from_ref(&m), &[])
+        };
+        assert_eq!(calibrate(&[v]).start_weight, 0.0);
     }
 
     /// Six classes in three moves (0–1, 2–3, 4–5), a flat network and a flat M: labels that
@@ -1333,6 +1399,7 @@ mod tests {
             style_priors: priors,
             experts: &[],
             log_prior: &[],
+            start_priors: &[],
         };
         let c = calibrate(&[v(&declared)]);
         assert!(c.style_weight > 0.0, "{c:?}");

@@ -87,6 +87,10 @@ pub struct ModelInfo {
     /// much as the labelled dances did (absent: the program's defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variety: Option<super::evaluation::VarietyFit>,
+    /// How the training songs' dances begin, with its weight on a song's first phrase
+    /// ([`super::style::StartPrior`]; absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_prior: Option<super::style::StartPrior>,
 }
 
 /// `F_t(j) / P(j)^α` on the chain: `α` and `log P(j)` over the K classes (add-one smoothed
@@ -127,6 +131,8 @@ pub struct SongPriors<'a> {
     pub style: Option<&'a super::style::StylePrior>,
     /// Music-feature expert and its weight κ.
     pub expert: Option<(&'a super::feature_expert::FeatureExpert, f32)>,
+    /// How dances begin (its weight inside), on the first phrase.
+    pub start: Option<&'a super::style::StartPrior>,
 }
 
 impl SongPriors<'_> {
@@ -148,13 +154,20 @@ impl SongPriors<'_> {
             .expert
             .filter(|(_, w)| *w != 0.0)
             .map(|(g, w)| (features.iter().map(|f| g.probs(f)).collect::<Vec<_>>(), w));
-        super::evaluation::combine(
+        let combined = super::evaluation::combine(
             probs,
             self.network,
             style.as_ref().map(|(p, w)| (p.as_slice(), *w)),
             expert.as_ref().map(|(g, w)| (g.as_slice(), *w)),
             self.context,
-        )
+        );
+        match self
+            .start
+            .filter(|s| s.weight.is_finite() && s.weight > 0.0)
+        {
+            Some(s) => super::style::with_start(&combined, s.for_style(declared), s.weight),
+            None => combined,
+        }
     }
 }
 
@@ -180,6 +193,7 @@ impl ModelInfo {
                 .as_ref()
                 .map(|g| (g, g.weight))
                 .filter(|(g, w)| w.is_finite() && *w > 0.0 && g.classes() == self.classes.len()),
+            start: self.start_prior.as_ref(),
         }
     }
 
@@ -829,6 +843,44 @@ fn check_sizes(info: &ModelInfo) -> Result<(), String> {
 /// Largest fitted weight a `model.json` may hold (calibration tries at most 12).
 const MAX_FITTED_WEIGHT: f32 = 100.0;
 
+/// `model.json`'s start prior (sizes those of the K classes, weight as the fitted weights)
+/// and variety penalties (factors in (0, 1], a window the decoder allows).
+fn check_start_and_variety(info: &ModelInfo) -> Result<(), String> {
+    let k = info.predictor.classes;
+    if let Some(s) = &info.start_prior {
+        let fits = s.all.len() == k
+            && s.styles.len() == s.per_style.len()
+            && s.styles.len() <= crate::limits::MAX_MODEL_CLASSES
+            && s.per_style.iter().all(|r| r.len() == k)
+            && s.weight.is_finite()
+            && (0.0..=MAX_FITTED_WEIGHT).contains(&s.weight);
+        if !fits {
+            return Err(format!(
+                "start_prior sizes ({} classes, {} styles) or weight {} do not fit {k} classes",
+                s.all.len(),
+                s.styles.len(),
+                s.weight
+            ));
+        }
+    }
+    if let Some(v) = &info.variety {
+        let factor = |x: f32| x.is_finite() && x > 0.0 && x <= 1.0;
+        if !(factor(v.diversity_penalty)
+            && factor(v.same_move_penalty)
+            && v.window <= crate::limits::MAX_DIVERSITY_WINDOW)
+        {
+            return Err(format!(
+                "variety penalties {} / {} (window {}) outside (0, 1] (window at most {})",
+                v.diversity_penalty,
+                v.same_move_penalty,
+                v.window,
+                crate::limits::MAX_DIVERSITY_WINDOW
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The fitted weights and the song-level priors of `model.json`: weights finite and within
 /// 0–[`MAX_FITTED_WEIGHT`], the music-feature expert's and the style prior's sizes those of
 /// the predictor's classes (a corrupt file must not allocate without bound or be indexed out
@@ -865,21 +917,7 @@ fn check_combination(info: &ModelInfo) -> Result<(), String> {
             return Err(format!("{name} is {w}, outside 0–{MAX_FITTED_WEIGHT}"));
         }
     }
-    if let Some(v) = &info.variety {
-        let factor = |x: f32| x.is_finite() && x > 0.0 && x <= 1.0;
-        if !(factor(v.diversity_penalty)
-            && factor(v.same_move_penalty)
-            && v.window <= crate::limits::MAX_DIVERSITY_WINDOW)
-        {
-            return Err(format!(
-                "variety penalties {} / {} (window {}) outside (0, 1] (window at most {})",
-                v.diversity_penalty,
-                v.same_move_penalty,
-                v.window,
-                crate::limits::MAX_DIVERSITY_WINDOW
-            ));
-        }
-    }
+    check_start_and_variety(info)?;
     if let Some(g) = &info.feature_expert {
         let fits = g.features <= 4 * super::features::MUSIC_FEATURES
             && g.mean.len() == 2 * g.features

@@ -211,9 +211,133 @@ pub fn with_prior(probs: &[Vec<f32>], prior: &[f32], weight: f32) -> Vec<Vec<f32
         .collect()
 }
 
+/// How dances begin: `P(first phrase)` over the K classes, for every training song and per
+/// declared style (saved in `model.json` as `start_prior`). An HMM's initial-state
+/// distribution, which the paper's chain (Eq. 5) leaves uniform: a routine often opens with
+/// a preparation or a standard figure of its dance, and a known first phrase carries through
+/// the transition matrix to the phrases after it. Applied to a song's first phrase only, as
+/// `F_0(j) · P(j)^weight` ([`with_prior`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartPrior {
+    /// Over every training song's first labelled phrase (smoothed, see [`Self::from_songs`]).
+    pub all: Vec<f32>,
+    /// Style names with a row in `per_style`.
+    pub styles: Vec<String>,
+    /// Per style, over its songs' first phrases.
+    pub per_style: Vec<Vec<f32>>,
+    /// Weight of the prior on the first phrase (fitted on validation songs; 0 = off).
+    #[serde(default)]
+    pub weight: f32,
+}
+
+/// Add-`START_SMOOTHING` smoothing of the first-phrase counts: a class never seen first
+/// keeps some mass (a song may open with anything), so a weight of 1 sharpens rather than
+/// forbids.
+const START_SMOOTHING: f32 = 0.5;
+
+impl StartPrior {
+    /// Counts the first label of every song (`(style, labels)`; labels ≥ `k` and empty songs
+    /// are skipped), with [`START_SMOOTHING`]; `weight` 0. `None` without any song.
+    pub fn from_songs<'a>(
+        songs: impl IntoIterator<Item = (Option<&'a str>, &'a [usize])>,
+        k: usize,
+    ) -> Option<StartPrior> {
+        let mut all = vec![START_SMOOTHING; k];
+        let mut styles: Vec<String> = Vec::new();
+        let mut per_style: Vec<Vec<f32>> = Vec::new();
+        let mut seen = 0usize;
+        for (style, labels) in songs {
+            let Some(&first) = labels.first().filter(|&&l| l < k) else {
+                continue;
+            };
+            seen += 1;
+            all[first] += 1.0;
+            if let Some(st) = style.map(str::trim).filter(|s| !s.is_empty()) {
+                let i = match styles.iter().position(|s| s.eq_ignore_ascii_case(st)) {
+                    Some(i) => i,
+                    None => {
+                        styles.push(st.to_string());
+                        per_style.push(vec![START_SMOOTHING; k]);
+                        styles.len() - 1
+                    }
+                };
+                per_style[i][first] += 1.0;
+            }
+        }
+        if seen == 0 {
+            return None;
+        }
+        let normalise = |v: &mut Vec<f32>| {
+            let s: f32 = v.iter().sum();
+            v.iter_mut().for_each(|x| *x /= s);
+        };
+        normalise(&mut all);
+        per_style.iter_mut().for_each(normalise);
+        Some(StartPrior {
+            all,
+            styles,
+            per_style,
+            weight: 0.0,
+        })
+    }
+
+    /// The prior for a song of `declared` style (its style's row when known, else all songs').
+    pub fn for_style(&self, declared: Option<&str>) -> &[f32] {
+        declared
+            .map(str::trim)
+            .and_then(|d| self.styles.iter().position(|s| s.eq_ignore_ascii_case(d)))
+            .and_then(|i| self.per_style.get(i))
+            .map_or(&self.all[..], Vec::as_slice)
+    }
+}
+
+/// `probs` with its first row multiplied by `prior^weight` (and renormalised).
+pub fn with_start(probs: &[Vec<f32>], prior: &[f32], weight: f32) -> Vec<Vec<f32>> {
+    let mut out = probs.to_vec();
+    if let Some(first) = out.first_mut()
+        && weight != 0.0
+        && prior.len() == first.len()
+    {
+        *first = with_prior(std::slice::from_ref(first), prior, weight)
+            .pop()
+            .unwrap_or_default();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_prior_counts_first_phrases_per_style() {
+        let songs: Vec<(Option<&str>, Vec<usize>)> = vec![
+            (Some("waltz"), vec![2, 0, 1]),
+            (Some("Waltz "), vec![2, 1]),
+            (Some("tango"), vec![3, 3]),
+            (None, vec![1]),
+            (Some("tango"), vec![]),
+            (None, vec![9]),
+        ];
+        let p = StartPrior::from_songs(songs.iter().map(|(s, l)| (*s, l.as_slice())), 4)
+            .expect("songs");
+        assert_eq!(p.styles, ["waltz", "tango"]);
+        assert_eq!(p.weight, 0.0);
+        let w = p.for_style(Some("WALTZ"));
+        assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((w[2] - 0.625).abs() < 1e-6 && w[0] > 0.0, "{w:?}");
+        assert_eq!(p.for_style(Some("rumba")), &p.all[..]);
+        assert_eq!(p.for_style(None), &p.all[..]);
+        // four songs counted in `all` (the empty one and the out-of-range label are not)
+        assert!((p.all[2] - 2.5 / 6.0).abs() < 1e-6, "{:?}", p.all);
+        assert!(StartPrior::from_songs(std::iter::empty(), 4).is_none());
+        // only the first row moves
+        let probs = vec![vec![0.25f32; 4]; 3];
+        let out = with_start(&probs, w, 1.0);
+        assert!((out[0][2] - 0.625).abs() < 1e-6);
+        assert_eq!(out[1..], probs[1..]);
+        assert_eq!(with_start(&probs, w, 0.0), probs);
+    }
 
     #[test]
     fn styles_are_told_apart_and_their_repertoires_become_the_prior() {

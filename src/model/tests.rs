@@ -60,6 +60,7 @@ fn test_info(net: &NetConfig, predictor: PredictorConfig) -> ModelInfo {
         feature_expert: None,
         prior_correction: None,
         variety: None,
+        start_prior: None,
     }
 }
 

@@ -423,11 +423,13 @@ pub fn train_model(
     let m = Transitions::smoothed(&fit.styles, &fit.sequences(&all_train), c.beta);
     let set = &fit.set;
     let (style_prior, feature_expert) = fit.song_priors(&c);
+    let start_prior = fit.weighted_start_prior(&all_train, c.c.start_weight);
     let priors = SongPriors {
         network: c.c.network_weight,
         context: c.c.song_context,
         style: style_prior.as_ref(),
         expert: feature_expert.as_ref().map(|g| (g, g.weight)),
+        start: start_prior.as_ref(),
     };
     let mut report = evaluate_embeddings(&t, (&m, &priors), &set.songs_of(Split::Test), &device);
     let test_labels: Vec<usize> = set.flat(Split::Test).1;
@@ -460,6 +462,7 @@ pub fn train_model(
             cfg.predictor.classes,
         )),
         variety: c.variety,
+        start_prior,
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
     model.save_as(&job.out, job.half)?;
@@ -479,7 +482,8 @@ fn trained_on(
          split of {}{}; calibrated on {} folds, each song held out once ({} epochs kept, matrix \
          smoothing \
          {}, weight {} (next to a known slot {}), network exponent {}, prior correction {}, \
-         song context {}, style prior {} (declared style {}), music-feature expert {})",
+         song context {}, style prior {} (declared style {}), music-feature expert {}, start \
+         prior {})",
         if fit.cfg.predictor.features > 0 {
             "music features and candidate-aware head"
         } else {
@@ -502,6 +506,7 @@ fn trained_on(
         c.c.style_weight,
         c.declared_style,
         c.c.expert_weight,
+        c.c.start_weight,
     )
 }
 
@@ -772,6 +777,7 @@ impl<'a> Fitting<'a> {
             .collect();
         let features = |i: usize| phrase_features(&self.set.songs[i].song.samples);
         let labels: Vec<usize> = sequences.iter().flatten().copied().collect();
+        let start = self.start_prior(fit);
         let mut rows = probs.iter();
         FoldData {
             songs: keep
@@ -817,7 +823,44 @@ impl<'a> Fitting<'a> {
                 .collect(),
             // `styles` has one entry per class.
             log_prior: PriorCorrection::from_labels(1.0, &labels, self.styles.len()).log_prior,
+            start_priors: keep
+                .iter()
+                .map(|_| start.as_ref().map(|s| s.for_style(None).to_vec()))
+                .collect(),
+            declared_start_priors: keep
+                .iter()
+                .map(|&i| {
+                    start
+                        .as_ref()
+                        .map(|s| s.for_style(self.set.songs[i].style.as_deref()).to_vec())
+                })
+                .collect(),
         }
+    }
+
+    /// [`Self::start_prior`] with `weight`, `None` at weight 0 (nothing to save).
+    fn weighted_start_prior(
+        &self,
+        idx: &[usize],
+        weight: f32,
+    ) -> Option<crate::model::style::StartPrior> {
+        self.start_prior(idx)
+            .map(|s| crate::model::style::StartPrior { weight, ..s })
+            .filter(|s| s.weight > 0.0)
+    }
+
+    /// How the songs `idx` begin ([`crate::model::style::StartPrior::from_songs`] over the K
+    /// classes).
+    fn start_prior(&self, idx: &[usize]) -> Option<crate::model::style::StartPrior> {
+        crate::model::style::StartPrior::from_songs(
+            idx.iter().map(|&i| {
+                (
+                    self.set.songs[i].style.as_deref(),
+                    self.set.songs[i].labels.as_slice(),
+                )
+            }),
+            self.styles.len(),
+        )
     }
 
     /// The style prior and the music-feature expert fitted on every training song, with the
@@ -923,6 +966,10 @@ struct FoldData {
     declared_style_priors: Vec<Option<Vec<f32>>>,
     experts: Vec<Option<Vec<Vec<f32>>>>,
     log_prior: Vec<f32>,
+    /// How the fit songs' dances begin, for songs of unknown style.
+    start_priors: Vec<Option<Vec<f32>>>,
+    /// The same for each song's declared style, where the fit songs had it.
+    declared_start_priors: Vec<Option<Vec<f32>>>,
 }
 
 impl FoldData {
@@ -933,13 +980,16 @@ impl FoldData {
             style_priors: &self.style_priors,
             experts: &self.experts,
             log_prior: &self.log_prior,
+            start_priors: &self.start_priors,
         }
     }
 
-    /// The same songs with each declared style's repertoire as the style prior.
+    /// The same songs with each declared style's repertoire as the style prior and its
+    /// openings as the start prior.
     fn declared(&self) -> Validation<'_> {
         Validation {
             style_priors: &self.declared_style_priors,
+            start_priors: &self.declared_start_priors,
             ..self.validation()
         }
     }
@@ -1237,6 +1287,7 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvalTable> {
         .map(crate::model::style::StylePrior::weight_when_declared);
     table.expert_weight = model.info.priors().expert.map_or(0.0, |(_, w)| w);
     table.variety = model.info.variety;
+    table.start_weight = model.info.start_prior.as_ref().map_or(0.0, |s| s.weight);
     Ok(table)
 }
 

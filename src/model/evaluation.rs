@@ -1325,13 +1325,15 @@ mod tests {
                 )
             })
             .collect();
-        let v = fit_variety(
-            &[plain_validation(&varied, std::slice::from_ref(&m), &[])],
-            &c,
-            &moves,
-            3,
-        )
-        .expect("fitted");
+        let fit = |songs: &[EvalSong]| {
+            fit_variety(
+                &[plain_validation(songs, std::slice::from_ref(&m), &[])],
+                &c,
+                &moves,
+                3,
+            )
+        };
+        let v = fit(&varied).expect("fitted");
         assert!(
             v.diversity_penalty < 1.0 && v.same_move_penalty < 1.0,
             "{v:?}"
@@ -1341,13 +1343,7 @@ mod tests {
         let held: Vec<EvalSong> = (0..4)
             .map(|i| song((0..12).map(|t| 2 * ((t / 4 + i) % 3)).collect()))
             .collect();
-        let h = fit_variety(
-            &[plain_validation(&held, std::slice::from_ref(&m), &[])],
-            &c,
-            &moves,
-            3,
-        )
-        .expect("fitted");
+        let h = fit(&held).expect("fitted");
         assert_eq!(
             (h.diversity_penalty, h.same_move_penalty),
             (1.0, 1.0),
@@ -1355,15 +1351,7 @@ mod tests {
         );
         assert!((h.log_likelihood - h.log_likelihood_off).abs() < 1e-12);
         // nothing to score
-        assert!(
-            fit_variety(
-                &[plain_validation(&[], std::slice::from_ref(&m), &[])],
-                &c,
-                &moves,
-                3
-            )
-            .is_none()
-        );
+        assert!(fit(&[]).is_none());
     }
 
     #[test]

@@ -182,6 +182,11 @@ pub fn bench_learn(
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct PretrainKey {
     program: String,
+    /// The analysis version its phrases and targets came from
+    /// ([`crate::cache::ANALYSIS_VERSION`]; 0 in keys from before it was recorded, so an
+    /// analysis change pretrains again).
+    #[serde(default)]
+    analysis: u32,
     songs: Vec<String>,
     config: String,
     epochs: usize,
@@ -198,6 +203,7 @@ impl PretrainKey {
     fn of(r: &PretrainRequest) -> PretrainKey {
         PretrainKey {
             program: env!("CARGO_PKG_VERSION").to_string(),
+            analysis: crate::cache::ANALYSIS_VERSION,
             songs: r
                 .songs
                 .iter()
@@ -247,5 +253,36 @@ fn train_request(req: &BenchLearnRequest, labels: &Path, run: &Path) -> TrainReq
         half: false,
         device: req.device.clone(),
         skip_imported: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key written before the analysis version was recorded (or under another one) does
+    /// not vouch for the encoder: the phrases it was pretrained on may have changed.
+    #[test]
+    fn a_pretraining_key_names_the_analysis_version() {
+        let req = PretrainRequest {
+            songs: vec![PathBuf::from("a/waltz-00.wav")],
+            out: PathBuf::from("out"),
+            config: "compact".into(),
+            epochs: 5,
+            batch: 16,
+            lr: 1e-3,
+            decay_every: 3,
+            seed: 1,
+            resume: false,
+            device: "flex".into(),
+        };
+        let key = PretrainKey::of(&req);
+        assert_eq!(key.analysis, crate::cache::ANALYSIS_VERSION);
+        assert!(key.same_run(&key.clone()));
+        let mut json = serde_json::to_value(&key).unwrap();
+        json.as_object_mut().unwrap().remove("analysis");
+        let old: PretrainKey = serde_json::from_value(json).unwrap();
+        assert_eq!(old.analysis, 0);
+        assert!(!old.same_run(&key));
     }
 }

@@ -341,26 +341,18 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
     assert_eq!(saved["settings"]["decode"]["diversity_window"], 0);
     // `--variety off` is `--no-variety`; `--variety on` the program's penalties, which the
     // built-in model (fitted on no labels of its own) also gets by default
-    let out = run(&[
-        "suggest",
-        wav.to_str().unwrap(),
-        "-o",
-        project.to_str().unwrap(),
-        "--json",
-        "--variety",
-        "off",
-    ]);
-    assert_eq!(check_metrics_json(&out.stdout), plain);
-    let out = run(&[
-        "suggest",
-        wav.to_str().unwrap(),
-        "-o",
-        project.to_str().unwrap(),
-        "--json",
-        "--variety",
-        "on",
-    ]);
-    assert_eq!(check_metrics_json(&out.stdout), v);
+    for (choice, want) in [("off", &plain), ("on", &v)] {
+        let out = run(&[
+            "suggest",
+            wav.to_str().unwrap(),
+            "-o",
+            project.to_str().unwrap(),
+            "--json",
+            "--variety",
+            choice,
+        ]);
+        assert_eq!(check_metrics_json(&out.stdout), *want, "--variety {choice}");
+    }
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&project).unwrap()).unwrap();
     assert_eq!(saved["settings"]["decode"]["diversity_window"], 40);

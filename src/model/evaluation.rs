@@ -713,6 +713,24 @@ struct Point {
     start: usize,
 }
 
+impl Point {
+    /// The point of combination `c` in `lists` (`None` when `c` holds a weight outside
+    /// them): the inverse of the mapping at the end of [`calibrate`].
+    fn of(c: &Combination, lists: &[&[f32]; 8]) -> Option<Point> {
+        let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x);
+        Some(Point {
+            matrix: c.matrix,
+            w: find(lists[1], c.matrix_weight)?,
+            tau: find(lists[2], c.network_weight)?,
+            lambda: find(lists[3], c.style_weight)?,
+            kappa: find(lists[4], c.expert_weight)?,
+            gamma: find(lists[5], c.song_context)?,
+            alpha: find(lists[6], c.prior_correction)?,
+            start: find(lists[7], c.start_weight)?,
+        })
+    }
+}
+
 /// Fits the combination of network, priors and matrix on validation songs. It maximises the
 /// mean of two halves: the mean reciprocal rank of the true labels over the whole-song
 /// decode (which sets `w`), and the interactive half of [`best_interactive`] (which sets
@@ -798,20 +816,7 @@ pub fn calibrate(v: &[Validation<'_>]) -> Combination {
 /// strictly better (or when `c` holds a weight outside the lists).
 pub fn calibrate_style_weight(v: &[Validation<'_>], c: &Combination) -> f32 {
     let lists = weight_lists(v);
-    let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x);
-    let base = (|| {
-        Some(Point {
-            matrix: c.matrix,
-            w: find(lists[1], c.matrix_weight)?,
-            tau: find(lists[2], c.network_weight)?,
-            lambda: find(lists[3], c.style_weight)?,
-            kappa: find(lists[4], c.expert_weight)?,
-            gamma: find(lists[5], c.song_context)?,
-            alpha: find(lists[6], c.prior_correction)?,
-            start: find(lists[7], c.start_weight)?,
-        })
-    })();
-    let Some(base) = base else {
+    let Some(base) = Point::of(c, &lists) else {
         return c.style_weight;
     };
     let mut memo = std::collections::HashMap::new();
@@ -912,17 +917,7 @@ fn next_labels(
     window: usize,
 ) -> Option<Vec<NextLabel>> {
     let lists = weight_lists(v);
-    let find = |list: &[f32], x: f32| list.iter().position(|&y| y == x);
-    let p = Point {
-        matrix: c.matrix,
-        w: find(lists[1], c.matrix_weight)?,
-        tau: find(lists[2], c.network_weight)?,
-        lambda: find(lists[3], c.style_weight)?,
-        kappa: find(lists[4], c.expert_weight)?,
-        gamma: find(lists[5], c.song_context)?,
-        alpha: find(lists[6], c.prior_correction)?,
-        start: find(lists[7], c.start_weight)?,
-    };
+    let p = Point::of(c, &lists)?;
     let move_of = |class: usize| moves.get(class).copied();
     let mut cases = Vec::new();
     for f in v {

@@ -50,15 +50,20 @@ pub fn move_name(clip: &str) -> &str {
 /// One move index per library phrase ([`move_name`] of its clip), numbered in order of first
 /// appearance.
 pub fn moves_of(index: &LibraryIndex) -> Vec<u32> {
+    move_ids(index.phrases.iter().map(|p| p.clip.as_str()))
+}
+
+/// One move index per phrase, given each phrase's clip ([`move_name`]), numbered in order of
+/// first appearance.
+pub fn move_ids<'a>(clips: impl IntoIterator<Item = &'a str>) -> Vec<u32> {
     // A map, not a scan of the names seen so far: this runs on every re-rank (K up to
     // thousands).
     let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    index
-        .phrases
-        .iter()
-        .map(|p| {
+    clips
+        .into_iter()
+        .map(|clip| {
             let next = ids.len() as u32;
-            *ids.entry(move_name(&p.clip)).or_insert(next)
+            *ids.entry(move_name(clip)).or_insert(next)
         })
         .collect()
 }

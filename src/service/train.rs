@@ -557,17 +557,7 @@ impl<'a> Fitting<'a> {
             folds,
             all_train,
             styles: phrases.iter().map(|p| p.style.clone()).collect(),
-            moves: {
-                let mut ids = std::collections::HashMap::new();
-                phrases
-                    .iter()
-                    .map(|p| {
-                        let next = ids.len() as u32;
-                        *ids.entry(crate::choreo::variety::move_name(&p.clip))
-                            .or_insert(next)
-                    })
-                    .collect()
-            },
+            moves: crate::choreo::variety::move_ids(phrases.iter().map(|p| p.clip.as_str())),
             candidates: candidate_matrix(&phrases),
             set,
             cfg: cfg.clone(),
@@ -738,9 +728,10 @@ impl<'a> Fitting<'a> {
         // Every weight is fitted with each song's style prior from its declared style (songs
         // that declare none, or one the prior does not know, without a style prior), as
         // `evaluate` and a project with a style rank; then the style prior's weight alone
-        // again, with every song's prior guessed from its music, for songs nobody labelled. Fitted the other way round (the weights for the guess first),
-        // the declared styles' weight ranked the held-out songs of the learning benchmark
-        // worse than the per-style frequency at top-1 (BENCHMARKS, session 8).
+        // again, with every song's prior guessed from its music, for songs nobody labelled.
+        // Fitted the other way round (the weights for the guess first), the declared styles'
+        // weight ranked the held-out songs of the learning benchmark worse than the
+        // per-style frequency at top-1 (BENCHMARKS, session 8).
         let declared: Vec<Validation> = parts.iter().map(FoldData::declared).collect();
         let c = crate::model::evaluation::calibrate(&declared);
         let guessed: Vec<Validation> = parts.iter().map(FoldData::validation).collect();

@@ -37,6 +37,15 @@ pub struct StylePrior {
     pub declared_weight: Option<f32>,
 }
 
+/// Where the style `name` is in `styles`: names compared without case and surrounding
+/// blanks, as a declared style is matched everywhere.
+fn style_index(styles: &[String], name: &str) -> Option<usize> {
+    let want = name.trim();
+    styles
+        .iter()
+        .position(|s| s.trim().eq_ignore_ascii_case(want))
+}
+
 /// A song's music features averaged over its phrases.
 pub fn song_features(phrases: &[&[f32]]) -> Vec<f32> {
     let Some(d) = phrases.first().map(|p| p.len()) else {
@@ -135,11 +144,7 @@ impl StylePrior {
     /// and surrounding blanks); `None` for a style it never saw, whose songs then fall back
     /// to the music's guess.
     pub fn declared_prior(&self, style: &str) -> Option<&[f32]> {
-        let want = style.trim();
-        let i = self
-            .styles
-            .iter()
-            .position(|s| s.trim().eq_ignore_ascii_case(want))?;
+        let i = style_index(&self.styles, style)?;
         self.phrase_given_style.get(i).map(Vec::as_slice)
     }
 
@@ -253,7 +258,7 @@ impl StartPrior {
             seen += 1;
             all[first] += 1.0;
             if let Some(st) = style.map(str::trim).filter(|s| !s.is_empty()) {
-                let i = match styles.iter().position(|s| s.eq_ignore_ascii_case(st)) {
+                let i = match style_index(&styles, st) {
                     Some(i) => i,
                     None => {
                         styles.push(st.to_string());
@@ -284,8 +289,7 @@ impl StartPrior {
     /// The prior for a song of `declared` style (its style's row when known, else all songs').
     pub fn for_style(&self, declared: Option<&str>) -> &[f32] {
         declared
-            .map(str::trim)
-            .and_then(|d| self.styles.iter().position(|s| s.eq_ignore_ascii_case(d)))
+            .and_then(|d| style_index(&self.styles, d))
             .and_then(|i| self.per_style.get(i))
             .map_or(&self.all[..], Vec::as_slice)
     }

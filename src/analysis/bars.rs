@@ -268,14 +268,19 @@ pub const SIX_MIN_BPM: f64 = 120.0;
 /// Other meters are left as they are.
 pub fn three_or_six(
     bars: Bars,
-    kick: &[f32],
+    kick: impl FnOnce() -> Vec<f32>,
     beat_frames: &[usize],
     tempo_bpm: f64,
     evidence: &[f64],
     cfg: &BarConfig,
 ) -> Bars {
     let m = bars.beats_per_bar;
-    if !(m == 3 || m == 6) || beat_frames.len() != bars.beat_in_bar.len() || kick.is_empty() {
+    if !(m == 3 || m == 6) || beat_frames.len() != bars.beat_in_bar.len() {
+        return bars;
+    }
+    // only songs read as 3 or 6 pay for the envelope
+    let kick = kick();
+    if kick.is_empty() {
         return bars;
     }
     // the starts of three-beat groups, alternately in group 0 and group 1
@@ -293,7 +298,7 @@ pub fn three_or_six(
             k % 2
         };
         let at = beat_frames[i].min(kick.len() - 1);
-        mass[g].0 += f64::from(super::beats::local_max(kick, at, 2));
+        mass[g].0 += f64::from(super::beats::local_max(&kick, at, 2));
         mass[g].1 += 1;
     }
     let mean = |g: usize| mass[g].0 / mass[g].1.max(1) as f64;
@@ -421,29 +426,43 @@ mod tests {
         let cfg = BarConfig::default();
         let six = decode_bars(&evidence, &cfg);
         assert_eq!(six.beats_per_bar, 6);
-        let three = three_or_six(six.clone(), &kick_every(3), &frames, 150.0, &evidence, &cfg);
+        let three = three_or_six(
+            six.clone(),
+            || kick_every(3),
+            &frames,
+            150.0,
+            &evidence,
+            &cfg,
+        );
         assert_eq!(three.beats_per_bar, 3);
         assert_eq!(three.downbeat_indices.len(), beats / 3);
         assert!(three.downbeat_indices.iter().all(|i| i % 3 == 0));
-        let kept = three_or_six(six.clone(), &kick_every(6), &frames, 150.0, &evidence, &cfg);
+        let kept = three_or_six(
+            six.clone(),
+            || kick_every(6),
+            &frames,
+            150.0,
+            &evidence,
+            &cfg,
+        );
         assert_eq!(kept, six);
         // a slow pulse is never joined into bars of six
         let slow = three_or_six(
             three.clone(),
-            &kick_every(6),
+            || kick_every(6),
             &frames,
             90.0,
             &evidence,
             &cfg,
         );
         assert_eq!(slow, three);
-        let back = three_or_six(three, &kick_every(6), &frames, 150.0, &evidence, &cfg);
+        let back = three_or_six(three, || kick_every(6), &frames, 150.0, &evidence, &cfg);
         assert_eq!(back.beats_per_bar, 6);
         // no kick at all: left to the harmony
         assert_eq!(
             three_or_six(
                 six.clone(),
-                &vec![0.0; 2000],
+                || vec![0.0; 2000],
                 &frames,
                 150.0,
                 &evidence,

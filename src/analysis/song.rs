@@ -247,10 +247,9 @@ fn rhythm_chain(
         BarConfig::default()
     };
     let bars = decode_bars(&evidence, &bar_cfg);
-    let kick = super::beats::kick_envelope(&mel_db, cfg);
     let bars = three_or_six(
         bars,
-        &kick,
+        || super::beats::kick_envelope(&mel_db, cfg),
         &bt.beat_frames,
         bt.tempo_bpm,
         &evidence,

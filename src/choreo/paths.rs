@@ -1,16 +1,13 @@
 //! Paths stored in documents: relative to the document's folder when possible, with `/`
 //! separators, so a project folder can move as a whole.
 
+use crate::confine::lexical;
 use std::path::{Component, Path, PathBuf};
-
-fn absolute(p: &Path) -> PathBuf {
-    crate::confine::lexical(p)
-}
 
 /// `target` relative to the folder `base_dir` (lexically, `..` where needed); the absolute
 /// path when they share no root (other drive).
 pub fn relative_to(base_dir: &Path, target: &Path) -> String {
-    let (b, t) = (absolute(base_dir), absolute(target));
+    let (b, t) = (lexical(base_dir), lexical(target));
     let bc: Vec<Component> = b.components().collect();
     let tc: Vec<Component> = t.components().collect();
     let common = bc.iter().zip(&tc).take_while(|(a, b)| a == b).count();
@@ -38,7 +35,7 @@ pub fn resolve(base_dir: &Path, stored: &str) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        absolute(&base_dir.join(p))
+        lexical(&base_dir.join(p))
     }
 }
 

@@ -312,28 +312,28 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
 
     // suggest --json prints the same metrics for the same ranking; the baseline is seeded
     let project = dir.join("demo.phrasewise.json");
-    let out = run(&[
-        "suggest",
-        wav.to_str().unwrap(),
-        "-o",
-        project.to_str().unwrap(),
-        "--json",
-    ]);
-    let s = check_metrics_json(&out.stdout);
+    // `suggest SONG -o PROJECT --json` with `extra` arguments: its metrics JSON
+    let suggest = |extra: &[&str]| {
+        let args = [
+            &[
+                "suggest",
+                wav.to_str().unwrap(),
+                "-o",
+                project.to_str().unwrap(),
+                "--json",
+            ][..],
+            extra,
+        ]
+        .concat();
+        check_metrics_json(&run(&args).stdout)
+    };
+    let s = suggest(&[]);
     assert_eq!(s, v, "suggest --json and choreograph --json differ");
     assert!(project.is_file());
 
     // --no-variety decodes the plain chain: the dance concentrates on fewer moves, and the
     // project records the settings it was decoded with
-    let out = run(&[
-        "suggest",
-        wav.to_str().unwrap(),
-        "-o",
-        project.to_str().unwrap(),
-        "--json",
-        "--no-variety",
-    ]);
-    let plain = check_metrics_json(&out.stdout);
+    let plain = suggest(&["--no-variety"]);
     let most = |x: &serde_json::Value| x["metrics"]["most_used_move_share"].as_f64().unwrap();
     assert!(most(&plain) > most(&v), "{plain} vs {v}");
     let saved: serde_json::Value =
@@ -342,16 +342,7 @@ fn choreograph_json_prints_metrics_and_random_baseline() {
     // `--variety off` is `--no-variety`; `--variety on` the program's penalties, which the
     // built-in model (fitted on no labels of its own) also gets by default
     for (choice, want) in [("off", &plain), ("on", &v)] {
-        let out = run(&[
-            "suggest",
-            wav.to_str().unwrap(),
-            "-o",
-            project.to_str().unwrap(),
-            "--json",
-            "--variety",
-            choice,
-        ]);
-        assert_eq!(check_metrics_json(&out.stdout), *want, "--variety {choice}");
+        assert_eq!(suggest(&["--variety", choice]), *want, "--variety {choice}");
     }
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&project).unwrap()).unwrap();

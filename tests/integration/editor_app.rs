@@ -44,6 +44,17 @@ fn harness(dir: &std::path::Path, wgpu: bool) -> Harness<'static, EditorApp> {
     h
 }
 
+/// An editor started on the file `path` (recovery files under `dir`), two frames run.
+fn harness_opening(dir: &std::path::Path, path: &std::path::Path) -> Harness<'static, EditorApp> {
+    let mut opts = options(dir);
+    opts.open = Start::Path(path.to_path_buf());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| EditorApp::new(cc, opts));
+    h.run_steps(2);
+    h
+}
+
 fn chosen(app: &EditorApp, t: usize) -> Option<String> {
     app.editor.session.as_ref()?.project.slots[t]
         .decision
@@ -270,12 +281,7 @@ fn two_editors_on_two_documents_keep_their_own_recovery() {
     assert!(rb.pending().is_none());
     assert!(ra.pending().is_some(), "A's recovery untouched by B");
     // An editor opening A's project is offered A's recovery; one on the demo is not.
-    let mut opts = options(&dir);
-    opts.open = Start::Path(a_path.clone());
-    let mut c = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| EditorApp::new(cc, opts));
-    c.run_steps(2);
+    let mut c = harness_opening(&dir, &a_path);
     assert!(
         c.query_by_label("Recover").is_some(),
         "A's recovery offered"
@@ -412,12 +418,7 @@ fn a_project_whose_song_moved_asks_for_it_and_opens() {
     let moved = dir.join("elsewhere").join("moved.wav");
     std::fs::rename(dir.join("song.wav"), &moved).expect("move song");
 
-    let mut opts = options(&dir);
-    opts.open = Start::Path(project_path.clone());
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| EditorApp::new(cc, opts));
-    h.run_steps(2);
+    let mut h = harness_opening(&dir, &project_path);
     assert!(h.state().editor.session.is_none());
     let status = format!("{:?}", h.state().editor.status);
     assert!(status.contains("the song moved"), "{status}");
@@ -472,12 +473,7 @@ fn a_project_pointing_outside_its_folder_asks_for_trust() {
     )
     .expect("edit");
 
-    let mut opts = options(&dir);
-    opts.open = Start::Path(project_path.clone());
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| EditorApp::new(cc, opts));
-    h.run_steps(2);
+    let mut h = harness_opening(&dir, &project_path);
     assert!(h.state().editor.session.is_none());
     let status = format!("{:?}", h.state().editor.status);
     assert!(status.contains("outside the project's folder"), "{status}");

@@ -12,6 +12,7 @@
 //!   learned embeddings.
 //! * [`style`]: the song's style inferred from its music, as a prior over the phrases.
 //! * [`data`]: labeled / unlabeled songs → per-phrase inputs and targets, cached on disk.
+//! * [`heap`]: glibc's allocator set to keep training's large buffers while it runs.
 //! * [`train`]: pretraining, embedding cache, predictor training, co-ascent; checkpoints.
 //! * [`folder`]: the model folder (weights + config + M + library fingerprint), the scorer
 //!   entry point [`PhraseModel`], evaluation (top-k with and without M).
@@ -28,6 +29,7 @@ pub mod evaluation;
 pub mod feature_expert;
 pub mod features;
 pub mod folder;
+pub mod heap;
 pub mod kernels;
 pub mod net;
 pub mod predictor;

@@ -408,6 +408,7 @@ pub fn pretrain(
             path: out.to_path_buf(),
         });
     }
+    let _heap = super::heap::TrainingHeap::hold();
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     let mut net = cfg.net.init(&ad);

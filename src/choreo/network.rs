@@ -463,8 +463,10 @@ mod tests {
             diversity_penalty: 0.5,
             same_move_penalty: 1.0,
             window: 12,
-            log_likelihood: -1.0,
-            log_likelihood_off: -1.1,
+            mismatch: 0.1,
+            mismatch_off: 0.5,
+            labels: Default::default(),
+            decoded: Default::default(),
             phrases: 50,
         });
         let fitted = s.decode_settings(None);

@@ -186,14 +186,19 @@ impl EvalTable {
         if let Some(v) = &self.variety {
             s.push_str(&format!(
                 "variety decode fitted on {} labeled phrases: reuse penalty {}, same move back \
-                 to back {} (window {} slots; next-label log-likelihood {:.4}, {:.4} with both \
-                 off)\n",
+                 to back {} (window {} slots); distinct moves per slot {:.2} decoded, {:.2} \
+                 labelled; most-used move {:.2} decoded, {:.2} labelled (mismatch {:.3}, \
+                 {:.3} with both off)\n",
                 v.phrases,
                 v.diversity_penalty,
                 v.same_move_penalty,
                 v.window,
-                v.log_likelihood,
-                v.log_likelihood_off
+                v.decoded.distinct_move_share,
+                v.labels.distinct_move_share,
+                v.decoded.most_used_move_share,
+                v.labels.most_used_move_share,
+                v.mismatch,
+                v.mismatch_off
             ));
         }
         if !self.per_style.is_empty() {
@@ -841,6 +846,48 @@ pub const REUSE_PENALTIES: [f32; 5] = [1.0, 0.5, 0.3, 0.1, 0.02];
 /// Same-move-back-to-back penalties (`same_move_penalty`) tried by [`fit_variety`], 1 = off.
 pub const SAME_MOVE_PENALTIES: [f32; 4] = [1.0, 0.5, 0.1, 0.01];
 
+/// How much a dance repeats its moves, per song and averaged over songs: what
+/// [`fit_variety`] matches (the same two shares as the dance metrics of `motion::metrics`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RepeatStats {
+    /// Distinct moves / slots.
+    pub distinct_move_share: f64,
+    /// Slots of the most-used move / slots.
+    pub most_used_move_share: f64,
+}
+
+impl RepeatStats {
+    /// The shares of one song's classes (`None` for a class without a move counts as its
+    /// own move).
+    fn of(classes: &[usize], moves: &[u32]) -> RepeatStats {
+        let mut counts: std::collections::HashMap<Option<u32>, usize> =
+            std::collections::HashMap::new();
+        for &c in classes {
+            *counts.entry(moves.get(c).copied()).or_default() += 1;
+        }
+        let n = classes.len().max(1) as f64;
+        RepeatStats {
+            distinct_move_share: counts.len() as f64 / n,
+            most_used_move_share: counts.values().copied().max().unwrap_or(0) as f64 / n,
+        }
+    }
+
+    /// The mean of `stats`.
+    fn mean(stats: &[RepeatStats]) -> RepeatStats {
+        let n = stats.len().max(1) as f64;
+        RepeatStats {
+            distinct_move_share: stats.iter().map(|s| s.distinct_move_share).sum::<f64>() / n,
+            most_used_move_share: stats.iter().map(|s| s.most_used_move_share).sum::<f64>() / n,
+        }
+    }
+
+    /// `|Δ distinct| + |Δ most used|`.
+    fn distance(&self, other: &RepeatStats) -> f64 {
+        (self.distinct_move_share - other.distinct_move_share).abs()
+            + (self.most_used_move_share - other.most_used_move_share).abs()
+    }
+}
+
 /// The variety decode's penalties as the labels call for them ([`fit_variety`]).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VarietyFit {
@@ -850,41 +897,97 @@ pub struct VarietyFit {
     pub same_move_penalty: f32,
     /// Slots looked back.
     pub window: usize,
-    /// Mean log-likelihood of the next true label it reached (higher is better).
-    pub log_likelihood: f64,
-    /// Mean log-likelihood with both penalties off, for comparison.
-    pub log_likelihood_off: f64,
+    /// Mean over songs of `|Δ distinct| + |Δ most used|` between the decoded dances and
+    /// the labels with these penalties (lower is better).
+    #[serde(default)]
+    pub mismatch: f64,
+    /// The same with both penalties off, for comparison.
+    #[serde(default)]
+    pub mismatch_off: f64,
+    /// How the labelled dances repeat their moves (means over songs).
+    #[serde(default)]
+    pub labels: RepeatStats,
+    /// How the dances decoded with these penalties repeat theirs.
+    #[serde(default)]
+    pub decoded: RepeatStats,
     /// Labeled phrases it was fitted on.
     pub phrases: usize,
 }
 
 /// Fits the variety decode's penalties (`choreo::decode::DecodeSettings::diversity_penalty`
-/// and `same_move_penalty`) to how the labelled dances repeat themselves: each phrase after
-/// the first is scored as in the interactive case (F combined as `c` says, `w_L · log M` from
-/// the previous true label), plus `ln same_move` when its move is the previous label's and
-/// `ln reuse` per earlier use of its move among the `window` labels before it; the pair of
-/// [`REUSE_PENALTIES`] × [`SAME_MOVE_PENALTIES`] under which the true labels are likeliest
-/// (mean log-softmax) is kept — a log-linear feature weight fitted by teacher forcing, as
-/// `w_L`. Labels that repeat moves more than F and M expect push the penalties towards 1
-/// (off); labels that avoid it push them down. `moves` gives each class's move. `None` when
-/// `c` holds a weight outside the lists or nothing can be scored.
+/// and `same_move_penalty`) so that dances decoded with them repeat their moves as the
+/// labelled dances do: every validation song is decoded left to right (each slot the class
+/// with the best `F` as `c` combines it, `w · log M` from the slot before, `ln same_move` for
+/// the previous slot's move and `ln reuse` per earlier use of its move among the `window`
+/// slots before), and the pair of [`REUSE_PENALTIES`] × [`SAME_MOVE_PENALTIES`] whose dances'
+/// distinct-move and most-used-move shares lie closest to the labels' (mean over songs of
+/// the summed absolute differences) is kept, the weaker pair on a tie.
+///
+/// Why not the likelihood of the next true label (teacher forcing), as `w_L` is fitted: a
+/// penalty is a decoding rule, not a probability. Labels that reuse a song's few moves make
+/// any penalty less likely, so that fit switched the penalties off — and a decode without
+/// them keeps taking the one best-scoring move (the retrained default model danced one move
+/// in 31 of MakeMe's 37 slots), far more repetitive than the labels it learnt from. The same
+/// holds for greedy decoding of language models, whose repetition penalties are set on the
+/// output, not on the likelihood. `moves` gives each class's move. `None` when `c` holds a
+/// weight outside the lists or there is no song to decode.
 pub fn fit_variety(
     v: &[Validation<'_>],
     c: &Combination,
     moves: &[u32],
     window: usize,
 ) -> Option<VarietyFit> {
-    let cases = next_labels(v, c, moves, window)?;
-    if cases.is_empty() {
+    let lists = weight_lists(v);
+    let p = Point::of(c, &lists)?;
+    let mut songs = Vec::new();
+    for f in v {
+        let m = f.ms.get(p.matrix)?;
+        for s in combined_songs(f, &lists, p) {
+            let n = s.labels.len().min(s.probs.len());
+            if n > 0 {
+                songs.push((m, f.log_prior, s, n));
+            }
+        }
+    }
+    if songs.is_empty() {
         return None;
     }
-    let off = mean_next_ll(&cases, 1.0, 1.0);
-    let mut best = (off, 1.0f32, 1.0f32);
+    let w = lists[1][p.w];
+    let labels = RepeatStats::mean(
+        &songs
+            .iter()
+            .map(|(_, _, s, n)| RepeatStats::of(&s.labels[..*n], moves))
+            .collect::<Vec<_>>(),
+    );
+    let decoded = |reuse: f32, same: f32| {
+        let per_song: Vec<(RepeatStats, f64)> = songs
+            .iter()
+            .map(|(m, log_prior, s, n)| {
+                let chain = ChainModel {
+                    m,
+                    w,
+                    alpha: lists[6][p.alpha] * lists[2][p.tau],
+                    log_prior,
+                    locked_w: c.locked_weight,
+                };
+                let dance =
+                    greedy_variety_decode(&s.probs[..*n], &chain, moves, window, reuse, same);
+                let d = RepeatStats::of(&dance, moves);
+                let l = RepeatStats::of(&s.labels[..*n], moves);
+                (d, d.distance(&l))
+            })
+            .collect();
+        let stats: Vec<RepeatStats> = per_song.iter().map(|x| x.0).collect();
+        let miss = per_song.iter().map(|x| x.1).sum::<f64>() / per_song.len() as f64;
+        (RepeatStats::mean(&stats), miss)
+    };
+    let (off_stats, off) = decoded(1.0, 1.0);
+    let mut best = (off, 1.0f32, 1.0f32, off_stats);
     for &r in &REUSE_PENALTIES {
         for &sm in &SAME_MOVE_PENALTIES {
-            let ll = mean_next_ll(&cases, r, sm);
-            if ll > best.0 + 1e-9 {
-                best = (ll, r, sm);
+            let (stats, miss) = decoded(r, sm);
+            if miss < best.0 - 1e-9 {
+                best = (miss, r, sm, stats);
             }
         }
     }
@@ -892,87 +995,56 @@ pub fn fit_variety(
         diversity_penalty: best.1,
         same_move_penalty: best.2,
         window,
-        log_likelihood: best.0,
-        log_likelihood_off: off,
-        phrases: cases.len(),
+        mismatch: best.0,
+        mismatch_off: off,
+        labels,
+        decoded: best.3,
+        phrases: songs.iter().map(|(_, _, _, n)| n).sum(),
     })
 }
 
-/// One labelled phrase after the first, as [`fit_variety`] scores it.
-struct NextLabel {
-    /// Interactive scores per class (F as combined, `w_L · log M` from the previous label).
-    scores: Vec<f32>,
-    /// The true class.
-    label: usize,
-    /// Per class: its move is the previous label's; earlier uses of its move in the window.
-    counts: Vec<(bool, u32)>,
-}
-
-/// Every phrase after the first of every validation song, combined as `c` says (`None` when
-/// `c` holds a weight outside the lists).
-fn next_labels(
-    v: &[Validation<'_>],
-    c: &Combination,
+/// A dance decoded left to right with the variety penalties: at slot `t` the class with the
+/// best `unary + w · log M(prev → j) + ln same·[same move as prev] + ln reuse·(earlier uses
+/// of its move in the last `window` slots)`, the lowest index on a tie. A stand-in for the
+/// beam search of `choreo::decode`, which applies the same two penalties.
+fn greedy_variety_decode(
+    probs: &[Vec<f32>],
+    chain: &ChainModel<'_>,
     moves: &[u32],
     window: usize,
-) -> Option<Vec<NextLabel>> {
-    let lists = weight_lists(v);
-    let p = Point::of(c, &lists)?;
+    reuse: f32,
+    same: f32,
+) -> Vec<usize> {
+    let (lr, ls) = (reuse.ln(), same.ln());
     let move_of = |class: usize| moves.get(class).copied();
-    let mut cases = Vec::new();
-    for f in v {
-        let chain = ChainModel {
-            m: f.ms.get(p.matrix)?,
-            w: lists[1][p.w],
-            alpha: lists[6][p.alpha] * lists[2][p.tau],
-            log_prior: f.log_prior,
-            locked_w: c.locked_weight,
-        };
-        for s in combined_songs(f, &lists, p) {
-            for t in 1..s.labels.len().min(s.probs.len()) {
-                let prev = move_of(s.labels[t - 1]);
-                let earlier: Vec<Option<u32>> = s.labels[t.saturating_sub(window)..t]
+    let mut dance: Vec<usize> = Vec::with_capacity(probs.len());
+    for (t, p) in probs.iter().enumerate() {
+        let mut scores = chain.unary(p);
+        if let Some(&prev) = dance.last() {
+            let earlier = &dance[t.saturating_sub(window)..];
+            for (j, x) in scores.iter_mut().enumerate().take(chain.m.k) {
+                *x += chain.pairwise(prev, j);
+                let mj = move_of(j);
+                if mj.is_some() && mj == move_of(prev) {
+                    *x += ls;
+                }
+                let uses = earlier
                     .iter()
-                    .map(|&l| move_of(l))
-                    .collect();
-                let counts = (0..chain.m.k)
-                    .map(|j| {
-                        let mj = move_of(j);
-                        let uses = earlier.iter().filter(|&&e| e.is_some() && e == mj).count();
-                        (mj.is_some() && mj == prev, uses as u32)
-                    })
-                    .collect();
-                cases.push(NextLabel {
-                    scores: interactive_scores(&s, t, &chain),
-                    label: s.labels[t],
-                    counts,
-                });
+                    .filter(|&&e| mj.is_some() && move_of(e) == mj)
+                    .count();
+                *x += lr * uses as f32;
             }
         }
+        let best = scores
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |b, (j, &x)| if x > b.1 { (j, x) } else { b },
+            );
+        dance.push(best.0);
     }
-    Some(cases)
-}
-
-/// Mean log-softmax of the true labels of `cases` with the penalties `reuse` and `same`.
-fn mean_next_ll(cases: &[NextLabel], reuse: f32, same: f32) -> f64 {
-    let (lr, ls) = (f64::from(reuse).ln(), f64::from(same).ln());
-    let total: f64 = cases
-        .iter()
-        .map(|c| {
-            let x: Vec<f64> = c
-                .scores
-                .iter()
-                .zip(&c.counts)
-                .map(|(&v, &(same_move, uses))| {
-                    f64::from(v) + if same_move { ls } else { 0.0 } + lr * f64::from(uses)
-                })
-                .collect();
-            let top = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let z = top + x.iter().map(|v| (v - top).exp()).sum::<f64>().ln();
-            x.get(c.label).map_or(f64::NEG_INFINITY, |v| v - z)
-        })
-        .sum();
-    total / cases.len().max(1) as f64
+    dance
 }
 
 /// The values [`calibrate`] tries per coordinate (the first, the matrices, is by index):
@@ -1299,18 +1371,31 @@ mod tests {
     /// phrase for a while ask for none.
     #[test]
     fn variety_penalties_follow_how_the_labels_repeat() {
+        // three moves of two classes each; the network prefers class 0 (move 0) everywhere,
+        // M is flat: without penalties the decode dances move 0 in every slot
         let k = 6;
         let moves = [0, 0, 1, 1, 2, 2];
         let m = Transitions {
             k,
             m: vec![1.0 / k as f32; k * k],
         };
+        let mut probs = vec![0.15f32; k];
+        probs[0] = 0.25;
         let song = |labels: Vec<usize>| EvalSong {
-            probs: vec![vec![1.0 / k as f32; k]; labels.len()],
+            probs: vec![probs.clone(); labels.len()],
             labels,
             style: None,
         };
         let c = Combination::paper();
+        let fit = |songs: &[EvalSong]| {
+            fit_variety(
+                &[plain_validation(songs, std::slice::from_ref(&m), &[])],
+                &c,
+                &moves,
+                3,
+            )
+        };
+        // labels cycling through the three moves: each a third of the slots
         let varied: Vec<EvalSong> = (0..4)
             .map(|i| {
                 song(
@@ -1320,23 +1405,19 @@ mod tests {
                 )
             })
             .collect();
-        let fit = |songs: &[EvalSong]| {
-            fit_variety(
-                &[plain_validation(songs, std::slice::from_ref(&m), &[])],
-                &c,
-                &moves,
-                3,
-            )
-        };
         let v = fit(&varied).expect("fitted");
-        assert!(
-            v.diversity_penalty < 1.0 && v.same_move_penalty < 1.0,
-            "{v:?}"
-        );
-        assert!(v.log_likelihood > v.log_likelihood_off, "{v:?}");
-        assert_eq!((v.window, v.phrases), (3, 4 * 11));
+        assert!(v.diversity_penalty < 1.0, "{v:?}");
+        assert!((v.labels.distinct_move_share - 0.25).abs() < 1e-9, "{v:?}");
+        // without penalties: one move in all 12 slots
+        assert!((v.mismatch_off - (0.25 - 1.0 / 12.0 + 1.0 - 1.0 / 3.0)).abs() < 1e-9);
+        // with them: all three moves, none in more than half the slots
+        assert!((v.decoded.distinct_move_share - 0.25).abs() < 1e-9, "{v:?}");
+        assert!(v.decoded.most_used_move_share <= 0.5, "{v:?}");
+        assert!(v.mismatch < 0.2 * v.mismatch_off, "{v:?}");
+        assert_eq!((v.window, v.phrases), (3, 4 * 12));
+        // labels holding one move through the song (as the network would): penalties off
         let held: Vec<EvalSong> = (0..4)
-            .map(|i| song((0..12).map(|t| 2 * ((t / 4 + i) % 3)).collect()))
+            .map(|i| song((0..12).map(|t| (t + i) % 2).collect()))
             .collect();
         let h = fit(&held).expect("fitted");
         assert_eq!(
@@ -1344,8 +1425,16 @@ mod tests {
             (1.0, 1.0),
             "{h:?}"
         );
-        assert!((h.log_likelihood - h.log_likelihood_off).abs() < 1e-12);
-        // nothing to score
+        assert!(h.mismatch < 1e-9, "{h:?}");
+        // labels alternating two moves: the same-move penalty alone does it (the weaker
+        // fix is kept; a reuse penalty would bring in the third move)
+        let two: Vec<EvalSong> = (0..4)
+            .map(|i| song((0..12).map(|t| 2 * ((t + i) % 2)).collect()))
+            .collect();
+        let t = fit(&two).expect("fitted");
+        assert_eq!(t.diversity_penalty, 1.0, "{t:?}");
+        assert!(t.same_move_penalty < 1.0 && t.mismatch < 1e-9, "{t:?}");
+        // nothing to decode
         assert!(fit(&[]).is_none());
     }
 

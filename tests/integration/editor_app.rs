@@ -1219,8 +1219,10 @@ fn the_variety_menu_switches_the_decode_penalties() {
         diversity_penalty: 0.5,
         same_move_penalty: 1.0,
         window: 20,
-        log_likelihood: -1.0,
-        log_likelihood_off: -1.2,
+        mismatch: 0.1,
+        mismatch_off: 0.6,
+        labels: Default::default(),
+        decoded: Default::default(),
         phrases: 100,
     });
     pick(&mut h, "As the model's labels repeat");

@@ -107,7 +107,9 @@ fn declared_styles(labels: &std::path::Path, table: &phrasewise::model::evaluati
         info["variety"]["diversity_penalty"].as_f64().unwrap() as f32,
         variety.diversity_penalty
     );
-    assert!(variety.log_likelihood >= variety.log_likelihood_off);
+    // the decoded dances repeat their moves at least as the labels do as without penalties
+    assert!(variety.mismatch <= variety.mismatch_off, "{variety:?}");
+    assert!(variety.labels.distinct_move_share > 0.0, "{variety:?}");
     assert!(variety.phrases > 100, "{variety:?}");
     let out = std::env::temp_dir().join(format!("pw-declared-style-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();

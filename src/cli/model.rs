@@ -103,6 +103,11 @@ pub struct TrainArgs {
     /// until a person has confirmed them in the editor.
     #[arg(long)]
     pub skip_imported: bool,
+    /// Do not fit the variety decode's penalties on the labels: dances ranked with the model
+    /// use the program's default penalties. For labels made by rules rather than people
+    /// (`labels coldstart`), whose repetition is the rules', not a choreographer's.
+    #[arg(long)]
+    pub no_variety_fit: bool,
 }
 
 /// Arguments of `coascent`.
@@ -235,6 +240,7 @@ pub fn run_train(args: &TrainArgs) -> anyhow::Result<EvalReport> {
         half: args.half,
         device: args.device.clone(),
         skip_imported: args.skip_imported,
+        no_variety_fit: args.no_variety_fit,
     };
     let mut on_epoch = |r: &EpochReport| {
         if r.epoch.is_multiple_of(10) {

@@ -253,6 +253,7 @@ fn train_request(req: &BenchLearnRequest, labels: &Path, run: &Path) -> TrainReq
         half: false,
         device: req.device.clone(),
         skip_imported: false,
+        no_variety_fit: false,
     }
 }
 

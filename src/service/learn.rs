@@ -306,6 +306,7 @@ fn train_version(
         resume: false,
         half: false,
         device: crate::model::default_device(),
+        fit_variety: true,
     };
     let mut quiet = crate::model::train::Reporter::quiet();
     Ok(train_model(&job, library, &mut quiet)?.1)

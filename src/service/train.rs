@@ -250,6 +250,9 @@ pub struct TrainJob {
     pub half: bool,
     /// Where to train.
     pub device: Device,
+    /// Fit the variety decode's penalties on the labels and store them in `model.json`
+    /// (false: the model's dances use the program's default penalties).
+    pub fit_variety: bool,
 }
 
 /// What `train` should do (the command line's view of a [`TrainJob`]).
@@ -290,6 +293,9 @@ pub struct TrainRequest {
     /// Leave out the labels read off recorded takes (status `imported`) until a person has
     /// confirmed them.
     pub skip_imported: bool,
+    /// Leave the variety penalties unfitted (labels made by rules rather than people carry
+    /// the rules' repetition; see `assets/model/README.md`).
+    pub no_variety_fit: bool,
 }
 
 /// The labels file to train on: `labels` itself, or — with `skip_imported` — a copy without
@@ -368,6 +374,7 @@ pub fn train(req: &TrainRequest, reporter: &mut Reporter) -> Result<EvalReport> 
         resume: req.resume,
         half: req.half,
         device: device(&req.device)?,
+        fit_variety: !req.no_variety_fit,
     };
     Ok(train_model(&job, &library, reporter)?.1)
 }
@@ -461,7 +468,7 @@ pub fn train_model(
             &y,
             cfg.predictor.classes,
         )),
-        variety: c.variety,
+        variety: c.variety.filter(|_| job.fit_variety),
         start_prior,
     };
     let model = PhraseModel::new(info, encoder, t, m, device);

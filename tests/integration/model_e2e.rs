@@ -62,6 +62,7 @@ fn train_above_chance(
         resume: false,
         half: false,
         device: phrasewise::model::default_device(),
+        fit_variety: true,
     };
     let (_, r) = train_model(&job, library, &mut Reporter::quiet()).unwrap();
     eprintln!("{}", serde_json::to_string(&r).unwrap());

@@ -236,7 +236,7 @@ mod tests {
             .iter()
             .map(|p| candidate_features(p)[2].to_bits())
             .collect::<std::collections::BTreeSet<_>>();
-        // (the starter library cuts two phrases from each of its 80 moves, each mirrored)
+        // (the starter library cuts two phrases from each of its 92 moves, each mirrored)
         assert!(
             distinct.len() > ps.len() / 4,
             "energy differs between moves"

@@ -93,6 +93,18 @@ pub const EMBEDDED_CLIPS: &[(&str, &str)] = embedded!(
     "street_low_kick_clap",
     "street_march_punch",
     "street_march_punch_travel",
+    "groove_shoulder_bounce",
+    "groove_shoulder_bounce_clap",
+    "latin_merengue",
+    "latin_merengue_twist",
+    "hype_skip",
+    "hype_skip_reach",
+    "hype_twist",
+    "hype_twist_clap",
+    "groove_side_step",
+    "groove_side_step_reach",
+    "street_toprock",
+    "street_toprock_bounce",
 );
 
 /// The starter index compiled into the binary.

@@ -11,15 +11,16 @@
 //! `sin(π·w)` arc (higher for longer steps), and a jump raises the root and both feet on the
 //! same arc.
 //!
-//! 40 base figures in six styles (chill, groove, hype, latin, street, and a 3/4 waltz with
+//! 46 base figures in six styles (chill, groove, hype, latin, street, and a 3/4 waltz with
 //! its fall on beat 1 and rise on 2–3), each generated plain and with one [`Accent`] (claps,
-//! a reach, a hip twist, a bounce, travel): 80 moves. Each move's clip holds two phrases of 4,
+//! a reach, a hip twist, a bounce, travel): 92 moves. Each move's clip holds two phrases of 4,
 //! 8 or 16 beats (waltz: 6 or 12, two or four bars), and each phrase has its own seeded
-//! [`Variation`] of arms and legs, so the two phrases of a move differ visibly: 160 phrases,
-//! 320 with the mirrored variants every library gets on loading ([`super::mirror`]). One beat
+//! [`Variation`] of arms and legs, so the two phrases of a move differ visibly: 184 phrases,
+//! 368 with the mirrored variants every library gets on loading ([`super::mirror`]). One beat
 //! of margin before and after each clip for crossfades, 30 fps. Beat periods are whole frames
 //! (14–22 frames, 82–129 BPM; the ten fast figures 10–11 frames, 164–180 BPM, danced 1:1 at
-//! about 140–215 BPM), so phrase beats fall exactly on frames; every phrase records a
+//! about 140–215 BPM; the six mid-fast figures 12–13 frames, 138–150 BPM, for the music
+//! between, about 118–180 BPM), so phrase beats fall exactly on frames; every phrase records a
 //! comfortable tempo range and its beats per bar. `write_starter` regenerates
 //! `assets/library/starter/` (`phrasewise library starter -o DIR`); a test checks the
 //! committed files match the generator.
@@ -1140,6 +1141,135 @@ fn street_march_punch(k: i64) -> Key {
     x
 }
 
+// ---- mid-fast figures (138–150 BPM: the library's tempi jumped from 129 to 164 BPM, so
+// music between them — much pop and dance music — was danced only by moves slowed or rushed
+// by a sixth; same construction as the fast figures, `fast_drop` marking every beat) -------
+
+fn groove_shoulder_bounce(k: i64) -> Key {
+    // feet apart, a knee bounce on every beat with one shoulder popping up on it, sides
+    // alternating, the loose arms swinging against the shoulder
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.17;
+    x.foot_r[0] = -0.17;
+    let s = alt(k);
+    x.root = [0.03 * s, fast_drop(k), 0.0];
+    x.shrug = if s > 0.0 { [14.0, 0.0] } else { [0.0, 14.0] };
+    x.spine = [5.0, -6.0 * s, 4.0 * s];
+    x.head = [if phase(k, 2) == 0 { 8.0 } else { 2.0 }, -6.0 * s];
+    x.arm_l = [-55.0, 25.0 - 20.0 * s, 95.0];
+    x.arm_r = [-55.0, 25.0 + 20.0 * s, 95.0];
+    x
+}
+
+fn latin_merengue(k: i64) -> Key {
+    // the merengue march: the weight changes on every beat, stepping in place with the
+    // free heel lifted, the hips swinging out over the standing leg, arms held in a frame at
+    // the chest that turns against the hips
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.12;
+    x.foot_r[0] = -0.12;
+    let s = alt(k);
+    x.root = [0.04 * s, fast_drop(k), 0.0];
+    if s > 0.0 {
+        x.foot_r = [-0.12, 0.05, 0.02, 18.0];
+    } else {
+        x.foot_l = [0.12, 0.05, 0.02, 18.0];
+    }
+    x.hips = [-6.0 * s, 3.0, -12.0 * s];
+    x.spine = [2.0, 7.0 * s, 8.0 * s];
+    x.head = [3.0, -4.0 * s];
+    x.arm_l = [5.0, 60.0, 95.0];
+    x.arm_r = [-25.0, 70.0, 120.0];
+    x
+}
+
+fn hype_skip(k: i64) -> Key {
+    // skipping on the spot: a hop with one knee lifted high on every beat, sides
+    // alternating, the opposite arm swinging forward and up
+    let mut x = Key::stand();
+    let s = alt(k);
+    x.root = [0.0, 0.02 + fast_drop(k) * 0.7, 0.0];
+    if s > 0.0 {
+        x.foot_l = [0.11, 0.22, 0.12, 20.0];
+    } else {
+        x.foot_r = [-0.11, 0.22, 0.12, 20.0];
+    }
+    let (up, back) = ([35.0, 70.0, 40.0], [-60.0, -25.0, 60.0]);
+    x.arm_l = if s > 0.0 { back } else { up };
+    x.arm_r = if s > 0.0 { up } else { back };
+    x.spine = [-4.0, 0.0, 8.0 * s];
+    x.head[0] = -4.0;
+    x.jump = 0.05;
+    x
+}
+
+fn hype_twist(k: i64) -> Key {
+    // the twist jump: a small hop on every beat landing with the feet together and turned
+    // to one side, the shoulders turning the other way, sides alternating
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.09;
+    x.foot_r[0] = -0.09;
+    let s = alt(k);
+    x.root = [0.0, 0.03 + fast_drop(k) * 0.6, 0.0];
+    x.foot_yaw = 25.0 * s;
+    x.hips = [25.0 * s, 0.0, 0.0];
+    x.spine = [4.0, 0.0, -30.0 * s];
+    x.head = [-3.0, -10.0 * s];
+    x.arm_l = [-20.0, 40.0 - 30.0 * s, 90.0];
+    x.arm_r = [-20.0, 40.0 + 30.0 * s, 90.0];
+    x.jump = 0.05;
+    x
+}
+
+fn groove_side_step(k: i64) -> Key {
+    // a step to the side and the other foot closing on every beat, two beats one way and
+    // two back, the body leaning into the step, the hands snapping at the shoulders on the
+    // close
+    let mut x = Key::stand();
+    let pos = [0.0, 0.14, 0.0, -0.14][phase(k, 4) as usize];
+    let closing = phase(k, 2) == 1;
+    let w = if closing { 0.11 } else { 0.17 };
+    x.foot_l = [pos + w, 0.0, 0.0, 0.0];
+    x.foot_r = [pos - w, 0.0, 0.0, 0.0];
+    x.root = [pos, fast_drop(k), 0.0];
+    let s = if phase(k, 4) < 2 { 1.0 } else { -1.0 };
+    x.spine = [6.0, 8.0 * s, 0.0];
+    x.head = [if closing { 6.0 } else { -2.0 }, 8.0 * s];
+    let snap = [15.0, 40.0, 140.0];
+    let open = [-40.0, 20.0, 70.0];
+    x.arm_l = if closing { snap } else { open };
+    x.arm_r = if closing { snap } else { open };
+    x
+}
+
+fn street_toprock(k: i64) -> Key {
+    // the Indian step of toprock: a foot crossing in front of the other on the beat, back
+    // to wide on the next, sides alternating per pair, the arms opening wide as it crosses
+    let mut x = Key::stand();
+    x.foot_l[0] = 0.16;
+    x.foot_r[0] = -0.16;
+    let s = alt(k.div_euclid(2));
+    x.root[1] = fast_drop(k);
+    if phase(k, 2) == 0 {
+        if s > 0.0 {
+            x.foot_l = [-0.10, 0.02, 0.20, 10.0];
+        } else {
+            x.foot_r = [0.10, 0.02, 0.20, 10.0];
+        }
+        x.hips = [-12.0 * s, 0.0, 0.0];
+        x.spine = [-6.0, 0.0, 12.0 * s];
+        x.arm_l = [-5.0, -10.0, 40.0];
+        x.arm_r = [-5.0, -10.0, 40.0];
+        x.head = [-5.0, 6.0 * s];
+    } else {
+        x.spine = [8.0, 0.0, -4.0 * s];
+        x.arm_l = [-40.0, 55.0, 115.0];
+        x.arm_r = [-40.0, 55.0, 115.0];
+        x.head[0] = 8.0;
+    }
+    x
+}
+
 // ---- moves: a base figure, an accent, a phrase length --------------------------------
 
 /// A second layer over a base figure that makes a move of it (the plain figure is one move,
@@ -1444,10 +1574,10 @@ const fn mv(
 
 use Accent::{Bounce, Clap, Plain, Reach, Travel, Twist};
 
-/// The starter moves: 40 base figures in 6 styles, each plain and with one accent (the last
-/// 20 moves are the fast figures). Phrases of 4, 8 or 16 beats (waltz: 6 or 12, two or four
-/// bars of 3/4).
-pub const MOVES: [MoveSpec; 80] = [
+/// The starter moves: 46 base figures in 6 styles, each plain and with one accent (moves
+/// 61–80 are the fast figures, 81–92 the mid-fast ones). Phrases of 4, 8 or 16 beats (waltz: 6
+/// or 12, two or four bars of 3/4).
+pub const MOVES: [MoveSpec; 92] = [
     mv("chill_sway", "chill", "low", 20, 8, Plain, chill_sway),
     mv("chill_sway", "chill", "low", 21, 4, Reach, chill_sway),
     mv(
@@ -2023,6 +2153,82 @@ pub const MOVES: [MoveSpec; 80] = [
         8,
         Travel,
         street_march_punch,
+    ),
+    mv(
+        "groove_shoulder_bounce",
+        "groove",
+        "medium",
+        13,
+        8,
+        Plain,
+        groove_shoulder_bounce,
+    ),
+    mv(
+        "groove_shoulder_bounce",
+        "groove",
+        "medium",
+        12,
+        16,
+        Clap,
+        groove_shoulder_bounce,
+    ),
+    mv(
+        "latin_merengue",
+        "latin",
+        "medium",
+        12,
+        8,
+        Plain,
+        latin_merengue,
+    ),
+    mv(
+        "latin_merengue",
+        "latin",
+        "medium",
+        13,
+        4,
+        Twist,
+        latin_merengue,
+    ),
+    mv("hype_skip", "hype", "high", 12, 4, Plain, hype_skip),
+    mv("hype_skip", "hype", "high", 13, 8, Reach, hype_skip),
+    mv("hype_twist", "hype", "high", 13, 8, Plain, hype_twist),
+    mv("hype_twist", "hype", "high", 12, 16, Clap, hype_twist),
+    mv(
+        "groove_side_step",
+        "groove",
+        "medium",
+        12,
+        4,
+        Plain,
+        groove_side_step,
+    ),
+    mv(
+        "groove_side_step",
+        "groove",
+        "medium",
+        13,
+        8,
+        Reach,
+        groove_side_step,
+    ),
+    mv(
+        "street_toprock",
+        "street",
+        "high",
+        13,
+        16,
+        Plain,
+        street_toprock,
+    ),
+    mv(
+        "street_toprock",
+        "street",
+        "high",
+        12,
+        8,
+        Bounce,
+        street_toprock,
     ),
 ];
 

@@ -12,7 +12,10 @@
 //!
 //! The settings are process-wide, so the guard counts its holders (the editor trains inside
 //! its own process) and the last one to go puts glibc's start values back and hands the
-//! kept memory to the system (`malloc_trim(3)`). Elsewhere than linux-gnu it does nothing.
+//! kept memory to the system (`malloc_trim(3)`). Any `mallopt` of these two turns glibc's
+//! dynamic raising of the threshold off for the rest of the process, so afterwards it stays
+//! at its start value, 128 KiB, the conservative end. Elsewhere than linux-gnu it does
+//! nothing.
 
 use std::sync::Mutex;
 

@@ -847,7 +847,8 @@ pub const REUSE_PENALTIES: [f32; 5] = [1.0, 0.5, 0.3, 0.1, 0.02];
 pub const SAME_MOVE_PENALTIES: [f32; 4] = [1.0, 0.5, 0.1, 0.01];
 
 /// How much a dance repeats its moves, per song and averaged over songs: what
-/// [`fit_variety`] matches (the same two shares as the dance metrics of `motion::metrics`).
+/// [`fit_variety`] matches (the same two shares as the dance metrics of
+/// [`crate::motion::metrics`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RepeatStats {
     /// Distinct moves / slots.
@@ -857,18 +858,14 @@ pub struct RepeatStats {
 }
 
 impl RepeatStats {
-    /// The shares of one song's classes (`None` for a class without a move counts as its
-    /// own move).
+    /// The shares of one song's classes ([`crate::motion::metrics::sequence_stats`] of their
+    /// moves; classes without a move count together as one).
     fn of(classes: &[usize], moves: &[u32]) -> RepeatStats {
-        let mut counts: std::collections::HashMap<Option<u32>, usize> =
-            std::collections::HashMap::new();
-        for &c in classes {
-            *counts.entry(moves.get(c).copied()).or_default() += 1;
-        }
-        let n = classes.len().max(1) as f64;
+        let seq: Vec<Option<u32>> = classes.iter().map(|&c| moves.get(c).copied()).collect();
+        let (distinct, most, _) = crate::motion::metrics::sequence_stats(&seq);
         RepeatStats {
-            distinct_move_share: counts.len() as f64 / n,
-            most_used_move_share: counts.values().copied().max().unwrap_or(0) as f64 / n,
+            distinct_move_share: distinct,
+            most_used_move_share: most,
         }
     }
 
@@ -939,42 +936,36 @@ pub fn fit_variety(
 ) -> Option<VarietyFit> {
     let lists = weight_lists(v);
     let p = Point::of(c, &lists)?;
+    // per song: its chain, its combined scores and how its labels repeat, once for all pairs
     let mut songs = Vec::new();
     for f in v {
-        let m = f.ms.get(p.matrix)?;
+        let chain = ChainModel {
+            m: f.ms.get(p.matrix)?,
+            w: lists[1][p.w],
+            alpha: lists[6][p.alpha] * lists[2][p.tau],
+            log_prior: f.log_prior,
+            locked_w: c.locked_weight,
+        };
         for s in combined_songs(f, &lists, p) {
             let n = s.labels.len().min(s.probs.len());
             if n > 0 {
-                songs.push((m, f.log_prior, s, n));
+                let labelled = RepeatStats::of(&s.labels[..n], moves);
+                songs.push((chain, s, n, labelled));
             }
         }
     }
     if songs.is_empty() {
         return None;
     }
-    let w = lists[1][p.w];
-    let labels = RepeatStats::mean(
-        &songs
-            .iter()
-            .map(|(_, _, s, n)| RepeatStats::of(&s.labels[..*n], moves))
-            .collect::<Vec<_>>(),
-    );
+    let labels = RepeatStats::mean(&songs.iter().map(|x| x.3).collect::<Vec<_>>());
     let decoded = |reuse: f32, same: f32| {
         let per_song: Vec<(RepeatStats, f64)> = songs
             .iter()
-            .map(|(m, log_prior, s, n)| {
-                let chain = ChainModel {
-                    m,
-                    w,
-                    alpha: lists[6][p.alpha] * lists[2][p.tau],
-                    log_prior,
-                    locked_w: c.locked_weight,
-                };
+            .map(|(chain, s, n, labelled)| {
                 let dance =
-                    greedy_variety_decode(&s.probs[..*n], &chain, moves, window, reuse, same);
+                    greedy_variety_decode(&s.probs[..*n], chain, moves, window, reuse, same);
                 let d = RepeatStats::of(&dance, moves);
-                let l = RepeatStats::of(&s.labels[..*n], moves);
-                (d, d.distance(&l))
+                (d, d.distance(labelled))
             })
             .collect();
         let stats: Vec<RepeatStats> = per_song.iter().map(|x| x.0).collect();
@@ -999,7 +990,7 @@ pub fn fit_variety(
         mismatch_off: off,
         labels,
         decoded: best.3,
-        phrases: songs.iter().map(|(_, _, _, n)| n).sum(),
+        phrases: songs.iter().map(|x| x.2).sum(),
     })
 }
 
@@ -1366,9 +1357,9 @@ mod tests {
         assert_eq!(calibrate(&[v]).start_weight, 0.0);
     }
 
-    /// Six classes in three moves (0–1, 2–3, 4–5), a flat network and a flat M: labels that
-    /// never return to a move within three slots ask for both penalties; labels that hold one
-    /// phrase for a while ask for none.
+    /// Six classes in three moves (0–1, 2–3, 4–5), a network preferring move 0 and a flat M:
+    /// labels spread over the three moves ask for a reuse penalty, labels holding one move
+    /// for none, labels alternating two moves for the same-move penalty alone.
     #[test]
     fn variety_penalties_follow_how_the_labels_repeat() {
         // three moves of two classes each; the network prefers class 0 (move 0) everywhere,

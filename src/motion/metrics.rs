@@ -303,12 +303,13 @@ pub struct DanceMeasure {
 }
 
 /// Distinct-move share, most-used-move share and longest run of one move, over `moves` in
-/// slot order; zeros for an empty list.
-pub fn sequence_stats(moves: &[&str]) -> (f64, f64, usize) {
+/// slot order (any move key: clip names here, move ids in `model::evaluation::fit_variety`);
+/// zeros for an empty list.
+pub fn sequence_stats<M: Eq + std::hash::Hash>(moves: &[M]) -> (f64, f64, usize) {
     if moves.is_empty() {
         return (0.0, 0.0, 0);
     }
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut counts: std::collections::HashMap<&M, usize> = std::collections::HashMap::new();
     for m in moves {
         *counts.entry(m).or_default() += 1;
     }
@@ -594,7 +595,7 @@ mod tests {
         assert_abs_diff_eq!(most, 5.0 / 7.0);
         assert_eq!(run, 3);
         assert_eq!(sequence_stats(&["a", "b", "c", "d"]), (1.0, 0.25, 1));
-        assert_eq!(sequence_stats(&[]), (0.0, 0.0, 0));
+        assert_eq!(sequence_stats::<&str>(&[]), (0.0, 0.0, 0));
 
         let beats: Vec<f64> = (0..10).map(f64::from).collect();
         assert_abs_diff_eq!(coverage(&beats, &[(0.0, 4.5), (4.5, 9.0)]), 1.0);

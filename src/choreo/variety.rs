@@ -160,11 +160,17 @@ impl Problem<'_> {
         picked
     }
 
+    /// Whether slots `t` and `s` pay a variety penalty as a pair: only when at least one of
+    /// the two is unlocked (what a person chose twice stays free, but a suggestion next to a
+    /// lock avoids its move).
+    fn pays(&self, t: usize, s: usize) -> bool {
+        !(self.locks[t].is_some() && self.locks[s].is_some())
+    }
+
     /// The moves of the `p.window` slots before `t` on the path ending in `node` (of slot
-    /// `t − 1`) that pay the reuse penalty before a phrase of slot `t`, each with its count.
-    /// A pair of slots pays only when at least one of the two is unlocked: what a person
-    /// chose twice stays free, but a suggestion next to a lock avoids its move. Walked once
-    /// per path, not once per candidate (≈ 12 % off a 100-slot decode with 48 candidates).
+    /// `t − 1`) that pay the reuse penalty before a phrase of slot `t` ([`Self::pays`]), each
+    /// with its count. Walked once per path, not once per candidate (≈ 12 % off a 100-slot
+    /// decode with 48 candidates).
     fn window_uses(
         &self,
         beams: &[Vec<Node>],
@@ -172,11 +178,10 @@ impl Problem<'_> {
         node: Node,
         p: &Penalties,
     ) -> Vec<(u32, u32)> {
-        let locked = self.locks[t].is_some();
         let mut uses: Vec<(u32, u32)> = Vec::new();
         let (mut n, mut s) = (node, t - 1);
         for _ in 0..p.window {
-            if !(locked && self.locks[s].is_some()) {
+            if self.pays(t, s) {
                 let mv = self.move_of(n.phrase as usize);
                 match uses.iter_mut().find(|u| u.0 == mv) {
                     Some(u) => u.1 += 1,
@@ -197,7 +202,7 @@ impl Problem<'_> {
     fn penalty(&self, uses: &[(u32, u32)], t: usize, j: usize, node: Node, p: &Penalties) -> f64 {
         let mv = self.move_of(j);
         let mut cost = 0.0;
-        if !(self.locks[t].is_some() && self.locks[t - 1].is_some()) {
+        if self.pays(t, t - 1) {
             if node.phrase as usize == j {
                 cost -= SAME_PHRASE_COST;
             }

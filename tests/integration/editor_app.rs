@@ -55,6 +55,21 @@ fn harness_opening(dir: &std::path::Path, path: &std::path::Path) -> Harness<'st
     h
 }
 
+/// Steps the editor (a frame, then 20 ms for its background jobs) until `done`, at most 200
+/// times.
+fn run_until(
+    h: &mut Harness<'static, EditorApp>,
+    done: impl Fn(&Harness<'static, EditorApp>) -> bool,
+) {
+    for _ in 0..200 {
+        h.run_steps(1);
+        if done(h) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn chosen(app: &EditorApp, t: usize) -> Option<String> {
     app.editor.session.as_ref()?.project.slots[t]
         .decision
@@ -430,13 +445,7 @@ fn a_project_whose_song_moved_asks_for_it_and_opens() {
         .type_text(&moved.display().to_string());
     h.run_steps(1);
     h.get_by_label("OK").click();
-    for _ in 0..200 {
-        h.run_steps(1);
-        if h.state().editor.session.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    run_until(&mut h, |h| h.state().editor.session.is_some());
     let status = format!("{:?}", h.state().editor.status);
     let s = h
         .state()
@@ -489,21 +498,9 @@ fn a_project_pointing_outside_its_folder_asks_for_trust() {
             project_path.clone(),
         )));
     // the second open runs as a background job: wait for its question
-    for _ in 0..200 {
-        h.run_steps(1);
-        if h.query_by_label_contains("and open").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    run_until(&mut h, |h| h.query_by_label_contains("and open").is_some());
     h.get_by_label_contains("and open").click();
-    for _ in 0..200 {
-        h.run_steps(1);
-        if h.state().editor.session.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    run_until(&mut h, |h| h.state().editor.session.is_some());
     let s = h
         .state()
         .editor

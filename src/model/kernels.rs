@@ -105,6 +105,54 @@ pub fn im2col(src: &[f32], g: Patches) -> Vec<f32> {
     cols
 }
 
+/// Largest im2col matrix the training ops build at once, in bytes: half of glibc's largest
+/// `mmap` threshold (32 MiB, [`super::heap`]), so that the matrix comes from the heap kept
+/// for training and is not mapped, faulted in and unmapped at every step. A decoder layer's
+/// matrix for a whole batch of 16 is up to 38 MB (3×3 at 64×64), so the batch is split.
+pub const COLS_BYTES: usize = 16 << 20;
+
+/// The batch `0..b` in chunks of near-equal size whose im2col matrices (`per_sample` floats
+/// each) stay within [`COLS_BYTES`] (one sample a chunk at least).
+pub fn batch_chunks(b: usize, per_sample: usize) -> Vec<std::ops::Range<usize>> {
+    let most = (COLS_BYTES / 4 / per_sample.max(1)).clamp(1, b.max(1));
+    let n = b.div_ceil(most).max(1);
+    let size = b.div_ceil(n).max(1);
+    (0..b).step_by(size).map(|s| s..(s + size).min(b)).collect()
+}
+
+/// `src` `[b, c, hw]` → `[c, b·hw]` (the channels-major matrix of a batch), copied in
+/// contiguous runs of `hw` per (channel, sample).
+pub fn to_channels_major(src: &[f32], [b, c, hw]: [usize; 3]) -> Vec<f32> {
+    let mut out = vec![0.0f32; b * c * hw];
+    if hw == 0 || b == 0 {
+        return out;
+    }
+    out.par_chunks_mut(b * hw)
+        .enumerate()
+        .for_each(|(ci, row)| {
+            for (bi, dst) in row.chunks_exact_mut(hw).enumerate() {
+                dst.copy_from_slice(&src[(bi * c + ci) * hw..][..hw]);
+            }
+        });
+    out
+}
+
+/// The inverse of [`to_channels_major`], into part of a larger buffer: `src` `[c, b·hw]` →
+/// `dst` `[b, c, hw]`.
+pub fn from_channels_major(src: &[f32], dst: &mut [f32], [b, c, hw]: [usize; 3]) {
+    if hw == 0 || c == 0 {
+        return;
+    }
+    dst[..b * c * hw]
+        .par_chunks_mut(c * hw)
+        .enumerate()
+        .for_each(|(bi, sample)| {
+            for (ci, d) in sample.chunks_exact_mut(hw).enumerate() {
+                d.copy_from_slice(&src[ci * b * hw + bi * hw..][..hw]);
+            }
+        });
+}
+
 /// `Σ a` in `f32` lanes (vectorisable), as `f64`.
 #[inline(always)]
 fn lane_sum(a: &[f32]) -> f64 {
@@ -336,6 +384,47 @@ pub fn bn_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_chunks_cover_the_batch_within_the_limit() {
+        let per = COLS_BYTES / 4 / 7; // seven samples a chunk at most
+        for b in [0, 1, 6, 7, 8, 16, 100] {
+            let chunks = batch_chunks(b, per);
+            let joined: Vec<usize> = chunks.iter().flat_map(Clone::clone).collect();
+            assert_eq!(joined, (0..b).collect::<Vec<_>>(), "batch {b}");
+            assert!(
+                chunks.iter().all(|r| r.len() <= 7 && !r.is_empty()),
+                "{chunks:?}"
+            );
+            let (lo, hi) = chunks.iter().fold((usize::MAX, 0), |(lo, hi), r| {
+                (lo.min(r.len()), hi.max(r.len()))
+            });
+            assert!(
+                chunks.is_empty() || hi - lo <= chunks.len(),
+                "uneven: {chunks:?}"
+            );
+        }
+        assert_eq!(batch_chunks(16, per).len(), 3);
+        // a sample above the limit still gets a chunk of its own
+        assert_eq!(batch_chunks(3, COLS_BYTES), vec![0..1, 1..2, 2..3]);
+    }
+
+    #[test]
+    fn channels_major_round_trip() {
+        let [b, c, hw] = [3, 4, 5];
+        let src: Vec<f32> = (0..b * c * hw).map(|i| i as f32).collect();
+        let m = to_channels_major(&src, [b, c, hw]);
+        // [c, b·hw]: channel 1 of sample 2, position 3
+        assert_eq!(m[b * hw + 2 * hw + 3], src[(2 * c + 1) * hw + 3]);
+        let mut back = vec![0.0; b * c * hw + 2];
+        from_channels_major(&m, &mut back, [b, c, hw]);
+        assert_eq!(&back[..b * c * hw], &src[..]);
+        assert_eq!(
+            &back[b * c * hw..],
+            &[0.0, 0.0],
+            "nothing past the batch is written"
+        );
+    }
 
     /// im2col by its definition, one element at a time.
     fn im2col_naive(src: &[f32], g: Patches) -> Vec<f32> {

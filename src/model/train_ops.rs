@@ -293,28 +293,32 @@ fn from_vec(v: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape))
 }
 
-/// [`kernels::im2col`] of a flex tensor, as a flex matrix `[rows, cols]`.
-fn im2col(t: FlexTensor, g: Patches) -> FlexTensor {
-    let t = t.to_contiguous();
-    let cols = kernels::im2col(t.storage::<f32>(), g);
-    from_vec(cols, Shape::new([g.rows(), g.cols()]))
+/// `[rows, cols]` as a flex matrix.
+fn matrix(v: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+    from_vec(v, Shape::new([rows, cols]))
 }
 
-/// `[b, c, h, w]` → `[c, b·h·w]` (a copy).
-fn channels_major(t: FlexTensor) -> FlexTensor {
-    let [b, c, h, w] = dims4(&t);
-    Flex::float_reshape(Flex::float_swap_dims(t, 0, 1), Shape::new([c, b * h * w]))
+/// `acc + t` (`t` alone for the first chunk).
+fn accumulate(acc: Option<FlexTensor>, t: FlexTensor) -> FlexTensor {
+    match acc {
+        Some(a) => Flex::float_add(a, t),
+        None => t,
+    }
 }
 
-/// `(cols · mᵀ)ᵀ` reshaped to `shape`: `cols` `[k, n]`, `m` `[r, n]` → `[r, k]`. The product
-/// is taken in this orientation because gemm runs a long reduction over row-major operands
-/// several times faster than over a transposed one.
-fn grad_by_cols(cols: FlexTensor, m: FlexTensor, shape: [usize; 4]) -> FlexTensor {
-    let t = Flex::float_matmul(cols, Flex::float_transpose(m)); // [k, r]
-    Flex::float_reshape(Flex::float_transpose(t), Shape::new(shape))
+/// The sum `Σ cols · mᵀ` over the batch chunks (`[k, r]`) transposed and reshaped to `shape`
+/// (`[r, …]`); zeros for an empty batch. The product is taken in this orientation because
+/// gemm runs a long reduction over row-major operands several times faster than over a
+/// transposed one.
+fn weight_grad(acc: Option<FlexTensor>, shape: [usize; 4]) -> FlexTensor {
+    match acc {
+        Some(t) => Flex::float_reshape(Flex::float_transpose(t), Shape::new(shape)),
+        None => from_vec(vec![0.0; shape.iter().product()], Shape::new(shape)),
+    }
 }
 
-/// Weight gradient `[co, ci, k0, k1]` of a convolution: `g · im2col(x)ᵀ`.
+/// Weight gradient `[co, ci, k0, k1]` of a convolution: `g · im2col(x)ᵀ`, summed over batch
+/// chunks whose im2col matrices stay in the training heap ([`kernels::batch_chunks`]).
 fn conv2d_weight_grad(
     x: FlexTensor,
     weight: &FlexTensor,
@@ -322,7 +326,8 @@ fn conv2d_weight_grad(
     options: &ConvOptions<2>,
 ) -> FlexTensor {
     let [co, ci, k0, k1] = dims4(weight);
-    let [_, _, ho, wo] = dims4(&grad);
+    let [b, _, ho, wo] = dims4(&grad);
+    let [_, _, h, w] = dims4(&x);
     let g = Patches {
         src: dims4(&x),
         kernel: [k0, k1],
@@ -330,11 +335,31 @@ fn conv2d_weight_grad(
         pad: options.padding_begin(),
         out: [ho, wo],
     };
-    grad_by_cols(im2col(x, g), channels_major(grad), [co, ci, k0, k1])
+    let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
+    let (xs, gs) = (x.storage::<f32>(), grad.storage::<f32>());
+    let mut acc = None;
+    for r in kernels::batch_chunks(b, g.rows() * ho * wo) {
+        let n = r.len();
+        let part = Patches {
+            src: [n, ci, h, w],
+            ..g
+        };
+        let src = &xs[r.start * ci * h * w..r.end * ci * h * w];
+        let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [ci·k0·k1, n·ho·wo]
+        let gm = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
+        let gm = kernels::to_channels_major(gm, [n, co, ho * wo]);
+        let gm = matrix(gm, co, n * ho * wo); // [co, n·ho·wo]
+        acc = Some(accumulate(
+            acc,
+            Flex::float_matmul(cols, Flex::float_transpose(gm)),
+        )); // [ci·k0·k1, co]
+    }
+    weight_grad(acc, [co, ci, k0, k1])
 }
 
 /// Input and weight gradients of a transposed convolution (those asked for by `want`), from
-/// one im2col of the output gradient: `W · cols` and `x · colsᵀ`.
+/// one im2col of the output gradient per batch chunk ([`kernels::batch_chunks`]): `W · cols`
+/// and `x · colsᵀ`.
 fn conv_transpose2d_grads(
     x: FlexTensor,
     weight: FlexTensor,
@@ -344,6 +369,7 @@ fn conv_transpose2d_grads(
 ) -> (Option<FlexTensor>, Option<FlexTensor>) {
     let [ci, co, k0, k1] = dims4(&weight);
     let [b, _, h, w] = dims4(&x);
+    let [_, _, ho, wo] = dims4(&grad);
     let g = Patches {
         src: dims4(&grad),
         kernel: [k0, k1],
@@ -351,14 +377,39 @@ fn conv_transpose2d_grads(
         pad: options.padding,
         out: [h, w],
     };
-    let cols = im2col(grad, g); // [co·k0·k1, b·h·w]
-    let gx = want[0].then(|| {
-        let wm = Flex::float_reshape(weight, Shape::new([ci, co * k0 * k1]));
-        let gx = Flex::float_matmul(wm, cols.clone()); // [ci, b·h·w]
-        let gx = Flex::float_reshape(gx, Shape::new([ci, b, h, w]));
-        Flex::float_swap_dims(gx, 0, 1) // [b, ci, h, w]
-    });
-    let gw = want[1].then(|| grad_by_cols(cols, channels_major(x), [ci, co, k0, k1]));
+    let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
+    let (xs, gs) = (x.storage::<f32>(), grad.storage::<f32>());
+    let wm = Flex::float_reshape(weight, Shape::new([ci, co * k0 * k1]));
+    let mut gx = want[0].then(|| vec![0.0f32; b * ci * h * w]);
+    let mut acc = None;
+    for r in kernels::batch_chunks(b, g.rows() * h * w) {
+        let n = r.len();
+        let part = Patches {
+            src: [n, co, ho, wo],
+            ..g
+        };
+        let src = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
+        let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [co·k0·k1, n·h·w]
+        if let Some(out) = gx.as_mut() {
+            let m = Flex::float_matmul(wm.clone(), cols.clone()).to_contiguous(); // [ci, n·h·w]
+            let dst = &mut out[r.start * ci * h * w..r.end * ci * h * w];
+            kernels::from_channels_major(m.storage::<f32>(), dst, [n, ci, h * w]);
+        }
+        if want[1] {
+            let xm = &xs[r.start * ci * h * w..r.end * ci * h * w];
+            let xm = matrix(
+                kernels::to_channels_major(xm, [n, ci, h * w]),
+                ci,
+                n * h * w,
+            );
+            acc = Some(accumulate(
+                acc,
+                Flex::float_matmul(cols, Flex::float_transpose(xm)),
+            )); // [co·k0·k1, ci]
+        }
+    }
+    let gx = gx.map(|v| from_vec(v, Shape::new([b, ci, h, w])));
+    let gw = want[1].then(|| weight_grad(acc, [ci, co, k0, k1]));
     (gx, gw)
 }
 
@@ -631,6 +682,46 @@ mod tests {
                 |g| conv_grads(&x, &conv.weight, conv.bias.as_ref(), g),
             );
         }
+    }
+
+    #[test]
+    fn batches_split_to_stay_in_the_heap_match_burn_modules() {
+        // im2col matrices above kernels::COLS_BYTES are built per batch chunk: a convolution
+        // whose matrix is 12.8 MB a sample (3 chunks) and a transposed one at 4 MiB a sample
+        // (2 chunks of 3)
+        let x = rand([3, 16, 128, 128], 10).require_grad();
+        assert_eq!(kernels::batch_chunks(3, 16 * 49 * 64 * 64).len(), 3);
+        let mut conv = Conv2dConfig::new([16, 2], [7, 7])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
+            .with_bias(false)
+            .with_initializer(CONSTANT)
+            .init(&device());
+        conv.weight = Param::from_tensor(rand([2, 16, 7, 7], 11).require_grad());
+        assert_same(
+            "conv in 3 chunks",
+            || conv2d(&conv, x.clone()),
+            || conv.forward(x.clone()),
+            |g| conv_grads(&x, &conv.weight, None, g),
+        );
+        let x = rand([6, 2, 32, 32], 12).require_grad();
+        assert_eq!(
+            kernels::batch_chunks(6, 64 * 16 * 32 * 32),
+            vec![0..3, 3..6]
+        );
+        let mut conv = ConvTranspose2dConfig::new([2, 64], [4, 4])
+            .with_stride([2, 2])
+            .with_padding([1, 1])
+            .with_bias(false)
+            .with_initializer(CONSTANT)
+            .init(&device());
+        conv.weight = Param::from_tensor(rand([2, 64, 4, 4], 13).require_grad());
+        assert_same(
+            "transposed conv in 2 chunks",
+            || conv_transpose2d(&conv, x.clone()),
+            || conv.forward(x.clone()),
+            |g| conv_grads(&x, &conv.weight, None, g),
+        );
     }
 
     #[test]

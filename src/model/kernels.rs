@@ -105,17 +105,64 @@ pub fn im2col(src: &[f32], g: Patches) -> Vec<f32> {
     cols
 }
 
+/// The adjoint of [`im2col`]: adds the patch matrix `cols` `[c·k0·k1, b·out0·out1]` back
+/// onto `dst` `[b, c, h, w]` (`g.src`), each column entry onto the source element it was
+/// read from (a col2im). It is a transposed convolution's forward pass and a convolution's
+/// input gradient once the GEMM has made the columns. Parallel over the `(b, c)` planes, so
+/// no two threads add to the same element.
+pub fn col2im_add(cols: &[f32], g: Patches, dst: &mut [f32]) {
+    let [b, c, h, w] = g.src;
+    let [k0, k1] = g.kernel;
+    let [s0, s1] = g.stride;
+    let [p0, p1] = g.pad;
+    let [ho, wo] = g.out;
+    let n = g.cols();
+    if h * w == 0 || n == 0 {
+        return;
+    }
+    dst[..b * c * h * w]
+        .par_chunks_mut(h * w)
+        .enumerate()
+        .for_each(|(q, plane)| {
+            let (bi, ci) = (q / c, q % c);
+            for ky in 0..k0 {
+                for kx in 0..k1 {
+                    let row = &cols[((ci * k0 + ky) * k1 + kx) * n..][..n];
+                    let xs = valid(wo, w, kx, s1, p1);
+                    for oy in valid(ho, h, ky, s0, p0) {
+                        let iy = oy * s0 + ky - p0;
+                        let src = &row[(bi * ho + oy) * wo..][..wo];
+                        let line = &mut plane[iy * w..][..w];
+                        if s1 == 1 {
+                            let from = xs.start + kx - p1;
+                            for (d, v) in
+                                line[from..from + xs.len()].iter_mut().zip(&src[xs.clone()])
+                            {
+                                *d += v;
+                            }
+                        } else {
+                            for ox in xs.clone() {
+                                line[ox * s1 + kx - p1] += src[ox];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
 /// Largest im2col matrix the training ops build at once, in bytes: half of glibc's largest
 /// `mmap` threshold (32 MiB, [`super::heap`]), so that the matrix comes from the heap kept
 /// for training and is not mapped, faulted in and unmapped at every step. A decoder layer's
 /// matrix for a whole batch of 16 is up to 38 MB (3×3 at 64×64), so the batch is split.
 pub const COLS_BYTES: usize = 16 << 20;
 
-/// The batch `0..b` in chunks of near-equal size whose im2col matrices (`per_sample` floats
-/// each) stay within [`COLS_BYTES`] (one sample a chunk at least).
-pub fn batch_chunks(b: usize, per_sample: usize) -> Vec<std::ops::Range<usize>> {
+/// The batch `0..b` in at least `at_least` chunks (as far as there are samples) of
+/// near-equal size whose im2col matrices (`per_sample` floats each) stay within
+/// [`COLS_BYTES`] (one sample a chunk at least).
+pub fn batch_chunks(b: usize, per_sample: usize, at_least: usize) -> Vec<std::ops::Range<usize>> {
     let most = (COLS_BYTES / 4 / per_sample.max(1)).clamp(1, b.max(1));
-    let n = b.div_ceil(most).max(1);
+    let n = b.div_ceil(most).max(at_least.min(b)).max(1);
     let size = b.div_ceil(n).max(1);
     (0..b).step_by(size).map(|s| s..(s + size).min(b)).collect()
 }
@@ -386,10 +433,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // <im2col(x), y> = <x, col2im(y)> for every x, y: checked on random ones, for the
+        // shapes of the decoders (stride 2, padding 1), a 7×7 stem and an asymmetric one
+        for (src, kernel, stride, pad, out) in [
+            ([2, 3, 5, 4], [4, 4], [2, 2], [1, 1], [2, 2]),
+            ([2, 2, 9, 9], [7, 7], [2, 2], [3, 3], [5, 5]),
+            ([1, 3, 6, 5], [3, 2], [1, 2], [1, 0], [6, 2]),
+            ([3, 2, 4, 4], [1, 1], [1, 1], [0, 0], [4, 4]),
+        ] {
+            let g = Patches {
+                src,
+                kernel,
+                stride,
+                pad,
+                out,
+            };
+            let mut seed = 1u32;
+            let mut next = move || {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            };
+            let x: Vec<f32> = (0..src.iter().product::<usize>()).map(|_| next()).collect();
+            let y: Vec<f32> = (0..g.rows() * g.cols()).map(|_| next()).collect();
+            let lhs: f64 = im2col(&x, g)
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| f64::from(a * b))
+                .sum();
+            let mut back = vec![0.0f32; x.len()];
+            col2im_add(&y, g, &mut back);
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| f64::from(a * b)).sum();
+            assert!((lhs - rhs).abs() < 1e-4, "{g:?}: {lhs} vs {rhs}");
+            assert!(back.iter().any(|v| *v != 0.0), "{g:?}");
+        }
+    }
+
+    #[test]
     fn batch_chunks_cover_the_batch_within_the_limit() {
         let per = COLS_BYTES / 4 / 7; // seven samples a chunk at most
         for b in [0, 1, 6, 7, 8, 16, 100] {
-            let chunks = batch_chunks(b, per);
+            let chunks = batch_chunks(b, per, 1);
             let joined: Vec<usize> = chunks.iter().flat_map(Clone::clone).collect();
             assert_eq!(joined, (0..b).collect::<Vec<_>>(), "batch {b}");
             assert!(
@@ -404,9 +488,11 @@ mod tests {
                 "uneven: {chunks:?}"
             );
         }
-        assert_eq!(batch_chunks(16, per).len(), 3);
+        assert_eq!(batch_chunks(16, per, 1).len(), 3);
+        assert_eq!(batch_chunks(16, per, 4), vec![0..4, 4..8, 8..12, 12..16]);
+        assert_eq!(batch_chunks(1, 1, 2), vec![0..1]);
         // a sample above the limit still gets a chunk of its own
-        assert_eq!(batch_chunks(3, COLS_BYTES), vec![0..1, 1..2, 2..3]);
+        assert_eq!(batch_chunks(3, COLS_BYTES, 1), vec![0..1, 1..2, 2..3]);
     }
 
     #[test]

@@ -9,12 +9,17 @@
 //! the time. Here:
 //!
 //! * a convolution's weight gradient is one GEMM: with `cols = im2col(x)`
-//!   `[ci·k·k, b·ho·wo]` and the output gradient `g` as `[co, b·ho·wo]`, `dW = g·colsᵀ`
-//!   (its input gradient and its forward pass are flex's own kernels);
+//!   `[ci·k·k, b·ho·wo]` and the output gradient `g` as `[co, b·ho·wo]`, `dW = g·colsᵀ`;
+//!   its input gradient is the col2im of `Wᵀ·g` (its forward pass is flex's, but for the
+//!   strided 1×1 layers: one GEMM over the batch);
 //! * a transposed convolution is the adjoint of a convolution: the im2col of its *output*
 //!   gradient gives both its weight gradient (`x·colsᵀ`) and its input gradient (`W·cols`)
-//!   (its forward pass is flex's);
+//!   (its forward pass is flex's, but for one-row inputs: col2im of one GEMM over the batch);
 //! * batch norm runs per-channel loops over the `[b, c, h·w]` layout ([`super::kernels`]).
+//!
+//! The backward passes work on batch chunks whose im2col matrices stay under 16 MiB (so they
+//! come from the heap kept for training, [`super::heap`], not from fresh mappings), at least
+//! one chunk per rayon thread, the chunks side by side.
 //!
 //! The layers go through a burn backend extension ([`TrainOps`]) with hand-written backward
 //! steps for `Autodiff<Flex>`. On another device (wgpu), another dtype or a layer shape it
@@ -35,6 +40,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose1d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::{DType, Shape};
+use rayon::prelude::*;
 
 /// Training layers whose backward pass is written for the `flex` backend.
 #[backend_extension(Autodiff, Flex)]
@@ -70,7 +76,12 @@ pub trait TrainOps: burn::backend::Backend {
 
 impl TrainOps for Flex {
     fn train_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        Flex::conv2d(x, weight, None, options)
+        // flex's per-sample GEMMs win on every other layer of E (measured per layer)
+        let strided_1x1 = dims4(&weight)[2..] == [1, 1] && options.stride != [1, 1];
+        if options.groups != 1 || options.dilation != [1, 1] || !strided_1x1 {
+            return Flex::conv2d(x, weight, None, options);
+        }
+        conv2d_forward(x, &weight, &options)
     }
 
     fn train_conv_transpose2d(
@@ -78,7 +89,16 @@ impl TrainOps for Flex {
         weight: FlexTensor,
         options: ConvTransposeOptions<2>,
     ) -> FlexTensor {
-        Flex::conv_transpose2d(x, weight, None, options)
+        // one input row (D2/D3, D1's first layer): flex's per-sample GEMMs have ≤ 64 columns
+        let one_row = dims4(&x)[2] == 1;
+        if options.groups != 1
+            || options.dilation != [1, 1]
+            || options.padding_out != [0, 0]
+            || !one_row
+        {
+            return Flex::conv_transpose2d(x, weight, None, options);
+        }
+        conv_transpose2d_forward(x, &weight, &options)
     }
 
     fn train_batch_norm(
@@ -115,13 +135,13 @@ impl Backward<Flex, 2> for Conv2dBackward {
         let (x_id, w_id, options) = ops.state;
         let x: FlexTensor = ck.retrieve_node_output(x_id);
         let weight: FlexTensor = ck.retrieve_node_output(w_id);
-        if let Some(node) = node_x {
-            let gx =
-                Flex::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+        let want = [node_x.is_some(), node_w.is_some()];
+        let (gx, gw) = conv2d_grads(x, &weight, grad, &options, want);
+        if let (Some(node), Some(gx)) = (node_x, gx) {
             grads.register::<Flex>(node.id, gx);
         }
-        if let Some(node) = node_w {
-            grads.register::<Flex>(node.id, conv2d_weight_grad(x, &weight, grad, &options));
+        if let (Some(node), Some(gw)) = (node_w, gw) {
+            grads.register::<Flex>(node.id, gw);
         }
     }
 }
@@ -298,14 +318,6 @@ fn matrix(v: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     from_vec(v, Shape::new([rows, cols]))
 }
 
-/// `acc + t` (`t` alone for the first chunk).
-fn accumulate(acc: Option<FlexTensor>, t: FlexTensor) -> FlexTensor {
-    match acc {
-        Some(a) => Flex::float_add(a, t),
-        None => t,
-    }
-}
-
 /// The sum `Σ cols · mᵀ` over the batch chunks (`[k, r]`) transposed and reshaped to `shape`
 /// (`[r, …]`); zeros for an empty batch. The product is taken in this orientation because
 /// gemm runs a long reduction over row-major operands several times faster than over a
@@ -317,14 +329,144 @@ fn weight_grad(acc: Option<FlexTensor>, shape: [usize; 4]) -> FlexTensor {
     }
 }
 
-/// Weight gradient `[co, ci, k0, k1]` of a convolution: `g · im2col(x)ᵀ`, summed over batch
-/// chunks whose im2col matrices stay in the training heap ([`kernels::batch_chunks`]).
-fn conv2d_weight_grad(
+/// Output length of a convolution along one axis: `len` with `pad` zeros before and after,
+/// kernel `k`, stride `s` (0 when the kernel does not fit).
+fn conv_len(len: usize, k: usize, s: usize, (before, after): (usize, usize)) -> usize {
+    (len + before + after)
+        .checked_sub(k)
+        .map_or(0, |n| n / s.max(1) + 1)
+}
+
+/// A convolution (no bias, groups 1, dilation 1): per batch chunk one GEMM
+/// `W [co, ci·k0·k1] · im2col(x) [ci·k0·k1, n·ho·wo]`, laid back out as `[n, co, ho, wo]`.
+/// Used for E's strided 1×1 (downsampling) convolutions, where flex's strided gather and
+/// per-sample GEMMs took 3.5× as long (64 → 128 channels at 32×32, batch 16: 5.5 against
+/// 1.6 ms); on E's other layers flex's own was as fast or faster, so they keep it.
+fn conv2d_forward(x: FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> FlexTensor {
+    let [co, ci, k0, k1] = dims4(weight);
+    let [b, _, h, w] = dims4(&x);
+    let ho = conv_len(h, k0, options.stride[0], options.padding[0]);
+    let wo = conv_len(w, k1, options.stride[1], options.padding[1]);
+    let g = Patches {
+        src: [b, ci, h, w],
+        kernel: [k0, k1],
+        stride: options.stride,
+        pad: options.padding_begin(),
+        out: [ho, wo],
+    };
+    let x = x.to_contiguous();
+    let xs = x.storage::<f32>();
+    let wm = Flex::float_reshape(weight.clone(), Shape::new([co, ci * k0 * k1]));
+    let mut out = vec![0.0f32; b * co * ho * wo];
+    for r in kernels::batch_chunks(b, g.rows() * ho * wo, 1) {
+        let n = r.len();
+        let part = Patches {
+            src: [n, ci, h, w],
+            ..g
+        };
+        let src = &xs[r.start * ci * h * w..r.end * ci * h * w];
+        let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [ci·k0·k1, n·ho·wo]
+        let y = Flex::float_matmul(wm.clone(), cols).to_contiguous(); // [co, n·ho·wo]
+        let dst = &mut out[r.start * co * ho * wo..r.end * co * ho * wo];
+        kernels::from_channels_major(y.storage::<f32>(), dst, [n, co, ho * wo]);
+    }
+    from_vec(out, Shape::new([b, co, ho, wo]))
+}
+
+/// A transposed convolution (no bias, groups 1, dilation 1, no output padding), the adjoint
+/// of a convolution: per batch chunk `Wᵀ [co·k0·k1, ci] · x [ci, n·h·w]`, added back onto
+/// the output by [`kernels::col2im_add`]. Used where the input is one row (D2/D3's 1-D
+/// layers, D1's first layer from 1×1): flex runs one GEMM per sample with `h·w` ≤ 64 columns,
+/// which left gemm's microkernels idle (D2 + D3 forward, batch 16: 16.7 → 5.2 ms). On D1's
+/// larger maps flex's own, which adds each sample's columns while they are in cache, was
+/// faster.
+fn conv_transpose2d_forward(
+    x: FlexTensor,
+    weight: &FlexTensor,
+    options: &ConvTransposeOptions<2>,
+) -> FlexTensor {
+    let [ci, co, k0, k1] = dims4(weight);
+    let [b, _, h, w] = dims4(&x);
+    let out_len = |len: usize, k: usize, s: usize, p: usize| {
+        (len.saturating_sub(1) * s + k).saturating_sub(2 * p)
+    };
+    let ho = out_len(h, k0, options.stride[0], options.padding[0]);
+    let wo = out_len(w, k1, options.stride[1], options.padding[1]);
+    let g = Patches {
+        src: [b, co, ho, wo],
+        kernel: [k0, k1],
+        stride: options.stride,
+        pad: options.padding,
+        out: [h, w],
+    };
+    let x = x.to_contiguous();
+    let xs = x.storage::<f32>();
+    let wt = Flex::float_transpose(Flex::float_reshape(
+        weight.clone(),
+        Shape::new([ci, co * k0 * k1]),
+    )); // [co·k0·k1, ci]
+    let mut out = vec![0.0f32; b * co * ho * wo];
+    if h * w > 0 {
+        for r in kernels::batch_chunks(b, g.rows() * h * w, 1) {
+            let n = r.len();
+            let part = Patches {
+                src: [n, co, ho, wo],
+                ..g
+            };
+            let xm = &xs[r.start * ci * h * w..r.end * ci * h * w];
+            let xm = matrix(
+                kernels::to_channels_major(xm, [n, ci, h * w]),
+                ci,
+                n * h * w,
+            );
+            let cols = Flex::float_matmul(wt.clone(), xm).to_contiguous(); // [co·k0·k1, n·h·w]
+            let dst = &mut out[r.start * co * ho * wo..r.end * co * ho * wo];
+            kernels::col2im_add(cols.storage::<f32>(), part, dst);
+        }
+    }
+    from_vec(out, Shape::new([b, co, ho, wo]))
+}
+
+/// `buf` cut at the sample boundaries of `chunks` (`per` floats a sample), one slice per
+/// chunk, so that the chunks can write their parts of it in parallel.
+fn split_by_chunks<'a>(
+    mut buf: &'a mut [f32],
+    chunks: &[std::ops::Range<usize>],
+    per: usize,
+) -> Vec<&'a mut [f32]> {
+    let mut parts = Vec::with_capacity(chunks.len());
+    for r in chunks {
+        let (head, tail) = std::mem::take(&mut buf).split_at_mut(r.len() * per);
+        parts.push(head);
+        buf = tail;
+    }
+    parts
+}
+
+/// The chunks of a backward pass: under [`kernels::COLS_BYTES`] each and at least one per
+/// rayon thread, run side by side. Run one after the other, the two threads shared every
+/// GEMM, and gemm splits only the output among them, which for a weight gradient is a few
+/// dozen rows by a few dozen columns over a reduction of tens of thousands: the 3×3 layer of
+/// D1 at 64×64 reached 41 GFLOP/s one chunk at a time, 96 two at a time.
+fn backward_chunks(b: usize, per_sample: usize) -> Vec<std::ops::Range<usize>> {
+    kernels::batch_chunks(b, per_sample, rayon::current_num_threads())
+}
+
+/// The weight gradient summed over the chunks' parts (`None` parts skipped).
+fn sum_parts(parts: Vec<Option<FlexTensor>>) -> Option<FlexTensor> {
+    parts.into_iter().flatten().reduce(Flex::float_add)
+}
+
+/// Input and weight gradients of a convolution (those asked for by `want`), per batch chunk
+/// ([`backward_chunks`]) from the output gradient `g` as a `[co, n·ho·wo]` matrix: the
+/// input's as `col2im(Wᵀ · g)`, the weight's as `g · im2col(x)ᵀ`.
+fn conv2d_grads(
     x: FlexTensor,
     weight: &FlexTensor,
     grad: FlexTensor,
     options: &ConvOptions<2>,
-) -> FlexTensor {
+    want: [bool; 2],
+) -> (Option<FlexTensor>, Option<FlexTensor>) {
     let [co, ci, k0, k1] = dims4(weight);
     let [b, _, ho, wo] = dims4(&grad);
     let [_, _, h, w] = dims4(&x);
@@ -337,29 +479,53 @@ fn conv2d_weight_grad(
     };
     let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
     let (xs, gs) = (x.storage::<f32>(), grad.storage::<f32>());
-    let mut acc = None;
-    for r in kernels::batch_chunks(b, g.rows() * ho * wo) {
-        let n = r.len();
-        let part = Patches {
-            src: [n, ci, h, w],
-            ..g
-        };
-        let src = &xs[r.start * ci * h * w..r.end * ci * h * w];
-        let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [ci·k0·k1, n·ho·wo]
-        let gm = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
-        let gm = kernels::to_channels_major(gm, [n, co, ho * wo]);
-        let gm = matrix(gm, co, n * ho * wo); // [co, n·ho·wo]
-        acc = Some(accumulate(
-            acc,
-            Flex::float_matmul(cols, Flex::float_transpose(gm)),
-        )); // [ci·k0·k1, co]
-    }
-    weight_grad(acc, [co, ci, k0, k1])
+    let wt = Flex::float_transpose(Flex::float_reshape(
+        weight.clone(),
+        Shape::new([co, ci * k0 * k1]),
+    )); // [ci·k0·k1, co]
+    let chunks = backward_chunks(b, g.rows() * ho * wo);
+    let mut gx = want[0].then(|| vec![0.0f32; b * ci * h * w]);
+    let dsts: Vec<Option<&mut [f32]>> = match gx.as_mut() {
+        Some(v) => split_by_chunks(v, &chunks, ci * h * w)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => chunks.iter().map(|_| None).collect(),
+    };
+    let parts: Vec<Option<FlexTensor>> = chunks
+        .par_iter()
+        .zip(dsts)
+        .map(|(r, dst)| {
+            let n = r.len();
+            let part = Patches {
+                src: [n, ci, h, w],
+                ..g
+            };
+            let gm = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
+            let gm = matrix(
+                kernels::to_channels_major(gm, [n, co, ho * wo]),
+                co,
+                n * ho * wo,
+            );
+            if let Some(dst) = dst {
+                let dcols = Flex::float_matmul(wt.clone(), gm.clone()).to_contiguous(); // [ci·k0·k1, n·ho·wo]
+                kernels::col2im_add(dcols.storage::<f32>(), part, dst);
+            }
+            want[1].then(|| {
+                let src = &xs[r.start * ci * h * w..r.end * ci * h * w];
+                let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [ci·k0·k1, n·ho·wo]
+                Flex::float_matmul(cols, Flex::float_transpose(gm)) // [ci·k0·k1, co]
+            })
+        })
+        .collect();
+    let gx = gx.map(|v| from_vec(v, Shape::new([b, ci, h, w])));
+    let gw = want[1].then(|| weight_grad(sum_parts(parts), [co, ci, k0, k1]));
+    (gx, gw)
 }
 
 /// Input and weight gradients of a transposed convolution (those asked for by `want`), from
-/// one im2col of the output gradient per batch chunk ([`kernels::batch_chunks`]): `W · cols`
-/// and `x · colsᵀ`.
+/// one im2col of the output gradient per batch chunk ([`backward_chunks`]): `W · cols` and
+/// `x · colsᵀ`.
 fn conv_transpose2d_grads(
     x: FlexTensor,
     weight: FlexTensor,
@@ -380,36 +546,40 @@ fn conv_transpose2d_grads(
     let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
     let (xs, gs) = (x.storage::<f32>(), grad.storage::<f32>());
     let wm = Flex::float_reshape(weight, Shape::new([ci, co * k0 * k1]));
+    let chunks = backward_chunks(b, g.rows() * h * w);
     let mut gx = want[0].then(|| vec![0.0f32; b * ci * h * w]);
-    let mut acc = None;
-    for r in kernels::batch_chunks(b, g.rows() * h * w) {
-        let n = r.len();
-        let part = Patches {
-            src: [n, co, ho, wo],
-            ..g
-        };
-        let src = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
-        let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [co·k0·k1, n·h·w]
-        if let Some(out) = gx.as_mut() {
-            let m = Flex::float_matmul(wm.clone(), cols.clone()).to_contiguous(); // [ci, n·h·w]
-            let dst = &mut out[r.start * ci * h * w..r.end * ci * h * w];
-            kernels::from_channels_major(m.storage::<f32>(), dst, [n, ci, h * w]);
-        }
-        if want[1] {
-            let xm = &xs[r.start * ci * h * w..r.end * ci * h * w];
-            let xm = matrix(
-                kernels::to_channels_major(xm, [n, ci, h * w]),
-                ci,
-                n * h * w,
-            );
-            acc = Some(accumulate(
-                acc,
-                Flex::float_matmul(cols, Flex::float_transpose(xm)),
-            )); // [co·k0·k1, ci]
-        }
-    }
+    let dsts: Vec<Option<&mut [f32]>> = match gx.as_mut() {
+        Some(v) => split_by_chunks(v, &chunks, ci * h * w)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => chunks.iter().map(|_| None).collect(),
+    };
+    let parts: Vec<Option<FlexTensor>> = chunks
+        .par_iter()
+        .zip(dsts)
+        .map(|(r, dst)| {
+            let n = r.len();
+            let part = Patches {
+                src: [n, co, ho, wo],
+                ..g
+            };
+            let src = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
+            let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [co·k0·k1, n·h·w]
+            if let Some(dst) = dst {
+                let m = Flex::float_matmul(wm.clone(), cols.clone()).to_contiguous(); // [ci, n·h·w]
+                kernels::from_channels_major(m.storage::<f32>(), dst, [n, ci, h * w]);
+            }
+            want[1].then(|| {
+                let xm = &xs[r.start * ci * h * w..r.end * ci * h * w];
+                let xm = kernels::to_channels_major(xm, [n, ci, h * w]);
+                let xm = matrix(xm, ci, n * h * w);
+                Flex::float_matmul(cols, Flex::float_transpose(xm)) // [co·k0·k1, ci]
+            })
+        })
+        .collect();
     let gx = gx.map(|v| from_vec(v, Shape::new([b, ci, h, w])));
-    let gw = want[1].then(|| weight_grad(acc, [ci, co, k0, k1]));
+    let gw = want[1].then(|| weight_grad(sum_parts(parts), [ci, co, k0, k1]));
     (gx, gw)
 }
 
@@ -690,7 +860,7 @@ mod tests {
         // whose matrix is 12.8 MB a sample (3 chunks) and a transposed one at 4 MiB a sample
         // (2 chunks of 3)
         let x = rand([3, 16, 128, 128], 10).require_grad();
-        assert_eq!(kernels::batch_chunks(3, 16 * 49 * 64 * 64).len(), 3);
+        assert_eq!(kernels::batch_chunks(3, 16 * 49 * 64 * 64, 2).len(), 3);
         let mut conv = Conv2dConfig::new([16, 2], [7, 7])
             .with_stride([2, 2])
             .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
@@ -706,7 +876,7 @@ mod tests {
         );
         let x = rand([6, 2, 32, 32], 12).require_grad();
         assert_eq!(
-            kernels::batch_chunks(6, 64 * 16 * 32 * 32),
+            kernels::batch_chunks(6, 64 * 16 * 32 * 32, 2),
             vec![0..3, 3..6]
         );
         let mut conv = ConvTranspose2dConfig::new([2, 64], [4, 4])
@@ -722,6 +892,55 @@ mod tests {
             || conv.forward(x.clone()),
             |g| conv_grads(&x, &conv.weight, None, g),
         );
+    }
+
+    #[test]
+    fn batched_forwards_match_flex_on_every_shape() {
+        // the batched forwards are chosen for some shapes only; they must be right on all
+        let fx = |shape: [usize; 4], seed: u64| {
+            rand(shape, seed)
+                .inner()
+                .try_into_primitive::<Flex>()
+                .ok()
+                .unwrap()
+        };
+        let close = |a: FlexTensor, b: FlexTensor, what: &str| {
+            assert_eq!(a.layout().shape(), b.layout().shape(), "{what}");
+            let (a, b) = (a.to_contiguous(), b.to_contiguous());
+            let (a, b) = (a.storage::<f32>(), b.storage::<f32>());
+            let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+            let d = a
+                .iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(d / scale < 1e-5, "{what}: differs by {}", d / scale);
+        };
+        for (ci, co, k, s, p, hw) in [
+            (1, 4, [7, 7], [2, 2], (3, 3, 3, 3), [16, 12]),
+            (3, 5, [3, 3], [1, 1], (1, 1, 1, 1), [9, 7]),
+            (3, 4, [3, 2], [1, 2], (2, 0, 1, 1), [7, 9]),
+        ] {
+            let options = ConvOptions::new_with_padding(s, [(p.0, p.2), (p.1, p.3)], [1, 1], 1);
+            let (x, w) = (fx([3, ci, hw[0], hw[1]], 20), fx([co, ci, k[0], k[1]], 21));
+            close(
+                conv2d_forward(x.clone(), &w, &options),
+                Flex::conv2d(x, w, None, options),
+                &format!("conv {ci}→{co} k{k:?} s{s:?}"),
+            );
+        }
+        for (ci, co, k, s, p, hw) in [
+            (4, 3, [4, 4], [2, 2], [1, 1], [5, 5]),
+            (5, 3, [3, 3], [1, 1], [1, 1], [6, 4]),
+            (3, 2, [4, 3], [2, 1], [1, 0], [3, 5]),
+        ] {
+            let options = ConvTransposeOptions::new(s, p, [0, 0], [1, 1], 1);
+            let (x, w) = (fx([2, ci, hw[0], hw[1]], 22), fx([ci, co, k[0], k[1]], 23));
+            close(
+                conv_transpose2d_forward(x.clone(), &w, &options),
+                Flex::conv_transpose2d(x, w, None, options),
+                &format!("transposed conv {ci}→{co} k{k:?} s{s:?}"),
+            );
+        }
     }
 
     #[test]

@@ -157,14 +157,26 @@ pub fn col2im_add(cols: &[f32], g: Patches, dst: &mut [f32]) {
 /// matrix for a whole batch of 16 is up to 38 MB (3×3 at 64×64), so the batch is split.
 pub const COLS_BYTES: usize = 16 << 20;
 
-/// The batch `0..b` in at least `at_least` chunks (as far as there are samples) of
-/// near-equal size whose im2col matrices (`per_sample` floats each) stay within
-/// [`COLS_BYTES`] (one sample a chunk at least).
-pub fn batch_chunks(b: usize, per_sample: usize, at_least: usize) -> Vec<std::ops::Range<usize>> {
-    let most = (COLS_BYTES / 4 / per_sample.max(1)).clamp(1, b.max(1));
-    let n = b.div_ceil(most).max(at_least.min(b)).max(1);
-    let size = b.div_ceil(n).max(1);
-    (0..b).step_by(size).map(|s| s..(s + size).min(b)).collect()
+/// The batch `0..b` in chunks whose im2col matrices (`per_sample` floats each) stay within
+/// [`COLS_BYTES`] (one sample a chunk at least): as few as that allows, rounded up to a
+/// multiple of `threads` (as far as there are samples) so that chunks run side by side end
+/// together, their sizes differing by one at most.
+pub fn batch_chunks(b: usize, per_sample: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    if b == 0 {
+        return Vec::new();
+    }
+    let most = (COLS_BYTES / 4 / per_sample.max(1)).clamp(1, b);
+    let t = threads.max(1);
+    let n = (b.div_ceil(most).div_ceil(t) * t).min(b);
+    let (q, r) = (b / n, b % n);
+    let mut start = 0;
+    (0..n)
+        .map(|i| {
+            let len = q + usize::from(i < r);
+            start += len;
+            start - len..start
+        })
+        .collect()
 }
 
 /// `src` `[b, c, hw]` → `[c, b·hw]` (the channels-major matrix of a batch), copied in
@@ -483,13 +495,13 @@ mod tests {
             let (lo, hi) = chunks.iter().fold((usize::MAX, 0), |(lo, hi), r| {
                 (lo.min(r.len()), hi.max(r.len()))
             });
-            assert!(
-                chunks.is_empty() || hi - lo <= chunks.len(),
-                "uneven: {chunks:?}"
-            );
+            assert!(chunks.is_empty() || hi - lo <= 1, "uneven: {chunks:?}");
+            assert_eq!(chunks.len(), b.div_ceil(7), "as few as the limit allows");
         }
-        assert_eq!(batch_chunks(16, per, 1).len(), 3);
-        assert_eq!(batch_chunks(16, per, 4), vec![0..4, 4..8, 8..12, 12..16]);
+        assert_eq!(batch_chunks(16, per, 1), vec![0..6, 6..11, 11..16]);
+        // a multiple of the threads: two threads run 3 chunks as 6 + 5 and 5, 4 as 4 + 4 each
+        assert_eq!(batch_chunks(16, per, 2), vec![0..4, 4..8, 8..12, 12..16]);
+        assert_eq!(batch_chunks(16, per, 4).len(), 4);
         assert_eq!(batch_chunks(1, 1, 2), vec![0..1]);
         // a sample above the limit still gets a chunk of its own
         assert_eq!(batch_chunks(3, COLS_BYTES, 1), vec![0..1, 1..2, 2..3]);

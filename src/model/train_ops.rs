@@ -18,8 +18,8 @@
 //! * batch norm runs per-channel loops over the `[b, c, h·w]` layout ([`super::kernels`]).
 //!
 //! The backward passes work on batch chunks whose im2col matrices stay under 16 MiB (so they
-//! come from the heap kept for training, [`super::heap`], not from fresh mappings), at least
-//! one chunk per rayon thread, the chunks side by side.
+//! come from the heap kept for training, [`super::heap`], not from fresh mappings), a
+//! multiple of the rayon threads in number, the chunks side by side.
 //!
 //! The layers go through a burn backend extension ([`TrainOps`]) with hand-written backward
 //! steps for `Autodiff<Flex>`. On another device (wgpu), another dtype or a layer shape it
@@ -443,8 +443,8 @@ fn split_by_chunks<'a>(
     parts
 }
 
-/// The chunks of a backward pass: under [`kernels::COLS_BYTES`] each and at least one per
-/// rayon thread, run side by side. Run one after the other, the two threads shared every
+/// The chunks of a backward pass: under [`kernels::COLS_BYTES`] each, a multiple of the rayon
+/// threads, run side by side. Run one after the other, the two threads shared every
 /// GEMM, and gemm splits only the output among them, which for a weight gradient is a few
 /// dozen rows by a few dozen columns over a reduction of tens of thousands: the 3×3 layer of
 /// D1 at 64×64 reached 41 GFLOP/s one chunk at a time, 96 two at a time.

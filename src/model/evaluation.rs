@@ -23,6 +23,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::transition::Transitions;
@@ -1165,9 +1166,10 @@ fn combined_songs(f: &Validation<'_>, lists: &[&[f32]; 8], p: Point) -> Vec<Eval
         .collect()
 }
 
-/// `rank(song, t)` for every phrase of every song.
-fn per_phrase(test: &[EvalSong], rank: impl Fn(&EvalSong, usize) -> usize) -> Ranks {
-    test.iter()
+/// `rank(song, t)` for every phrase of every song (the songs in parallel: the calibration
+/// ranks every fold's songs at each of its grid points; the order of the result is the songs').
+fn per_phrase(test: &[EvalSong], rank: impl Fn(&EvalSong, usize) -> usize + Sync) -> Ranks {
+    test.par_iter()
         .map(|s| {
             (0..s.labels.len().min(s.probs.len()))
                 .map(|t| rank(s, t))
@@ -1223,9 +1225,10 @@ fn transition_ranks(test: &[EvalSong], m: &Transitions, freq: &[f32]) -> Ranks {
         .collect()
 }
 
-/// Posterior-marginal ranks of the whole-song chain.
+/// Posterior-marginal ranks of the whole-song chain (the songs in parallel; O(T·K²) each,
+/// the largest part of the calibration's time).
 fn whole_song_ranks(test: &[EvalSong], chain: &ChainModel<'_>, mw: &[f64]) -> Ranks {
-    test.iter()
+    test.par_iter()
         .map(|s| {
             let unary: Vec<Vec<f32>> = s.probs.iter().map(|p| chain.unary(p)).collect();
             let mm = posterior_marginals_with(&unary, mw);

@@ -103,7 +103,9 @@ fn scalar(t: Tensor<1>) -> f32 {
         .unwrap_or(f32::NAN)
 }
 
-fn bar(len: u64, msg: String, show: bool) -> indicatif::ProgressBar {
+/// A progress bar of `len` steps labelled `msg` (hidden unless `show`), in the style of the
+/// training loops' bars.
+pub(crate) fn bar(len: u64, msg: String, show: bool) -> indicatif::ProgressBar {
     if !show {
         return indicatif::ProgressBar::hidden();
     }

@@ -413,6 +413,7 @@ pub fn train_model(
         &device,
     )?;
     let mut fit = Fitting::new(set, library, &cfg, &device);
+    fit.show_progress = reporter.show_progress;
     if fit
         .all_train
         .iter()
@@ -551,7 +552,14 @@ struct Fitting<'a> {
     /// Music features at the end of each row that the predictor in use does not read.
     strip: usize,
     device: &'a Device,
+    /// Show a progress bar over the calibration folds (the CLI on a terminal): two rounds of
+    /// fold trainings and weight searches ran silently for most of `train`'s time.
+    show_progress: bool,
 }
+
+/// One calibration fold's training songs, its held-out songs and T's validation curve on
+/// them ([`Fitting::fold_curves`]).
+type FoldCurve<'f> = (Vec<usize>, &'f Vec<usize>, train::ValidationCurve);
 
 impl<'a> Fitting<'a> {
     fn new(set: EmbeddedSet, library: &Library, cfg: &'a TrainConfig, device: &'a Device) -> Self {
@@ -570,6 +578,7 @@ impl<'a> Fitting<'a> {
             cfg: cfg.clone(),
             strip: 0,
             device,
+            show_progress: false,
         }
     }
 
@@ -664,15 +673,14 @@ impl<'a> Fitting<'a> {
             .then(|| log_prior(labels, self.cfg.predictor.classes))
     }
 
-    /// Phase 1, per calibration fold: T on the other training songs with early stopping on
-    /// the fold's songs, and what is combined with it (M, the style prior, the music-feature
-    /// expert) counted on the same songs; then one calibration on every fold's held-out
-    /// predictions (each training song is predicted once, by a T that never saw it). The
-    /// epochs are the median of the folds'. Defaults when there is nothing to hold out.
-    fn calibrate(&self) -> Result<Calibration> {
+    /// T trained per calibration fold on the other training songs, early-stopped on the
+    /// fold's songs: per fold its training songs, its songs and its validation curve, and the
+    /// best epoch counts (`pb` steps as each fold starts).
+    fn fold_curves(&self, pb: &indicatif::ProgressBar) -> Result<(Vec<FoldCurve<'_>>, Vec<usize>)> {
         let mut curves = Vec::with_capacity(self.folds.len());
         let mut epochs = Vec::with_capacity(self.folds.len());
         for fold in &self.folds {
+            pb.inc(1);
             let fit: Vec<usize> = self
                 .all_train
                 .iter()
@@ -707,6 +715,27 @@ impl<'a> Fitting<'a> {
             epochs.push(e);
             curves.push((fit, fold, curve));
         }
+        Ok((curves, epochs))
+    }
+
+    /// Phase 1, per calibration fold: T on the other training songs with early stopping on
+    /// the fold's songs, and what is combined with it (M, the style prior, the music-feature
+    /// expert) counted on the same songs; then one calibration on every fold's held-out
+    /// predictions (each training song is predicted once, by a T that never saw it). The
+    /// epochs are the median of the folds'. Defaults when there is nothing to hold out.
+    fn calibrate(&self) -> Result<Calibration> {
+        let variant = if self.cfg.predictor.features == 0 && self.cfg.predictor.candidates == 0 {
+            "paper's T"
+        } else {
+            "extended T"
+        };
+        // one step per fold, one for the weight search
+        let pb = crate::model::train::bar(
+            self.folds.len() as u64 + 1,
+            format!("calibrate ({variant})"),
+            self.show_progress,
+        );
+        let (curves, mut epochs) = self.fold_curves(&pb)?;
         // Every fold's songs as predicted after the median epoch count, the one the final T
         // trains for: each fold's own best epoch was picked on its held-out songs, and
         // predictions from it would flatter T beside what it is combined with.
@@ -723,6 +752,7 @@ impl<'a> Fitting<'a> {
             })
             .collect();
         if parts.is_empty() {
+            pb.finish_and_clear();
             let c = default_combination();
             return Ok(Calibration {
                 epochs: self.cfg.epochs,
@@ -740,9 +770,11 @@ impl<'a> Fitting<'a> {
         // weight ranked the held-out songs of the learning benchmark worse than the
         // per-style frequency at top-1 (BENCHMARKS, session 8).
         let declared: Vec<Validation> = parts.iter().map(FoldData::declared).collect();
+        pb.inc(1);
         let c = crate::model::evaluation::calibrate(&declared);
         let guessed: Vec<Validation> = parts.iter().map(FoldData::validation).collect();
         let guessed_weight = crate::model::evaluation::calibrate_style_weight(&guessed, &c);
+        pb.finish_and_clear();
         let variety = crate::model::evaluation::fit_variety(
             &declared,
             &c,

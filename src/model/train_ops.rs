@@ -448,6 +448,22 @@ fn split_by_chunks<'a>(
     parts
 }
 
+/// Each chunk's part of the input-gradient buffer `gx` ([`split_by_chunks`]), or `None` for
+/// every chunk when the input needs no gradient.
+fn chunk_parts<'a>(
+    gx: Option<&'a mut [f32]>,
+    chunks: &[std::ops::Range<usize>],
+    per: usize,
+) -> Vec<Option<&'a mut [f32]>> {
+    match gx {
+        Some(v) => split_by_chunks(v, chunks, per)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => chunks.iter().map(|_| None).collect(),
+    }
+}
+
 /// The chunks of a backward pass: under [`kernels::COLS_BYTES`] each, a multiple of the rayon
 /// threads, run side by side. Run one after the other, the two threads shared every
 /// GEMM, and gemm splits only the output among them, which for a weight gradient is a few
@@ -455,6 +471,26 @@ fn split_by_chunks<'a>(
 /// D1 at 64×64 reached 41 GFLOP/s one chunk at a time, 96 two at a time.
 fn backward_chunks(b: usize, per_sample: usize) -> Vec<std::ops::Range<usize>> {
     kernels::batch_chunks(b, per_sample, rayon::current_num_threads())
+}
+
+/// What both backward passes share: the batch in [`backward_chunks`] (`per_sample` im2col
+/// floats a sample) run side by side, `chunk(range, dst)` writing that chunk's input gradient
+/// into `dst` (its part of a `[b, x_per]` buffer, when `want_x`) and returning its part of the
+/// weight gradient. Returns the input gradient's buffer and the parts' sum.
+fn over_chunks(
+    (b, per_sample, x_per): (usize, usize, usize),
+    want_x: bool,
+    chunk: impl Fn(std::ops::Range<usize>, Option<&mut [f32]>) -> Option<FlexTensor> + Sync,
+) -> (Option<Vec<f32>>, Option<FlexTensor>) {
+    let chunks = backward_chunks(b, per_sample);
+    let mut gx = want_x.then(|| vec![0.0f32; b * x_per]);
+    let dsts = chunk_parts(gx.as_deref_mut(), &chunks, x_per);
+    let parts: Vec<Option<FlexTensor>> = chunks
+        .par_iter()
+        .zip(dsts)
+        .map(|(r, dst)| chunk(r.clone(), dst))
+        .collect();
+    (gx, sum_parts(parts))
 }
 
 /// The weight gradient summed over the chunks' parts (`None` parts skipped).
@@ -488,43 +524,30 @@ fn conv2d_grads(
         weight.clone(),
         Shape::new([co, ci * k0 * k1]),
     )); // [ci·k0·k1, co]
-    let chunks = backward_chunks(b, g.rows() * ho * wo);
-    let mut gx = want[0].then(|| vec![0.0f32; b * ci * h * w]);
-    let dsts: Vec<Option<&mut [f32]>> = match gx.as_mut() {
-        Some(v) => split_by_chunks(v, &chunks, ci * h * w)
-            .into_iter()
-            .map(Some)
-            .collect(),
-        None => chunks.iter().map(|_| None).collect(),
-    };
-    let parts: Vec<Option<FlexTensor>> = chunks
-        .par_iter()
-        .zip(dsts)
-        .map(|(r, dst)| {
-            let n = r.len();
-            let part = Patches {
-                src: [n, ci, h, w],
-                ..g
-            };
-            let gm = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
-            let gm = matrix(
-                kernels::to_channels_major(gm, [n, co, ho * wo]),
-                co,
-                n * ho * wo,
-            );
-            if let Some(dst) = dst {
-                let dcols = Flex::float_matmul(wt.clone(), gm.clone()).to_contiguous(); // [ci·k0·k1, n·ho·wo]
-                kernels::col2im_add(dcols.storage::<f32>(), part, dst);
-            }
-            want[1].then(|| {
-                let src = &xs[r.start * ci * h * w..r.end * ci * h * w];
-                let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [ci·k0·k1, n·ho·wo]
-                Flex::float_matmul(cols, Flex::float_transpose(gm)) // [ci·k0·k1, co]
-            })
+    let (gx, acc) = over_chunks((b, g.rows() * ho * wo, ci * h * w), want[0], |r, dst| {
+        let n = r.len();
+        let part = Patches {
+            src: [n, ci, h, w],
+            ..g
+        };
+        let gm = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
+        let gm = matrix(
+            kernels::to_channels_major(gm, [n, co, ho * wo]),
+            co,
+            n * ho * wo,
+        );
+        if let Some(dst) = dst {
+            let dcols = Flex::float_matmul(wt.clone(), gm.clone()).to_contiguous(); // [ci·k0·k1, n·ho·wo]
+            kernels::col2im_add(dcols.storage::<f32>(), part, dst);
+        }
+        want[1].then(|| {
+            let src = &xs[r.start * ci * h * w..r.end * ci * h * w];
+            let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [ci·k0·k1, n·ho·wo]
+            Flex::float_matmul(cols, Flex::float_transpose(gm)) // [ci·k0·k1, co]
         })
-        .collect();
+    });
     let gx = gx.map(|v| from_vec(v, Shape::new([b, ci, h, w])));
-    let gw = want[1].then(|| weight_grad(sum_parts(parts), [co, ci, k0, k1]));
+    let gw = want[1].then(|| weight_grad(acc, [co, ci, k0, k1]));
     (gx, gw)
 }
 
@@ -551,40 +574,27 @@ fn conv_transpose2d_grads(
     let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
     let (xs, gs) = (x.storage::<f32>(), grad.storage::<f32>());
     let wm = Flex::float_reshape(weight, Shape::new([ci, co * k0 * k1]));
-    let chunks = backward_chunks(b, g.rows() * h * w);
-    let mut gx = want[0].then(|| vec![0.0f32; b * ci * h * w]);
-    let dsts: Vec<Option<&mut [f32]>> = match gx.as_mut() {
-        Some(v) => split_by_chunks(v, &chunks, ci * h * w)
-            .into_iter()
-            .map(Some)
-            .collect(),
-        None => chunks.iter().map(|_| None).collect(),
-    };
-    let parts: Vec<Option<FlexTensor>> = chunks
-        .par_iter()
-        .zip(dsts)
-        .map(|(r, dst)| {
-            let n = r.len();
-            let part = Patches {
-                src: [n, co, ho, wo],
-                ..g
-            };
-            let src = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
-            let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [co·k0·k1, n·h·w]
-            if let Some(dst) = dst {
-                let m = Flex::float_matmul(wm.clone(), cols.clone()).to_contiguous(); // [ci, n·h·w]
-                kernels::from_channels_major(m.storage::<f32>(), dst, [n, ci, h * w]);
-            }
-            want[1].then(|| {
-                let xm = &xs[r.start * ci * h * w..r.end * ci * h * w];
-                let xm = kernels::to_channels_major(xm, [n, ci, h * w]);
-                let xm = matrix(xm, ci, n * h * w);
-                Flex::float_matmul(cols, Flex::float_transpose(xm)) // [co·k0·k1, ci]
-            })
+    let (gx, acc) = over_chunks((b, g.rows() * h * w, ci * h * w), want[0], |r, dst| {
+        let n = r.len();
+        let part = Patches {
+            src: [n, co, ho, wo],
+            ..g
+        };
+        let src = &gs[r.start * co * ho * wo..r.end * co * ho * wo];
+        let cols = matrix(kernels::im2col(src, part), part.rows(), part.cols()); // [co·k0·k1, n·h·w]
+        if let Some(dst) = dst {
+            let m = Flex::float_matmul(wm.clone(), cols.clone()).to_contiguous(); // [ci, n·h·w]
+            kernels::from_channels_major(m.storage::<f32>(), dst, [n, ci, h * w]);
+        }
+        want[1].then(|| {
+            let xm = &xs[r.start * ci * h * w..r.end * ci * h * w];
+            let xm = kernels::to_channels_major(xm, [n, ci, h * w]);
+            let xm = matrix(xm, ci, n * h * w);
+            Flex::float_matmul(cols, Flex::float_transpose(xm)) // [co·k0·k1, ci]
         })
-        .collect();
+    });
     let gx = gx.map(|v| from_vec(v, Shape::new([b, ci, h, w])));
-    let gw = want[1].then(|| weight_grad(sum_parts(parts), [ci, co, k0, k1]));
+    let gw = want[1].then(|| weight_grad(acc, [ci, co, k0, k1]));
     (gx, gw)
 }
 

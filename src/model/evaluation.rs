@@ -1013,18 +1013,29 @@ fn greedy_variety_decode(
     for (t, p) in probs.iter().enumerate() {
         let mut scores = chain.unary(p);
         if let Some(&prev) = dance.last() {
-            let earlier = &dance[t.saturating_sub(window)..];
+            // the window's moves counted once per slot, not once per class
+            let mut uses: Vec<(u32, u32)> = Vec::new();
+            for me in dance[t.saturating_sub(window)..]
+                .iter()
+                .filter_map(|&e| move_of(e))
+            {
+                match uses.iter_mut().find(|u| u.0 == me) {
+                    Some(u) => u.1 += 1,
+                    None => uses.push((me, 1)),
+                }
+            }
+            let prev_move = move_of(prev);
             for (j, x) in scores.iter_mut().enumerate().take(chain.m.k) {
                 *x += chain.pairwise(prev, j);
-                let mj = move_of(j);
-                if mj.is_some() && mj == move_of(prev) {
+                let Some(mj) = move_of(j) else {
+                    continue;
+                };
+                if prev_move == Some(mj) {
                     *x += ls;
                 }
-                let uses = earlier
-                    .iter()
-                    .filter(|&&e| mj.is_some() && move_of(e) == mj)
-                    .count();
-                *x += lr * uses as f32;
+                if let Some(&(_, n)) = uses.iter().find(|u| u.0 == mj) {
+                    *x += lr * n as f32;
+                }
             }
         }
         let best = scores

@@ -414,6 +414,7 @@ pub fn train_model(
     )?;
     let mut fit = Fitting::new(set, library, &cfg, &device);
     fit.show_progress = reporter.show_progress;
+    fit.fit_variety = job.fit_variety;
     if fit
         .all_train
         .iter()
@@ -469,7 +470,7 @@ pub fn train_model(
             &y,
             cfg.predictor.classes,
         )),
-        variety: c.variety.filter(|_| job.fit_variety),
+        variety: c.variety,
         start_prior,
     };
     let model = PhraseModel::new(info, encoder, t, m, device);
@@ -552,6 +553,8 @@ struct Fitting<'a> {
     /// Music features at the end of each row that the predictor in use does not read.
     strip: usize,
     device: &'a Device,
+    /// Fit the variety penalties on the folds ([`TrainJob::fit_variety`]).
+    fit_variety: bool,
     /// Show a progress bar over the calibration folds (the CLI on a terminal): two rounds of
     /// fold trainings and weight searches ran silently for most of `train`'s time.
     show_progress: bool,
@@ -578,6 +581,7 @@ impl<'a> Fitting<'a> {
             cfg: cfg.clone(),
             strip: 0,
             device,
+            fit_variety: true,
             show_progress: false,
         }
     }
@@ -775,12 +779,17 @@ impl<'a> Fitting<'a> {
         let guessed: Vec<Validation> = parts.iter().map(FoldData::validation).collect();
         let guessed_weight = crate::model::evaluation::calibrate_style_weight(&guessed, &c);
         pb.finish_and_clear();
-        let variety = crate::model::evaluation::fit_variety(
-            &declared,
-            &c,
-            &self.moves,
-            crate::choreo::DecodeSettings::default().diversity_window,
-        );
+        let variety = self
+            .fit_variety
+            .then(|| {
+                crate::model::evaluation::fit_variety(
+                    &declared,
+                    &c,
+                    &self.moves,
+                    crate::choreo::DecodeSettings::default().diversity_window,
+                )
+            })
+            .flatten();
         Ok(Calibration {
             epochs: median,
             beta: MATRIX_SMOOTHINGS[c.matrix.min(MATRIX_SMOOTHINGS.len() - 1)],
